@@ -1,0 +1,37 @@
+import type { Sql } from '../db/sql';
+import type { DunningState, DunningStage } from '../workflows/messages';
+
+export interface DunningEvent {
+  eventKey: string;
+  tenantId: string;
+  invoiceNumber: string;
+  workflowId: string;
+  type: string;
+  stage: DunningStage;
+  openAmountMinor: number;
+  nextStep: DunningState['nextStep'];
+  details: Record<string, unknown>;
+}
+
+export function createAuditActivities(deps: { sql: Sql }) {
+  return {
+    /**
+     * Appends the event to the audit trail and mirrors the invoice's dunning state for lists and
+     * reports, in one transaction; a retried call finds its event_key and changes nothing.
+     */
+    async recordDunningEvent(event: DunningEvent): Promise<void> {
+      await deps.sql.begin(async (tx) => {
+        const [inserted] = await tx`
+          insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
+          values (${event.eventKey}, ${event.tenantId}, 'workflow', ${event.invoiceNumber}, ${event.workflowId}, ${event.type}, ${tx.json(event.details as never)})
+          on conflict (event_key) do nothing
+          returning id`;
+        if (!inserted) return;
+        await tx`
+          update invoices set stage = ${event.stage}, open_amount_minor = ${event.openAmountMinor},
+            next_step_id = ${event.nextStep?.stepId ?? null}, next_step_at = ${event.nextStep?.at ?? null}, updated_at = now()
+          where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
+      });
+    },
+  };
+}

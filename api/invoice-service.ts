@@ -1,0 +1,204 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { Sql } from '../db/sql';
+import type { Cadence } from '../domain/cadence';
+import { invoiceWorkflowId } from '../domain/ids';
+import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
+import {
+  collectorIdKey,
+  customerIdKey,
+  dunningStageKey,
+  paymentNotifiedSignal,
+  recordPaymentUpdate,
+  type InvoiceDunningInput,
+  type PaymentNotice,
+  type PaymentResult,
+} from '../workflows/messages';
+import { DomainError, notFound } from './errors';
+import type { Enrollment, InvoiceView } from './schemas';
+
+export interface InvoiceServiceDeps {
+  sql: Sql;
+  temporal: Client;
+  tenantId: string;
+  taskQueue: string;
+  cadence: Cadence;
+}
+
+interface InvoiceRow {
+  invoice_number: string;
+  customer_id: string;
+  currency: string;
+  amount_minor: number;
+  open_amount_minor: number;
+  issue_date: string;
+  due_date: string;
+  workflow_id: string;
+  cadence_id: string;
+  cadence_version: number;
+  stage: string;
+  next_step_id: string | null;
+  next_step_at: Date | null;
+}
+
+const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: string) =>
+  row.customer_id === customerId &&
+  row.currency === inv.currency &&
+  row.amount_minor === inv.amountMinor &&
+  row.issue_date === inv.issueDate &&
+  row.due_date === inv.dueDate;
+
+export function createInvoiceService(deps: InvoiceServiceDeps) {
+  const { sql, temporal, tenantId } = deps;
+
+  async function findInvoice(invoiceNumber: string): Promise<InvoiceRow | undefined> {
+    const [row] = await sql<InvoiceRow[]>`
+      select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(issue_date, 'YYYY-MM-DD') as issue_date,
+             to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_at
+      from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
+    return row;
+  }
+
+  async function audit(eventKey: string, actor: string, invoiceNumber: string, workflowId: string, type: string, details: object) {
+    await sql`
+      insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
+      values (${eventKey}, ${tenantId}, ${actor}, ${invoiceNumber}, ${workflowId}, ${type}, ${sql.json(details as never)})
+      on conflict (event_key) do nothing`;
+  }
+
+  /** Stores the payment once; the same id with other data is a conflict, never a second payment. */
+  async function storePayment(invoiceNumber: string, p: PaymentNotice): Promise<void> {
+    const [row] = await sql<{ invoice_number: string; amount_minor: number; currency: string }[]>`
+      insert into payments (tenant_id, payment_id, invoice_number, amount_minor, currency, received_at, source)
+      values (${tenantId}, ${p.paymentId}, ${invoiceNumber}, ${p.amountMinor}, ${p.currency}, ${p.receivedAt}, ${p.source})
+      on conflict (tenant_id, payment_id) do update set payment_id = excluded.payment_id
+      returning invoice_number, amount_minor, currency`;
+    if (row && (row.invoice_number !== invoiceNumber || row.amount_minor !== p.amountMinor || row.currency !== p.currency))
+      throw new DomainError(409, 'payment_conflict', `payment ${p.paymentId} was already recorded with other data`);
+  }
+
+  return {
+    /**
+     * Stores customer and invoice, then starts the invoice's one workflow. A retry after a failed
+     * start finds the row and starts the workflow then; a second enrollment gets 409.
+     */
+    async enroll(body: Enrollment, actor: string): Promise<{ workflowId: string; runId: string }> {
+      const { customer, invoice } = body;
+      const workflowId = invoiceWorkflowId(tenantId, invoice.number);
+      const existing = await sql.begin(async (tx) => {
+        await tx`
+          insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id)
+          values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null})
+          on conflict (tenant_id, customer_id) do update set name = excluded.name, email = excluded.email, time_zone = excluded.time_zone,
+            locale = excluded.locale, collector_id = excluded.collector_id, updated_at = now()`;
+        const inserted = await tx`
+          insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date,
+                                workflow_id, cadence_id, cadence_version)
+          values (${tenantId}, ${invoice.number}, ${customer.id}, ${invoice.currency}, ${invoice.amountMinor}, ${invoice.amountMinor},
+                  ${invoice.issueDate}, ${invoice.dueDate}, ${workflowId}, ${deps.cadence.id}, ${deps.cadence.version})
+          on conflict (tenant_id, invoice_number) do nothing returning invoice_number`;
+        return inserted.length === 0;
+      });
+      if (existing) {
+        const row = (await findInvoice(invoice.number))!;
+        if (!sameInvoice(row, invoice, customer.id))
+          throw new DomainError(409, 'invoice_conflict', `invoice ${invoice.number} is already enrolled with different data`, { workflowId });
+      }
+      const input: InvoiceDunningInput = {
+        tenantId,
+        invoice: { ...invoice, customerId: customer.id },
+        customer: { ...customer, collectorId: customer.collectorId },
+        cadence: deps.cadence,
+      };
+      try {
+        const handle = await temporal.workflow.start('invoiceDunning', {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'FAIL',
+          typedSearchAttributes: [
+            { key: customerIdKey, value: customer.id },
+            { key: collectorIdKey, value: customer.collectorId ?? 'unassigned' },
+            { key: dunningStageKey, value: 'active' },
+          ],
+        });
+        await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, 'invoice_enrolled', { cadence: { id: deps.cadence.id, version: deps.cadence.version } });
+        return { workflowId, runId: handle.firstExecutionRunId };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          throw new DomainError(409, 'already_enrolled', `invoice ${invoice.number} is already enrolled`, { workflowId });
+        throw err;
+      }
+    },
+
+    async view(invoiceNumber: string): Promise<InvoiceView> {
+      const row = await findInvoice(invoiceNumber);
+      if (!row) throw notFound(`invoice ${invoiceNumber}`);
+      const steps = await sql<{ step_id: string; action: string; at: Date; outcome: string }[]>`
+        select details->>'stepId' as step_id, coalesce(details->>'action', '') as action, occurred_at as at,
+               case when event_type = 'step_superseded' then 'superseded' else details->>'outcome' end as outcome
+        from audit_events
+        where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type in ('step_done', 'step_superseded')
+        order by id`;
+      return {
+        workflowId: row.workflow_id,
+        invoice: {
+          number: row.invoice_number,
+          customerId: row.customer_id,
+          currency: row.currency,
+          amountMinor: row.amount_minor,
+          openAmountMinor: row.open_amount_minor,
+          issueDate: row.issue_date,
+          dueDate: row.due_date,
+        },
+        cadence: { id: row.cadence_id, version: row.cadence_version },
+        stage: row.stage,
+        nextStep: row.next_step_id
+          ? { stepId: row.next_step_id, action: deps.cadence.steps.find((s) => s.id === row.next_step_id)?.action.type ?? 'unknown', at: row.next_step_at!.toISOString() }
+          : null,
+        steps: steps.map((s) => ({ stepId: s.step_id, action: s.action, at: s.at.toISOString(), outcome: s.outcome })),
+      };
+    },
+
+    /** A payment reported by a person: stored, audited, and applied by the workflow through a validated update. */
+    async reportPayment(invoiceNumber: string, payment: Omit<PaymentNotice, 'source'>, actor: string): Promise<PaymentResult> {
+      const row = await findInvoice(invoiceNumber);
+      if (!row) throw notFound(`invoice ${invoiceNumber}`);
+      if (payment.currency !== row.currency)
+        throw new DomainError(422, 'currency_mismatch', `payment in ${payment.currency} for an invoice in ${row.currency}`);
+      const notice: PaymentNotice = { ...payment, source: 'api' };
+      await storePayment(invoiceNumber, notice);
+      await audit(`payment:${tenantId}:${payment.paymentId}`, actor, invoiceNumber, row.workflow_id, 'payment_reported', notice);
+      try {
+        return await temporal.workflow.getHandle(row.workflow_id).executeUpdate(recordPaymentUpdate, { args: [notice] });
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) throw new DomainError(422, 'payment_rejected', err.cause?.message ?? err.message);
+        if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message))
+          return { duplicate: false, stage: row.stage as PaymentResult['stage'], openAmountMinor: row.open_amount_minor };
+        throw err;
+      }
+    },
+
+    /** A payment the ERP applied (webhook): the ERP's open amount is authoritative. Unknown invoices are not ours. */
+    async applyErpPayment(event: PaymentAppliedEvent): Promise<'applied' | 'ignored'> {
+      const row = await findInvoice(event.payment.invoiceNumber);
+      if (!row) return 'ignored';
+      const notice: PaymentNotice = { ...event.payment, source: 'erp_webhook', openAmountMinorAfter: event.invoice.openAmountMinor };
+      await storePayment(row.invoice_number, notice);
+      await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'payment_reported', { ...notice, eventId: event.eventId });
+      try {
+        await temporal.workflow.getHandle(row.workflow_id).signal(paymentNotifiedSignal, notice);
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err; // a closed workflow needs no news
+      }
+      return 'applied';
+    },
+  };
+}
+
+export type InvoiceService = ReturnType<typeof createInvoiceService>;

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { enrollmentSchema, errorSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
+import type { InvoiceService } from '../invoice-service';
+
+const API_ACTOR = 'api'; // user identities arrive with the users-and-tokens issue
+
+export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService }> = async (app, { invoices }) => {
+  app.post('/invoices', {
+    schema: {
+      summary: 'Enroll an overdue invoice: stores it and starts its dunning workflow',
+      body: enrollmentSchema,
+      response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 409: errorSchema },
+    },
+    handler: async (request, reply) => reply.code(201).send(await invoices.enroll(request.body, API_ACTOR)),
+  });
+
+  app.get('/invoices/:invoiceNumber', {
+    schema: {
+      summary: "An invoice's dunning state: stage, next step and when, steps done",
+      params: invoiceParams,
+      response: { 200: invoiceViewSchema, 404: errorSchema },
+    },
+    handler: async (request) => invoices.view(request.params.invoiceNumber),
+  });
+
+  app.post('/invoices/:invoiceNumber/payments', {
+    schema: {
+      summary: 'Report a payment; the workflow stops before its next customer-facing step when the invoice is paid',
+      params: invoiceParams,
+      body: paymentSchema,
+      response: {
+        200: z.object({ duplicate: z.boolean(), stage: z.string(), openAmountMinor: z.number() }),
+        404: errorSchema,
+        409: errorSchema,
+        422: errorSchema,
+      },
+    },
+    handler: async (request) =>
+      invoices.reportPayment(
+        request.params.invoiceNumber,
+        { ...request.body, receivedAt: request.body.receivedAt ?? new Date().toISOString() },
+        API_ACTOR,
+      ),
+  });
+};

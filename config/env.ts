@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * Every process reads its configuration from environment variables, validated once at start-up.
+ * A bad or missing variable stops the process with one message that names each of them.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const url = (protocols: string[]) =>
+  z.string().url().refine((v) => protocols.includes(new URL(v).protocol), {
+    message: `must use ${protocols.join(' or ')}`,
+  });
+
+export const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port').default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('dunning'),
+  TENANT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('default'),
+  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://localhost:1025'),
+  MAIL_FROM: z.string().min(3).default('Accounts Receivable <ar@example.com>'),
+  ERP_BASE_URL: url(['http:', 'https:']).default('http://localhost:4010'),
+  ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
+  ERP_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-erp-webhook-secret'),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  CADENCE_FILE: z.string().min(1).default('config/cadences/standard.json'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws a ConfigError listing every bad or missing variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const missing = source[name] === undefined;
+    return missing ? `${name} is required but not set` : `${name}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** For process entry points: exits with a clear message instead of a stack trace. */
+export function loadEnvOrExit(source: NodeJS.ProcessEnv = process.env): Env {
+  try {
+    return parseEnv(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

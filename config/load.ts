@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { cadenceSchema, type Cadence } from '../domain/cadence';
+import { emailTemplatesSchema, type EmailTemplate } from '../domain/templates';
+import { ConfigError } from './env';
+
+/** Configuration files are resolved from the project root, so every process finds the same ones. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', path.basename(path.resolve(__dirname, '..')) === 'dist' ? '..' : '.');
+
+function loadJson<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+  const full = path.resolve(PROJECT_ROOT, file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(full, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`${file}: ${(err as Error).message}`]);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${file} at ${i.path.join('.') || '(root)'}: ${i.message}`));
+  return parsed.data;
+}
+
+export const loadCadence = (file: string): Cadence => loadJson(file, cadenceSchema);
+export const loadEmailTemplates = (file = 'config/email-templates.json'): Record<string, EmailTemplate> =>
+  loadJson(file, emailTemplatesSchema);
+
+/** A cadence may only name templates that exist. */
+export function checkCadenceTemplates(cadence: Cadence, templates: Record<string, EmailTemplate>): void {
+  const missing = cadence.steps.flatMap((s, i) =>
+    s.action.type === 'email' && !templates[s.action.template] ? [`steps.${i}.action.template: unknown template "${s.action.template}"`] : [],
+  );
+  if (missing.length) throw new ConfigError(missing);
+}

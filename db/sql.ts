@@ -1,0 +1,27 @@
+import postgres from 'postgres';
+
+/**
+ * The one database handle. int8 columns hold money in minor units: they come back as numbers,
+ * and a value beyond 2^53 fails loudly instead of losing cents.
+ */
+const int8AsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (value: number) => String(value),
+  parse: (value: string) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${value} exceeds the safe integer range`);
+    return n;
+  },
+};
+
+export function createSql(url: string, options: { max?: number } = {}) {
+  return postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    types: { int8: int8AsNumber },
+    connection: { application_name: 'dunning-orchestrator' },
+  });
+}
+
+export type Sql = ReturnType<typeof createSql>;

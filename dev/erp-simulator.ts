@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import { z } from 'zod';
+import { erpInvoiceBalanceSchema } from '../activities/erp/adapter';
+import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
+import { ErpSimulatorStore, type SimulatedInvoice, type SimulatedPayment } from './erp-simulator-store';
+import { createWebhookSender } from './erp-webhook-sender';
+
+/**
+ * The reference ERP: a real HTTP server that the adapter, the demo and the tests talk to, so the
+ * ERP contract is exercised over the wire instead of through mocks.
+ */
+
+const { invoiceNumber, customerId, currency, asOf: isoInstant } = erpInvoiceBalanceSchema.shape;
+const amountMinor = z.number().int().positive();
+
+const invoiceBody = z
+  .object({ invoiceNumber, customerId, currency, amountMinor, issueDate: z.iso.date(), dueDate: z.iso.date() })
+  .refine((b) => b.dueDate >= b.issueDate, { path: ['dueDate'], message: 'must not be before issueDate' });
+
+const paymentBody = z.object({
+  paymentId: z.string().min(1),
+  invoiceNumber,
+  amountMinor,
+  currency,
+  receivedAt: isoInstant.optional(),
+  /** A future instant schedules the payment, so a demo can replay real settlement dates. */
+  postAt: isoInstant.optional(),
+});
+
+// setTimeout fires at once above 2^31-1 ms (~24.8 days); longer waits hop in steps of this size.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface ErpSimulatorOptions {
+  port?: number;
+  host?: string;
+  apiKey: string;
+  webhookUrl?: string;
+  webhookSecret: string;
+  now?: () => Date;
+}
+
+export interface ErpSimulator {
+  url: string;
+  store: ErpSimulatorStore;
+  close(): Promise<void>;
+}
+
+export async function startErpSimulator({
+  port = 0,
+  host = '127.0.0.1',
+  apiKey,
+  webhookUrl,
+  webhookSecret,
+  now = () => new Date(),
+}: ErpSimulatorOptions): Promise<ErpSimulator> {
+  const store = new ErpSimulatorStore();
+  const webhooks = webhookUrl ? createWebhookSender({ url: webhookUrl, secret: webhookSecret, now }) : undefined;
+  const postingTimers = new Set<NodeJS.Timeout>();
+
+  const view = (invoice: SimulatedInvoice) => ({
+    ...invoice,
+    asOf: now().toISOString(),
+    payments: store.paymentsOf(invoice.invoiceNumber),
+  });
+
+  function post(payment: SimulatedPayment): void {
+    const wait = payment.postAt ? Date.parse(payment.postAt) - now().getTime() : 0;
+    if (wait > 0) {
+      const timer = setTimeout(() => {
+        postingTimers.delete(timer);
+        post(payment);
+      }, Math.min(wait, MAX_TIMER_MS));
+      postingTimers.add(timer);
+      return;
+    }
+    const occurredAt = now().toISOString();
+    const invoice = store.applyPayment(payment, occurredAt);
+    const event: PaymentAppliedEvent = {
+      eventId: randomUUID(),
+      type: 'payment.applied',
+      occurredAt,
+      payment: {
+        paymentId: payment.paymentId,
+        invoiceNumber: payment.invoiceNumber,
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        receivedAt: payment.receivedAt,
+      },
+      invoice: {
+        invoiceNumber: invoice.invoiceNumber,
+        customerId: invoice.customerId,
+        currency: invoice.currency,
+        openAmountMinor: invoice.openAmountMinor,
+        status: invoice.status,
+      },
+    };
+    webhooks?.send(event);
+  }
+
+  const app = Fastify();
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof z.ZodError) return reply.code(400).send({ error: 'invalid_body', issues: err.issues });
+    throw err; // fastify's default handler keeps its own status codes (bad JSON, too large, ...)
+  });
+
+  app.get('/health', async () => ({ ok: true }));
+
+  await app.register(async (erp) => {
+    erp.addHook('onRequest', async (req, reply) => {
+      if (req.headers.authorization !== `Bearer ${apiKey}`) return reply.code(401).send({ error: 'unauthorized' });
+    });
+
+    erp.post('/invoices', async (req, reply) => {
+      const { outcome, invoice } = store.addInvoice(invoiceBody.parse(req.body));
+      if (outcome === 'conflict') {
+        return reply.code(409).send({ error: 'conflict', message: `invoice ${invoice.invoiceNumber} exists with other data` });
+      }
+      return reply.code(outcome === 'created' ? 201 : 200).send(view(invoice));
+    });
+
+    erp.get<{ Params: { invoiceNumber: string } }>('/invoices/:invoiceNumber', async (req, reply) => {
+      const invoice = store.invoices.get(req.params.invoiceNumber);
+      return invoice ? view(invoice) : reply.code(404).send({ error: 'not_found' });
+    });
+
+    erp.post('/payments', async (req, reply) => {
+      const body = paymentBody.parse(req.body);
+      // Without a receipt time, the money arrives when the ERP posts it.
+      const receivedAt = body.receivedAt ?? body.postAt ?? now().toISOString();
+      const result = store.addPayment({ ...body, receivedAt, postAt: body.postAt ?? null });
+      switch (result.outcome) {
+        case 'invoice_not_found':
+          return reply.code(404).send({ error: 'not_found', message: `invoice ${body.invoiceNumber} does not exist` });
+        case 'currency_mismatch':
+          return reply.code(422).send({ error: 'currency_mismatch', message: `invoice ${body.invoiceNumber} is not in ${body.currency}` });
+        case 'conflict':
+          return reply.code(409).send({ error: 'conflict', message: `payment ${body.paymentId} exists with other data` });
+        case 'unchanged':
+          return result.payment;
+        case 'created':
+          post(result.payment);
+          return reply.code(result.payment.state === 'applied' ? 201 : 202).send(result.payment);
+      }
+    });
+
+    erp.get('/webhook-deliveries', async () => webhooks?.deliveries ?? []);
+  });
+
+  const url = await app.listen({ port, host });
+  return {
+    url,
+    store,
+    async close() {
+      for (const timer of postingTimers) clearTimeout(timer);
+      postingTimers.clear();
+      webhooks?.close();
+      await app.close();
+    },
+  };
+}
+
+if (require.main === module) {
+  const env = z
+    .object({
+      HOST: z.string().min(1).default('127.0.0.1'),
+      PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+      ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
+      ERP_WEBHOOK_URL: z.url().optional(),
+      ERP_WEBHOOK_SECRET: z.string().min(1).default('dev-erp-webhook-secret'),
+    })
+    .parse(process.env);
+  startErpSimulator({
+    host: env.HOST,
+    port: env.PORT,
+    apiKey: env.ERP_API_KEY,
+    webhookUrl: env.ERP_WEBHOOK_URL,
+    webhookSecret: env.ERP_WEBHOOK_SECRET,
+  }).then(
+    (sim) => {
+      process.stdout.write(`ERP simulator listening on ${sim.url}\n`);
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void sim.close());
+    },
+    (err: unknown) => {
+      process.stderr.write(`ERP simulator failed to start: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

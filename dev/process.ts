@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import net from 'node:net';
+
+/** Small helpers for starting the local stand-ins (PostgreSQL, Temporal) as child processes. */
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutMs: number, child?: ChildProcess): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with code ${child.exitCode}`);
+    try {
+      return await probe();
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms: ${(lastError as Error)?.message ?? 'no answer'}`);
+}
+
+export interface Service {
+  name: string;
+  child: ChildProcess;
+  /** Asks the process to stop, then kills it after `graceMs`. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a process in its own process group, so a Ctrl-C in the terminal reaches only the launcher,
+ * which then stops services in order. Output lines are prefixed with the service name.
+ */
+export function startService(name: string, command: string, args: string[], options: SpawnOptions & { quiet?: boolean } = {}): Service {
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => `[${name}] ${line}\n`)
+      .join('');
+  if (!options.quiet) {
+    child.stdout?.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
+    child.stderr?.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+  } else {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      /* already gone */
+    }
+  };
+  liveServices.add(killGroup);
+  child.once('exit', () => liveServices.delete(killGroup));
+  return {
+    name,
+    child,
+    async stop(signal = 'SIGTERM', graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      killGroup(signal);
+      const timer = setTimeout(() => killGroup('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+// If the launcher itself dies, its services must not outlive it.
+const liveServices = new Set<(signal: NodeJS.Signals) => void>();
+process.once('exit', () => liveServices.forEach((kill) => kill('SIGKILL')));

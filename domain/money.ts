@@ -1,0 +1,48 @@
+/**
+ * Money is an integer count of the currency's minor units plus an ISO 4217 code; floats never
+ * store amounts. Intl knows each currency's number of minor digits (JPY 0, EUR 2, KWD 3).
+ */
+export interface Money {
+  amountMinor: number;
+  currency: string;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+
+export function isCurrencyCode(code: string): boolean {
+  if (!CURRENCY.test(code)) return false;
+  try {
+    // Intl accepts any well-formed code; supportedValuesOf lists the ones it really knows.
+    return Intl.supportedValuesOf('currency').includes(code);
+  } catch {
+    return false;
+  }
+}
+
+export function minorDigits(currency: string): number {
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** "1234.5" in EUR -> 123450. Exact: works on the digits, never through a float. */
+export function parseDecimalAmount(text: string, currency: string): number {
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
+  if (!match) throw new RangeError(`not a decimal amount: "${text}"`);
+  const [, sign, whole, fraction = ''] = match;
+  const digits = minorDigits(currency);
+  if (fraction.length > digits) throw new RangeError(`${currency} has ${digits} minor digits; "${text}" has more`);
+  const minor = Number(`${whole}${fraction.padEnd(digits, '0')}`);
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`amount out of range: "${text}"`);
+  return sign === '-' ? -minor : minor;
+}
+
+/** Formats for people, in their locale: formatMoney({amountMinor: 123450, currency: 'EUR'}, 'de-DE') -> "1.234,50 €". */
+export function formatMoney(money: Money, locale: string): string {
+  const digits = minorDigits(money.currency);
+  const major = money.amountMinor / 10 ** digits; // display only; exact for any amount below 2^53 minor units
+  return new Intl.NumberFormat(locale, {
+    style: 'currency',
+    currency: money.currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(major);
+}

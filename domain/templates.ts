@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * Email templates with {{variable}} placeholders. Values are HTML-escaped in the HTML part; a
+ * template that names an unknown variable is rejected when loaded, never discovered when sending.
+ */
+export const TEMPLATE_VARIABLES = [
+  'customerName',
+  'invoiceNumber',
+  'amountDue',
+  'originalAmount',
+  'dueDate',
+  'daysPastDue',
+  'senderName',
+] as const;
+export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
+export type TemplateValues = Record<TemplateVariable, string>;
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+
+function unknownVariables(text: string): string[] {
+  return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v));
+}
+
+const templateText = (label: string) =>
+  z.string().min(1).superRefine((text, ctx) => {
+    for (const name of unknownVariables(text)) ctx.addIssue({ code: 'custom', message: `${label} names unknown variable {{${name}}}` });
+  });
+
+export const emailTemplateSchema = z.object({
+  subject: templateText('subject'),
+  text: templateText('text'),
+  html: templateText('html'),
+});
+export const emailTemplatesSchema = z.record(z.string().regex(/^[a-z0-9-]+$/), emailTemplateSchema);
+
+export type EmailTemplate = z.infer<typeof emailTemplateSchema>;
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function fill(text: string, values: TemplateValues, escape: (v: string) => string): string {
+  return text.replace(PLACEHOLDER, (_, name: string) => escape(values[name as TemplateVariable]));
+}
+
+export function renderEmail(template: EmailTemplate, values: TemplateValues): RenderedEmail {
+  // Header injection: a subject never carries line breaks, whatever the customer's name contains.
+  const oneLine = (v: string) => v.replace(/[\r\n]+/g, ' ');
+  return {
+    subject: fill(template.subject, values, oneLine),
+    text: fill(template.text, values, (v) => v),
+    html: fill(template.html, values, escapeHtml),
+  };
+}

@@ -1,0 +1,61 @@
+import { Context } from '@temporalio/activity';
+import type { createActivities } from '../../activities';
+import type { ErpInvoiceBalance } from '../../activities/erp/adapter';
+
+type Activities = ReturnType<typeof createActivities>;
+export type ActivityName = keyof Activities;
+
+export interface RecordedCall {
+  name: ActivityName;
+  args: unknown[];
+  /** Server time at which the attempt was scheduled: skipped time in the time-skipping server. */
+  scheduledAt: number;
+}
+
+/**
+ * Recording fakes for workflow tests: same signatures as the real activities, an in-memory ERP
+ * whose balances a test can change, and a log of every call with its (skipped) time.
+ */
+export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceBalance> & { amountMinor: number }>) {
+  const calls: RecordedCall[] = [];
+  const erp = new Map(Object.entries(initial));
+  const record = (name: ActivityName, args: unknown[]) =>
+    calls.push({ name, args, scheduledAt: Context.current().info.currentAttemptScheduledTimestampMs });
+
+  const activities: Activities = {
+    async getInvoiceBalance(invoiceNumber) {
+      record('getInvoiceBalance', [invoiceNumber]);
+      const inv = erp.get(invoiceNumber);
+      if (!inv) throw new Error(`fake ERP has no invoice ${invoiceNumber}`);
+      const open = inv.openAmountMinor ?? inv.amountMinor;
+      return {
+        invoiceNumber,
+        customerId: inv.customerId ?? 'C1',
+        currency: inv.currency ?? 'EUR',
+        amountMinor: inv.amountMinor,
+        openAmountMinor: open,
+        status: inv.status ?? (open === 0 ? 'paid' : 'open'),
+        asOf: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString(),
+      };
+    },
+    async sendDunningEmail(req) {
+      record('sendDunningEmail', [req]);
+      return { status: 'sent', messageId: `<${req.idempotencyKey}>` };
+    },
+    async createCallTask(req) {
+      record('createCallTask', [req]);
+      return { taskId: calls.length, created: true };
+    },
+    async recordDunningEvent(event) {
+      record('recordDunningEvent', [event]);
+    },
+  };
+  return {
+    activities,
+    calls,
+    setOpenAmount(invoiceNumber: string, openAmountMinor: number) {
+      erp.get(invoiceNumber)!.openAmountMinor = openAmountMinor;
+    },
+    callsOf: <N extends ActivityName>(name: N) => calls.filter((c) => c.name === name) as (RecordedCall & { args: Parameters<Activities[N]> })[],
+  };
+}

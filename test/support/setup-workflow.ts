@@ -1,0 +1,24 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { toolPath } from '../../dev/temporal';
+import { workflowsPath } from '../../worker/workflows-path';
+
+/** Bundles the workflow code once per run, and points the tests at Temporal's time-skipping test server. */
+export default async function setup(project: TestProject) {
+  const { code } = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } as never });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dunning-bundle-'));
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+  project.provide('workflowBundlePath', bundlePath);
+  project.provide('testServerPath', toolPath('temporal-test-server'));
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    workflowBundlePath: string;
+    testServerPath: string;
+  }
+}

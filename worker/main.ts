@@ -1,0 +1,53 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
+import nodemailer from 'nodemailer';
+import { loadEnvOrExit, ConfigError } from '../config/env';
+import { loadEmailTemplates } from '../config/load';
+import { createActivities } from '../activities';
+import { createHttpErp } from '../activities/erp/http-erp';
+import { createSql } from '../db/sql';
+import { workflowsPath } from './workflows-path';
+
+/** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
+async function main() {
+  const env = loadEnvOrExit();
+  let templates;
+  try {
+    templates = loadEmailTemplates();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const sql = createSql(env.DATABASE_URL);
+  const mailer = nodemailer.createTransport(env.SMTP_URL);
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      workflowsPath,
+      activities: createActivities({
+        sql,
+        mailer,
+        mailFrom: env.MAIL_FROM,
+        senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
+        templates,
+        erp: createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY }),
+      }),
+    });
+    console.log(`worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS}`);
+    await worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
+  } finally {
+    await connection.close();
+    mailer.close();
+    await sql.end({ timeout: 5 });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { invoiceDunning } from './invoice-dunning';
