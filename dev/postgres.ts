@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { startService, waitFor, type Service } from './process';
@@ -35,10 +35,15 @@ export async function startLocalPostgres(opts: { dataDir: string; port: number; 
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
     chownSync(opts.dataDir, uid, gid);
     chownSync(socketDir, uid, gid);
+    chmodSync(path.dirname(opts.dataDir), 0o755); // the postgres user must reach its folders inside ours
   }
   if (!existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
     const [cmd, args] = run('initdb', ['-D', opts.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
-    execFileSync(cmd, [...args], { stdio: 'pipe' });
+    try {
+      execFileSync(cmd, [...args], { stdio: 'pipe' });
+    } catch (err) {
+      throw new Error(`initdb failed: ${(err as { stderr?: Buffer }).stderr?.toString().trim() ?? (err as Error).message}`);
+    }
   }
   const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir}`, '-c', 'max_connections=200'];
   if (!opts.durable) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');

@@ -41,10 +41,15 @@ function stepTime(cadence: Cadence, step: CadenceStep, ctx: ScheduleContext, pre
   return base.plus({ [step.offset.unit]: step.offset.amount });
 }
 
-/** Dates every step not yet handled, assuming each runs on time. */
-export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[]): PlannedStep[] {
+/**
+ * Dates every step not yet handled, as of `now`. A `previous_step` anchor is spacing between two
+ * contacts: a step still to come cannot happen before `now`, so the step after it is dated from
+ * `now` at the earliest. A `due_date` anchor is absolute and may lie in the past.
+ */
+export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date): PlannedStep[] {
   const done = new Map(handled.map((h) => [h.stepId, h.at]));
   const planned: PlannedStep[] = [];
+  const nowInZone = DateTime.fromJSDate(now, { zone: ctx.timeZone });
   let previousAt: DateTime | undefined;
   cadence.steps.forEach((step, index) => {
     const doneAt = done.get(step.id);
@@ -54,7 +59,7 @@ export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handl
     }
     const at = stepTime(cadence, step, ctx, previousAt);
     planned.push({ step, index, at: at.toUTC().toISO()! });
-    previousAt = at;
+    previousAt = at < nowInZone ? nowInZone : at;
   });
   return planned;
 }
@@ -64,7 +69,7 @@ export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handl
  * superseded, so that an invoice enrolled 20 days late gets one reminder, not three at once.
  */
 export function planNextStep(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date): NextStepPlan | undefined {
-  const remaining = planRemainingSteps(cadence, ctx, handled);
+  const remaining = planRemainingSteps(cadence, ctx, handled, now);
   const dueCount = remaining.filter((p) => Date.parse(p.at) <= now.getTime()).length;
   if (remaining.length === 0) return undefined;
   if (dueCount <= 1) return { next: remaining[0]!, superseded: [] };

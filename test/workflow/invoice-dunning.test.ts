@@ -38,6 +38,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
     const input = invoiceInput(await serverToday());
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const startedAt = new Date(await env.currentTimeMs());
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
       await env.sleep('30 days');
@@ -53,7 +54,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
       expect((await handle.result()).stage).toBe('paid');
     });
 
-    const planned = planRemainingSteps(standardCadence, { dueDate: input.invoice.dueDate, timeZone: 'Europe/Berlin' }, []);
+    const planned = planRemainingSteps(standardCadence, { dueDate: input.invoice.dueDate, timeZone: 'Europe/Berlin' }, [], startedAt);
     const emails = fake.callsOf('sendDunningEmail');
     expect(emails.map((c) => c.args[0].template)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final']);
     expect(emails.map((c) => c.args[0].idempotencyKey)).toEqual(['reminder-1', 'reminder-2', 'reminder-3'].map((s) => `${input.workflowId}:step:${s}`));

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { inject } from 'vitest';
+import { DateTime } from 'luxon';
+import { createAndEnroll, startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ cadenceFile: 'cadence-fast.json' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const keyHeader = 'x-dunning-idempotency-key';
+const mailsFor = (invoiceNumber: string) => stack.mail.messages().filter((m) => m.headers['x-invoice-number'] === invoiceNumber);
+/** Intl formats "1.234,56 €" with a no-break space; compare as a reader sees it. */
+const plain = (text: string | null) => (text ?? '').replace(/[\u00a0\u202f]/g, ' ');
+
+describe('dunning end to end: HTTP API, worker process, Temporal dev server, PostgreSQL, SMTP, ERP simulator', () => {
+  it('runs the cadence: three reminders by SMTP, a call task, rows and audit in PostgreSQL', async () => {
+    const enrolled = await createAndEnroll(stack, { number: 'E2E-1001', customerId: 'CUST-A', amountMinor: 123_456, dueDate: '2026-10-01' }, 'ap@cust-a.example');
+    expect(enrolled.status).toBe(201);
+    expect(enrolled.body.workflowId).toBe(`invoice-dunning:${stack.tenantId}:E2E-1001`);
+
+    const third = await stack.mail.waitFor((m) => m.headers['x-invoice-number'] === 'E2E-1001' && m.subject.startsWith('Final reminder'), 45_000);
+    expect(third.envelopeTo).toEqual(['ap@cust-a.example']);
+    const mails = mailsFor('E2E-1001');
+    expect(mails.map((m) => plain(m.subject))).toEqual(
+      expect.arrayContaining([
+        'Friendly reminder: invoice E2E-1001 is past due',
+        'Second reminder: invoice E2E-1001, 1.234,56 € overdue',
+        'Final reminder before escalation: invoice E2E-1001',
+      ]),
+    );
+    expect(mails).toHaveLength(3);
+    expect(mails.map((m) => m.headers[keyHeader]).sort()).toEqual(
+      ['reminder-1', 'reminder-2', 'reminder-3'].map((s) => `invoice-dunning:${stack.tenantId}:E2E-1001:step:${s}`),
+    );
+    const daysLate = Math.round(DateTime.now().setZone('Europe/Berlin').startOf('day').diff(DateTime.fromISO('2026-10-01', { zone: 'Europe/Berlin' }), 'days').days);
+    expect(plain(third.text)).toContain(`invoice E2E-1001 remains unpaid: 1.234,56 €, ${daysLate} days past due.`);
+    expect(third.html).toContain('<strong>E2E-1001</strong>');
+
+    // The call task follows two seconds later; GET shows the whole story.
+    await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-1001')).body.steps.length, { timeout: 20_000 }).toBe(4);
+    const view = (await stack.api('GET', '/invoices/E2E-1001')).body;
+    expect(view.stage).toBe('active');
+    expect(view.nextStep).toBeNull();
+    expect(view.steps.map((s: { stepId: string; outcome: string }) => `${s.stepId}:${s.outcome}`)).toEqual([
+      'reminder-1:sent',
+      'reminder-2:sent',
+      'reminder-3:sent',
+      'call-1:task_created',
+    ]);
+    const tasks = await stack.sql`select collector_id, customer_id, status, note from call_tasks where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001'`;
+    expect(tasks).toEqual([{ collector_id: 'col-anna', customer_id: 'CUST-A', status: 'open', note: 'Call the AP contact.' }]);
+    const outbox = await stack.sql`select status, recipient from outbound_messages where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001' order by idempotency_key`;
+    expect(outbox).toEqual(Array(3).fill({ status: 'sent', recipient: 'ap@cust-a.example' }));
+    await expect
+      .poll(async () => (await stack.sql`select event_type from audit_events where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001' order by id`).map((r) => r.event_type))
+      .toEqual(['invoice_enrolled', 'enrolled', 'step_done', 'step_done', 'step_done', 'step_done', 'cadence_completed']);
+  });
+
+  it('stops the cadence when the ERP posts the payment webhook, before the next reminder', async () => {
+    await createAndEnroll(stack, { number: 'E2E-2001', customerId: 'CUST-B', amountMinor: 50_000, dueDate: '2026-10-15' }, 'ap@cust-b.example');
+    await stack.mail.waitFor((m) => m.headers['x-invoice-number'] === 'E2E-2001', 20_000);
+    await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-2001')).body.steps.length, { timeout: 5_000 }).toBe(1);
+    const paid = await stack.erpCall('/payments', { paymentId: 'PAY-2001', invoiceNumber: 'E2E-2001', amountMinor: 50_000, currency: 'EUR' });
+    expect(paid.status).toBe(201);
+
+    await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-2001')).body.stage, { timeout: 15_000 }).toBe('paid');
+    // Well past the second reminder's time: nothing else went out.
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(mailsFor('E2E-2001').map((m) => m.subject)).toEqual(['Friendly reminder: invoice E2E-2001 is past due']);
+    const [payment] = await stack.sql`select source, amount_minor from payments where tenant_id = ${stack.tenantId} and payment_id = 'PAY-2001'`;
+    expect(payment).toEqual({ source: 'erp_webhook', amount_minor: 50_000 });
+    const events = (await stack.sql`select event_type from audit_events where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-2001' order by id`).map((r) => r.event_type);
+    expect(events).toEqual(['invoice_enrolled', 'enrolled', 'step_done', 'payment_reported', 'payment_received', 'closed']);
+  });
+
+  it('answers a second enrollment of the same invoice with 409 and keeps one workflow, findable by search attributes', async () => {
+    const again = await createAndEnroll(stack, { number: 'E2E-1001', customerId: 'CUST-A', amountMinor: 123_456, dueDate: '2026-10-01' }, 'ap@cust-a.example');
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ error: 'already_enrolled', workflowId: `invoice-dunning:${stack.tenantId}:E2E-1001` });
+
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const client = new Client({ connection });
+      const query = `CustomerId = 'CUST-A' AND CollectorId = 'col-anna' AND WorkflowId STARTS_WITH 'invoice-dunning:${stack.tenantId}:'`;
+      await expect
+        .poll(async () => {
+          const ids: string[] = [];
+          for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+          return ids;
+        }, { timeout: 10_000 })
+        .toEqual([`invoice-dunning:${stack.tenantId}:E2E-1001`]);
+      const paidQuery = `DunningStage = 'paid' AND WorkflowId STARTS_WITH 'invoice-dunning:${stack.tenantId}:'`;
+      await expect
+        .poll(async () => {
+          const ids: string[] = [];
+          for await (const wf of client.workflow.list({ query: paidQuery })) ids.push(wf.workflowId);
+          return ids;
+        }, { timeout: 10_000 })
+        .toEqual([`invoice-dunning:${stack.tenantId}:E2E-2001`]);
+    } finally {
+      await connection.close();
+    }
+  });
+});
