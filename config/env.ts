@@ -6,9 +6,16 @@ import { z } from 'zod';
  */
 const port = z.coerce.number().int().min(1).max(65535);
 const url = (protocols: string[]) =>
-  z.string().url().refine((v) => protocols.includes(new URL(v).protocol), {
-    message: `must use ${protocols.join(' or ')}`,
-  });
+  z.string().url().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return true; // not a URL at all: reported once, by the check above
+      }
+    },
+    { message: `must use ${protocols.join(' or ')}` },
+  );
 
 export const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']),

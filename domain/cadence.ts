@@ -35,7 +35,15 @@ export const cadenceSchema = z
   })
   .superRefine((cadence, ctx) => {
     const seen = new Set<string>();
+    const UNIT_SECONDS = { days: 86_400, hours: 3_600, minutes: 60, seconds: 1 } as const;
+    let lastDueOffset = -Infinity;
     cadence.steps.forEach((step, i) => {
+      if (step.anchor === 'due_date') {
+        const offset = step.offset.amount * UNIT_SECONDS[step.offset.unit];
+        if (offset < lastDueOffset)
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset'], message: 'steps anchored to the due date must come in date order' });
+        lastDueOffset = Math.max(lastDueOffset, offset);
+      }
       if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${step.id}"` });
       seen.add(step.id);
       if (i === 0 && step.anchor === 'previous_step')

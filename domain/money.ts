@@ -32,13 +32,13 @@ export function parseDecimalAmount(text: string, currency: string): number {
   if (fraction.length > digits) throw new RangeError(`${currency} has ${digits} minor digits; "${text}" has more`);
   const minor = Number(`${whole}${fraction.padEnd(digits, '0')}`);
   if (!Number.isSafeInteger(minor)) throw new RangeError(`amount out of range: "${text}"`);
-  return sign === '-' ? -minor : minor;
+  return sign === '-' && minor !== 0 ? -minor : minor;
 }
 
 /** Formats for people, in their locale: formatMoney({amountMinor: 123450, currency: 'EUR'}, 'de-DE') -> "1.234,50 €". */
 export function formatMoney(money: Money, locale: string): string {
   const digits = minorDigits(money.currency);
-  const major = money.amountMinor / 10 ** digits; // display only; exact for any amount below 2^53 minor units
+  const major = money.amountMinor / 10 ** digits; // display only: a float is fine for showing, never for storing
   return new Intl.NumberFormat(locale, {
     style: 'currency',
     currency: money.currency,

@@ -70,10 +70,11 @@ export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handl
  */
 export function planNextStep(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date): NextStepPlan | undefined {
   const remaining = planRemainingSteps(cadence, ctx, handled, now);
-  const dueCount = remaining.filter((p) => Date.parse(p.at) <= now.getTime()).length;
   if (remaining.length === 0) return undefined;
-  if (dueCount <= 1) return { next: remaining[0]!, superseded: [] };
-  return { next: remaining[dueCount - 1]!, superseded: remaining.slice(0, dueCount - 1) };
+  // Cadence order is authoritative: the last due step by position runs, everything before it is passed over.
+  const lastDue = remaining.findLastIndex((p) => Date.parse(p.at) <= now.getTime());
+  if (lastDue <= 0) return { next: remaining[0]!, superseded: [] };
+  return { next: remaining[lastDue]!, superseded: remaining.slice(0, lastDue) };
 }
 
 /** Calendar days from the due date to `now` in the customer's time zone (negative before the due date). */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import type { Cadence } from '../../domain/cadence';
@@ -10,9 +9,11 @@ import standard from '../../config/cadences/standard.json';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
+/** No vitest import here: the history recorder runs these helpers outside vitest. */
+
 /** Temporal's time-skipping test server, the binary from scripts/setup (the SDK's own download cannot run here). */
-export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: inject('testServerPath') } } });
+export async function createTimeSkippingEnv(serverPath: string): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: serverPath } } });
   // The test server starts with no custom search attributes; the workflow upserts its stage.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
@@ -21,12 +22,12 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   return env;
 }
 
-export async function createTestWorker(env: TestWorkflowEnvironment, activities: object) {
+export async function createTestWorker(env: TestWorkflowEnvironment, activities: object, bundlePath: string) {
   const taskQueue = `test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
+    workflowBundle: { codePath: bundlePath },
     activities,
   });
   return { worker, taskQueue };

@@ -78,7 +78,7 @@ describe('cadenceSchema: accepted', () => {
 
   it('offset bounds are -365 and 3650 inclusive', () => {
     expect(cadenceSchema.safeParse(withStep(0, { offset: { amount: -365, unit: 'days' } })).success).toBe(true);
-    expect(cadenceSchema.safeParse(withStep(0, { offset: { amount: 3650, unit: 'days' } })).success).toBe(true);
+    expect(cadenceSchema.safeParse(withStep(2, { offset: { amount: 3650, unit: 'days' } })).success).toBe(true);
   });
 
   it('step ids up to 64 characters', () => {
@@ -133,9 +133,18 @@ describe('cadenceSchema: rejected, with the issue at the right path', () => {
 
   it('an unknown offset unit, a fractional amount, amounts out of range', () => {
     expect(issues(withStep(0, { offset: { amount: 1, unit: 'weeks' } })).map((i) => i.path)).toEqual([['steps', 0, 'offset', 'unit']]);
-    for (const amount of [1.5, -366, 3651]) {
+    for (const amount of [1.5, -366]) {
       expect(issues(withStep(0, { offset: { amount, unit: 'days' } })).map((i) => i.path)).toEqual([['steps', 0, 'offset', 'amount']]);
     }
+    expect(issues(withStep(2, { offset: { amount: 3651, unit: 'days' } })).map((i) => i.path)).toEqual([['steps', 2, 'offset', 'amount']]);
+  });
+
+  it('due-date steps out of date order (units compared as durations)', () => {
+    expect(issues(withStep(2, { offset: { amount: 0, unit: 'days' } }))).toEqual([
+      { path: ['steps', 2, 'offset'], code: 'custom', message: 'steps anchored to the due date must come in date order' },
+    ]);
+    expect(cadenceSchema.safeParse(withStep(2, { offset: { amount: 1, unit: 'days' } })).success).toBe(true); // equal is fine
+    expect(issues(withStep(2, { offset: { amount: 23, unit: 'hours' } })).map((i) => i.path)).toEqual([['steps', 2, 'offset']]);
   });
 
   it.each(['Reminder-1', '-a', '_a', 'a b', 'ä', '', `a${'b'.repeat(64)}`])('a bad step id %j', (id) => {

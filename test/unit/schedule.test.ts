@@ -37,6 +37,9 @@ function cadence(steps: StepInput[], sendAt = '09:30'): Cadence {
   });
 }
 
+/** Before every date in this file: nothing is overdue, so no previous_step anchor is moved to "now". */
+const EARLY = new Date('2024-01-01T00:00:00.000Z');
+
 const summary = (planned: readonly PlannedStep[]) => planned.map((p) => [p.step.id, p.index, p.at]);
 
 /** Wall-clock HH:mm of an instant in a zone, via Intl (independent of luxon, which the code under test uses). */
@@ -47,7 +50,7 @@ function localTime(iso: string, timeZone: string): string {
 describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 days)', () => {
   it('Europe/Berlin across the March switch: 09:30 CET is 08:30Z, then 09:30 CEST is 07:30Z', () => {
     // due Thu 2025-03-27 (CET). +1 = Fri 28 Mar (still CET); +7 = Thu 3 Apr, +14 = 10 Apr, +21 = 17 Apr (CEST).
-    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' }, [], EARLY);
     expect(summary(planned)).toEqual([
       ['reminder-1', 0, '2025-03-28T08:30:00.000Z'],
       ['reminder-2', 1, '2025-04-03T07:30:00.000Z'],
@@ -61,7 +64,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
 
   it('Europe/Berlin across the October switch: 09:30 CEST is 07:30Z, then 09:30 CET is 08:30Z', () => {
     // due Wed 2025-10-22 (CEST). +1 = Thu 23 Oct (CEST); +7 = Wed 29 Oct, +14 = 5 Nov, +21 = 12 Nov (CET).
-    const planned = planRemainingSteps(standard, { dueDate: '2025-10-22', timeZone: 'Europe/Berlin' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-10-22', timeZone: 'Europe/Berlin' }, [], EARLY);
     expect(summary(planned)).toEqual([
       ['reminder-1', 0, '2025-10-23T07:30:00.000Z'],
       ['reminder-2', 1, '2025-10-29T08:30:00.000Z'],
@@ -73,7 +76,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
 
   it('America/New_York across its own (earlier) March switch', () => {
     // due Fri 2025-03-07 (EST). +1 = Sat 8 Mar 09:30 EST = 14:30Z; +7 = Fri 14 Mar 09:30 EDT = 13:30Z; ...
-    const planned = planRemainingSteps(standard, { dueDate: '2025-03-07', timeZone: 'America/New_York' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-03-07', timeZone: 'America/New_York' }, [], EARLY);
     expect(planned.map((p) => p.at)).toEqual([
       '2025-03-08T14:30:00.000Z',
       '2025-03-14T13:30:00.000Z',
@@ -85,7 +88,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
 
   it('America/New_York across the November switch', () => {
     // due Thu 2025-10-30. +1 = Fri 31 Oct 09:30 EDT = 13:30Z; +7 = Thu 6 Nov 09:30 EST = 14:30Z; ...
-    const planned = planRemainingSteps(standard, { dueDate: '2025-10-30', timeZone: 'America/New_York' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-10-30', timeZone: 'America/New_York' }, [], EARLY);
     expect(planned.map((p) => p.at)).toEqual([
       '2025-10-31T13:30:00.000Z',
       '2025-11-06T14:30:00.000Z',
@@ -95,7 +98,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
   });
 
   it('Asia/Tokyo (no DST): always 00:30Z on the same calendar day', () => {
-    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Asia/Tokyo' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Asia/Tokyo' }, [], EARLY);
     expect(planned.map((p) => p.at)).toEqual([
       '2025-03-28T00:30:00.000Z',
       '2025-04-03T00:30:00.000Z',
@@ -106,7 +109,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
 
   it('Australia/Sydney when DST ends in April: the UTC instant falls on the previous UTC day and moves an hour later', () => {
     // due Tue 2025-04-01 (AEDT). +1 = Wed 2 Apr 09:30 AEDT = 1 Apr 22:30Z; +7 = Tue 8 Apr 09:30 AEST = 7 Apr 23:30Z; ...
-    const planned = planRemainingSteps(standard, { dueDate: '2025-04-01', timeZone: 'Australia/Sydney' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-04-01', timeZone: 'Australia/Sydney' }, [], EARLY);
     expect(planned.map((p) => p.at)).toEqual([
       '2025-04-01T22:30:00.000Z',
       '2025-04-07T23:30:00.000Z',
@@ -118,7 +121,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
 
   it('Australia/Sydney when DST starts in October: an hour earlier in UTC', () => {
     // due Wed 2025-10-01 (AEST). +1 = Thu 2 Oct 09:30 AEST = 1 Oct 23:30Z; +7 = Wed 8 Oct 09:30 AEDT = 7 Oct 22:30Z; ...
-    const planned = planRemainingSteps(standard, { dueDate: '2025-10-01', timeZone: 'Australia/Sydney' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-10-01', timeZone: 'Australia/Sydney' }, [], EARLY);
     expect(planned.map((p) => p.at)).toEqual([
       '2025-10-01T23:30:00.000Z',
       '2025-10-07T22:30:00.000Z',
@@ -128,7 +131,7 @@ describe('planRemainingSteps: the standard cadence (09:30 local, +1/+7/+14/+21 d
   });
 
   it('returns the step definitions themselves with their cadence index', () => {
-    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' }, []);
+    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' }, [], EARLY);
     planned.forEach((p, i) => expect(p.step).toBe(standard.steps[i]));
   });
 });
@@ -137,12 +140,12 @@ describe('planRemainingSteps: inline cadences', () => {
   it('uses the cadence sendAt, including late evening across a year boundary', () => {
     // due Wed 2025-12-31 in Tokyo; +1 day at 23:45 JST = Thu 2026-01-01 14:45Z.
     const late = cadence([{ id: 'a', amount: 1, unit: 'days' }], '23:45');
-    expect(planRemainingSteps(late, { dueDate: '2025-12-31', timeZone: 'Asia/Tokyo' }, []).map((p) => p.at)).toEqual([
+    expect(planRemainingSteps(late, { dueDate: '2025-12-31', timeZone: 'Asia/Tokyo' }, [], EARLY).map((p) => p.at)).toEqual([
       '2026-01-01T14:45:00.000Z',
     ]);
     // 00:00 Berlin on the due date itself = 23:00Z the day before (CET).
     const midnight = cadence([{ id: 'a', amount: 0, unit: 'days' }], '00:00');
-    expect(planRemainingSteps(midnight, { dueDate: '2025-01-15', timeZone: 'Europe/Berlin' }, []).map((p) => p.at)).toEqual([
+    expect(planRemainingSteps(midnight, { dueDate: '2025-01-15', timeZone: 'Europe/Berlin' }, [], EARLY).map((p) => p.at)).toEqual([
       '2025-01-14T23:00:00.000Z',
     ]);
   });
@@ -153,7 +156,7 @@ describe('planRemainingSteps: inline cadences', () => {
       { id: 'b', amount: 2, unit: 'days' },
     ]);
     // due Wed 2024-02-28 (CET): +1 = Thu 29 Feb, +2 = Fri 1 Mar.
-    expect(planRemainingSteps(c, { dueDate: '2024-02-28', timeZone: 'Europe/Berlin' }, []).map((p) => p.at)).toEqual([
+    expect(planRemainingSteps(c, { dueDate: '2024-02-28', timeZone: 'Europe/Berlin' }, [], EARLY).map((p) => p.at)).toEqual([
       '2024-02-29T08:30:00.000Z',
       '2024-03-01T08:30:00.000Z',
     ]);
@@ -166,7 +169,7 @@ describe('planRemainingSteps: inline cadences', () => {
       { id: 'overdue', amount: 5, unit: 'days' },
     ]);
     // due Tue 2025-04-01 (CEST). -3 = Sat 29 Mar, still CET: 08:30Z. 0 = 1 Apr 07:30Z. +5 = Sun 6 Apr 07:30Z.
-    const planned = planRemainingSteps(c, { dueDate: '2025-04-01', timeZone: 'Europe/Berlin' }, []);
+    const planned = planRemainingSteps(c, { dueDate: '2025-04-01', timeZone: 'Europe/Berlin' }, [], EARLY);
     expect(summary(planned)).toEqual([
       ['courtesy', 0, '2025-03-29T08:30:00.000Z'],
       ['on-due', 1, '2025-04-01T07:30:00.000Z'],
@@ -188,7 +191,7 @@ describe('planRemainingSteps: inline cadences', () => {
 
     it('chains from the planned time of the previous step when nothing is handled', () => {
       // kickoff 09:30 CET = 08:30:00Z; +30 s = 08:30:30Z; +2 min = 08:32:30Z; +1 h = 09:32:30Z.
-      expect(summary(planRemainingSteps(demo, ctx, []))).toEqual([
+      expect(summary(planRemainingSteps(demo, ctx, [], EARLY))).toEqual([
         ['kickoff', 0, '2025-03-27T08:30:00.000Z'],
         ['nudge', 1, '2025-03-27T08:30:30.000Z'],
         ['escalate', 2, '2025-03-27T08:32:30.000Z'],
@@ -199,14 +202,15 @@ describe('planRemainingSteps: inline cadences', () => {
     it('chains from the actual handled time, to the millisecond', () => {
       // kickoff really ran 67.25 s late, at 08:31:07.250Z: nudge 08:31:37.250Z, escalate 08:33:37.250Z, call 09:33:37.250Z.
       const handled: HandledStep[] = [{ stepId: 'kickoff', at: '2025-03-27T08:31:07.250Z' }];
-      expect(summary(planRemainingSteps(demo, ctx, handled))).toEqual([
+      const now = new Date('2025-03-27T08:31:07.250Z');
+      expect(summary(planRemainingSteps(demo, ctx, handled, now))).toEqual([
         ['nudge', 1, '2025-03-27T08:31:37.250Z'],
         ['escalate', 2, '2025-03-27T08:33:37.250Z'],
         ['call', 3, '2025-03-27T09:33:37.250Z'],
       ]);
       // The same instant written with an offset gives the same plan.
       const withOffset: HandledStep[] = [{ stepId: 'kickoff', at: '2025-03-27T09:31:07.250+01:00' }];
-      expect(summary(planRemainingSteps(demo, ctx, withOffset))).toEqual(summary(planRemainingSteps(demo, ctx, handled)));
+      expect(summary(planRemainingSteps(demo, ctx, withOffset, now))).toEqual(summary(planRemainingSteps(demo, ctx, handled, now)));
     });
 
     it('chains from the last handled step', () => {
@@ -214,7 +218,7 @@ describe('planRemainingSteps: inline cadences', () => {
         { stepId: 'kickoff', at: '2025-03-27T08:31:07.250Z' },
         { stepId: 'nudge', at: '2025-03-27T08:45:00.000Z' },
       ];
-      expect(summary(planRemainingSteps(demo, ctx, handled))).toEqual([
+      expect(summary(planRemainingSteps(demo, ctx, handled, new Date('2025-03-27T08:45:00.000Z')))).toEqual([
         ['escalate', 2, '2025-03-27T08:47:00.000Z'],
         ['call', 3, '2025-03-27T09:47:00.000Z'],
       ]);
@@ -226,15 +230,57 @@ describe('planRemainingSteps: inline cadences', () => {
       expect(plan).toEqual({ next: { step: demo.steps[1], index: 1, at: '2025-03-27T08:31:37.250Z' }, superseded: [] });
     });
 
-    it('catch-up over a chain: only the latest due step runs', () => {
-      // At 09:00Z kickoff (08:30:00), nudge (08:30:30) and escalate (08:32:30) are due; call (09:32:30) is not.
-      const plan = planNextStep(demo, ctx, [], new Date('2025-03-27T09:00:00.000Z'));
-      expect(plan?.next.step.id).toBe('escalate');
-      expect(plan?.next.at).toBe('2025-03-27T08:32:30.000Z');
-      expect(summary(plan!.superseded)).toEqual([
+    it('a late start: the overdue first step runs now and the chain keeps its spacing from now', () => {
+      // At 09:00Z kickoff (08:30:00Z) is overdue and has not happened, so it cannot happen before 09:00Z:
+      // nudge = 09:00:00 + 30 s = 09:00:30Z, escalate = +2 min = 09:02:30Z, call = +1 h = 10:02:30Z.
+      const now = new Date('2025-03-27T09:00:00.000Z');
+      expect(summary(planRemainingSteps(demo, ctx, [], now))).toEqual([
         ['kickoff', 0, '2025-03-27T08:30:00.000Z'],
-        ['nudge', 1, '2025-03-27T08:30:30.000Z'],
+        ['nudge', 1, '2025-03-27T09:00:30.000Z'],
+        ['escalate', 2, '2025-03-27T09:02:30.000Z'],
+        ['call', 3, '2025-03-27T10:02:30.000Z'],
       ]);
+      expect(planNextStep(demo, ctx, [], now)).toEqual({
+        next: { step: demo.steps[0], index: 0, at: '2025-03-27T08:30:00.000Z' },
+        superseded: [],
+      });
+    });
+
+    it('worker down mid-chain: the overdue step keeps its date, the ones after it are spaced from now', () => {
+      // kickoff ran on time at 08:30:00Z, so nudge was due at 08:30:30Z; the worker is back at 09:00Z:
+      // escalate = 09:00:00 + 2 min = 09:02:00Z, call = +1 h = 10:02:00Z.
+      const handled: HandledStep[] = [{ stepId: 'kickoff', at: '2025-03-27T08:30:00.000Z' }];
+      const now = new Date('2025-03-27T09:00:00.000Z');
+      expect(summary(planRemainingSteps(demo, ctx, handled, now))).toEqual([
+        ['nudge', 1, '2025-03-27T08:30:30.000Z'],
+        ['escalate', 2, '2025-03-27T09:02:00.000Z'],
+        ['call', 3, '2025-03-27T10:02:00.000Z'],
+      ]);
+      expect(planNextStep(demo, ctx, handled, now)).toEqual({
+        next: { step: demo.steps[1], index: 1, at: '2025-03-27T08:30:30.000Z' },
+        superseded: [],
+      });
+    });
+
+    it('a step falling due exactly now is not moved, and neither is the chain after it', () => {
+      const handled: HandledStep[] = [{ stepId: 'kickoff', at: '2025-03-27T08:30:00.000Z' }];
+      expect(summary(planRemainingSteps(demo, ctx, handled, new Date('2025-03-27T08:30:30.000Z')))).toEqual([
+        ['nudge', 1, '2025-03-27T08:30:30.000Z'],
+        ['escalate', 2, '2025-03-27T08:32:30.000Z'],
+        ['call', 3, '2025-03-27T09:32:30.000Z'],
+      ]);
+    });
+
+    it('a zero previous_step offset after an overdue step falls due now, so the overdue step is superseded', () => {
+      const c = cadence([
+        { id: 'first', amount: 1, unit: 'days' },
+        { id: 'same-time', anchor: 'previous_step', amount: 0, unit: 'seconds' },
+      ]);
+      // first: Fri 28 Mar 09:30 CET = 08:30Z, overdue at 12:00Z; same-time = now.
+      const plan = planNextStep(c, ctx, [], new Date('2025-03-28T12:00:00.000Z'));
+      expect(plan?.next.step.id).toBe('same-time');
+      expect(plan?.next.at).toBe('2025-03-28T12:00:00.000Z');
+      expect(summary(plan!.superseded)).toEqual([['first', 0, '2025-03-28T08:30:00.000Z']]);
     });
   });
 
@@ -250,8 +296,8 @@ describe('planRemainingSteps: inline cadences', () => {
     ]);
     const ctx = { dueDate: '2025-03-29', timeZone: 'Europe/Berlin' };
     // +24 h = 2025-03-30 08:30Z = 10:30 CEST; +1 day = 2025-03-30 09:30 CEST = 07:30Z.
-    expect(planRemainingSteps(hours, ctx, []).map((p) => p.at)).toEqual(['2025-03-29T08:30:00.000Z', '2025-03-30T08:30:00.000Z']);
-    expect(planRemainingSteps(days, ctx, []).map((p) => p.at)).toEqual(['2025-03-29T08:30:00.000Z', '2025-03-30T07:30:00.000Z']);
+    expect(planRemainingSteps(hours, ctx, [], EARLY).map((p) => p.at)).toEqual(['2025-03-29T08:30:00.000Z', '2025-03-30T08:30:00.000Z']);
+    expect(planRemainingSteps(days, ctx, [], EARLY).map((p) => p.at)).toEqual(['2025-03-29T08:30:00.000Z', '2025-03-30T07:30:00.000Z']);
     expect(localTime('2025-03-30T08:30:00.000Z', 'Europe/Berlin')).toBe('10:30');
   });
 
@@ -261,10 +307,25 @@ describe('planRemainingSteps: inline cadences', () => {
       { id: 'second', anchor: 'previous_step', amount: 7, unit: 'days' },
     ]);
     // first handled Fri 2025-03-28 14:05Z = 15:05 CET; +7 days = Fri 4 Apr 15:05 CEST = 13:05Z.
-    const planned = planRemainingSteps(c, { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' }, [
-      { stepId: 'first', at: '2025-03-28T14:05:00.000Z' },
-    ]);
+    const ctx = { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' };
+    const now = new Date('2025-03-28T14:05:00.000Z');
+    const planned = planRemainingSteps(c, ctx, [{ stepId: 'first', at: '2025-03-28T14:05:00.000Z' }], now);
     expect(summary(planned)).toEqual([['second', 1, '2025-04-04T13:05:00.000Z']]);
+    // Not handled yet at that moment (first overdue since 08:30Z): second is dated from now, the same instant.
+    expect(summary(planRemainingSteps(c, ctx, [], now))).toEqual([
+      ['first', 0, '2025-03-28T08:30:00.000Z'],
+      ['second', 1, '2025-04-04T13:05:00.000Z'],
+    ]);
+  });
+
+  it('due_date anchors are absolute: an overdue step does not move the due_date steps after it', () => {
+    const planned = planRemainingSteps(standard, { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' }, [], new Date('2025-04-12T12:00:00.000Z'));
+    expect(planned.map((p) => p.at)).toEqual([
+      '2025-03-28T08:30:00.000Z',
+      '2025-04-03T07:30:00.000Z',
+      '2025-04-10T07:30:00.000Z',
+      '2025-04-17T07:30:00.000Z',
+    ]);
   });
 });
 
@@ -272,7 +333,7 @@ describe('planRemainingSteps: handled steps', () => {
   const ctx = { dueDate: '2025-03-27', timeZone: 'Europe/Berlin' };
 
   it('skips handled steps; due_date-anchored steps keep their dates whatever the handled time', () => {
-    const planned = planRemainingSteps(standard, ctx, [{ stepId: 'reminder-1', at: '2025-03-28T08:30:02.000Z' }]);
+    const planned = planRemainingSteps(standard, ctx, [{ stepId: 'reminder-1', at: '2025-03-28T08:30:02.000Z' }], EARLY);
     expect(summary(planned)).toEqual([
       ['reminder-2', 1, '2025-04-03T07:30:00.000Z'],
       ['reminder-3', 2, '2025-04-10T07:30:00.000Z'],
@@ -281,13 +342,13 @@ describe('planRemainingSteps: handled steps', () => {
   });
 
   it('ignores handled ids the cadence does not know', () => {
-    const planned = planRemainingSteps(standard, ctx, [{ stepId: 'legacy-step', at: '2025-03-28T08:30:00.000Z' }]);
+    const planned = planRemainingSteps(standard, ctx, [{ stepId: 'legacy-step', at: '2025-03-28T08:30:00.000Z' }], EARLY);
     expect(planned.map((p) => p.step.id)).toEqual(['reminder-1', 'reminder-2', 'reminder-3', 'call-1']);
   });
 
   it('nothing left: an empty plan and no next step, however late it is', () => {
     const handled: HandledStep[] = standard.steps.map((s) => ({ stepId: s.id, at: '2025-05-01T00:00:00.000Z' }));
-    expect(planRemainingSteps(standard, ctx, handled)).toEqual([]);
+    expect(planRemainingSteps(standard, ctx, handled, EARLY)).toEqual([]);
     expect(planNextStep(standard, ctx, handled, new Date('2025-04-01T00:00:00.000Z'))).toBeUndefined();
     expect(planNextStep(standard, ctx, handled, new Date('2030-01-01T00:00:00.000Z'))).toBeUndefined();
   });
@@ -344,13 +405,43 @@ describe('planNextStep: catch-up', () => {
     ];
     expect(next('2025-04-12T12:00:06.000Z', handled)).toEqual({ next: ['call-1', 3, '2025-04-17T07:30:00.000Z'], superseded: [] });
   });
+
+  // BUG (regression in 8da978f): once a previous_step step is dated from `now`, the remaining dates are no longer in
+  // cadence order, but planNextStep still treats "the number of due steps" as a prefix length. Here the follow-up is
+  // pushed after a due_date step that is already due, becomes `next` although it is not due, and the due reminder-2
+  // is then sent right after it: two reminders in a burst, two days late.
+  it('a due step is never left behind a previous_step step that is not due yet', () => {
+    const c = cadenceSchema.parse({
+      id: 'with-follow-up',
+      version: 1,
+      name: 'Follow-up between reminders',
+      sendAt: '09:30',
+      steps: [
+        { id: 'reminder-1', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+        { id: 'follow-up', anchor: 'previous_step', offset: { amount: 2, unit: 'days' }, action: { type: 'call_task', note: 'Call.' } },
+        { id: 'reminder-2', offset: { amount: 7, unit: 'days' }, action: { type: 'email', template: 'reminder-firm' } },
+      ],
+    });
+    // On paper: reminder-1 Fri 28 Mar 08:30Z, follow-up Sun 30 Mar 09:30 CEST = 07:30Z, reminder-2 Thu 3 Apr 07:30Z.
+    // Enrolled Fri 4 Apr 10:00Z (12:00 CEST): reminder-1 and reminder-2 are due; follow-up is dated 6 Apr 12:00 CEST = 10:00Z.
+    const now = new Date('2025-04-04T10:00:00.000Z');
+    expect(planRemainingSteps(c, ctx, [], now).map((p) => p.at)).toEqual([
+      '2025-03-28T08:30:00.000Z',
+      '2025-04-06T10:00:00.000Z',
+      '2025-04-03T07:30:00.000Z',
+    ]);
+    const plan = planNextStep(c, ctx, [], now)!;
+    // Whether follow-up is then superseded or kept for later is a design choice; running it first is not.
+    expect([plan.next.step.id, plan.next.at]).toEqual(['reminder-2', '2025-04-03T07:30:00.000Z']); // got follow-up, 2025-04-06T10:00Z
+    expect(plan.superseded.map((p) => p.step.id)).toContain('reminder-1');
+  });
 });
 
 describe('invalid input', () => {
   it('an unknown time zone is a RangeError naming the step', () => {
     const ctx = { dueDate: '2025-03-27', timeZone: 'Mars/Olympus_Mons' };
-    expect(() => planRemainingSteps(standard, ctx, [])).toThrow(RangeError);
-    expect(() => planRemainingSteps(standard, ctx, [])).toThrow(/cannot date step "reminder-1"/);
+    expect(() => planRemainingSteps(standard, ctx, [], EARLY)).toThrow(RangeError);
+    expect(() => planRemainingSteps(standard, ctx, [], EARLY)).toThrow(/cannot date step "reminder-1"/);
     expect(() => planNextStep(standard, ctx, [], new Date('2025-04-01T00:00:00.000Z'))).toThrow(RangeError);
   });
 
@@ -360,13 +451,13 @@ describe('invalid input', () => {
       { id: 'second', anchor: 'previous_step', amount: 10, unit: 'minutes' },
     ]);
     const handled = [{ stepId: 'first', at: '2025-03-27T08:30:00.000Z' }];
-    expect(() => planRemainingSteps(c, { dueDate: '2025-03-27', timeZone: 'Not/AZone' }, handled)).toThrow(RangeError);
-    expect(() => planRemainingSteps(c, { dueDate: '2025-03-27', timeZone: 'Not/AZone' }, handled)).toThrow(/"second"/);
+    expect(() => planRemainingSteps(c, { dueDate: '2025-03-27', timeZone: 'Not/AZone' }, handled, EARLY)).toThrow(RangeError);
+    expect(() => planRemainingSteps(c, { dueDate: '2025-03-27', timeZone: 'Not/AZone' }, handled, EARLY)).toThrow(/"second"/);
   });
 
   it('an impossible due date is a RangeError', () => {
-    expect(() => planRemainingSteps(standard, { dueDate: '2025-02-30', timeZone: 'Europe/Berlin' }, [])).toThrow(RangeError);
-    expect(() => planRemainingSteps(standard, { dueDate: 'tomorrow', timeZone: 'Europe/Berlin' }, [])).toThrow(RangeError);
+    expect(() => planRemainingSteps(standard, { dueDate: '2025-02-30', timeZone: 'Europe/Berlin' }, [], EARLY)).toThrow(RangeError);
+    expect(() => planRemainingSteps(standard, { dueDate: 'tomorrow', timeZone: 'Europe/Berlin' }, [], EARLY)).toThrow(RangeError);
   });
 });
 

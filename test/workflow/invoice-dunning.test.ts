@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
@@ -10,7 +10,7 @@ import { createTestWorker, createTimeSkippingEnv, invoiceInput, standardCadence 
 
 let env: TestWorkflowEnvironment;
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
+  env = await createTimeSkippingEnv(inject('testServerPath'));
 });
 afterAll(async () => {
   await env?.teardown();
@@ -37,7 +37,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('runs the 21-day standard cadence at its dated times, re-reading the ERP balance before every step', async () => {
     const input = invoiceInput(await serverToday());
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     const startedAt = new Date(await env.currentTimeMs());
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
@@ -74,7 +74,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('stops before the next step when a payment arrives between steps (update with the new state)', async () => {
     const input = invoiceInput(await serverToday());
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
       await env.sleep('3 days');
@@ -107,7 +107,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('contacts nobody when the ERP already shows the invoice paid', async () => {
     const input = invoiceInput(await serverToday(-3));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000, openAmountMinor: 0 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     const final = await worker.runUntil(async () => (await start(input, taskQueue)).result());
     expect(final.stage).toBe('paid');
     expect(final.steps).toEqual([]);
@@ -119,7 +119,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('sends one catch-up reminder, not a burst, for an invoice enrolled 16 days late', async () => {
     const input = invoiceInput(await serverToday(-16));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
       await env.sleep('1 day');
@@ -138,7 +138,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('never starts a second workflow for the same invoice', async () => {
     const input = invoiceInput(await serverToday(5));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities);
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const first = await start(input, taskQueue);
       await expect(start(input, taskQueue)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createAndEnroll, startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ cadenceFile: 'cadence-crash.json' });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const INVOICES = ['CRASH-1', 'CRASH-2', 'CRASH-3'];
+const STEPS = ['reminder-1', 'reminder-2', 'reminder-3', 'reminder-4', 'reminder-5'];
+
+it('completes every cadence with each reminder delivered exactly once when the worker is SIGKILLed mid-cadence', async () => {
+  for (const [i, number] of INVOICES.entries()) {
+    const res = await createAndEnroll(stack, { number, customerId: `CRASH-C${i}`, amountMinor: 10_000 + i, dueDate: '2026-09-01' }, `ap${i}@crash.example`);
+    expect(res.status).toBe(201);
+  }
+  // Let the cadences get going, then kill the worker hard: no shutdown, no cleanup.
+  await expect.poll(() => stack.mail.messages().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4);
+  await stack.killWorker();
+  const sentBeforeCrash = stack.mail.messages().length;
+  await new Promise((r) => setTimeout(r, 5_000)); // steps fall due while no worker runs
+  expect(stack.mail.messages().length).toBe(sentBeforeCrash);
+  stack.restartWorker();
+
+  const expectedKeys = INVOICES.flatMap((n) => STEPS.map((s) => `invoice-dunning:${stack.tenantId}:${n}:step:${s}`)).sort();
+  await expect.poll(() => stack.mail.messages().length, { timeout: 90_000, interval: 500 }).toBeGreaterThanOrEqual(expectedKeys.length);
+  await new Promise((r) => setTimeout(r, 4_000)); // anything duplicated would arrive now
+  const keys = stack.mail.messages().map((m) => m.headers['x-dunning-idempotency-key']).sort();
+  expect(keys).toEqual(expectedKeys);
+
+  for (const number of INVOICES) {
+    await expect.poll(async () => (await stack.api('GET', `/invoices/${number}`)).body.steps.map((s: { stepId: string }) => s.stepId), { timeout: 10_000 }).toEqual(STEPS);
+  }
+  // One outbox row per reminder. A kill that lands between SMTP's acceptance and the 'sent' mark
+  // leaves the row 'uncertain' (never resent): the mail above still arrived exactly once.
+  const outbox = await stack.sql<{ idempotency_key: string; status: string }[]>`
+    select idempotency_key, status from outbound_messages where tenant_id = ${stack.tenantId} order by idempotency_key`;
+  expect(outbox.map((r) => r.idempotency_key).sort()).toEqual(expectedKeys);
+  expect(outbox.filter((r) => r.status !== 'sent' && r.status !== 'uncertain')).toEqual([]);
+}, 180_000);
