@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 /** Domain errors carry their HTTP status; the one error handler below maps everything once. */
@@ -23,10 +22,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.code(400).send({
         error: 'validation_failed',
         message: `invalid ${err.validationContext ?? 'request'}`,
-        issues: err.validation.map(({ params }) => {
-          const issue = params.issue as z.core.$ZodIssue;
-          return { path: [err.validationContext, ...issue.path].filter((p) => p !== undefined).join('.'), code: issue.code, message: issue.message };
-        }),
+        // The type provider reports each zod issue as { keyword: code, instancePath: '/a/b', message }.
+        issues: err.validation.map((v) => ({
+          path: [err.validationContext, ...v.instancePath.split('/').filter(Boolean)].filter((p) => p !== undefined).join('.'),
+          code: v.keyword,
+          message: v.message,
+        })),
       });
     }
     if (err instanceof DomainError) return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details });

@@ -89,7 +89,10 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     async enroll(body: Enrollment, actor: string): Promise<{ workflowId: string; runId: string }> {
       const { customer, invoice } = body;
       const workflowId = invoiceWorkflowId(tenantId, invoice.number);
+      // A rejected enrollment changes nothing: the customer is only written with a new invoice.
       const existing = await sql.begin(async (tx) => {
+        const [known] = await tx`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
+        if (known) return true;
         await tx`
           insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id)
           values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null})
@@ -186,8 +189,12 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
 
     /** A payment the ERP applied (webhook): the ERP's open amount is authoritative. Unknown invoices are not ours. */
     async applyErpPayment(event: PaymentAppliedEvent): Promise<'applied' | 'ignored'> {
+      if (event.invoice.invoiceNumber !== event.payment.invoiceNumber)
+        throw new DomainError(422, 'inconsistent_event', 'payment and invoice numbers differ in the event');
       const row = await findInvoice(event.payment.invoiceNumber);
       if (!row) return 'ignored';
+      if (event.payment.currency !== row.currency)
+        throw new DomainError(422, 'currency_mismatch', `payment in ${event.payment.currency} for an invoice in ${row.currency}`);
       const notice: PaymentNotice = { ...event.payment, source: 'erp_webhook', openAmountMinorAfter: event.invoice.openAmountMinor };
       await storePayment(row.invoice_number, notice);
       await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'payment_reported', { ...notice, eventId: event.eventId });

@@ -151,6 +151,15 @@ describe('POST /invoices: enrollment', () => {
     expect(rows[0]).toMatchObject({ amount_minor: 99_900, open_amount_minor: 99_900 });
   });
 
+  it('changes nothing about the customer when it rejects an enrollment', async () => {
+    const number = await enrolled('KEEP');
+    const [before] = await sql`select c.* from customers c join invoices i using (tenant_id, customer_id) where i.tenant_id = ${tenantId} and i.invoice_number = ${number}`;
+    const again = await enroll(enrollment(number, { customer: { email: 'someone-else@example.com', name: 'Renamed Ltd' } }));
+    expect(again.status).toBe(409);
+    const [after] = await sql`select c.* from customers c join invoices i using (tenant_id, customer_id) where i.tenant_id = ${tenantId} and i.invoice_number = ${number}`;
+    expect(after).toEqual(before);
+  });
+
   it('accepts invoice numbers with slashes and finds them again with an encoded path', async () => {
     const number = `RE/2026/${Date.now().toString(36)}`;
     const res = await enroll(enrollment(number));
@@ -186,20 +195,20 @@ describe('POST /invoices: validation', () => {
   });
 
   it.each([
-    ['a currency that is not ISO 4217', { invoice: { currency: 'EURO' } }, 'body.invoice.currency'],
-    ['an unknown currency code', { invoice: { currency: 'XYZ' } }, 'body.invoice.currency'],
-    ['a time zone that does not exist', { customer: { timeZone: 'Mars/Base' } }, 'body.customer.timeZone'],
-    ['a fractional amount', { invoice: { amountMinor: 12.5 } }, 'body.invoice.amountMinor'],
-    ['a negative amount', { invoice: { amountMinor: -1 } }, 'body.invoice.amountMinor'],
-    ['a zero amount', { invoice: { amountMinor: 0 } }, 'body.invoice.amountMinor'],
-    ['an amount as a string', { invoice: { amountMinor: '100' } }, 'body.invoice.amountMinor'],
-    ['a bad email', { customer: { email: 'ap-at-example' } }, 'body.customer.email'],
-    ['a dueDate before the issueDate', { invoice: { issueDate: '2026-02-01', dueDate: '2026-01-31' } }, 'body.invoice.dueDate'],
-    ['a date that is not a date', { invoice: { dueDate: '2026-02-30' } }, 'body.invoice.dueDate'],
-    ['an invoice number with spaces', { invoice: { number: 'INV 1' } }, 'body.invoice.number'],
-    ['a bad locale', { customer: { locale: 'not a locale!' } }, 'body.customer.locale'],
-    ['an empty name', { customer: { name: '   ' } }, 'body.customer.name'],
-  ] as const)('rejects %s with 400 naming %s', async (_what, overrides, path) => {
+    ['a currency that is not ISO 4217', 'body.invoice.currency', { invoice: { currency: 'EURO' } }],
+    ['an unknown currency code', 'body.invoice.currency', { invoice: { currency: 'XYZ' } }],
+    ['a time zone that does not exist', 'body.customer.timeZone', { customer: { timeZone: 'Mars/Base' } }],
+    ['a fractional amount', 'body.invoice.amountMinor', { invoice: { amountMinor: 12.5 } }],
+    ['a negative amount', 'body.invoice.amountMinor', { invoice: { amountMinor: -1 } }],
+    ['a zero amount', 'body.invoice.amountMinor', { invoice: { amountMinor: 0 } }],
+    ['an amount as a string', 'body.invoice.amountMinor', { invoice: { amountMinor: '100' } }],
+    ['a bad email', 'body.customer.email', { customer: { email: 'ap-at-example' } }],
+    ['a dueDate before the issueDate', 'body.invoice.dueDate', { invoice: { issueDate: '2026-02-01', dueDate: '2026-01-31' } }],
+    ['a date that is not a date', 'body.invoice.dueDate', { invoice: { dueDate: '2026-02-30' } }],
+    ['an invoice number with spaces', 'body.invoice.number', { invoice: { number: 'INV 1' } }],
+    ['a bad locale', 'body.customer.locale', { customer: { locale: 'not a locale!' } }],
+    ['an empty name', 'body.customer.name', { customer: { name: '   ' } }],
+  ] as const)('rejects %s with 400 naming %s', async (_what, path, overrides) => {
     const number = uniqueNumber('BAD');
     const body = enrollment(number, overrides as Parameters<typeof enrollment>[1]);
     const res = await enroll(body);
@@ -209,7 +218,7 @@ describe('POST /invoices: validation', () => {
     expect(await invoiceRows(body.invoice.number)).toHaveLength(0);
   });
 
-  it('names missing fields and rejects a body that is not an object', async () => {
+  it('names missing fields, and rejects malformed JSON', async () => {
     const res = await api('POST', '/invoices', { customer: { id: 'CUST-X' } });
     expect(res.status).toBe(400);
     expect(issuesOf(res.body)).toEqual(['body.customer.email', 'body.customer.name', 'body.customer.timeZone', 'body.invoice']);
@@ -401,6 +410,18 @@ describe('POST /webhooks/erp', () => {
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ error: 'payment_conflict' });
     expect((await paymentRows(number)).map((p) => p.amount_minor)).toEqual([40_000]);
+  });
+
+  it('answers 422 to an event whose currency or invoice numbers do not match, storing nothing', async () => {
+    const number = await enrolled('HOOKX');
+    const usd = paymentApplied(number);
+    usd.payment.currency = 'USD';
+    expect(await signed(usd)).toMatchObject({ status: 422, body: { error: 'currency_mismatch' } });
+    const mixed = paymentApplied(number);
+    mixed.invoice.invoiceNumber = `${number}-OTHER`;
+    expect(await signed(mixed)).toMatchObject({ status: 422, body: { error: 'inconsistent_event' } });
+    expect(await paymentRows(number)).toEqual([]);
+    expect(await signalsOf(number)).toEqual([]);
   });
 });
 
