@@ -139,6 +139,32 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       }
     },
 
+    /** Enrolled invoices, most overdue first, with the dunning state mirrored from the workflows. */
+    async list(filter: { stage?: string; customerId?: string; limit: number; offset: number }) {
+      const rows = await sql<(InvoiceRow & { total: number })[]>`
+        select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
+               stage, next_step_id, next_step_at, count(*) over ()::int as total
+        from invoices
+        where tenant_id = ${tenantId}
+          ${filter.stage ? sql`and stage = ${filter.stage}` : sql``}
+          ${filter.customerId ? sql`and customer_id = ${filter.customerId}` : sql``}
+        order by due_date, invoice_number
+        limit ${filter.limit} offset ${filter.offset}`;
+      return {
+        total: rows[0]?.total ?? 0,
+        items: rows.map((r) => ({
+          number: r.invoice_number,
+          customerId: r.customer_id,
+          currency: r.currency,
+          amountMinor: r.amount_minor,
+          openAmountMinor: r.open_amount_minor,
+          dueDate: r.due_date,
+          stage: r.stage,
+          nextStep: r.next_step_id ? { stepId: r.next_step_id, at: r.next_step_at!.toISOString() } : null,
+        })),
+      };
+    },
+
     async view(invoiceNumber: string): Promise<InvoiceView> {
       const row = await findInvoice(invoiceNumber);
       if (!row) throw notFound(`invoice ${invoiceNumber}`);

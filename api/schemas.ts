@@ -77,3 +77,26 @@ export const invoiceViewSchema = z.object({
   steps: z.array(stepSchema),
 });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
+
+export const invoiceListQuery = z.object({
+  stage: z.enum(['active', 'paid', 'cancelled', 'written_off']).optional(),
+  customerId: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const invoiceListSchema = z.object({
+  total: z.number(),
+  items: z.array(
+    z.object({
+      number: z.string(),
+      customerId: z.string(),
+      currency: z.string(),
+      amountMinor: z.number(),
+      openAmountMinor: z.number(),
+      dueDate: z.string(),
+      stage: z.string(),
+      nextStep: z.object({ stepId: z.string(), at: z.string() }).nullable(),
+    }),
+  ),
+});

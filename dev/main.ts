@@ -111,7 +111,7 @@ async function main() {
         `  Caught mail    ${mailUi ?? '(external SMTP at ' + smtpUrl + ')'}`,
         `  ERP            ${erpUrl}${simulated ? ' (simulator)' : ''}`,
         `  Demo portfolio ${seeded}`,
-        `  Try: curl ${api.url}/invoices/<number>   — numbers are in the caught mail and the Temporal UI`,
+        `  Try: curl ${api.url}/invoices   then   curl ${api.url}/invoices/<number>`,
         '',
       ].join('\n'),
     );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { enrollmentSchema, errorSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
+import { enrollmentSchema, errorSchema, invoiceListQuery, invoiceListSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
 import type { InvoiceService } from '../invoice-service';
 
 const API_ACTOR = 'api'; // user identities arrive with the users-and-tokens issue
@@ -13,6 +13,15 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService }> 
       response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 409: errorSchema },
     },
     handler: async (request, reply) => reply.code(201).send(await invoices.enroll(request.body, API_ACTOR)),
+  });
+
+  app.get('/invoices', {
+    schema: {
+      summary: 'Enrolled invoices, most overdue first',
+      querystring: invoiceListQuery,
+      response: { 200: invoiceListSchema },
+    },
+    handler: async (request) => invoices.list(request.query),
   });
 
   app.get('/invoices/:invoiceNumber', {

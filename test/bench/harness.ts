@@ -12,16 +12,19 @@ export async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
   return [result, performance.now() - t0];
 }
 
-/** Runs `batch` (which does `ops` operations) once to warm up, then `runs` times; the median run gives ops/s and µs/op. */
-export function opsPerSecond(ops: number, batch: () => unknown, runs = 5): { opsPerSec: number; usPerOp: number; spread: string } {
-  batch();
-  const ms = Array.from({ length: runs }, () => {
+/**
+ * Runs `batch(run)`, which does `opsPerRun` operations, once to warm up and then `runs` times;
+ * the median run gives ops/s and µs/op.
+ */
+export function opsPerSecond(opsPerRun: number, batch: (run: number) => unknown, runs = 5) {
+  batch(0);
+  const ms = Array.from({ length: runs }, (_, run) => {
     const t0 = performance.now();
-    batch();
+    batch(run);
     return performance.now() - t0;
   }).sort((a, b) => a - b);
   const median = ms[Math.floor(runs / 2)]!;
-  return { opsPerSec: (ops / median) * 1000, usPerOp: (median * 1000) / ops, spread: `${fmt(ms[0]!)}–${fmt(ms[runs - 1]!)} ms/run` };
+  return { opsPerSec: (opsPerRun / median) * 1000, usPerOp: (median * 1000) / opsPerRun, spread: `${fmt(ms[0]!)}–${fmt(ms[runs - 1]!)} ms` };
 }
 
 /** Three significant digits at most, thousands separated: 12,345 / 123 / 12.3 / 1.23. */
@@ -50,8 +53,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export class BenchFailure extends Error {}
-
+/** A benchmark that silently measures broken code is worthless: fail the run instead. */
 export function check(ok: boolean, message: string): asserts ok {
-  if (!ok) throw new BenchFailure(message);
+  if (!ok) throw new Error(`bench check failed: ${message}`);
 }

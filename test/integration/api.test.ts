@@ -425,6 +425,25 @@ describe('POST /webhooks/erp', () => {
   });
 });
 
+describe('GET /invoices', () => {
+  it('lists the enrolled invoices by due date with filters, pagination and the total', async () => {
+    const a = await enrolled('LIST', { customer: { id: 'CUST-LIST' }, invoice: { dueDate: '2026-02-01' } });
+    const b = await enrolled('LIST', { customer: { id: 'CUST-LIST' }, invoice: { dueDate: '2026-01-20' } });
+    const page = await api('GET', '/invoices?customerId=CUST-LIST&limit=1');
+    expect(page.status).toBe(200);
+    expect(page.body.total).toBe(2);
+    expect(page.body.items.map((i: { number: string }) => i.number)).toEqual([b]);
+    const next = await api('GET', '/invoices?customerId=CUST-LIST&limit=1&offset=1');
+    expect(next.body.items).toEqual([
+      { number: a, customerId: 'CUST-LIST', currency: 'EUR', amountMinor: 99_900, openAmountMinor: 99_900, dueDate: '2026-02-01', stage: 'active', nextStep: null },
+    ]);
+    expect((await api('GET', '/invoices?customerId=CUST-LIST&stage=paid')).body).toEqual({ total: 0, items: [] });
+    const bad = await api('GET', '/invoices?limit=0&stage=sleeping');
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['querystring.limit', 'querystring.stage']);
+  });
+});
+
 describe('service endpoints', () => {
   it('publishes the OpenAPI document with the invoice routes and hides the webhook', async () => {
     const res = await api('GET', '/openapi.json');
