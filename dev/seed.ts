@@ -9,8 +9,9 @@ import { buildDemoPortfolio, type DemoPortfolio } from '../domain/demo-portfolio
  * moved so that day is today. The ERP simulator gets the invoices and their real settlement dates
  * as scheduled payments; the API enrolls each one.
  */
-export const DEFAULT_DEMO_CSV = path.resolve(__dirname, '..', '..', 'shared', 'data', 'ibm-accounts-receivable.csv');
 export const DEMO_AS_OF = '2013-01-31'; // a day whose open items span current to 31-60 days past due
+/** The sample's rows open on DEMO_AS_OF, shipped so the demo runs anywhere; DEMO_CSV may name the full file. */
+export const DEFAULT_DEMO_CSV = path.resolve(__dirname, 'demo-invoices.csv');
 
 export function loadDemoPortfolio(csvPath: string, today: string): DemoPortfolio {
   if (!existsSync(csvPath)) throw new Error(`demo data not found at ${csvPath} (set DEMO_CSV to the IBM AR sample)`);

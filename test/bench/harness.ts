@@ -5,6 +5,11 @@ export interface Bench {
   run(): Promise<void>;
 }
 
+const teardowns: (() => Promise<void>)[] = [];
+/** Registers cleanup (a server to stop) for when all benchmarks of the run are done. */
+export const onTeardown = (fn: () => Promise<void>) => void teardowns.push(fn);
+export const teardown = () => Promise.all(teardowns.splice(0).map((fn) => fn()));
+
 /** Wall time of `fn`, in milliseconds. */
 export async function timed<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
   const t0 = performance.now();
