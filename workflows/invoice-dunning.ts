@@ -115,7 +115,14 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     },
   });
 
+  // What the database mirror shows as "next step": the plan as of now.
+  const upcoming = (): DunningState['nextStep'] => {
+    const next = planNextStep(cadence, scheduleCtx, state.steps, new Date())?.next;
+    return next ? { stepId: next.step.id, action: next.step.action.type, at: next.at } : null;
+  };
+
   if (!input.state) {
+    state.nextStep = upcoming();
     upsertSearchAttributes([{ key: dunningStageKey, value: state.stage }]);
     await audit('enrolled', { cadence: state.cadence });
   }
@@ -170,7 +177,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       outcome = 'task_created';
     }
     state.steps.push({ stepId: step.id, action: step.action.type, at: new Date().toISOString(), outcome });
-    state.nextStep = null;
+    state.nextStep = upcoming();
     await audit('step_done', { stepId: step.id, action: step.action.type, outcome });
 
     // Handlers are synchronous, so no message is half-handled when the state moves to the next run.
@@ -182,6 +189,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     // The cadence is over but the invoice is still open: keep listening for its payment or closure.
     await waitUntil(Infinity);
   }
+  state.nextStep = null;
   await auditNewPayments();
   await audit('closed', { stage: state.stage });
   return state;

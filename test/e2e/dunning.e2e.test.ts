@@ -65,10 +65,12 @@ describe('dunning end to end: HTTP API, worker process, Temporal dev server, Pos
     await createAndEnroll(stack, { number: 'E2E-2001', customerId: 'CUST-B', amountMinor: 50_000, dueDate: '2026-10-15' }, 'ap@cust-b.example');
     await stack.mail.waitFor((m) => m.headers['x-invoice-number'] === 'E2E-2001', 20_000);
     await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-2001')).body.steps.length, { timeout: 5_000 }).toBe(1);
+    expect((await stack.api('GET', '/invoices/E2E-2001')).body.nextStep).toMatchObject({ stepId: 'reminder-2', action: 'email' });
     const paid = await stack.erpCall('/payments', { paymentId: 'PAY-2001', invoiceNumber: 'E2E-2001', amountMinor: 50_000, currency: 'EUR' });
     expect(paid.status).toBe(201);
 
     await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-2001')).body.stage, { timeout: 15_000 }).toBe('paid');
+    expect((await stack.api('GET', '/invoices/E2E-2001')).body.nextStep).toBeNull();
     // Well past the second reminder's time: nothing else went out.
     await new Promise((r) => setTimeout(r, 6_000));
     expect(mailsFor('E2E-2001').map((m) => m.subject)).toEqual(['Friendly reminder: invoice E2E-2001 is past due']);

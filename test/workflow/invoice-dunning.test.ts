@@ -69,6 +69,9 @@ describe('invoice dunning workflow (time-skipping)', () => {
     const events = fake.callsOf('recordDunningEvent').map((c) => c.args[0]);
     expect(events.map((e) => e.type)).toEqual(['enrolled', 'step_done', 'step_done', 'step_done', 'step_done', 'cadence_completed', 'payment_received', 'closed']);
     expect(new Set(events.map((e) => e.eventKey)).size).toBe(events.length);
+    // Each event carries what the database mirror shows as the next step.
+    expect(events.map((e) => e.nextStep?.stepId ?? null)).toEqual(['reminder-1', 'reminder-2', 'reminder-3', 'call-1', null, null, null, null]);
+    expect(events[0]!.nextStep!.at).toBe(planned[0]!.at);
   });
 
   it('stops before the next step when a payment arrives between steps (update with the new state)', async () => {
