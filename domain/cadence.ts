@@ -1,27 +1,82 @@
 import { z } from 'zod';
 
 /**
- * A cadence is data: ordered steps with stable ids, each dated from an anchor plus an offset.
- * Days are the AR unit; hours, minutes and seconds exist so that demos and end-to-end tests can run
- * a whole cadence in a minute with the same code path.
+ * A cadence is data: ordered steps with stable ids, each dated from an anchor plus an offset, with
+ * an action and conditions. Days and business days are the AR units; hours, minutes and seconds
+ * exist so that demos and end-to-end tests can run a whole cadence in a minute on the same code path.
+ *
+ * Every field added after version 1 of this format is optional and its absence means "as before":
+ * workflows started with older cadences replay unchanged.
  */
 export const stepIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'lower-case id: letters, digits, - and _');
+export const SEGMENTS = ['strategic', 'standard', 'high_risk'] as const;
+export const segmentSchema = z.enum(SEGMENTS);
+export type Segment = z.infer<typeof segmentSchema>;
+const currencyCode = z.string().regex(/^[A-Z]{3}$/, 'ISO 4217 code');
+const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:mm');
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 export const offsetSchema = z.object({
   amount: z.number().int().min(-365).max(3650),
-  unit: z.enum(['days', 'hours', 'minutes', 'seconds']),
+  unit: z.enum(['days', 'business_days', 'hours', 'minutes', 'seconds']),
 });
 
+export const ESCALATION_ROLES = ['team_lead', 'sales_owner', 'ar_manager'] as const;
+
 export const stepActionSchema = z.discriminatedUnion('type', [
+  /** A reminder email from a named template. */
   z.object({ type: z.literal('email'), template: z.string().min(1) }),
+  /** An account statement: every open invoice of the customer with its aging. */
+  z.object({ type: z.literal('statement'), template: z.string().min(1).default('statement') }),
+  /** A call for the assigned collector, due on the step's date. */
   z.object({ type: z.literal('call_task'), note: z.string().min(1).max(500) }),
+  /** Tells someone inside: the team lead or the sales owner of the account. */
+  z.object({ type: z.literal('escalate'), role: z.enum(ESCALATION_ROLES), note: z.string().min(1).max(500) }),
+  /** Puts the customer's account on credit hold through the ERP. */
+  z.object({ type: z.literal('credit_hold'), reason: z.string().min(1).max(500) }),
+  /** Placeholder until approvals land: recorded as requested, nothing is written off. */
+  z.object({ type: z.literal('request_write_off'), reason: z.string().min(1).max(500) }),
+  /** Placeholder until approvals land: recorded as requested, dunning goes on. */
+  z.object({ type: z.literal('handoff'), to: z.enum(['legal', 'agency']), note: z.string().min(1).max(500) }),
+  /** POSTs a signed JSON event to a configured endpoint (its name, not a URL: URLs live in configuration). */
+  z.object({ type: z.literal('webhook'), endpoint: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/), event: z.string().min(1).max(100) }),
 ]);
+export type StepAction = z.infer<typeof stepActionSchema>;
+export type StepActionType = StepAction['type'];
+export const CUSTOMER_FACING: readonly StepActionType[] = ['email', 'statement'];
+
+export const stepConditionsSchema = z.object({
+  /** Run only when the open amount is at least this much, per invoice currency (minor units). */
+  minOpenAmount: z.record(currencyCode, z.number().int().nonnegative()).optional(),
+  /** Run only for customers in these segments. */
+  segments: z.array(segmentSchema).min(1).optional(),
+  /** Skip while a promise to pay or a dispute is active, or when the customer must not be contacted. */
+  skipIf: z.array(z.enum(['promise_active', 'dispute_active', 'do_not_contact'])).optional(),
+});
+export type StepConditions = z.infer<typeof stepConditionsSchema>;
 
 export const cadenceStepSchema = z.object({
   id: stepIdSchema,
   anchor: z.enum(['due_date', 'previous_step']).default('due_date'),
   offset: offsetSchema,
   action: stepActionSchema,
+  conditions: stepConditionsSchema.optional(),
+});
+
+export const sendWindowSchema = z
+  .object({
+    days: z.array(z.enum(WEEKDAYS)).min(1),
+    start: localTime,
+    end: localTime,
+  })
+  .refine((w) => w.start < w.end, { message: 'start must be before end', path: ['end'] });
+
+export const cadenceSelectionSchema = z.object({
+  segments: z.array(segmentSchema).min(1).optional(),
+  currencies: z.array(currencyCode).min(1).optional(),
+  /** Inclusive bounds on the invoice amount, in the invoice currency's minor units. */
+  minAmountMinor: z.number().int().nonnegative().optional(),
+  maxAmountMinor: z.number().int().nonnegative().optional(),
 });
 
 export const cadenceSchema = z
@@ -30,12 +85,18 @@ export const cadenceSchema = z
     version: z.number().int().positive(),
     name: z.string().min(1).max(120),
     /** Local time of day, in the customer's time zone, at which day-based steps fall due. */
-    sendAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:mm'),
+    sendAt: localTime,
+    /** Customer-facing steps only go out inside this window, in the customer's time zone. */
+    sendWindow: sendWindowSchema.optional(),
+    /** At most `maxEmails` customer-facing messages to one customer within `perDays` days, across all invoices. */
+    contactCap: z.object({ maxEmails: z.number().int().min(1).max(50), perDays: z.number().int().min(1).max(90) }).optional(),
+    /** Which invoices this cadence is for, when no customer override applies; the most specific match wins. */
+    selection: cadenceSelectionSchema.optional(),
     steps: z.array(cadenceStepSchema).min(1).max(50),
   })
   .superRefine((cadence, ctx) => {
     const seen = new Set<string>();
-    const UNIT_SECONDS = { days: 86_400, hours: 3_600, minutes: 60, seconds: 1 } as const;
+    const UNIT_SECONDS = { days: 86_400, business_days: 86_400, hours: 3_600, minutes: 60, seconds: 1 } as const;
     let lastDueOffset = -Infinity;
     cadence.steps.forEach((step, i) => {
       if (step.anchor === 'due_date') {
@@ -51,8 +112,11 @@ export const cadenceSchema = z
       if (step.anchor === 'previous_step' && step.offset.amount < 0)
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset', 'amount'], message: 'a step cannot come before the previous one' });
     });
+    const sel = cadence.selection;
+    if (sel?.minAmountMinor !== undefined && sel.maxAmountMinor !== undefined && sel.minAmountMinor > sel.maxAmountMinor)
+      ctx.addIssue({ code: 'custom', path: ['selection', 'maxAmountMinor'], message: 'maxAmountMinor must not be below minAmountMinor' });
   });
 
 export type Cadence = z.infer<typeof cadenceSchema>;
 export type CadenceStep = z.infer<typeof cadenceStepSchema>;
-export type StepAction = z.infer<typeof stepActionSchema>;
+export type SendWindow = z.infer<typeof sendWindowSchema>;

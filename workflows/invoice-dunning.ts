@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   condition,
   continueAsNew,
   proxyActivities,
@@ -164,7 +165,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
         daysPastDue: daysPastDue(scheduleCtx, new Date()),
       });
       outcome = sent.status;
-    } else {
+    } else if (step.action.type === 'call_task') {
       await system.createCallTask({
         idempotencyKey: key,
         tenantId,
@@ -175,6 +176,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
         note: step.action.note,
       });
       outcome = 'task_created';
+    } else {
+      throw ApplicationFailure.nonRetryable(`action ${step.action.type} is not supported by this worker yet`, 'UnsupportedAction');
     }
     state.steps.push({ stepId: step.id, action: step.action.type, at: new Date().toISOString(), outcome });
     state.nextStep = upcoming();
