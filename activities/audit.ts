@@ -29,7 +29,7 @@ export function createAuditActivities(deps: { sql: Sql }) {
         if (!inserted) return;
         await tx`
           update invoices set stage = ${event.stage}, open_amount_minor = ${event.openAmountMinor},
-            next_step_id = ${event.nextStep?.stepId ?? null}, next_step_at = ${event.nextStep?.at ?? null}, updated_at = now()
+            next_step_id = ${event.nextStep?.stepId ?? null}, next_step_action = ${event.nextStep?.action ?? null}, next_step_at = ${event.nextStep?.at ?? null}, updated_at = now()
           where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
       });
     },

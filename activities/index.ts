@@ -1,11 +1,15 @@
 import type { ErpAdapter } from './erp/adapter';
 import { createAuditActivities } from './audit';
 import { createCallTaskActivities } from './call-tasks';
+import { createCreditHoldActivities } from './credit-hold';
+import { createCustomerActivities, type CustomerActivityDeps } from './customer';
 import { createErpActivities } from './erp-balance';
 import { createMailActivities, type MailDeps } from './mail';
+import { createOutboundWebhookActivities, type WebhookEndpoints } from './outbound-webhook';
 
-export interface ActivityDeps extends MailDeps {
+export interface ActivityDeps extends MailDeps, CustomerActivityDeps {
   erp: ErpAdapter;
+  webhookEndpoints: WebhookEndpoints;
 }
 
 /** All activities, with their dependencies injected; workflows import only this function's type. */
@@ -15,5 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createMailActivities(deps),
     ...createCallTaskActivities(deps),
     ...createAuditActivities(deps),
+    ...createCustomerActivities(deps),
+    ...createCreditHoldActivities(deps),
+    ...createOutboundWebhookActivities({ endpoints: deps.webhookEndpoints }),
   };
 }

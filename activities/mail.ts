@@ -3,8 +3,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { DateTime } from 'luxon';
 import type { Transporter } from 'nodemailer';
 import type { Sql } from '../db/sql';
+import { agingBucket, daysPastDue as calendarDaysPastDue } from '../domain/aging';
 import { formatMoney } from '../domain/money';
-import { renderEmail, type EmailTemplate } from '../domain/templates';
+import { escapeHtml, renderEmail, type EmailTemplate, type RenderedEmail, type TemplateValues } from '../domain/templates';
 import type { CustomerContact, InvoiceRef } from '../workflows/messages';
 
 export interface MailDeps {
@@ -25,6 +26,23 @@ export interface DunningEmailRequest {
   daysPastDue: number;
 }
 
+export interface CustomerMessageItem {
+  requestId: string;
+  invoice: InvoiceRef;
+  stepId: string;
+  kind: 'email' | 'statement';
+  template: string;
+  openAmountMinor: number;
+  daysPastDue: number;
+}
+
+export interface CustomerMessageRequest {
+  idempotencyKey: string;
+  tenantId: string;
+  customer: CustomerContact;
+  items: CustomerMessageItem[];
+}
+
 export type SendStatus = 'sent' | 'already_sent' | 'uncertain';
 
 interface SmtpError extends Error {
@@ -38,61 +56,149 @@ export function messageIdFor(idempotencyKey: string): string {
   return `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@dunning-orchestrator>`;
 }
 
+const PAY_WITHIN_DAYS = 7;
+
 /**
- * Sends one reminder at most once per idempotency key. The outbox row is committed as 'sending'
+ * Customer-facing mail, at most once per idempotency key. The outbox row is committed as 'sending'
  * before the SMTP transaction: if a retry finds it still 'sending', the previous attempt died
  * mid-send and nobody can know whether the mail left, so it is marked 'uncertain' and not sent again.
  */
 export function createMailActivities(deps: MailDeps) {
-  return {
-    async sendDunningEmail(req: DunningEmailRequest): Promise<{ status: SendStatus; messageId: string }> {
-      const template = deps.templates[req.template];
-      if (!template) throw ApplicationFailure.nonRetryable(`unknown email template "${req.template}"`, 'UnknownTemplate');
-      const { invoice, customer } = req;
-      const rendered = renderEmail(template, {
-        customerName: customer.name,
-        invoiceNumber: invoice.number,
-        amountDue: formatMoney({ amountMinor: req.openAmountMinor, currency: invoice.currency }, customer.locale),
-        originalAmount: formatMoney({ amountMinor: invoice.amountMinor, currency: invoice.currency }, customer.locale),
-        dueDate: DateTime.fromISO(invoice.dueDate).setLocale(customer.locale).toLocaleString(DateTime.DATE_MED),
-        daysPastDue: String(req.daysPastDue),
-        senderName: deps.senderName,
+  const template = (id: string) => {
+    const found = deps.templates[id];
+    if (!found) throw ApplicationFailure.nonRetryable(`unknown email template "${id}"`, 'UnknownTemplate');
+    return found;
+  };
+  const money = (amountMinor: number, currency: string, locale: string) => formatMoney({ amountMinor, currency }, locale);
+  const date = (iso: string, locale: string) => DateTime.fromISO(iso).setLocale(locale).toLocaleString(DateTime.DATE_MED);
+
+  function baseValues(customer: CustomerContact): Omit<TemplateValues, 'invoiceNumber' | 'amountDue' | 'originalAmount' | 'dueDate' | 'daysPastDue' | 'invoiceCount' | 'totalDue' | 'invoiceList'> {
+    const today = DateTime.now().setZone(customer.timeZone);
+    return {
+      customerName: customer.name,
+      contactName: customer.contactName ?? customer.name,
+      payByDate: today.plus({ days: PAY_WITHIN_DAYS }).setLocale(customer.locale).toLocaleString(DateTime.DATE_MED),
+      senderName: deps.senderName,
+      collectorName: customer.collectorId ?? deps.senderName,
+      collectorSignature: customer.collectorId ? `${customer.collectorId}, ${deps.senderName}` : deps.senderName,
+    };
+  }
+
+  /** One invoice per line (text) and one table (HTML), with totals per currency. */
+  function invoiceValues(customer: CustomerContact, rows: { number: string; dueDate: string; openAmountMinor: number; currency: string; daysPastDue: number }[]) {
+    const { locale } = customer;
+    const totals = new Map<string, number>();
+    for (const r of rows) totals.set(r.currency, (totals.get(r.currency) ?? 0) + r.openAmountMinor);
+    const totalDue = [...totals].map(([currency, sum]) => money(sum, currency, locale)).join(' + ');
+    const lines = rows.map((r) => ({
+      number: r.number,
+      due: date(r.dueDate, locale),
+      open: money(r.openAmountMinor, r.currency, locale),
+      late: r.daysPastDue > 0 ? `${r.daysPastDue} days past due (${agingBucket(r.daysPastDue)})` : 'not yet due',
+    }));
+    const text = lines.map((l) => `- ${l.number}, due ${l.due}: ${l.open}, ${l.late}`).join('\n');
+    const html =
+      '<table><thead><tr><th>Invoice</th><th>Due</th><th>Open</th><th>Status</th></tr></thead><tbody>' +
+      lines.map((l) => `<tr><td>${escapeHtml(l.number)}</td><td>${escapeHtml(l.due)}</td><td>${escapeHtml(l.open)}</td><td>${escapeHtml(l.late)}</td></tr>`).join('') +
+      '</tbody></table>';
+    return { values: { invoiceCount: String(rows.length), totalDue, invoiceList: text }, html: { invoiceList: html } };
+  }
+
+  function singleInvoiceValues(customer: CustomerContact, invoice: InvoiceRef, openAmountMinor: number, pastDue: number) {
+    return {
+      invoiceNumber: invoice.number,
+      amountDue: money(openAmountMinor, invoice.currency, customer.locale),
+      originalAmount: money(invoice.amountMinor, invoice.currency, customer.locale),
+      dueDate: date(invoice.dueDate, customer.locale),
+      daysPastDue: String(pastDue),
+    };
+  }
+
+  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; rendered: RenderedEmail }): Promise<{ status: SendStatus; messageId: string }> {
+    const { idempotencyKey: key, rendered } = args;
+    const messageId = messageIdFor(key);
+    const claimed = await deps.sql`
+      insert into outbound_messages (idempotency_key, tenant_id, invoice_number, invoice_numbers, channel, recipient, subject, status, message_id)
+      values (${key}, ${args.tenantId}, ${args.invoiceNumbers[0]!}, ${args.invoiceNumbers}, 'email', ${args.to}, ${rendered.subject}, 'sending', ${messageId})
+      on conflict (idempotency_key) do nothing
+      returning idempotency_key`;
+    if (claimed.length === 0) {
+      const [row] = await deps.sql<{ status: string }[]>`
+        update outbound_messages set status = case when status = 'sending' then 'uncertain' else status end
+        where idempotency_key = ${key} returning status`;
+      return { status: row?.status === 'sent' ? 'already_sent' : 'uncertain', messageId };
+    }
+    try {
+      await deps.mailer.sendMail({
+        from: deps.mailFrom,
+        to: args.to,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        messageId,
+        headers: {
+          'X-Dunning-Idempotency-Key': key,
+          'X-Invoice-Numbers': args.invoiceNumbers.join(','),
+          ...(args.invoiceNumbers.length === 1 ? { 'X-Invoice-Number': args.invoiceNumbers[0]! } : {}),
+        },
       });
-      const messageId = messageIdFor(req.idempotencyKey);
+    } catch (err) {
+      const e = err as SmtpError;
+      // Without a reply after DATA the server may have accepted the mail: keep the claim (at most once).
+      if (e.command === 'DATA' && !e.responseCode) throw err;
+      // Otherwise the server never took the message: release the claim so that a retry may send it.
+      await deps.sql`delete from outbound_messages where idempotency_key = ${key} and status = 'sending'`;
+      if (e.responseCode && e.responseCode >= 500) throw ApplicationFailure.nonRetryable(`SMTP rejected the message: ${e.message}`, 'SmtpRejected');
+      throw err;
+    }
+    await deps.sql`update outbound_messages set status = 'sent', sent_at = now() where idempotency_key = ${key}`;
+    return { status: 'sent', messageId };
+  }
 
-      const claimed = await deps.sql`
-        insert into outbound_messages (idempotency_key, tenant_id, invoice_number, channel, recipient, subject, status, message_id)
-        values (${req.idempotencyKey}, ${req.tenantId}, ${invoice.number}, 'email', ${customer.email}, ${rendered.subject}, 'sending', ${messageId})
-        on conflict (idempotency_key) do nothing
-        returning idempotency_key`;
-      if (claimed.length === 0) {
-        const [row] = await deps.sql<{ status: string }[]>`
-          update outbound_messages set status = case when status = 'sending' then 'uncertain' else status end
-          where idempotency_key = ${req.idempotencyKey} returning status`;
-        return { status: row?.status === 'sent' ? 'already_sent' : 'uncertain', messageId };
-      }
+  /** The customer's open invoices as our mirror knows them, for statements. */
+  async function openInvoicesOf(tenantId: string, customerId: string, timeZone: string) {
+    const today = DateTime.now().setZone(timeZone).toISODate()!;
+    const rows = await deps.sql<{ invoice_number: string; due_date: string; open_amount_minor: number; currency: string }[]>`
+      select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date, open_amount_minor, currency from invoices
+      where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor > 0 and stage not in ('paid', 'cancelled', 'written_off')
+      order by due_date, invoice_number`;
+    return rows.map((r) => ({ number: r.invoice_number, dueDate: r.due_date, openAmountMinor: r.open_amount_minor, currency: r.currency, daysPastDue: calendarDaysPastDue(r.due_date, today) }));
+  }
 
-      try {
-        await deps.mailer.sendMail({
-          from: deps.mailFrom,
-          to: customer.email,
-          subject: rendered.subject,
-          text: rendered.text,
-          html: rendered.html,
-          messageId,
-          headers: { 'X-Dunning-Idempotency-Key': req.idempotencyKey, 'X-Invoice-Number': invoice.number },
-        });
-      } catch (err) {
-        const e = err as SmtpError;
-        // Without a reply after DATA the server may have accepted the mail: keep the claim (at most once).
-        if (e.command === 'DATA' && !e.responseCode) throw err;
-        // Otherwise the server never took the message: release the claim so that a retry may send it.
-        await deps.sql`delete from outbound_messages where idempotency_key = ${req.idempotencyKey} and status = 'sending'`;
-        if (e.responseCode && e.responseCode >= 500) throw ApplicationFailure.nonRetryable(`SMTP rejected the reminder: ${e.message}`, 'SmtpRejected');
-        throw err;
+  return {
+    /** Version 1: one reminder about one invoice (workflows started before consolidation still call it). */
+    async sendDunningEmail(req: DunningEmailRequest): Promise<{ status: SendStatus; messageId: string }> {
+      const rendered = renderEmail(template(req.template), {
+        ...baseValues(req.customer),
+        ...singleInvoiceValues(req.customer, req.invoice, req.openAmountMinor, req.daysPastDue),
+        ...invoiceValues(req.customer, []).values,
+      });
+      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: [req.invoice.number], to: req.customer.email, rendered });
+    },
+
+    /**
+     * One message to the customer for a batch of invoice steps: a statement when any step asks for
+     * one, the step's own template for a single reminder, a consolidated reminder listing them all otherwise.
+     */
+    async sendCustomerMessage(req: CustomerMessageRequest): Promise<{ status: SendStatus; messageId: string }> {
+      const { customer, items } = req;
+      if (items.length === 0) throw ApplicationFailure.nonRetryable('a customer message needs at least one invoice', 'EmptyMessage');
+      const base = baseValues(customer);
+      const statement = items.find((i) => i.kind === 'statement');
+      let rendered: RenderedEmail;
+      if (statement) {
+        const list = invoiceValues(customer, await openInvoicesOf(req.tenantId, customer.id, customer.timeZone));
+        rendered = renderEmail(template(statement.template), { ...base, ...singleInvoiceValues(customer, statement.invoice, statement.openAmountMinor, statement.daysPastDue), ...list.values }, list.html);
+      } else if (items.length === 1) {
+        const [only] = items as [CustomerMessageItem];
+        const list = invoiceValues(customer, [{ number: only.invoice.number, dueDate: only.invoice.dueDate, openAmountMinor: only.openAmountMinor, currency: only.invoice.currency, daysPastDue: only.daysPastDue }]);
+        rendered = renderEmail(template(only.template), { ...base, ...singleInvoiceValues(customer, only.invoice, only.openAmountMinor, only.daysPastDue), ...list.values }, list.html);
+      } else {
+        const list = invoiceValues(customer, items.map((i) => ({ number: i.invoice.number, dueDate: i.invoice.dueDate, openAmountMinor: i.openAmountMinor, currency: i.invoice.currency, daysPastDue: i.daysPastDue })));
+        const first = items[0]!;
+        rendered = renderEmail(template('reminder-digest'), { ...base, ...singleInvoiceValues(customer, first.invoice, first.openAmountMinor, first.daysPastDue), ...list.values }, list.html);
       }
-      await deps.sql`update outbound_messages set status = 'sent', sent_at = now() where idempotency_key = ${req.idempotencyKey}`;
-      return { status: 'sent', messageId };
+      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: items.map((i) => i.invoice.number), to: customer.email, rendered });
     },
   };
 }

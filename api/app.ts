@@ -5,11 +5,26 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { z } from 'zod';
 import { registerErrorHandler } from './errors';
 import { createInvoiceService, type InvoiceServiceDeps } from './invoice-service';
+import { createCadenceService, type CadenceService } from './cadence-service';
+import type { EmailTemplate } from '../domain/templates';
 import { invoiceRoutes } from './routes/invoices';
 import { erpWebhookRoutes } from './routes/erp-webhooks';
+import { cadenceRoutes } from './routes/cadences';
 
-export interface AppDeps extends InvoiceServiceDeps {
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Cadence versions, assignments and resolution: enrollment pins what resolveFor() answers. */
+    cadences: CadenceService;
+  }
+}
+
+// The invoice service gets the cadence service built here, not from the caller.
+export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   webhookSecret: string;
+  /** Templates that cadence steps may name; a cadence naming another is refused when saved. */
+  templates: Record<string, EmailTemplate>;
+  /** The cadence for invoices that no override, segment assignment or selection rule claims. */
+  defaultCadenceId: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -21,12 +36,15 @@ export async function buildApp(deps: AppDeps) {
   registerErrorHandler(app);
 
   await app.register(swagger, {
-    openapi: { info: { title: 'Dunning Orchestrator API', version: '0.1.0', description: 'Enroll overdue invoices, report payments, read dunning state.' } },
+    openapi: { info: { title: 'Dunning Orchestrator API', version: '0.1.0', description: 'Enroll overdue invoices, report payments, read dunning state, configure and preview cadences.' } },
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const invoices = createInvoiceService(deps);
+  const cadences = createCadenceService({ sql: deps.sql, tenantId: deps.tenantId, templates: deps.templates, defaultCadenceId: deps.defaultCadenceId });
+  app.decorate('cadences', cadences);
+  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences };
+  const invoices = createInvoiceService(invoiceDeps);
   app.get('/health', { schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async () => {
     await deps.sql`select 1`;
     return { ok: true };
@@ -34,5 +52,6 @@ export async function buildApp(deps: AppDeps) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(invoiceRoutes, { invoices });
   await app.register(erpWebhookRoutes, { invoices, secret: deps.webhookSecret });
+  await app.register(cadenceRoutes, { cadences });
   return app;
 }

@@ -5,7 +5,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { Sql } from '../db/sql';
-import type { Cadence } from '../domain/cadence';
+import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
 import {
@@ -26,7 +26,8 @@ export interface InvoiceServiceDeps {
   temporal: Client;
   tenantId: string;
   taskQueue: string;
-  cadence: Cadence;
+  /** Chooses the cadence version each new invoice pins. */
+  cadences: Pick<CadenceService, 'resolveFor' | 'getVersion'>;
 }
 
 interface InvoiceRow {
@@ -42,6 +43,7 @@ interface InvoiceRow {
   cadence_version: number;
   stage: string;
   next_step_id: string | null;
+  next_step_action: string | null;
   next_step_at: Date | null;
 }
 
@@ -58,7 +60,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
   async function findInvoice(invoiceNumber: string): Promise<InvoiceRow | undefined> {
     const [row] = await sql<InvoiceRow[]>`
       select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(issue_date, 'YYYY-MM-DD') as issue_date,
-             to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_at
+             to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_action, next_step_at
       from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
     return row;
   }
@@ -90,19 +92,26 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const { customer, invoice } = body;
       const workflowId = invoiceWorkflowId(tenantId, invoice.number);
       // A rejected enrollment changes nothing: the customer is only written with a new invoice.
+      const [known] = await sql<InvoiceRow[]>`select cadence_id, cadence_version from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
+      // A new invoice pins the cadence version chosen now; a retried enrollment keeps the one it pinned.
+      const cadence = known
+        ? (await deps.cadences.getVersion(known.cadence_id, known.cadence_version)).definition
+        : await deps.cadences.resolveFor({ customerId: customer.id, segment: customer.segment, currency: invoice.currency, amountMinor: invoice.amountMinor });
       const existing = await sql.begin(async (tx) => {
-        const [known] = await tx`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
-        if (known) return true;
+        const [again] = await tx`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
+        if (again) return true;
         await tx`
-          insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id)
-          values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null})
+          insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment, country, region, do_not_contact, contact_name)
+          values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null},
+                  ${customer.segment}, ${customer.country ?? null}, ${customer.region ?? null}, ${customer.doNotContact}, ${customer.contactName ?? null})
           on conflict (tenant_id, customer_id) do update set name = excluded.name, email = excluded.email, time_zone = excluded.time_zone,
-            locale = excluded.locale, collector_id = excluded.collector_id, updated_at = now()`;
+            locale = excluded.locale, collector_id = excluded.collector_id, segment = excluded.segment, country = excluded.country,
+            region = excluded.region, do_not_contact = excluded.do_not_contact, contact_name = excluded.contact_name, updated_at = now()`;
         const inserted = await tx`
           insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date,
                                 workflow_id, cadence_id, cadence_version)
           values (${tenantId}, ${invoice.number}, ${customer.id}, ${invoice.currency}, ${invoice.amountMinor}, ${invoice.amountMinor},
-                  ${invoice.issueDate}, ${invoice.dueDate}, ${workflowId}, ${deps.cadence.id}, ${deps.cadence.version})
+                  ${invoice.issueDate}, ${invoice.dueDate}, ${workflowId}, ${cadence.id}, ${cadence.version})
           on conflict (tenant_id, invoice_number) do nothing returning invoice_number`;
         return inserted.length === 0;
       });
@@ -114,8 +123,18 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const input: InvoiceDunningInput = {
         tenantId,
         invoice: { ...invoice, customerId: customer.id },
-        customer: { ...customer, collectorId: customer.collectorId },
-        cadence: deps.cadence,
+        customer: {
+          id: customer.id,
+          name: customer.name,
+          email: customer.email,
+          timeZone: customer.timeZone,
+          locale: customer.locale,
+          ...(customer.collectorId ? { collectorId: customer.collectorId } : {}),
+          ...(customer.country ? { country: customer.country } : {}),
+          ...(customer.region ? { region: customer.region } : {}),
+          ...(customer.contactName ? { contactName: customer.contactName } : {}),
+        },
+        cadence,
       };
       try {
         const handle = await temporal.workflow.start('invoiceDunning', {
@@ -130,7 +149,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
             { key: dunningStageKey, value: 'active' },
           ],
         });
-        await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, 'invoice_enrolled', { cadence: { id: deps.cadence.id, version: deps.cadence.version } });
+        await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, 'invoice_enrolled', { cadence: { id: cadence.id, version: cadence.version } });
         return { workflowId, runId: handle.firstExecutionRunId };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError)
@@ -188,7 +207,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         cadence: { id: row.cadence_id, version: row.cadence_version },
         stage: row.stage,
         nextStep: row.next_step_id
-          ? { stepId: row.next_step_id, action: deps.cadence.steps.find((s) => s.id === row.next_step_id)?.action.type ?? 'unknown', at: row.next_step_at!.toISOString() }
+          ? { stepId: row.next_step_id, action: row.next_step_action ?? 'unknown', at: row.next_step_at!.toISOString() }
           : null,
         steps: steps.map((s) => ({ stepId: s.step_id, action: s.action, at: s.at.toISOString(), outcome: s.outcome })),
       };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCurrencyCode } from '../domain/money';
+import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
 
 /** Request and response shapes, checked at the edge and published as OpenAPI. */
 
@@ -30,6 +31,12 @@ export const customerSchema = z.object({
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'),
   locale: z.string().refine(isLocale, 'must be a BCP 47 locale, e.g. de-DE').default('en-US'),
   collectorId: z.string().min(1).max(64).optional(),
+  segment: segmentSchema.default('standard'),
+  /** ISO 3166-1 alpha-2 country and ISO 3166-2 region code (without the country): public holidays. */
+  country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code, e.g. DE').optional(),
+  region: z.string().regex(/^[A-Z0-9]{1,3}$/, 'region code, e.g. BY').optional(),
+  doNotContact: z.boolean().default(false),
+  contactName: z.string().trim().min(1).max(200).optional(),
 });
 
 export const enrollmentSchema = z.object({
@@ -97,6 +104,128 @@ export const invoiceListSchema = z.object({
       dueDate: z.string(),
       stage: z.string(),
       nextStep: z.object({ stepId: z.string(), at: z.string() }).nullable(),
+    }),
+  ),
+});
+
+// --- Cadences: definitions are versioned; the route body is the cadence format of domain/cadence.ts. ---
+
+export const cadenceIdSchema = stepIdSchema;
+
+/**
+ * cadenceSchema as the API takes it. zod skips an object's refinements once one of its fields failed
+ * hard (an unknown action type, a missing field), so cadenceSchema's cross-step checks say nothing then;
+ * the duplicate step id check runs here in that case too, so that one response names every problem.
+ */
+export const cadenceDefinitionSchema = cadenceSchema.superRefine(
+  (value, ctx) => {
+    const steps: unknown = (value as { steps?: unknown }).steps;
+    if (!Array.isArray(steps)) return;
+    const seen = new Set<string>();
+    steps.forEach((step: unknown, i) => {
+      const id = (step as { id?: unknown } | null)?.id;
+      if (typeof id !== 'string') return;
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${id}"` });
+      seen.add(id);
+    });
+  },
+  { when: (payload) => payload.issues.some((issue) => issue.continue !== true) }, // only when cadenceSchema's own checks were skipped
+);
+export const cadenceParams = z.object({ cadenceId: cadenceIdSchema });
+export const cadenceVersionParams = z.object({ cadenceId: cadenceIdSchema, version: z.coerce.number().int().positive() });
+export const segmentParams = z.object({ segment: segmentSchema });
+export const customerParams = z.object({ customerId: customerSchema.shape.id });
+
+export const cadenceVersionViewSchema = z.object({
+  cadenceId: z.string(),
+  version: z.number(),
+  status: z.enum(['draft', 'active', 'retired']),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  activatedAt: z.string().nullable(),
+  definition: cadenceSchema,
+});
+export type CadenceVersionView = z.infer<typeof cadenceVersionViewSchema>;
+
+export const cadenceSummarySchema = z.object({
+  cadenceId: z.string(),
+  name: z.string(),
+  latestVersion: z.number(),
+  latestStatus: z.enum(['draft', 'active', 'retired']),
+  activeVersion: z.number().nullable(),
+});
+export const cadenceListSchema = z.object({ items: z.array(cadenceSummarySchema) });
+export const cadenceHistorySchema = z.object({ cadenceId: z.string(), activeVersion: z.number().nullable(), versions: z.array(cadenceVersionViewSchema) });
+
+export const validationIssueSchema = z.object({ path: z.string(), code: z.string(), message: z.string() });
+/** The error handler's validation_failed shape, also answered by POST /cadences/validate. */
+export const validationFailedSchema = z.object({ error: z.literal('validation_failed'), message: z.string(), issues: z.array(validationIssueSchema) });
+
+export const segmentAssignmentBody = z.object({ cadenceId: cadenceIdSchema });
+export const segmentAssignmentSchema = z.object({ segment: segmentSchema, cadenceId: z.string() });
+export const customerCadenceBody = z.object({ cadenceId: cadenceIdSchema.nullable().describe('null removes the override') });
+export const customerCadenceSchema = z.object({ customerId: z.string(), cadenceId: z.string().nullable() });
+
+/** A saved cadence; without a version, its active one. */
+export const savedCadenceRefSchema = z.strictObject({ id: cadenceIdSchema, version: z.number().int().positive().optional() });
+export const enrolledInvoiceRefSchema = z.strictObject({ number: invoiceNumberSchema });
+export const previewInvoiceSchema = z.strictObject({
+  currency: currencySchema,
+  amountMinor: amountMinorSchema,
+  openAmountMinor: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('defaults to amountMinor'),
+  dueDate: z.iso.date(),
+});
+export const previewCustomerSchema = z.object({
+  timeZone: customerSchema.shape.timeZone,
+  segment: segmentSchema,
+  country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code, e.g. DE').optional(),
+  region: z.string().min(1).max(10).optional(),
+  doNotContact: z.boolean().optional(),
+});
+/**
+ * One of two object shapes told apart by one key, so that errors name the fields of the shape meant:
+ * a plain union answers only "invalid input" when both shapes fail. OpenAPI still shows both.
+ */
+function shapeByKey<A extends z.ZodType, B extends z.ZodType>(key: string, withKey: A, withoutKey: B) {
+  const jsonSchema = (schema: z.ZodType) => {
+    const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+    return rest;
+  };
+  return z
+    .unknown()
+    .transform((value, ctx): z.output<A> | z.output<B> => {
+      const result = (typeof value === 'object' && value !== null && key in value ? withKey : withoutKey).safeParse(value);
+      if (result.success) return result.data as z.output<A> | z.output<B>;
+      for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+      return z.NEVER;
+    })
+    .meta({ anyOf: [jsonSchema(withKey), jsonSchema(withoutKey)] });
+}
+
+export const previewRequestSchema = z
+  .object({
+    cadence: shapeByKey('steps', cadenceDefinitionSchema, savedCadenceRefSchema)
+      .optional()
+      .describe('an inline definition, or a saved cadence { id, version? }; omitted: the cadence the invoice runs (enrolled) or would get (inline)'),
+    invoice: shapeByKey('number', enrolledInvoiceRefSchema, previewInvoiceSchema).describe('an enrolled invoice { number }, or an inline one'),
+    customer: previewCustomerSchema.optional().describe('required with an inline invoice; with an enrolled one it replaces the stored profile'),
+    asOf: z.iso.datetime({ offset: true }).optional().describe('defaults to now'),
+  })
+  .refine((r) => r.customer !== undefined || (typeof r.invoice === 'object' && 'number' in r.invoice), {
+    path: ['customer'],
+    message: 'required with an inline invoice',
+  });
+export type PreviewRequest = z.infer<typeof previewRequestSchema>;
+
+export const previewResponseSchema = z.object({
+  cadence: z.object({ id: z.string(), version: z.number() }),
+  steps: z.array(
+    z.object({
+      stepId: z.string(),
+      action: z.string(),
+      at: z.string(),
+      status: z.enum(['scheduled', 'superseded', 'skipped']),
+      reason: z.string().optional(),
     }),
   ),
 });

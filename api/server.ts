@@ -1,17 +1,29 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEnvOrExit } from '../config/env';
-import { loadCadence, loadEmailTemplates, checkCadenceTemplates } from '../config/load';
+import type { Cadence } from '../domain/cadence';
+import { loadCadence, loadEmailTemplates, checkCadenceTemplates, PROJECT_ROOT } from '../config/load';
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { buildApp } from './app';
 
-/** The API process: migrates, listens, and closes with grace on SIGINT/SIGTERM. */
+/** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
+function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
+  const files = readdirSync(path.resolve(PROJECT_ROOT, dir)).filter((f) => f.endsWith('.json')).sort();
+  const shipped = files.map((f) => loadCadence(path.join(dir, f)));
+  return [defaultCadence, ...shipped.filter((c) => c.id !== defaultCadence.id)];
+}
+
+/** The API process: migrates, seeds the file cadences, listens, and closes with grace on SIGINT/SIGTERM. */
 async function main() {
   const env = loadEnvOrExit();
-  let cadence;
+  let cadence, cadences, templates;
   try {
     cadence = loadCadence(env.CADENCE_FILE);
-    checkCadenceTemplates(cadence, loadEmailTemplates());
+    templates = loadEmailTemplates();
+    cadences = loadFileCadences(env.CADENCE_DIR, cadence);
+    for (const c of cadences) checkCadenceTemplates(c, templates);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -28,10 +40,13 @@ async function main() {
     temporal,
     tenantId: env.TENANT_ID,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    cadence,
+    templates,
+    defaultCadenceId: cadence.id,
     webhookSecret: env.ERP_WEBHOOK_SECRET,
     logger: { level: env.LOG_LEVEL },
   });
+  // First start of a tenant: the file cadences become version N, active. Afterwards the API is where cadences change.
+  await app.cadences.seedDefaults(cadences);
   const close = async () => {
     await app.close();
     await connection.close();

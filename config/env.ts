@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookEndpointsEnvSchema } from '../activities/outbound-webhook';
 
 /**
  * Every process reads its configuration from environment variables, validated once at start-up.
@@ -30,7 +31,14 @@ export const envSchema = z.object({
   ERP_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-erp-webhook-secret'),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
+  /** The default cadence (for invoices no segment, override or selection rule claims). */
   CADENCE_FILE: z.string().min(1).default('config/cadences/standard.json'),
+  /** Cadences seeded (as active version N) the first time a tenant starts; afterwards the API manages them. */
+  CADENCE_DIR: z.string().min(1).default('config/cadences'),
+  /** How long a customer's contact workflow waits for other invoices before sending one message. */
+  CONSOLIDATION_GATHER_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+  /** Named outbound webhook endpoints for cadence `webhook` steps: JSON {"crm": {"url": "https://…", "secret": "…"}}. */
+  WEBHOOK_ENDPOINTS: z.string().default('').pipe(webhookEndpointsEnvSchema),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

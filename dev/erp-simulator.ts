@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { erpInvoiceBalanceSchema } from '../activities/erp/adapter';
 import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
-import { ErpSimulatorStore, type SimulatedInvoice, type SimulatedPayment } from './erp-simulator-store';
+import { ErpSimulatorStore, type CreditAction, type SimulatedInvoice, type SimulatedPayment } from './erp-simulator-store';
 import { createWebhookSender } from './erp-webhook-sender';
 
 /**
@@ -27,6 +27,11 @@ const paymentBody = z.object({
   /** A future instant schedules the payment, so a demo can replay real settlement dates. */
   postAt: isoInstant.optional(),
 });
+
+const creditBody = z.object({ reason: z.string().trim().min(1).max(500) });
+const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+type CustomerRequest = FastifyRequest<{ Params: { customerId: string } }>;
 
 // setTimeout fires at once above 2^31-1 ms (~24.8 days); longer waits hop in steps of this size.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -146,6 +151,39 @@ export async function startErpSimulator({
     });
 
     erp.get('/webhook-deliveries', async () => webhooks?.deliveries ?? []);
+
+    // Credit hold on the customer account. Holds and releases are idempotent by the Idempotency-Key
+    // header: a repeat gets the first answer (status and body, header `idempotent-replayed: true`).
+    const changeCreditHold = (action: CreditAction) => async (req: CustomerRequest, reply: FastifyReply) => {
+      const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+      if (typeof key !== 'string' || key.trim() === '' || key.length > 255) {
+        return reply.code(400).send({ error: 'missing_idempotency_key', message: 'an Idempotency-Key header (1-255 characters) is required' });
+      }
+      const { reason } = creditBody.parse(req.body);
+      const { customerId } = req.params;
+      const result = store.changeCreditHold(action, { customerId, reason, idempotencyKey: key }, now().toISOString());
+      switch (result.outcome) {
+        case 'customer_not_found':
+          return reply.code(404).send({ error: 'not_found', message: `customer ${customerId} does not exist` });
+        case 'key_conflict':
+          return reply
+            .code(409)
+            .send({ error: 'idempotency_key_reused', message: `Idempotency-Key ${key} was used for another customer or action` });
+        default:
+          if (result.replayed) reply.header('idempotent-replayed', 'true');
+          return reply.code(result.outcome === 'placed' ? 201 : 200).send({ ...result.view, outcome: result.outcome });
+      }
+    };
+    erp.post('/customers/:customerId/credit-hold', changeCreditHold('hold'));
+    erp.post('/customers/:customerId/credit-hold/release', changeCreditHold('release'));
+
+    erp.get('/customers/:customerId/credit-status', async (req: CustomerRequest, reply) => {
+      const { customerId } = req.params;
+      if (!store.knowsCustomer(customerId)) return reply.code(404).send({ error: 'not_found', message: `customer ${customerId} does not exist` });
+      return store.creditStatus(customerId);
+    });
+
+    erp.get('/customers/:customerId/credit-events', async (req: CustomerRequest) => store.creditEventsOf(req.params.customerId));
   });
 
   const url = await app.listen({ port, host });

@@ -6,12 +6,20 @@ import { z } from 'zod';
  */
 export const TEMPLATE_VARIABLES = [
   'customerName',
+  'contactName',
   'invoiceNumber',
   'amountDue',
   'originalAmount',
   'dueDate',
   'daysPastDue',
+  'payByDate',
   'senderName',
+  'collectorName',
+  'collectorSignature',
+  /** Messages about several invoices (consolidated reminders, statements). */
+  'invoiceCount',
+  'totalDue',
+  'invoiceList',
 ] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Record<TemplateVariable, string>;
@@ -49,12 +57,20 @@ function fill(text: string, values: TemplateValues, escape: (v: string) => strin
   return text.replace(PLACEHOLDER, (_, name: string) => escape(values[name as TemplateVariable]));
 }
 
-export function renderEmail(template: EmailTemplate, values: TemplateValues): RenderedEmail {
+/**
+ * `htmlValues` are trusted HTML fragments for the HTML part (a table of invoices built with
+ * escapeHtml); every other value is escaped there.
+ */
+export function renderEmail(template: EmailTemplate, values: TemplateValues, htmlValues: Partial<TemplateValues> = {}): RenderedEmail {
   // Header injection: a subject never carries line breaks, whatever the customer's name contains.
   const oneLine = (v: string) => v.replace(/[\r\n]+/g, ' ');
   return {
     subject: fill(template.subject, values, oneLine),
     text: fill(template.text, values, (v) => v),
-    html: fill(template.html, values, escapeHtml),
+    html: fill(template.html, { ...values, ...mapValues(values, escapeHtml), ...htmlValues }, (v) => v),
   };
+}
+
+function mapValues(values: TemplateValues, f: (v: string) => string): TemplateValues {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, f(v)])) as TemplateValues;
 }

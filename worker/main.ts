@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
@@ -23,6 +24,9 @@ async function main() {
   const sql = createSql(env.DATABASE_URL);
   const mailer = nodemailer.createTransport(env.SMTP_URL);
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  // Activities start and signal customer workflows through an ordinary client.
+  const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
   try {
     const worker = await Worker.create({
       connection,
@@ -36,12 +40,17 @@ async function main() {
         senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
         templates,
         erp: createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY }),
+        temporal,
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        consolidationGatherMs: env.CONSOLIDATION_GATHER_SECONDS * 1000,
+        webhookEndpoints: env.WEBHOOK_ENDPOINTS,
       }),
     });
     console.log(`worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS}`);
     await worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
   } finally {
     await connection.close();
+    await clientConnection.close();
     mailer.close();
     await sql.end({ timeout: 5 });
   }

@@ -1,1 +1,2 @@
 export { invoiceDunning } from './invoice-dunning';
+export { customerContact } from './customer-contact';

@@ -2,15 +2,20 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  proxyActivities,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-import { planNextStep, daysPastDue } from '../domain/schedule';
+import { contact, system } from './activity-proxies';
+import { applyContactCap, planNextStep, daysPastDue } from '../domain/schedule';
+import { CUSTOMER_FACING, type Cadence, type CadenceStep } from '../domain/cadence';
+import { evaluateConditions } from '../domain/step-conditions';
+import { customerMessageResultSignal, type CustomerMessageResult } from './customer-messages';
+import { runInternalAction } from './step-actions';
 import { stepIdempotencyKey } from '../domain/ids';
 import {
+  cadenceChangedSignal,
   dunningStageKey,
   dunningStateQuery,
   paymentNotifiedSignal,
@@ -24,25 +29,17 @@ import {
   type StepRecord,
 } from './messages';
 
-type Activities = ReturnType<typeof createActivities>;
-
-/** ERP and database calls: quick, retried with backoff for as long as it takes (the ERP may be down for hours). */
-const SYSTEM_CALLS = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
-} as const;
-/** Customer-facing sends: the activity itself guarantees at most once; Temporal retries transient SMTP failures. */
-const CUSTOMER_CONTACT = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes' },
-} as const;
-
-const system = proxyActivities<Activities>(SYSTEM_CALLS);
-const contact = proxyActivities<Activities>(CUSTOMER_CONTACT);
+/** Outcomes that mean the customer was (or may have been) contacted: they count against the cap. */
+const CONTACTED: readonly StepRecord['outcome'][] = ['sent', 'already_sent', 'uncertain'];
 
 /** One workflow per overdue invoice: runs the cadence until the invoice is paid or closed in the ERP. */
 export async function invoiceDunning(input: InvoiceDunningInput): Promise<DunningState> {
-  const { tenantId, invoice, customer, cadence } = input;
+  const { tenantId, invoice, customer } = input;
+  let cadence = input.cadence;
+  let pendingCadence: Cadence | undefined;
+  // Workflows started before cadence v2 replay the v1 behaviour; new ones record the marker.
+  const v2 = patched('cadence-v2');
+  const messageResults = new Map<string, CustomerMessageResult>();
   const { workflowId } = workflowInfo();
   const state: DunningState = input.state ?? {
     stage: 'active',
@@ -55,7 +52,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     eventSeq: 0,
   };
   const isClosed = () => TERMINAL_STAGES.includes(state.stage);
-  const scheduleCtx = { dueDate: invoice.dueDate, timeZone: customer.timeZone };
+  const scheduleCtx = () => ({ dueDate: invoice.dueDate, timeZone: customer.timeZone, calendar: state.calendar });
 
   const audit = (type: string, details: Record<string, unknown> = {}) =>
     system.recordDunningEvent({
@@ -100,13 +97,18 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     while (!isClosed()) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
-      const woken = () => isClosed() || state.payments.length > auditedPayments;
+      if (pendingCadence) break;
+      const woken = () => isClosed() || state.payments.length > auditedPayments || pendingCadence !== undefined;
       await (Number.isFinite(remaining) ? condition(woken, remaining) : condition(woken));
       await auditNewPayments();
     }
   };
 
   setHandler(dunningStateQuery, () => state);
+  setHandler(cadenceChangedSignal, (next) => {
+    if (next.id !== cadence.id || next.version !== cadence.version) pendingCadence = next;
+  });
+  setHandler(customerMessageResultSignal, (result) => void messageResults.set(result.requestId, result));
   setHandler(paymentNotifiedSignal, (payment) => void applyPayment(payment));
   setHandler(recordPaymentUpdate, applyPayment, {
     validator: (payment) => {
@@ -116,11 +118,45 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     },
   });
 
+  /** Version 1 of the step runner: what workflows started before cadence v2 keep doing on replay. */
+  const runStepV1 = async (step: CadenceStep, key: string, pastDue: number): Promise<Pick<StepRecord, 'outcome'>> => {
+    if (step.action.type === 'email') {
+      const sent = await contact.sendDunningEmail({
+        idempotencyKey: key,
+        tenantId,
+        invoice,
+        customer,
+        template: step.action.template,
+        openAmountMinor: state.openAmountMinor,
+        daysPastDue: pastDue,
+      });
+      return { outcome: sent.status };
+    }
+    if (step.action.type === 'call_task') {
+      await system.createCallTask({
+        idempotencyKey: key,
+        tenantId,
+        invoiceNumber: invoice.number,
+        customerId: customer.id,
+        collectorId: customer.collectorId ?? null,
+        dueAt: new Date().toISOString(),
+        note: step.action.note,
+      });
+      return { outcome: 'task_created' };
+    }
+    throw ApplicationFailure.nonRetryable(`action ${step.action.type} needs the cadence-v2 worker code`, 'UnsupportedAction');
+  };
+
   // What the database mirror shows as "next step": the plan as of now.
   const upcoming = (): DunningState['nextStep'] => {
-    const next = planNextStep(cadence, scheduleCtx, state.steps, new Date())?.next;
+    const next = planNextStep(cadence, scheduleCtx(), state.steps, new Date())?.next;
     return next ? { stepId: next.step.id, action: next.step.action.type, at: next.at } : null;
   };
+
+  if (v2 && customer.country && !state.calendar) {
+    const year = new Date().getUTCFullYear();
+    state.calendar = await system.getBusinessCalendar({ country: customer.country, region: customer.region, fromYear: year - 1, toYear: year + 2 });
+  }
 
   if (!input.state) {
     state.nextStep = upcoming();
@@ -129,7 +165,15 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   }
 
   while (!isClosed()) {
-    const plan = planNextStep(cadence, scheduleCtx, state.steps, new Date());
+    if (pendingCadence) {
+      const from = state.cadence;
+      cadence = pendingCadence;
+      pendingCadence = undefined;
+      state.cadence = { id: cadence.id, version: cadence.version };
+      state.nextStep = upcoming();
+      await audit('cadence_migrated', { from, to: state.cadence });
+    }
+    const plan = planNextStep(cadence, scheduleCtx(), state.steps, new Date());
     if (!plan) {
       state.nextStep = null;
       break;
@@ -138,10 +182,25 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       state.steps.push({ stepId: skipped.step.id, action: skipped.step.action.type, at: skipped.at, outcome: 'superseded' });
       await audit('step_superseded', { stepId: skipped.step.id, scheduledAt: skipped.at });
     }
-    const { step, at } = plan.next;
+    const { step } = plan.next;
+    // The step's instant, as previewCadence dates it: its planned time, or now when caught up late.
+    let at = v2 && Date.now() > Date.parse(plan.next.at) ? new Date().toISOString() : plan.next.at;
     state.nextStep = { stepId: step.id, action: step.action.type, at };
     await waitUntil(Date.parse(at));
     if (isClosed()) break;
+    if (pendingCadence) continue; // re-plan with the new version before doing anything
+    if (v2 && CUSTOMER_FACING.includes(step.action.type)) {
+      // Into the send window, and this invoice's own contacts within the cap (the customer workflow adds the other invoices').
+      const own = state.steps.filter((s) => CUSTOMER_FACING.includes(s.action) && CONTACTED.includes(s.outcome)).map((s) => s.at);
+      const allowed = applyContactCap(at, own, cadence.contactCap, cadence.sendWindow, scheduleCtx());
+      if (allowed !== at) {
+        at = allowed;
+        state.nextStep = { stepId: step.id, action: step.action.type, at };
+        await waitUntil(Date.parse(at));
+        if (isClosed()) break;
+        if (pendingCadence) continue;
+      }
+    }
 
     // The ERP is the system of record: re-read the balance right before contacting anyone.
     const balance = await system.getInvoiceBalance(invoice.number);
@@ -153,38 +212,51 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     }
 
     const key = stepIdempotencyKey(workflowId, step.id);
-    let outcome: StepRecord['outcome'];
-    if (step.action.type === 'email') {
-      const sent = await contact.sendDunningEmail({
-        idempotencyKey: key,
-        tenantId,
-        invoice,
-        customer,
-        template: step.action.template,
-        openAmountMinor: state.openAmountMinor,
-        daysPastDue: daysPastDue(scheduleCtx, new Date()),
-      });
-      outcome = sent.status;
-    } else if (step.action.type === 'call_task') {
-      await system.createCallTask({
-        idempotencyKey: key,
-        tenantId,
-        invoiceNumber: invoice.number,
-        customerId: customer.id,
-        collectorId: customer.collectorId ?? null,
-        dueAt: new Date().toISOString(),
-        note: step.action.note,
-      });
-      outcome = 'task_created';
+    const pastDue = daysPastDue(scheduleCtx(), new Date());
+    let result: Pick<StepRecord, 'outcome' | 'detail'>;
+    if (!v2) {
+      result = await runStepV1(step, key, pastDue);
     } else {
-      throw ApplicationFailure.nonRetryable(`action ${step.action.type} is not supported by this worker yet`, 'UnsupportedAction');
+      const facts = await system.getCustomerFacts({ tenantId, customerId: customer.id });
+      const verdict = evaluateConditions(step, {
+        currency: invoice.currency,
+        openAmountMinor: state.openAmountMinor,
+        segment: facts.segment,
+        promiseActive: false,
+        disputeActive: false,
+        doNotContact: facts.doNotContact,
+      });
+      if (!verdict.run) {
+        result = { outcome: 'skipped', detail: verdict.reason };
+      } else if (step.action.type === 'email' || step.action.type === 'statement') {
+        await system.queueCustomerMessage({
+          requestId: key,
+          tenantId,
+          invoiceWorkflowId: workflowId,
+          stepId: step.id,
+          kind: step.action.type,
+          template: step.action.template,
+          invoice,
+          customer,
+          daysPastDue: pastDue,
+          requestedAt: at,
+          contactCap: cadence.contactCap,
+          sendWindow: cadence.sendWindow,
+        });
+        await condition(() => messageResults.has(key) || isClosed());
+        if (!messageResults.has(key)) break; // closed while the message waited: the customer workflow re-checks and drops it
+        const answer = messageResults.get(key)!;
+        result = { outcome: answer.outcome, detail: answer.batchSize > 1 ? `one message for ${answer.batchSize} invoices` : undefined };
+      } else {
+        result = await runInternalAction(step, { idempotencyKey: key, tenantId, invoice, customer, openAmountMinor: state.openAmountMinor, daysPastDue: pastDue });
+      }
     }
-    state.steps.push({ stepId: step.id, action: step.action.type, at: new Date().toISOString(), outcome });
+    state.steps.push({ stepId: step.id, action: step.action.type, at: v2 ? at : new Date().toISOString(), ...result });
     state.nextStep = upcoming();
-    await audit('step_done', { stepId: step.id, action: step.action.type, outcome });
+    await audit('step_done', { stepId: step.id, action: step.action.type, ...result });
 
     // Handlers are synchronous, so no message is half-handled when the state moves to the next run.
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof invoiceDunning>({ ...input, state });
+    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof invoiceDunning>({ ...input, cadence, state });
   }
 
   if (!isClosed()) {

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Cadence } from '../domain/cadence';
+import type { BusinessCalendar } from '../domain/business-calendar';
 
 /** Messages of the invoice dunning workflow, shared by the workflow, the API and the tests. */
 
@@ -23,13 +24,30 @@ export interface CustomerContact {
   timeZone: string;
   locale: string;
   collectorId?: string;
+  /** ISO 3166 country and region: business days and public holidays. */
+  country?: string;
+  region?: string;
+  contactName?: string;
 }
 
 export interface StepRecord {
   stepId: string;
   action: Cadence['steps'][number]['action']['type'];
   at: string;
-  outcome: 'sent' | 'already_sent' | 'uncertain' | 'task_created' | 'superseded';
+  outcome:
+    | 'sent'
+    | 'already_sent'
+    | 'uncertain'
+    | 'task_created'
+    | 'superseded'
+    | 'skipped'
+    | 'notified'
+    | 'hold_placed'
+    | 'requested'
+    | 'webhook_sent'
+    | 'paid_before_send';
+  /** Why a step was skipped (a condition), or how many invoices its message listed. */
+  detail?: string;
 }
 
 export interface PaymentNotice {
@@ -52,6 +70,8 @@ export interface DunningState {
   payments: PaymentNotice[];
   /** Counts audit events so that each gets a deterministic idempotency key, across continue-as-new. */
   eventSeq: number;
+  /** Public holidays of the customer's country and region, fetched once and kept in history. */
+  calendar?: BusinessCalendar;
 }
 
 export interface InvoiceDunningInput {
@@ -72,6 +92,8 @@ export interface PaymentResult {
 export const recordPaymentUpdate = defineUpdate<PaymentResult, [PaymentNotice]>('recordPayment');
 export const paymentNotifiedSignal = defineSignal<[PaymentNotice]>('paymentNotified');
 export const dunningStateQuery = defineQuery<DunningState>('dunningState');
+/** Moves a running invoice to another cadence version; takes effect at the next step boundary. */
+export const cadenceChangedSignal = defineSignal<[Cadence]>('cadenceChanged');
 
 export const customerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 export const collectorIdKey = defineSearchAttributeKey('CollectorId', SearchAttributeType.KEYWORD);

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { ErpAdapter, ErpInvoiceNotFoundError, ErpUnavailableError, erpInvoiceBalanceSchema } from './adapter';
+import {
+  ErpAdapter,
+  ErpCustomerNotFoundError,
+  ErpInvoiceNotFoundError,
+  ErpRequestRejectedError,
+  ErpUnavailableError,
+  erpCreditHoldSchema,
+  erpCreditReleaseSchema,
+  erpCreditStatusSchema,
+  erpInvoiceBalanceSchema,
+} from './adapter';
 
 export interface HttpErpOptions {
   baseUrl: string;
@@ -8,49 +18,110 @@ export interface HttpErpOptions {
   timeoutMs?: number;
 }
 
+interface Answer {
+  url: string;
+  status: number;
+  text: string;
+}
+
 /**
  * The ERP over its REST API. Failures are sorted once, here: transient ones (network, timeout,
- * 429, 5xx) become ErpUnavailableError for Temporal to retry; the rest are permanent.
+ * 429, 5xx) become ErpUnavailableError for Temporal to retry; the rest are permanent (a 4xx other
+ * than 401/403 becomes ErpRequestRejectedError carrying the ERP's own message).
  */
 export function createHttpErp({ baseUrl, apiKey, timeoutMs = 10_000 }: HttpErpOptions): ErpAdapter {
   const root = baseUrl.replace(/\/+$/, '');
 
+  /** One request; throws for what is the same whatever the call: no answer, bad key, ERP overloaded or down. */
+  async function exchange(method: 'GET' | 'POST', path: string, send?: { body: unknown; idempotencyKey: string }): Promise<Answer> {
+    const url = `${root}${path}`;
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          accept: 'application/json',
+          ...(send ? { 'content-type': 'application/json', 'idempotency-key': send.idempotencyKey } : {}),
+        },
+        body: send ? JSON.stringify(send.body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (err) {
+      // fetch hides the socket error ("fetch failed") in its cause; name the real one.
+      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
+      throw new ErpUnavailableError(`ERP unreachable at ${url}: ${reason}`, { cause: err });
+    }
+    if (status === 401 || status === 403) {
+      throw new Error(`ERP rejected our credentials (HTTP ${status}): check ERP_API_KEY`);
+    }
+    if (status === 429 || status >= 500) throw new ErpUnavailableError(`ERP answered HTTP ${status} for ${url}`);
+    return { url, status, text };
+  }
+
+  /** A 2xx body checked against the contract; anything else from the ERP is a permanent error. */
+  function parse<T>(answer: Answer, schema: z.ZodType<T>, subject: string, noun: string): T {
+    const { url, status, text } = answer;
+    if (status >= 400) throw new ErpRequestRejectedError(`ERP refused the request for ${subject} (HTTP ${status}): ${erpMessage(text)}`, status);
+    if (status < 200 || status > 299) throw new Error(`ERP answered HTTP ${status} for ${url}: ${text.slice(0, 200)}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`ERP returned a body that is not JSON for ${subject}: ${text.slice(0, 200)}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new Error(`ERP returned a malformed ${noun} for ${subject}:\n${z.prettifyError(parsed.error)}`);
+    return parsed.data;
+  }
+
+  const customerPath = (customerId: string) => `/customers/${encodeURIComponent(customerId)}`;
+  const customerNotFound = (answer: Answer, customerId: string) => {
+    if (answer.status === 404) throw new ErpCustomerNotFoundError(`Customer ${customerId} does not exist in the ERP`);
+  };
+
   return {
     async getInvoiceBalance(invoiceNumber) {
-      const url = `${root}/invoices/${encodeURIComponent(invoiceNumber)}`;
-      let status: number;
-      let text: string;
-      try {
-        const response = await fetch(url, {
-          headers: { authorization: `Bearer ${apiKey}`, accept: 'application/json' },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        status = response.status;
-        text = await response.text();
-      } catch (err) {
-        // fetch hides the socket error ("fetch failed") in its cause; name the real one.
-        const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-        throw new ErpUnavailableError(`ERP unreachable at ${url}: ${reason}`, { cause: err });
-      }
+      const answer = await exchange('GET', `/invoices/${encodeURIComponent(invoiceNumber)}`);
+      if (answer.status === 404) throw new ErpInvoiceNotFoundError(`Invoice ${invoiceNumber} does not exist in the ERP`);
+      return parse(answer, erpInvoiceBalanceSchema, `invoice ${invoiceNumber}`, 'balance');
+    },
 
-      if (status === 404) throw new ErpInvoiceNotFoundError(`Invoice ${invoiceNumber} does not exist in the ERP`);
-      if (status === 401 || status === 403) {
-        throw new Error(`ERP rejected our credentials (HTTP ${status}): check ERP_API_KEY`);
-      }
-      if (status === 429 || status >= 500) throw new ErpUnavailableError(`ERP answered HTTP ${status} for ${url}`);
-      if (status !== 200) throw new Error(`ERP answered HTTP ${status} for ${url}: ${text.slice(0, 200)}`);
+    async placeCreditHold({ customerId, reason, idempotencyKey }) {
+      const answer = await exchange('POST', `${customerPath(customerId)}/credit-hold`, { body: { reason }, idempotencyKey });
+      customerNotFound(answer, customerId);
+      return parse(answer, erpCreditHoldSchema, `a credit hold on customer ${customerId}`, 'credit hold');
+    },
 
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new Error(`ERP returned a body that is not JSON for invoice ${invoiceNumber}: ${text.slice(0, 200)}`);
-      }
-      const parsed = erpInvoiceBalanceSchema.safeParse(json);
-      if (!parsed.success) {
-        throw new Error(`ERP returned a malformed balance for invoice ${invoiceNumber}:\n${z.prettifyError(parsed.error)}`);
-      }
-      return parsed.data;
+    async releaseCreditHold({ customerId, reason, idempotencyKey }) {
+      const answer = await exchange('POST', `${customerPath(customerId)}/credit-hold/release`, { body: { reason }, idempotencyKey });
+      customerNotFound(answer, customerId);
+      return parse(answer, erpCreditReleaseSchema, `the release of the credit hold on customer ${customerId}`, 'release');
+    },
+
+    async getCreditStatus(customerId) {
+      const answer = await exchange('GET', `${customerPath(customerId)}/credit-status`);
+      customerNotFound(answer, customerId);
+      return parse(answer, erpCreditStatusSchema, `customer ${customerId}`, 'credit status');
     },
   };
+}
+
+/** The ERP's own words from an error body (`{ error, message, issues }`), else the start of the raw text. */
+function erpMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown; issues?: unknown };
+    if (typeof body.message === 'string') return body.message;
+    if (Array.isArray(body.issues)) {
+      const issues = body.issues as { path?: unknown[]; message?: unknown }[];
+      return `${String(body.error ?? 'invalid request')}: ${issues.map((i) => `${(i.path ?? []).join('.') || '(body)'}: ${String(i.message)}`).join('; ')}`;
+    }
+    if (typeof body.error === 'string') return body.error;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 200) || '(empty body)';
 }

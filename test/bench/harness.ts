@@ -3,10 +3,12 @@
 export interface Bench {
   /** Prints its figures; throws when the code it measures misbehaves, so that `npm run bench` fails. */
   run(): Promise<void>;
+  /** Fails the benchmark when it has not finished by then (default 3 minutes). */
+  timeoutMs?: number;
 }
 
 const teardowns: (() => Promise<void>)[] = [];
-/** Registers cleanup (a server to stop) for when all benchmarks of the run are done. */
+/** Registers cleanup (a server to stop) for when the benchmark is done: run.ts calls `teardown`. */
 export const onTeardown = (fn: () => Promise<void>) => void teardowns.push(fn);
 export const teardown = () => Promise.all(teardowns.splice(0).map((fn) => fn()));
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { fmt, table, type Bench } from './harness';
-import { checkPaidAfterFullCadence, invoiceRun } from './temporal';
+import { checkFullCadence, invoiceRun } from './temporal';
 
 /** The history recorded for the replay tests with the same scenario: the baseline a change is compared with. */
 const RECORDED = path.resolve(__dirname, '../histories/invoice-dunning.standard-full-cadence.json');
@@ -14,8 +14,7 @@ export const bench: Bench = {
     const history = await run.worker.runUntil(async () => {
       const [handle] = await run.start();
       await run.env.sleep('30 days');
-      await run.pay([handle!]);
-      checkPaidAfterFullCadence([await handle!.result()]);
+      checkFullCadence(await run.close([handle!]), 'paid');
       return handle!.fetchHistory();
     });
     const events = history.events ?? [];

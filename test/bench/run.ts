@@ -1,43 +1,70 @@
 /**
  * Benchmarks: `npm run bench` runs them all, `npm run bench -- schedule history-size` picks some.
- * They print figures; they fail (exit 1) only when the code they measure misbehaves.
+ * They print figures, and fail (exit 1) only when the code they measure misbehaves.
  * BENCH_WORKFLOWS=1000 changes the number of workflows of workflow-throughput (default 200).
+ *
+ * Each benchmark runs in a child process of its own (with --expose-gc), so that memory figures are
+ * its own; the workflow code is bundled once, here, so that the bundler's memory is in none of them.
  */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { teardown, type Bench } from './harness';
 
 // Loaded lazily: the pure benchmark does not load Temporal's worker.
-const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
-  schedule: () => import('./schedule.bench'),
-  'workflow-throughput': () => import('./workflow-throughput.bench'),
-  'history-size': () => import('./history-size.bench'),
+const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Bench }> }> = {
+  schedule: { load: () => import('./schedule.bench') },
+  'workflow-throughput': { temporal: true, load: () => import('./workflow-throughput.bench') },
+  'history-size': { temporal: true, load: () => import('./history-size.bench') },
 };
 
+/** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */
+async function runChild(name: string) {
+  const { bench } = await BENCHES[name]!.load();
+  const limitMs = bench.timeoutMs ?? 180_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([bench.run(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no result after ${limitMs / 1000} s`)), limitMs)))]);
+  } catch (err) {
+    console.error(`\n${name}:`, err);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(timer);
+    await teardown();
+  }
+  if (process.exitCode) process.exit(); // a worker still polling would keep a failed run alive
+}
+
+/** The bundle the workflow tests use (their globalSetup builds it): path handed to the children. */
+async function bundleWorkflows(): Promise<string> {
+  const { default: setup } = await import('../support/setup-workflow');
+  const provided: Record<string, string> = {};
+  await setup({ provide: (key: string, value: string) => (provided[key] = value) } as unknown as Parameters<typeof setup>[0]);
+  return provided.workflowBundlePath!;
+}
+
 async function main() {
-  const names = process.argv.slice(2);
+  if (process.env.BENCH_CHILD) return runChild(process.env.BENCH_CHILD);
+  const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(BENCHES);
   const unknown = names.filter((n) => !(n in BENCHES));
   if (unknown.length) throw new Error(`unknown bench ${unknown.join(', ')}; choose from: ${Object.keys(BENCHES).join(', ')}`);
   const cpus = os.cpus();
   console.log(`node ${process.version} · ${cpus[0]?.model ?? 'unknown CPU'} · ${cpus.length} cores · ${os.platform()}/${os.arch()}`);
-  let failed = 0;
-  try {
-    for (const name of names.length ? names : Object.keys(BENCHES)) {
-      const t0 = performance.now();
-      try {
-        await (await BENCHES[name]!()).bench.run();
-        console.log(`  (${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-      } catch (err) {
-        failed++;
-        console.error(`\n${name} FAILED:`, err);
-      }
-    }
-  } finally {
-    await teardown();
-  }
-  if (failed) process.exitCode = 1;
+
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (names.some((n) => BENCHES[n]!.temporal)) env.BENCH_WORKFLOW_BUNDLE = await bundleWorkflows();
+  const failed = names.filter((name) => {
+    const t0 = performance.now();
+    const { status } = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', __filename], { stdio: 'inherit', env: { ...env, BENCH_CHILD: name } });
+    console.log(status === 0 ? `  (${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)` : `\n${name} FAILED (exit ${status})`);
+    return status !== 0;
+  });
+  if (env.BENCH_WORKFLOW_BUNDLE) rmSync(path.dirname(env.BENCH_WORKFLOW_BUNDLE), { recursive: true, force: true });
+  if (failed.length) process.exitCode = 1;
 }
 
 main().catch((err) => {
   console.error(err);
-  process.exit(1);
+  process.exitCode = 1;
 });

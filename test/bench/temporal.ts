@@ -1,33 +1,28 @@
-import type { TestProject } from 'vitest/node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowClient, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { toolPath } from '../../dev/temporal';
 import type { invoiceDunning } from '../../workflows';
-import { paymentNotifiedSignal, type DunningState } from '../../workflows/messages';
-import bundleForTests from '../support/setup-workflow';
+import { dunningStateQuery, paymentNotifiedSignal, type DunningState } from '../../workflows/messages';
 import { createFakeActivities } from '../support/fake-activities';
 import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
 import { check, onTeardown } from './harness';
 
-/** One time-skipping server and one workflow bundle for all Temporal benchmarks of a run (the bundle is built as for the tests). */
-let shared: Promise<{ env: TestWorkflowEnvironment; bundlePath: string }> | undefined;
-export function benchEnv() {
-  shared ??= (async () => {
-    const provided: Record<string, string> = {};
-    await bundleForTests({ provide: (key: string, value: string) => (provided[key] = value) } as unknown as TestProject);
-    const env = await createTimeSkippingEnv(toolPath('temporal-test-server'));
+/** One time-skipping server per benchmark process, stopped by run.ts when the benchmark is done. */
+let shared: Promise<TestWorkflowEnvironment> | undefined;
+const benchEnv = () =>
+  (shared ??= createTimeSkippingEnv(toolPath('temporal-test-server')).then((env) => {
     onTeardown(() => env.teardown());
-    return { env, bundlePath: provided.workflowBundlePath! };
-  })();
-  return shared;
-}
+    return env;
+  }));
 
 type Handle = WorkflowHandleWithFirstExecutionRunId<typeof invoiceDunning>;
 
 /** `count` invoices due today on the server's clock, a worker with recording fakes, and helpers to drive them. */
 export async function invoiceRun(count: number) {
-  const { env, bundlePath } = await benchEnv();
+  const bundlePath = process.env.BENCH_WORKFLOW_BUNDLE;
+  check(!!bundlePath, 'BENCH_WORKFLOW_BUNDLE is not set: run the benchmarks through test/bench/run.ts');
+  const env = await benchEnv();
   const dueDate = DateTime.fromMillis(await env.currentTimeMs(), { zone: 'Europe/Berlin' }).toISODate()!;
   const inputs = Array.from({ length: count }, () => invoiceInput(dueDate));
   const fake = createFakeActivities(Object.fromEntries(inputs.map((i) => [i.invoice.number, { amountMinor: i.invoice.amountMinor }])));
@@ -38,22 +33,25 @@ export async function invoiceRun(count: number) {
     calls: fake.calls,
     start: (): Promise<Handle[]> =>
       Promise.all(inputs.map(({ workflowId, ...args }) => env.client.workflow.start<typeof invoiceDunning>('invoiceDunning', { workflowId, taskQueue, args: [args] }))),
-    /** The full payment that closes each invoice once its cadence has run. */
-    pay: (handles: Handle[]) =>
-      Promise.all(
-        handles.map((h, i) =>
-          h.signal(paymentNotifiedSignal, { paymentId: `P-${i}`, amountMinor: inputs[i]!.invoice.amountMinor, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook', openAmountMinorAfter: 0 }),
-        ),
-      ),
+    state: (handles: Handle[]) => Promise.all(handles.map((h) => h.query(dunningStateQuery))),
+    /**
+     * Sends each invoice its full payment and awaits all results. Not through `env.client`: its `result()`
+     * unlocks time skipping per call, and hundreds of concurrent unlocks break the test server's lock count.
+     */
+    close: async (handles: Handle[]): Promise<DunningState[]> => {
+      const plain = new WorkflowClient({ connection: env.connection, namespace: env.namespace });
+      const pay = (h: Handle, i: number) =>
+        h.signal(paymentNotifiedSignal, { paymentId: `P-${i}`, amountMinor: inputs[i]!.invoice.amountMinor, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook', openAmountMinorAfter: 0 });
+      await Promise.all(handles.map(pay));
+      return Promise.all(handles.map((h) => plain.getHandle<typeof invoiceDunning>(h.workflowId).result()));
+    },
   };
 }
 
-const FULL_CADENCE = ['reminder-1:sent', 'reminder-2:sent', 'reminder-3:sent', 'call-1:task_created'].join();
-/** Every invoice ran the whole standard cadence (4 steps) and ended paid. */
-export function checkPaidAfterFullCadence(results: DunningState[]) {
-  const wrong = results.filter((r) => r.stage !== 'paid' || r.steps.map((s) => `${s.stepId}:${s.outcome}`).join() !== FULL_CADENCE);
-  check(wrong.length === 0, `${wrong.length} of ${results.length} workflows did not end paid after the 4 standard steps, e.g. ${JSON.stringify(wrong[0])}`);
+const FULL_CADENCE = 'reminder-1:sent reminder-2:sent reminder-3:sent call-1:task_created';
+const summary = (state: DunningState) => `${state.stage}, steps ${state.steps.map((s) => `${s.stepId}:${s.outcome}`).join(' ') || 'none'}`;
+/** Every invoice ran the whole standard cadence (its 4 steps) and is in `stage`. */
+export function checkFullCadence(states: DunningState[], stage: DunningState['stage']) {
+  const wrong = states.filter((state) => summary(state) !== `${stage}, steps ${FULL_CADENCE}`);
+  check(wrong.length === 0, `${wrong.length} of ${states.length} workflows are not "${stage}, steps ${FULL_CADENCE}"; first: "${wrong[0] && summary(wrong[0])}"`);
 }
-
-/** Activity calls per workflow over a full standard cadence then payment: enrolled, 4 × (balance, send/task, step_done), cadence_completed, payment_received, closed. */
-export const CALLS_PER_FULL_RUN = 16;

@@ -34,9 +34,8 @@ describe('dunning end to end: HTTP API, worker process, Temporal dev server, Pos
       ]),
     );
     expect(mails).toHaveLength(3);
-    expect(mails.map((m) => m.headers[keyHeader]).sort()).toEqual(
-      ['reminder-1', 'reminder-2', 'reminder-3'].map((s) => `invoice-dunning:${stack.tenantId}:E2E-1001:step:${s}`),
-    );
+    // Customer-facing mail goes out through the customer's contact workflow, one batch at a time.
+    expect(mails.map((m) => m.headers[keyHeader]).sort()).toEqual([1, 2, 3].map((n) => `customer-contact:${stack.tenantId}:CUST-A:batch:${n}`));
     const daysLate = Math.round(DateTime.now().setZone('Europe/Berlin').startOf('day').diff(DateTime.fromISO('2026-10-01', { zone: 'Europe/Berlin' }), 'days').days);
     expect(plain(third.text)).toContain(`invoice E2E-1001 remains unpaid: 1.234,56 €, ${daysLate} days past due.`);
     expect(third.html).toContain('<strong>E2E-1001</strong>');

@@ -6,7 +6,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { buildApp } from '../../api/app';
 import { ERP_SIGNATURE_HEADER, signWebhookBody } from '../../activities/erp/webhook-signature';
 import type { PaymentAppliedEvent } from '../../activities/erp/payment-applied-event';
-import { loadCadence } from '../../config/load';
+import { loadCadence, loadEmailTemplates } from '../../config/load';
 import { migrate } from '../../db/migrate';
 import { createSql, type Sql } from '../../db/sql';
 import { invoiceWorkflowId } from '../../domain/ids';
@@ -26,14 +26,17 @@ let connection: Connection;
 let client: Client;
 let app: Awaited<ReturnType<typeof buildApp>>;
 const started = new Set<string>();
+const standardVersion = loadCadence('config/cadences/standard.json').version;
 
 beforeAll(async () => {
   sql = createSql(inject('databaseUrl'), { max: 4 });
   await migrate(sql);
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
-  app = await buildApp({ sql, temporal: client, tenantId, taskQueue, cadence: loadCadence('config/cadences/standard.json'), webhookSecret });
+  const cadence = loadCadence('config/cadences/standard.json');
+  app = await buildApp({ sql, temporal: client, tenantId, taskQueue, templates: loadEmailTemplates(), defaultCadenceId: cadence.id, webhookSecret });
   await app.ready();
+  await app.cadences.seedDefaults([cadence]);
 });
 
 afterAll(async () => {
@@ -96,7 +99,7 @@ describe('POST /invoices: enrollment', () => {
       open_amount_minor: 99_900,
       workflow_id: workflowId,
       cadence_id: 'standard',
-      cadence_version: 1,
+      cadence_version: standardVersion,
       stage: 'active',
       next_step_id: null,
     });
@@ -115,7 +118,7 @@ describe('POST /invoices: enrollment', () => {
     expect(description.typedSearchAttributes.get(dunningStageKey)).toBe('active');
 
     expect(await auditRows(number)).toEqual([
-      { event_type: 'invoice_enrolled', actor: 'api', workflow_id: workflowId, details: { cadence: { id: 'standard', version: 1 } } },
+      { event_type: 'invoice_enrolled', actor: 'api', workflow_id: workflowId, details: { cadence: { id: 'standard', version: standardVersion } } },
     ]);
   });
 
@@ -247,7 +250,7 @@ describe('GET /invoices/:invoiceNumber', () => {
     expect(res.body).toEqual({
       workflowId: invoiceWorkflowId(tenantId, number),
       invoice: { number, customerId: 'CUST-API', currency: 'EUR', amountMinor: 99_900, openAmountMinor: 99_900, issueDate: '2026-01-01', dueDate: '2026-01-31' },
-      cadence: { id: 'standard', version: 1 },
+      cadence: { id: 'standard', version: standardVersion },
       stage: 'active',
       nextStep: null, // no worker ran the workflow, so it never planned a step
       steps: [],

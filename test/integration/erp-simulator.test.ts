@@ -314,3 +314,86 @@ describe('payments and webhooks', () => {
     await vi.waitFor(() => expect(eventsFor(invoice.invoiceNumber)).toHaveLength(1));
   });
 });
+
+describe('credit hold over HTTP', () => {
+  const customerPath = (customerId: string) => `/customers/${encodeURIComponent(customerId)}`;
+  async function creditCall(method: 'GET' | 'POST', path: string, opts: { key?: string; body?: unknown } = {}) {
+    const response = await fetch(`${sim.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(opts.key === undefined ? {} : { 'idempotency-key': opts.key }),
+        ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    return { status: response.status, replayed: response.headers.get('idempotent-replayed'), body: (await response.json()) as any };
+  }
+  /** A customer the simulator knows, through an invoice of its own. */
+  async function newCustomer() {
+    const customerId = uniqueNumber('CUST');
+    expect(
+      (await call('POST', '/invoices', { invoiceNumber: uniqueNumber('INV'), customerId, currency: 'EUR', amountMinor: 1_000, issueDate: '2025-01-15', dueDate: '2025-02-14' }))
+        .status,
+    ).toBe(201);
+    return customerId;
+  }
+
+  it('places a hold once per key: 201, then the same answer replayed and nothing new logged', async () => {
+    const customerId = await newCustomer();
+    expect(await creditCall('GET', `${customerPath(customerId)}/credit-status`)).toMatchObject({
+      status: 200,
+      body: { customerId, onHold: false, releasedAt: null },
+    });
+
+    const first = await creditCall('POST', `${customerPath(customerId)}/credit-hold`, { key: 'hold-1', body: { reason: '60 days overdue' } });
+    expect(first).toMatchObject({ status: 201, replayed: null, body: { customerId, onHold: true, reason: '60 days overdue', outcome: 'placed' } });
+    const repeat = await creditCall('POST', `${customerPath(customerId)}/credit-hold`, { key: 'hold-1', body: { reason: '60 days overdue' } });
+    expect(repeat).toEqual({ ...first, replayed: 'true' });
+
+    const other = await creditCall('POST', `${customerPath(customerId)}/credit-hold`, { key: 'hold-2', body: { reason: 'second invoice' } });
+    expect(other).toMatchObject({ status: 200, body: { onHold: true, heldSince: first.body.heldSince, reason: '60 days overdue', outcome: 'already_on_hold' } });
+
+    const events = await creditCall('GET', `${customerPath(customerId)}/credit-events`);
+    expect(events.body).toEqual([
+      expect.objectContaining({ action: 'hold', outcome: 'placed', idempotencyKey: 'hold-1', reason: '60 days overdue' }),
+      expect.objectContaining({ action: 'hold', outcome: 'already_on_hold', idempotencyKey: 'hold-2', reason: 'second invoice' }),
+    ]);
+  });
+
+  it('releases a hold; a release without a hold is logged as not_on_hold', async () => {
+    const customerId = await newCustomer();
+    await creditCall('POST', `${customerPath(customerId)}/credit-hold`, { key: `${customerId}:hold`, body: { reason: 'overdue' } });
+    const released = await creditCall('POST', `${customerPath(customerId)}/credit-hold/release`, { key: `${customerId}:release`, body: { reason: 'paid' } });
+    expect(released).toMatchObject({ status: 200, body: { customerId, onHold: false, outcome: 'released' } });
+    expect((await creditCall('GET', `${customerPath(customerId)}/credit-status`)).body).toEqual({ customerId, onHold: false, releasedAt: released.body.releasedAt });
+
+    const again = await creditCall('POST', `${customerPath(customerId)}/credit-hold/release`, { key: `${customerId}:release-2`, body: { reason: 'paid' } });
+    expect(again.body.outcome).toBe('not_on_hold');
+    expect((await creditCall('GET', `${customerPath(customerId)}/credit-events`)).body.map((e: { outcome: string }) => e.outcome)).toEqual([
+      'placed',
+      'released',
+      'not_on_hold',
+    ]);
+  });
+
+  it('refuses a missing key or reason (400), an unknown customer (404) and a key reused for something else (409)', async () => {
+    const customerId = await newCustomer();
+    const hold = `${customerPath(customerId)}/credit-hold`;
+    expect(await creditCall('POST', hold, { body: { reason: 'overdue' } })).toMatchObject({ status: 400, body: { error: 'missing_idempotency_key' } });
+    expect(await creditCall('POST', hold, { key: 'k-empty', body: { reason: ' ' } })).toMatchObject({ status: 400, body: { error: 'invalid_body' } });
+    expect(await creditCall('POST', '/customers/CUST-NOBODY/credit-hold', { key: 'k-nobody', body: { reason: 'overdue' } })).toMatchObject({ status: 404 });
+    expect((await creditCall('GET', '/customers/CUST-NOBODY/credit-status')).status).toBe(404);
+
+    const key = `${customerId}:hold`;
+    expect((await creditCall('POST', hold, { key, body: { reason: 'overdue' } })).status).toBe(201);
+    expect(await creditCall('POST', `${customerPath(customerId)}/credit-hold/release`, { key, body: { reason: 'paid' } })).toMatchObject({
+      status: 409,
+      body: { error: 'idempotency_key_reused' },
+    });
+    const otherCustomer = await newCustomer();
+    expect((await creditCall('POST', `${customerPath(otherCustomer)}/credit-hold`, { key, body: { reason: 'overdue' } })).status).toBe(409);
+    expect((await creditCall('GET', `${customerPath(otherCustomer)}/credit-status`)).body.onHold).toBe(false);
+    expect((await creditCall('GET', `${customerPath(customerId)}/credit-events`)).body).toHaveLength(1);
+  });
+});

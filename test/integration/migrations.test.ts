@@ -80,22 +80,25 @@ async function tables(sql: Sql): Promise<string[]> {
 }
 
 describe('migrate()', () => {
-  it('applies [1] on a fresh database, then [] on the second run', async () => {
+  it('applies every shipped migration on a fresh database, then [] on the second run', async () => {
     const db = await freshDatabase();
     const sql = db.connect();
-    expect(await migrate(sql)).toEqual([1]);
-    expect(await tables(sql)).toEqual(FOUNDATION_TABLES);
-    const rows = await sql`select version, name, applied_at from schema_migrations`;
-    expect(rows).toEqual([{ version: 1, name: 'foundation', applied_at: expect.any(Date) }]);
+    const shipped = (await listMigrations()).map((m) => m.version);
+    expect(shipped.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(await migrate(sql)).toEqual(shipped);
+    expect(await tables(sql)).toEqual(expect.arrayContaining([...FOUNDATION_TABLES, 'cadence_versions', 'cadence_assignments', 'internal_notifications']));
+    const rows = await sql`select version, name, applied_at from schema_migrations order by version`;
+    expect(rows[0]).toEqual({ version: 1, name: 'foundation', applied_at: expect.any(Date) });
+    expect(rows).toHaveLength(shipped.length);
 
     expect(await migrate(sql)).toEqual([]);
-    expect(await appliedVersions(sql)).toEqual([1]);
+    expect(await appliedVersions(sql)).toEqual(shipped);
   });
 
   it('applies only what is pending: a later migration on top of an up-to-date schema', async () => {
     const db = await freshDatabase();
     const sql = db.connect();
-    expect(await migrate(sql)).toEqual([1]);
+    expect(await migrate(sql, migrationsDir({ [FOUNDATION]: foundation }))).toEqual([1]);
     const dir = migrationsDir({ [FOUNDATION]: foundation, '002_notes.sql': 'create table notes (id int primary key);' });
     expect(await migrate(sql, dir)).toEqual([2]);
     expect(await migrate(sql, dir)).toEqual([]);
@@ -130,7 +133,7 @@ describe('migrate()', () => {
   it('rolls a failing migration back entirely: no version row, no half-made table, earlier versions kept', async () => {
     const db = await freshDatabase();
     const sql = db.connect();
-    expect(await migrate(sql)).toEqual([1]);
+    expect(await migrate(sql, migrationsDir({ [FOUNDATION]: foundation }))).toEqual([1]);
     const dir = migrationsDir({
       [FOUNDATION]: foundation,
       '002_broken.sql': `

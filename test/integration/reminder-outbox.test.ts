@@ -76,8 +76,8 @@ describe('reminder outbox: at most one email per idempotency key, through real P
     const activities = activitiesFor(mail.smtpPort);
     const req = request();
     // What a worker killed between the claim and the 'sent' mark leaves behind.
-    await sql`insert into outbound_messages (idempotency_key, tenant_id, invoice_number, channel, recipient, subject, status, message_id)
-              values (${req.idempotencyKey}, ${tenantId}, ${req.invoice.number}, 'email', ${req.customer.email}, 's', 'sending', ${messageIdFor(req.idempotencyKey)})`;
+    await sql`insert into outbound_messages (idempotency_key, tenant_id, invoice_number, invoice_numbers, channel, recipient, subject, status, message_id)
+              values (${req.idempotencyKey}, ${tenantId}, ${req.invoice.number}, ${[req.invoice.number]}, 'email', ${req.customer.email}, 's', 'sending', ${messageIdFor(req.idempotencyKey)})`;
     expect((await run(activities, req)).status).toBe('uncertain');
     expect((await run(activities, req)).status).toBe('uncertain');
     await new Promise((r) => setTimeout(r, 300));

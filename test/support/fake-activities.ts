@@ -1,6 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { createActivities } from '../../activities';
 import type { ErpInvoiceBalance } from '../../activities/erp/adapter';
+import type { Segment } from '../../domain/cadence';
+import { customerContactWorkflowId, queueCustomerMessageSignal } from '../../workflows/customer-messages';
 
 type Activities = ReturnType<typeof createActivities>;
 export type ActivityName = keyof Activities;
@@ -16,7 +18,16 @@ export interface RecordedCall {
  * Recording fakes for workflow tests: same signatures as the real activities, an in-memory ERP
  * whose balances a test can change, and a log of every call with its (skipped) time.
  */
-export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceBalance> & { amountMinor: number }>) {
+export interface FakeOptions {
+  /** Customer facts by customer id (default: standard segment, contact allowed). */
+  customers?: Record<string, { segment?: Segment; doNotContact?: boolean }>;
+  /** Public holidays the fake calendar returns. */
+  holidays?: string[];
+  /** The customer workflow's gathering delay. */
+  gatherMs?: number;
+}
+
+export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceBalance> & { amountMinor: number }>, options: FakeOptions = {}) {
   const calls: RecordedCall[] = [];
   const erp = new Map(Object.entries(initial));
   const record = (name: ActivityName, args: unknown[]) =>
@@ -48,6 +59,44 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     },
     async recordDunningEvent(event) {
       record('recordDunningEvent', [event]);
+    },
+    async sendCustomerMessage(req) {
+      record('sendCustomerMessage', [req]);
+      return { status: 'sent', messageId: `<${req.idempotencyKey}>` };
+    },
+    async getCustomerFacts(req) {
+      record('getCustomerFacts', [req]);
+      const facts = options.customers?.[req.customerId];
+      return { segment: facts?.segment ?? 'standard', doNotContact: facts?.doNotContact ?? false };
+    },
+    async getBusinessCalendar(req) {
+      record('getBusinessCalendar', [req]);
+      return { holidays: options.holidays ?? [] };
+    },
+    /** Real: signals (and starts) the customer workflow on the test server, on the worker's own task queue. */
+    async queueCustomerMessage(request) {
+      record('queueCustomerMessage', [request]);
+      const { client, info } = Context.current();
+      const input = { tenantId: request.tenantId, customerId: request.customer.id, gatherMs: options.gatherMs ?? 60_000 };
+      await client.workflow.signalWithStart('customerContact', {
+        workflowId: customerContactWorkflowId(input.tenantId, input.customerId),
+        taskQueue: info.taskQueue,
+        args: [input],
+        signal: queueCustomerMessageSignal,
+        signalArgs: [request],
+      });
+    },
+    async notifyInternal(req) {
+      record('notifyInternal', [req]);
+      return { notificationId: calls.length };
+    },
+    async placeCreditHold(req) {
+      record('placeCreditHold', [req]);
+      return { customerId: req.customerId, onHold: true, heldSince: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString() };
+    },
+    async postWebhook(req) {
+      record('postWebhook', [req]);
+      return { status: 202 };
     },
   };
   return {

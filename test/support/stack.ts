@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
 import { startApi, startWorker, type AppEnv } from '../../dev/app-processes';
@@ -11,8 +13,11 @@ import { createSql } from '../../db/sql';
  * The product as a user runs it: API and worker as their own processes, against the real Temporal
  * dev server and PostgreSQL from globalSetup, a real SMTP peer and the ERP simulator.
  */
-export async function startStack(opts: { cadenceFile: string; tenantId?: string }) {
+export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number }) {
   const apiPort = await freePort();
+  // The tenant's only cadence is the fixture: every invoice pins it.
+  const cadenceDir = mkdtempSync(path.join(os.tmpdir(), 'e2e-cadences-'));
+  copyFileSync(path.resolve(__dirname, '..', 'fixtures', opts.cadenceFile), path.join(cadenceDir, opts.cadenceFile));
   const tenantId = opts.tenantId ?? `t${randomUUID().slice(0, 8)}`;
   const secrets = { apiKey: 'e2e-erp-key', webhookSecret: 'e2e-webhook-secret-0123456789' };
   const mail = await startMailCatcher();
@@ -30,6 +35,8 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string 
     API_HOST: '127.0.0.1',
     API_PORT: String(apiPort),
     CADENCE_FILE: path.resolve(__dirname, '..', 'fixtures', opts.cadenceFile),
+    CADENCE_DIR: cadenceDir,
+    CONSOLIDATION_GATHER_SECONDS: String(opts.gatherSeconds ?? 1),
     LOG_LEVEL: 'warn',
   };
   const quiet = !process.env.E2E_VERBOSE;
@@ -79,7 +86,12 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
 
 /** Creates the invoice in the ERP simulator and enrolls it through the API. */
-export async function createAndEnroll(stack: Stack, invoice: { number: string; customerId: string; amountMinor: number; currency?: string; dueDate: string }, customerEmail: string) {
+export async function createAndEnroll(
+  stack: Stack,
+  invoice: { number: string; customerId: string; amountMinor: number; currency?: string; dueDate: string },
+  customerEmail: string,
+  customer: Record<string, unknown> = {},
+) {
   const currency = invoice.currency ?? 'EUR';
   const erpRes = await stack.erpCall('/invoices', {
     invoiceNumber: invoice.number,
@@ -91,7 +103,7 @@ export async function createAndEnroll(stack: Stack, invoice: { number: string; c
   });
   if (!erpRes.ok) throw new Error(`ERP refused the invoice: ${erpRes.status} ${await erpRes.text()}`);
   return stack.api('POST', '/invoices', {
-    customer: { id: invoice.customerId, name: `Customer ${invoice.customerId}`, email: customerEmail, timeZone: 'Europe/Berlin', locale: 'de-DE', collectorId: 'col-anna' },
+    customer: { id: invoice.customerId, name: `Customer ${invoice.customerId}`, email: customerEmail, timeZone: 'Europe/Berlin', locale: 'de-DE', collectorId: 'col-anna', ...customer },
     invoice: { number: invoice.number, currency, amountMinor: invoice.amountMinor, issueDate: '2026-01-01', dueDate: invoice.dueDate },
   });
 }

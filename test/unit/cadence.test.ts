@@ -35,13 +35,16 @@ function withStep(index: number, patch: Record<string, unknown>) {
 }
 
 describe('cadenceSchema: accepted', () => {
-  it('the shipped standard cadence parses to exactly its four steps', () => {
+  it('the shipped standard cadence parses to exactly its four steps (ids, anchors and offsets as in version 1), a window, a cap and a selection', () => {
     const parsed = cadenceSchema.parse(JSON.parse(readFileSync(STANDARD_PATH, 'utf8')));
     expect(parsed).toEqual({
       id: 'standard',
-      version: 1,
+      version: 2,
       name: 'Standard B2B follow-up',
       sendAt: '09:30',
+      sendWindow: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '16:00' },
+      contactCap: { maxEmails: 3, perDays: 7 },
+      selection: { segments: ['standard'] },
       steps: [
         { id: 'reminder-1', anchor: 'due_date', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
         { id: 'reminder-2', anchor: 'due_date', offset: { amount: 7, unit: 'days' }, action: { type: 'email', template: 'reminder-firm' } },

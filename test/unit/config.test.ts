@@ -35,6 +35,9 @@ describe('parseEnv', () => {
       API_HOST: '127.0.0.1',
       API_PORT: 3000,
       CADENCE_FILE: 'config/cadences/standard.json',
+      CADENCE_DIR: 'config/cadences',
+      CONSOLIDATION_GATHER_SECONDS: 600,
+      WEBHOOK_ENDPOINTS: {},
       LOG_LEVEL: 'info',
     });
   });
@@ -130,7 +133,7 @@ describe('config files', () => {
   it('loads the shipped cadence and templates, and the cadence only names existing templates', () => {
     const cadence = loadCadence('config/cadences/standard.json');
     expect(cadence.id).toBe('standard');
-    expect(cadence.version).toBe(1);
+    expect(cadence.version).toBe(2);
     expect(cadence.steps.map((s) => [s.id, s.anchor, s.offset.amount, s.offset.unit, s.action.type])).toEqual([
       ['reminder-1', 'due_date', 1, 'days', 'email'],
       ['reminder-2', 'due_date', 7, 'days', 'email'],
@@ -138,7 +141,7 @@ describe('config files', () => {
       ['call-1', 'due_date', 21, 'days', 'call_task'],
     ]);
     const templates = loadEmailTemplates();
-    expect(Object.keys(templates)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final']);
+    expect(Object.keys(templates)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement']);
     expect(() => checkCadenceTemplates(cadence, templates)).not.toThrow();
   });
 
@@ -147,7 +150,7 @@ describe('config files', () => {
     process.chdir(dir);
     try {
       expect(loadCadence('config/cadences/standard.json').id).toBe('standard');
-      expect(Object.keys(loadEmailTemplates())).toHaveLength(3);
+      expect(Object.keys(loadEmailTemplates())).toHaveLength(6);
     } finally {
       process.chdir(cwd);
     }

@@ -16,9 +16,27 @@ import { daysPastDue, planNextStep, planRemainingSteps, type HandledStep, type P
  * 23:30Z the previous UTC day (AEST) and 22:30Z the previous UTC day (AEDT).
  */
 
-const standard: Cadence = cadenceSchema.parse(
+const shipped: Cadence = cadenceSchema.parse(
   JSON.parse(readFileSync(path.resolve(__dirname, '../../config/cadences/standard.json'), 'utf8')),
 );
+
+/**
+ * The standard cadence as version 1 shipped it, and as recorded workflow histories carry it: the same four
+ * steps, no send window, no contact cap. Everything below pins how version-1 cadences are dated; the
+ * shipped version 2 (same steps plus a window and a cap) is covered in business-schedule.test.ts.
+ */
+const standard: Cadence = cadenceSchema.parse({ id: shipped.id, version: 1, name: shipped.name, sendAt: shipped.sendAt, steps: shipped.steps });
+
+it('the shipped standard cadence keeps the four version-1 steps exactly', () => {
+  expect(shipped.steps).toEqual(standard.steps);
+  expect(standard.steps.map((s) => [s.id, s.anchor, s.offset.amount, s.offset.unit])).toEqual([
+    ['reminder-1', 'due_date', 1, 'days'],
+    ['reminder-2', 'due_date', 7, 'days'],
+    ['reminder-3', 'due_date', 14, 'days'],
+    ['call-1', 'due_date', 21, 'days'],
+  ]);
+  expect([standard.sendWindow, standard.contactCap, standard.selection]).toEqual([undefined, undefined, undefined]);
+});
 
 type StepInput = { id: string; anchor?: 'due_date' | 'previous_step'; amount: number; unit: 'days' | 'hours' | 'minutes' | 'seconds' };
 

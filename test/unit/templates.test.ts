@@ -13,6 +13,13 @@ const values: TemplateValues = {
   dueDate: '27.03.2025',
   daysPastDue: '15',
   senderName: 'Acme Receivables',
+  contactName: 'Frau Schulz',
+  payByDate: '03.04.2025',
+  collectorName: 'Anna Becker',
+  collectorSignature: 'Anna Becker, Acme Receivables',
+  invoiceCount: '1',
+  totalDue: '1.234,50 €',
+  invoiceList: '- INV-2025-0042',
 };
 
 const template: EmailTemplate = {
@@ -142,18 +149,20 @@ describe('the shipped config/email-templates.json', () => {
 
   it('validates', () => {
     expect(parsed.error?.issues).toBeUndefined();
-    expect(Object.keys(parsed.data!)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final']);
+    expect(Object.keys(parsed.data!)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement']);
   });
 
   it('every template renders with no placeholder left and the invoice number in the subject', () => {
-    const hostile = { ...values, customerName: 'O\'Brien & <Sons>\r\nLtd' };
+    const hostileName = 'O\'Brien & <Sons>\r\nLtd';
+    const hostile = { ...values, customerName: hostileName, contactName: hostileName };
     for (const [name, t] of Object.entries(parsed.data!)) {
       const out = renderEmail(t, hostile);
       for (const part of [out.subject, out.text, out.html]) {
         expect(part, name).not.toContain('{{');
         expect(part, name).not.toContain('}}');
       }
-      expect(out.subject, name).toContain('INV-2025-0042');
+      // Single-invoice messages name the invoice; consolidated ones and statements name the total.
+      expect(out.subject, name).toContain(['reminder-digest', 'statement'].includes(name) ? '1.234,50 €' : 'INV-2025-0042');
       expect(out.subject, name).not.toMatch(/[\r\n]/);
       expect(out.text, name).toContain(`Dear O'Brien & <Sons>\r\nLtd,`);
       expect(out.html, name).toContain('<p>Dear O&#39;Brien &#38; &#60;Sons&#62;\r\nLtd,</p>');

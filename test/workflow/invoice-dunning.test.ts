@@ -1,18 +1,21 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
-import { planRemainingSteps } from '../../domain/schedule';
+import { previewCadence } from '../../domain/preview';
 import { dunningStateQuery, paymentNotifiedSignal, recordPaymentUpdate } from '../../workflows/messages';
 import type { invoiceDunning } from '../../workflows';
 import { createFakeActivities } from '../support/fake-activities';
 import { createTestWorker, createTimeSkippingEnv, invoiceInput, standardCadence } from '../support/time-skipping';
 
+const GATHER_MS = 60_000;
+// A server per test: time skipping is global to a server, and a customer's contact workflow
+// (shared by every invoice of the customer) outlives the test worker that started it.
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
+beforeEach(async () => {
   env = await createTimeSkippingEnv(inject('testServerPath'));
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -34,15 +37,27 @@ async function start(input: ReturnType<typeof invoiceInput>, taskQueue: string) 
 }
 
 describe('invoice dunning workflow (time-skipping)', () => {
-  it('runs the 21-day standard cadence at its dated times, re-reading the ERP balance before every step', async () => {
+  it('runs the standard cadence exactly as previewCadence dates it, re-reading the ERP balance before every step', async () => {
     const input = invoiceInput(await serverToday());
-    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     const startedAt = new Date(await env.currentTimeMs());
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('30 days');
+      await env.sleep('35 days');
       const state = await handle.query(dunningStateQuery);
+      const preview = previewCadence({
+        cadence: standardCadence,
+        dueDate: input.invoice.dueDate,
+        currency: 'EUR',
+        openAmountMinor: 125_000,
+        timeZone: 'Europe/Berlin',
+        segment: 'standard',
+        asOf: startedAt.toISOString(),
+      });
+      // The workflow and the preview share the scheduler: same steps, same instants, same verdicts.
+      expect(state.steps.map((s) => ({ stepId: s.stepId, at: s.at }))).toEqual(preview.map((p) => ({ stepId: p.stepId, at: p.at })));
+      expect(preview.every((p) => p.status === 'scheduled')).toBe(true);
       expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([
         ['reminder-1', 'sent'],
         ['reminder-2', 'sent'],
@@ -52,26 +67,22 @@ describe('invoice dunning workflow (time-skipping)', () => {
       expect(state.stage).toBe('active');
       await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'api' });
       expect((await handle.result()).stage).toBe('paid');
-    });
 
-    const planned = planRemainingSteps(standardCadence, { dueDate: input.invoice.dueDate, timeZone: 'Europe/Berlin' }, [], startedAt);
-    const emails = fake.callsOf('sendDunningEmail');
-    expect(emails.map((c) => c.args[0].template)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final']);
-    expect(emails.map((c) => c.args[0].idempotencyKey)).toEqual(['reminder-1', 'reminder-2', 'reminder-3'].map((s) => `${input.workflowId}:step:${s}`));
-    // Each step ran at its planned local time (09:30 Berlin), within the second the test server needs to fire a timer.
-    const stepCalls = fake.calls.filter((c) => c.name === 'sendDunningEmail' || c.name === 'createCallTask');
-    stepCalls.forEach((call, i) => expect(Math.abs(call.scheduledAt - Date.parse(planned[i]!.at))).toBeLessThan(2_000));
-    // The ERP balance is read right before every customer-facing step.
-    const order = fake.calls.map((c) => c.name).filter((n) => n !== 'recordDunningEvent');
-    expect(order).toEqual(['getInvoiceBalance', 'sendDunningEmail', 'getInvoiceBalance', 'sendDunningEmail', 'getInvoiceBalance', 'sendDunningEmail', 'getInvoiceBalance', 'createCallTask']);
-    const task = fake.callsOf('createCallTask')[0]!.args[0];
-    expect(task).toMatchObject({ invoiceNumber: input.invoice.number, collectorId: 'col-1', customerId: 'C1' });
+      const messages = fake.callsOf('sendCustomerMessage');
+      expect(messages.map((c) => c.args[0].items.map((i) => i.template))).toEqual([['reminder-friendly'], ['reminder-firm'], ['reminder-final']]);
+      expect(messages.map((c) => c.args[0].items[0]!.requestId)).toEqual(['reminder-1', 'reminder-2', 'reminder-3'].map((s) => `${input.workflowId}:step:${s}`));
+      // Each message left after the customer workflow's gathering delay, counted from its step's instant.
+      messages.forEach((call, i) => expect(Math.abs(call.scheduledAt - Date.parse(preview[i]!.at) - GATHER_MS)).toBeLessThan(2_000));
+      const task = fake.callsOf('createCallTask')[0]!;
+      expect(Math.abs(task.scheduledAt - Date.parse(preview[3]!.at))).toBeLessThan(2_000);
+      expect(task.args[0]).toMatchObject({ invoiceNumber: input.invoice.number, collectorId: 'col-1', customerId: 'C1' });
+    });
+    // The balance is read by the invoice workflow before each step and by the customer workflow before each send.
+    expect(fake.callsOf('getInvoiceBalance')).toHaveLength(4 + 3);
     const events = fake.callsOf('recordDunningEvent').map((c) => c.args[0]);
     expect(events.map((e) => e.type)).toEqual(['enrolled', 'step_done', 'step_done', 'step_done', 'step_done', 'cadence_completed', 'payment_received', 'closed']);
     expect(new Set(events.map((e) => e.eventKey)).size).toBe(events.length);
-    // Each event carries what the database mirror shows as the next step.
     expect(events.map((e) => e.nextStep?.stepId ?? null)).toEqual(['reminder-1', 'reminder-2', 'reminder-3', 'call-1', null, null, null, null]);
-    expect(events[0]!.nextStep!.at).toBe(planned[0]!.at);
   });
 
   it('stops before the next step when a payment arrives between steps (update with the new state)', async () => {
@@ -80,7 +91,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
     const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('3 days');
+      await env.sleep('5 days');
       const partial = await handle.executeUpdate(recordPaymentUpdate, {
         args: [{ paymentId: 'P-1', amountMinor: 25_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'api' }],
       });
@@ -103,7 +114,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
       expect(final.steps.map((s) => s.stepId)).toEqual(['reminder-1']);
       expect(final.payments.map((p) => p.paymentId)).toEqual(['P-1', 'P-2']);
     });
-    expect(fake.callsOf('sendDunningEmail')).toHaveLength(1);
+    expect(fake.callsOf('sendCustomerMessage')).toHaveLength(1);
     expect(fake.callsOf('createCallTask')).toHaveLength(0);
   });
 
@@ -114,7 +125,8 @@ describe('invoice dunning workflow (time-skipping)', () => {
     const final = await worker.runUntil(async () => (await start(input, taskQueue)).result());
     expect(final.stage).toBe('paid');
     expect(final.steps).toEqual([]);
-    expect(fake.callsOf('sendDunningEmail')).toHaveLength(0);
+    expect(fake.callsOf('sendCustomerMessage')).toHaveLength(0);
+    expect(fake.callsOf('queueCustomerMessage')).toHaveLength(0);
     expect(fake.callsOf('createCallTask')).toHaveLength(0);
     expect(fake.callsOf('getInvoiceBalance')).toHaveLength(1);
   });
@@ -125,7 +137,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
     const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('1 day');
+      await env.sleep('3 days');
       const state = await handle.query(dunningStateQuery);
       expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([
         ['reminder-1', 'superseded'],
@@ -135,7 +147,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
       expect(state.nextStep?.stepId).toBe('call-1');
       await handle.terminate('test done');
     });
-    expect(fake.callsOf('sendDunningEmail').map((c) => c.args[0].template)).toEqual(['reminder-final']);
+    expect(fake.callsOf('sendCustomerMessage').map((c) => c.args[0].items.map((i) => i.template))).toEqual([['reminder-final']]);
   });
 
   it('never starts a second workflow for the same invoice', async () => {

@@ -1,0 +1,69 @@
+import type { Client } from '@temporalio/client';
+import type { Sql } from '../db/sql';
+import type { BusinessCalendar } from '../domain/business-calendar';
+import type { Segment } from '../domain/cadence';
+import { businessCalendarFor } from './holidays';
+import {
+  customerContactWorkflowId,
+  queueCustomerMessageSignal,
+  type CustomerContactInput,
+  type CustomerMessageRequest,
+} from '../workflows/customer-messages';
+
+export interface CustomerActivityDeps {
+  sql: Sql;
+  temporal: Client;
+  taskQueue: string;
+  /** How long the customer workflow gathers other invoices' steps before sending one message. */
+  consolidationGatherMs: number;
+}
+
+export function createCustomerActivities(deps: CustomerActivityDeps) {
+  return {
+    /** What a step's conditions need to know about the customer now (flags change while a cadence runs). */
+    async getCustomerFacts(req: { tenantId: string; customerId: string }): Promise<{ segment: Segment; doNotContact: boolean }> {
+      const [row] = await deps.sql<{ segment: Segment; do_not_contact: boolean }[]>`
+        select segment, do_not_contact from customers where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
+      if (!row) throw new Error(`customer ${req.customerId} not found`); // retried: the enrollment transaction may still be committing
+      return { segment: row.segment, doNotContact: row.do_not_contact };
+    },
+
+    /** Public holidays, fetched through an activity so that the answer is recorded in history: a library upgrade cannot change a running cadence. */
+    async getBusinessCalendar(req: { country: string; region?: string; fromYear: number; toYear: number }): Promise<BusinessCalendar> {
+      return businessCalendarFor(req.country, req.region, req.fromYear, req.toYear);
+    },
+
+    /** Hands a customer-facing step to the customer's contact workflow, starting it if needed. */
+    async queueCustomerMessage(request: CustomerMessageRequest): Promise<void> {
+      const input: CustomerContactInput = { tenantId: request.tenantId, customerId: request.customer.id, gatherMs: deps.consolidationGatherMs };
+      await deps.temporal.workflow.signalWithStart('customerContact', {
+        workflowId: customerContactWorkflowId(input.tenantId, input.customerId),
+        taskQueue: deps.taskQueue,
+        args: [input],
+        signal: queueCustomerMessageSignal,
+        signalArgs: [request],
+      });
+    },
+
+    /** Work for someone inside: the team lead or the account's sales owner. */
+    async notifyInternal(req: {
+      idempotencyKey: string;
+      tenantId: string;
+      invoiceNumber: string;
+      customerId: string;
+      role: 'team_lead' | 'sales_owner' | 'ar_manager';
+      note: string;
+      openAmountMinor: number;
+      currency: string;
+      daysPastDue: number;
+    }): Promise<{ notificationId: number }> {
+      const details = { openAmountMinor: req.openAmountMinor, currency: req.currency, daysPastDue: req.daysPastDue };
+      const [row] = await deps.sql<{ id: number }[]>`
+        insert into internal_notifications (idempotency_key, tenant_id, role, invoice_number, customer_id, note, details)
+        values (${req.idempotencyKey}, ${req.tenantId}, ${req.role}, ${req.invoiceNumber}, ${req.customerId}, ${req.note}, ${deps.sql.json(details)})
+        on conflict (idempotency_key) do update set idempotency_key = excluded.idempotency_key
+        returning id`;
+      return { notificationId: row!.id };
+    },
+  };
+}

@@ -1,0 +1,194 @@
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DateTime } from 'luxon';
+import { addBusinessDays } from '../../domain/business-calendar';
+import { cadenceSchema, type Cadence } from '../../domain/cadence';
+import { previewCadence } from '../../domain/preview';
+import { cadenceChangedSignal, dunningStateQuery, paymentNotifiedSignal } from '../../workflows/messages';
+import { customerContactStateQuery, customerContactWorkflowId } from '../../workflows/customer-messages';
+import type { invoiceDunning } from '../../workflows';
+import { createFakeActivities } from '../support/fake-activities';
+import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
+
+const GATHER_MS = 5 * 60_000;
+// A server per test: time skipping is global to a server, and customer workflows outlive their invoices.
+let env: TestWorkflowEnvironment;
+beforeEach(async () => {
+  env = await createTimeSkippingEnv(inject('testServerPath'));
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+const berlinDate = async (offsetDays: number) =>
+  DateTime.fromMillis(await env.currentTimeMs(), { zone: 'Europe/Berlin' }).plus({ days: offsetDays }).toISODate()!;
+
+async function start(input: ReturnType<typeof invoiceInput>, taskQueue: string) {
+  const { workflowId, ...args } = input;
+  return env.client.workflow.start<typeof invoiceDunning>('invoiceDunning', { workflowId, taskQueue, args: [args] });
+}
+
+/** Ninety days of a firm cadence with every kind of action, in business days, with a holiday and a condition. */
+const everyAction: Cadence = cadenceSchema.parse({
+  id: 'every-action',
+  version: 1,
+  name: 'Every action kind',
+  sendAt: '09:30',
+  sendWindow: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '16:00' },
+  steps: [
+    { id: 'courtesy', offset: { amount: -3, unit: 'days' }, action: { type: 'email', template: 'courtesy-pre-due' } },
+    { id: 'reminder-1', offset: { amount: 1, unit: 'business_days' }, action: { type: 'email', template: 'reminder-friendly' } },
+    { id: 'statement-1', anchor: 'previous_step', offset: { amount: 5, unit: 'business_days' }, action: { type: 'statement' } },
+    { id: 'call-1', offset: { amount: 10, unit: 'business_days' }, action: { type: 'call_task', note: 'Ask for a payment date.' } },
+    { id: 'escalate-1', offset: { amount: 15, unit: 'business_days' }, action: { type: 'escalate', role: 'team_lead', note: 'No answer after three contacts.' } },
+    { id: 'notify-crm', offset: { amount: 20, unit: 'business_days' }, action: { type: 'webhook', endpoint: 'crm', event: 'invoice.overdue' } },
+    { id: 'hold', offset: { amount: 30, unit: 'business_days' }, action: { type: 'credit_hold', reason: '30 business days overdue' } },
+    { id: 'large-only', offset: { amount: 35, unit: 'business_days' }, action: { type: 'email', template: 'reminder-final' }, conditions: { minOpenAmount: { EUR: 10_000_000 } } },
+    { id: 'write-off', offset: { amount: 55, unit: 'business_days' }, action: { type: 'request_write_off', reason: 'Uncollectible small balance' } },
+    { id: 'agency', offset: { amount: 60, unit: 'business_days' }, action: { type: 'handoff', to: 'agency', note: 'Hand to the agency' } },
+  ],
+});
+
+describe('cadence v2 on the time-skipping server', () => {
+  it('runs 90 days of every action kind at the instants the preview gives, business days and holidays included', async () => {
+    const dueDate = await berlinDate(6);
+    const holiday = addBusinessDays(dueDate, 1); // reminder-1's natural day is a public holiday: it moves a business day later
+    const input = invoiceInput(dueDate, { cadence: everyAction });
+    input.customer.country = 'DE';
+    input.customer.region = 'BE';
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { holidays: [holiday], gatherMs: GATHER_MS });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const startedAt = new Date(await env.currentTimeMs()).toISOString();
+    await worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      await env.sleep('100 days');
+      const state = await handle.query(dunningStateQuery);
+      const preview = previewCadence({
+        cadence: everyAction,
+        dueDate,
+        currency: 'EUR',
+        openAmountMinor: 125_000,
+        timeZone: 'Europe/Berlin',
+        segment: 'standard',
+        calendar: { holidays: [holiday] },
+        asOf: startedAt,
+      });
+      expect(state.steps.map((s) => ({ stepId: s.stepId, at: s.at }))).toEqual(preview.map((p) => ({ stepId: p.stepId, at: p.at })));
+      expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([
+        ['courtesy', 'sent'],
+        ['reminder-1', 'sent'],
+        ['statement-1', 'sent'],
+        ['call-1', 'task_created'],
+        ['escalate-1', 'notified'],
+        ['notify-crm', 'webhook_sent'],
+        ['hold', 'hold_placed'],
+        ['large-only', 'skipped'],
+        ['write-off', 'requested'],
+        ['agency', 'requested'],
+      ]);
+      expect(state.steps.find((s) => s.stepId === 'large-only')!.detail).toMatch(/below/);
+      // The holiday moved reminder-1 to the next business day, 09:30 Berlin time.
+      const reminderDay = DateTime.fromISO(state.steps[1]!.at, { zone: 'Europe/Berlin' });
+      expect(reminderDay.toISODate()).toBe(addBusinessDays(holiday, 1));
+      expect(reminderDay.toFormat('HH:mm')).toBe('09:30');
+      await handle.terminate('test done');
+    });
+    expect(fake.callsOf('getBusinessCalendar').map((c) => c.args[0])).toEqual([expect.objectContaining({ country: 'DE', region: 'BE' })]);
+    expect(fake.callsOf('sendCustomerMessage').map((c) => c.args[0].items.map((i) => `${i.kind}:${i.template}`))).toEqual([
+      ['email:courtesy-pre-due'],
+      ['email:reminder-friendly'],
+      ['statement:statement'],
+    ]);
+    expect(fake.callsOf('notifyInternal')[0]!.args[0]).toMatchObject({ role: 'team_lead', invoiceNumber: input.invoice.number });
+    expect(fake.callsOf('postWebhook')[0]!.args[0]).toMatchObject({ endpoint: 'crm', event: 'invoice.overdue', idempotencyKey: `${input.workflowId}:step:notify-crm` });
+    expect(fake.callsOf('placeCreditHold')[0]!.args[0]).toMatchObject({ customerId: 'C1', reason: '30 business days overdue' });
+  });
+
+  it("consolidates one customer's invoices due the same day into one message, and leaves out an invoice paid meanwhile", async () => {
+    const dueDate = await berlinDate(0);
+    const first = invoiceInput(dueDate);
+    const second = invoiceInput(dueDate);
+    const customerId = `CONS-${first.invoice.number}`;
+    for (const inv of [first, second]) {
+      inv.customer.id = customerId;
+      inv.invoice.customerId = customerId;
+    }
+    const fake = createFakeActivities({ [first.invoice.number]: { amountMinor: 125_000 }, [second.invoice.number]: { amountMinor: 80_000 } }, { gatherMs: GATHER_MS });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const a = await start(first, taskQueue);
+      const b = await start(second, taskQueue);
+      await env.sleep('5 days');
+      const messages = fake.callsOf('sendCustomerMessage');
+      expect(messages).toHaveLength(1);
+      expect(messages[0]!.args[0].items.map((i) => i.invoice.number).sort()).toEqual([first.invoice.number, second.invoice.number].sort());
+      for (const handle of [a, b]) {
+        const step = (await handle.query(dunningStateQuery)).steps[0]!;
+        expect(step).toMatchObject({ stepId: 'reminder-1', outcome: 'sent', detail: 'one message for 2 invoices' });
+      }
+      // The second invoice is paid in the ERP before the next reminder: the customer workflow re-checks and leaves it out.
+      fake.setOpenAmount(second.invoice.number, 0);
+      await env.sleep('5 days');
+      const next = fake.callsOf('sendCustomerMessage');
+      expect(next).toHaveLength(2);
+      expect(next[1]!.args[0].items.map((i) => i.invoice.number)).toEqual([first.invoice.number]);
+      expect(next[1]!.args[0].idempotencyKey).toBe(`${customerContactWorkflowId('test', customerId)}:batch:2`);
+      const customerState = await env.client.workflow.getHandle(customerContactWorkflowId('test', customerId)).query(customerContactStateQuery);
+      expect(customerState.sentAt).toHaveLength(2);
+      // The paid invoice's own workflow saw the zero balance before its next step and closed.
+      expect((await b.result()).stage).toBe('paid');
+      await a.terminate('test done');
+    });
+  });
+
+  it('never sends customer-facing steps to a do-not-contact customer, but still creates the call task', async () => {
+    const input = invoiceInput(await berlinDate(0));
+    input.customer.id = `DNC-${input.invoice.number}`;
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { customers: { [input.customer.id]: { doNotContact: true } } });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      await env.sleep('30 days');
+      const { steps } = await handle.query(dunningStateQuery);
+      expect(steps.map((s) => [s.stepId, s.outcome])).toEqual([
+        ['reminder-1', 'skipped'],
+        ['reminder-2', 'skipped'],
+        ['reminder-3', 'skipped'],
+        ['call-1', 'task_created'],
+      ]);
+      await handle.terminate('test done');
+    });
+    expect(fake.callsOf('queueCustomerMessage')).toHaveLength(0);
+  });
+
+  it('moves a running invoice to a new cadence version at the next step boundary', async () => {
+    const v1: Cadence = cadenceSchema.parse({
+      id: 'migrating',
+      version: 1,
+      name: 'v1',
+      sendAt: '10:00',
+      steps: [
+        { id: 'call-a', offset: { amount: 1, unit: 'days' }, action: { type: 'call_task', note: 'first' } },
+        { id: 'call-b', offset: { amount: 10, unit: 'days' }, action: { type: 'call_task', note: 'v1 second' } },
+      ],
+    });
+    const v2: Cadence = { ...v1, version: 2, name: 'v2', steps: [v1.steps[0]!, { id: 'call-c', anchor: 'due_date', offset: { amount: 4, unit: 'days' }, action: { type: 'call_task', note: 'v2 second' } }] };
+    const input = invoiceInput(await berlinDate(0), { cadence: v1 });
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      await env.sleep('2 days');
+      await handle.signal(cadenceChangedSignal, v2);
+      await env.sleep('15 days');
+      const state = await handle.query(dunningStateQuery);
+      expect(state.cadence).toEqual({ id: 'migrating', version: 2 });
+      expect(state.steps.map((s) => s.stepId)).toEqual(['call-a', 'call-c']);
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-01-01T00:00:00Z', source: 'api' });
+      await handle.result();
+    });
+    expect(fake.callsOf('createCallTask').map((c) => c.args[0].note)).toEqual(['first', 'v2 second']);
+    const migrated = fake.callsOf('recordDunningEvent').map((c) => c.args[0]).find((e) => e.type === 'cadence_migrated');
+    expect(migrated?.details).toEqual({ from: { id: 'migrating', version: 1 }, to: { id: 'migrating', version: 2 } });
+  });
+});

@@ -1,0 +1,99 @@
+import {
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { contact, system } from './activity-proxies';
+import { applyContactCap, moveIntoSendWindow } from '../domain/schedule';
+import {
+  customerContactStateQuery,
+  customerMessageResultSignal,
+  queueCustomerMessageSignal,
+  type CustomerContactInput,
+  type CustomerContactState,
+  type CustomerMessageRequest,
+  type CustomerMessageResult,
+} from './customer-messages';
+
+const CAP_MEMORY_MS = 90 * 86_400_000;
+const ANSWERED_MEMORY = 500;
+
+/**
+ * One per customer: the account-level view that invoice workflows cannot have alone. Invoices of the
+ * customer whose customer-facing steps fall due close together go out as one message; the contact
+ * cap and the send window hold across all of them; every invoice is re-checked in the ERP right
+ * before sending, and each invoice workflow is told what became of its step.
+ */
+export async function customerContact(input: CustomerContactInput): Promise<void> {
+  const { workflowId } = workflowInfo();
+  const state: CustomerContactState = input.state ?? { pending: [], sentAt: [], batchSeq: 0, answered: [] };
+
+  setHandler(customerContactStateQuery, () => state);
+  setHandler(queueCustomerMessageSignal, (request) => {
+    const known = state.answered.includes(request.requestId) || state.pending.some((p) => p.requestId === request.requestId);
+    if (!known) state.pending.push(request);
+  });
+
+  const answer = async (request: CustomerMessageRequest, result: Omit<CustomerMessageResult, 'requestId'>) => {
+    state.answered.push(request.requestId);
+    if (state.answered.length > ANSWERED_MEMORY) state.answered.splice(0, state.answered.length - ANSWERED_MEMORY);
+    try {
+      await getExternalWorkflowHandle(request.invoiceWorkflowId).signal(customerMessageResultSignal, { requestId: request.requestId, ...result });
+    } catch {
+      // The invoice workflow has closed (paid meanwhile): nobody is waiting for this answer.
+    }
+  };
+
+  for (;;) {
+    await condition(() => state.pending.length > 0);
+    const first = state.pending.reduce((a, b) => (a.requestedAt <= b.requestedAt ? a : b));
+    const gatherUntil = Date.parse(first.requestedAt) + input.gatherMs;
+    if (gatherUntil > Date.now()) await sleep(gatherUntil - Date.now());
+
+    // The strictest cap and the window of the requests at hand, in the customer's time zone.
+    const ctx = { dueDate: first.invoice.dueDate, timeZone: first.customer.timeZone };
+    const cap = state.pending.map((p) => p.contactCap).find((c) => c !== undefined);
+    const window = state.pending.map((p) => p.sendWindow).find((w) => w !== undefined);
+    const now = new Date().toISOString();
+    const sendAt = cap ? applyContactCap(now, state.sentAt, cap, window, ctx) : moveIntoSendWindow(now, window, ctx);
+    if (Date.parse(sendAt) > Date.now()) {
+      await sleep(Date.parse(sendAt) - Date.now());
+      continue; // requests that arrived meanwhile join this batch
+    }
+
+    const batch = state.pending.splice(0);
+    const live: (CustomerMessageRequest & { openAmountMinor: number })[] = [];
+    for (const request of batch) {
+      const balance = await system.getInvoiceBalance(request.invoice.number);
+      if (balance.status === 'open' && balance.openAmountMinor > 0) live.push({ ...request, openAmountMinor: balance.openAmountMinor });
+      else await answer(request, { outcome: 'paid_before_send', at: new Date().toISOString(), batchSize: 0 });
+    }
+    if (live.length > 0) {
+      const sent = await contact.sendCustomerMessage({
+        idempotencyKey: `${workflowId}:batch:${++state.batchSeq}`,
+        tenantId: input.tenantId,
+        customer: live[0]!.customer,
+        items: live.map(({ invoice, stepId, kind, template, openAmountMinor, daysPastDue, requestId }) => ({
+          requestId,
+          invoice,
+          stepId,
+          kind,
+          template,
+          openAmountMinor,
+          daysPastDue,
+        })),
+      });
+      const at = new Date().toISOString();
+      if (sent.status === 'sent') state.sentAt.push(at);
+      for (const request of live) await answer(request, { outcome: sent.status, at, batchSize: live.length });
+    }
+    state.sentAt = state.sentAt.filter((t) => Date.parse(t) > Date.now() - CAP_MEMORY_MS);
+
+    if (workflowInfo().continueAsNewSuggested && state.pending.length === 0) {
+      await continueAsNew<typeof customerContact>({ ...input, state });
+    }
+  }
+}
