@@ -27,6 +27,10 @@ export function createAuditActivities(deps: { sql: Sql }) {
           on conflict (event_key) do nothing
           returning id`;
         if (!inserted) return;
+        const migratedTo = event.type === 'cadence_migrated' ? (event.details.to as { id: string; version: number }) : undefined;
+        if (migratedTo)
+          await tx`update invoices set cadence_id = ${migratedTo.id}, cadence_version = ${migratedTo.version}
+                   where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
         await tx`
           update invoices set stage = ${event.stage}, open_amount_minor = ${event.openAmountMinor},
             next_step_id = ${event.nextStep?.stepId ?? null}, next_step_action = ${event.nextStep?.action ?? null}, next_step_at = ${event.nextStep?.at ?? null}, updated_at = now()

@@ -12,6 +12,7 @@ import {
   collectorIdKey,
   customerIdKey,
   dunningStageKey,
+  cadenceChangedSignal,
   paymentNotifiedSignal,
   recordPaymentUpdate,
   type InvoiceDunningInput,
@@ -211,6 +212,35 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           : null,
         steps: steps.map((s) => ({ stepId: s.step_id, action: s.action, at: s.at.toISOString(), outcome: s.outcome })),
       };
+    },
+
+    /**
+     * Moves running invoices of a cadence to one of its versions. Each workflow switches at its next
+     * step boundary (steps already done keep counting by id) and records the switch itself.
+     */
+    async migrateCadence(cadenceId: string, version: number, filter: { invoiceNumbers?: string[] }, actor: string) {
+      const target = await deps.cadences.getVersion(cadenceId, version);
+      if (target.status !== 'active') throw new DomainError(409, 'cadence_not_active', `version ${version} of cadence ${cadenceId} is ${target.status}; activate it first`);
+      const rows = await sql<{ invoice_number: string; workflow_id: string; cadence_version: number }[]>`
+        select invoice_number, workflow_id, cadence_version from invoices
+        where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and cadence_version <> ${version} and stage = 'active'
+          ${filter.invoiceNumbers ? sql`and invoice_number = any(${filter.invoiceNumbers})` : sql``}
+        order by invoice_number`;
+      const migrating: string[] = [];
+      for (const row of rows) {
+        try {
+          await temporal.workflow.getHandle(row.workflow_id).signal(cadenceChangedSignal, target.definition);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) continue; // closed meanwhile: nothing to migrate
+          throw err;
+        }
+        await audit(`${row.workflow_id}:migrate:${cadenceId}:${version}`, actor, row.invoice_number, row.workflow_id, 'cadence_migration_requested', {
+          from: { id: cadenceId, version: row.cadence_version },
+          to: { id: cadenceId, version },
+        });
+        migrating.push(row.invoice_number);
+      }
+      return { cadence: { id: cadenceId, version }, migrating };
     },
 
     /** A payment reported by a person: stored, audited, and applied by the workflow through a validated update. */

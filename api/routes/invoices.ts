@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { enrollmentSchema, errorSchema, invoiceListQuery, invoiceListSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
+import { cadenceVersionParams, enrollmentSchema, errorSchema, invoiceNumberSchema, invoiceListQuery, invoiceListSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
 import type { InvoiceService } from '../invoice-service';
 
 const API_ACTOR = 'api'; // user identities arrive with the users-and-tokens issue
@@ -22,6 +22,17 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService }> 
       response: { 200: invoiceListSchema },
     },
     handler: async (request) => invoices.list(request.query),
+  });
+
+  app.post('/cadences/:cadenceId/versions/:version/migrate', {
+    schema: {
+      summary: 'Move running invoices of a cadence to this (active) version; each switches at its next step boundary',
+      params: cadenceVersionParams,
+      body: z.object({ invoiceNumbers: z.array(invoiceNumberSchema).min(1).max(1000).optional() }).default({}),
+      response: { 202: z.object({ cadence: z.object({ id: z.string(), version: z.number() }), migrating: z.array(z.string()) }), 404: errorSchema, 409: errorSchema },
+    },
+    handler: async (request, reply) =>
+      reply.code(202).send(await invoices.migrateCadence(request.params.cadenceId, request.params.version, request.body, API_ACTOR)),
   });
 
   app.get('/invoices/:invoiceNumber', {

@@ -107,4 +107,36 @@ describe('dunning end to end: HTTP API, worker process, Temporal dev server, Pos
       await connection.close();
     }
   });
+
+  it('moves a running invoice to a newly activated cadence version through the API, at its next step boundary', async () => {
+    await createAndEnroll(stack, { number: 'E2E-3001', customerId: 'CUST-C', amountMinor: 70_000, dueDate: '2026-10-20' }, 'ap@cust-c.example');
+    await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-3001')).body.steps.length, { timeout: 20_000 }).toBe(1);
+    const v1 = (await stack.api('GET', '/cadences/fast-e2e')).body;
+    const current = v1.versions.find((v: { status: string }) => v.status === 'active').definition;
+    // Version 2 drops the last two reminders and calls instead, a second later.
+    const created = await stack.api('POST', '/cadences', {
+      ...current,
+      steps: [
+        current.steps[0],
+        { id: 'call-now', anchor: 'previous_step', offset: { amount: 6, unit: 'seconds' }, action: { type: 'call_task', note: 'Version 2: call right away.' } },
+      ],
+    });
+    expect(created.status).toBe(201);
+    const version = created.body.version;
+    expect((await stack.api('POST', `/cadences/fast-e2e/versions/${version}/activate`)).status).toBe(200);
+    const migrated = await stack.api('POST', `/cadences/fast-e2e/versions/${version}/migrate`, { invoiceNumbers: ['E2E-3001'] });
+    expect(migrated).toMatchObject({ status: 202, body: { cadence: { id: 'fast-e2e', version }, migrating: ['E2E-3001'] } });
+
+    await expect.poll(async () => (await stack.api('GET', '/invoices/E2E-3001')).body.steps.map((s: { stepId: string }) => s.stepId), { timeout: 20_000 }).toEqual([
+      'reminder-1',
+      'call-now',
+    ]);
+    const view = (await stack.api('GET', '/invoices/E2E-3001')).body;
+    expect(view.cadence).toEqual({ id: 'fast-e2e', version });
+    const events = (await stack.sql`select event_type from audit_events where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-3001' order by id`).map((r) => r.event_type);
+    expect(events).toEqual(expect.arrayContaining(['cadence_migration_requested', 'cadence_migrated']));
+    expect(mailsFor('E2E-3001')).toHaveLength(1);
+    // Nothing is left to migrate: the invoice already runs this version.
+    expect((await stack.api('POST', `/cadences/fast-e2e/versions/${version}/migrate`, { invoiceNumbers: ['E2E-3001'] })).body.migrating).toEqual([]);
+  });
 });
