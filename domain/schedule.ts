@@ -100,14 +100,18 @@ export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handl
 
 /**
  * The next step to run as of `now`. Of the steps already due, only the latest runs; the earlier ones are
- * superseded, so that an invoice enrolled 20 days late gets one reminder, not three at once.
+ * superseded, so that an invoice enrolled 20 days late gets one reminder, not three at once. A courtesy
+ * step before the due date (a negative offset from it) is superseded once the due date has begun: an
+ * "upcoming due date" note sent after it would be wrong.
  */
 export function planNextStep(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date): NextStepPlan | undefined {
   const remaining = planRemainingSteps(cadence, ctx, handled, now);
-  if (remaining.length === 0) return undefined;
+  const dueDayBegun = now.getTime() >= DateTime.fromISO(ctx.dueDate, { zone: ctx.timeZone }).startOf('day').toMillis();
+  const expired = (p: PlannedStep) => dueDayBegun && p.step.anchor === 'due_date' && p.step.offset.amount < 0;
+  const firstLive = remaining.findIndex((p) => !expired(p));
+  if (firstLive < 0) return undefined;
   // Cadence order is authoritative: the last due step by position runs, everything before it is passed over.
-  const lastDue = remaining.findLastIndex((p) => Date.parse(p.at) <= now.getTime());
-  if (lastDue <= 0) return { next: remaining[0]!, superseded: [] };
+  const lastDue = Math.max(firstLive, remaining.findLastIndex((p) => !expired(p) && Date.parse(p.at) <= now.getTime()));
   return { next: remaining[lastDue]!, superseded: remaining.slice(0, lastDue) };
 }
 
