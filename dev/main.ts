@@ -87,6 +87,8 @@ async function main() {
         ERP_API_KEY: erpApiKey,
         ERP_WEBHOOK_SECRET: webhookSecret,
         API_PORT: apiPort,
+        // A demo shows consolidated mail within seconds; production waits longer for other invoices (600 s).
+        CONSOLIDATION_GATHER_SECONDS: given.CONSOLIDATION_GATHER_SECONDS ?? '15',
       }).map(([k, v]) => [k, String(v)]),
     );
     parseEnv(env); // one clear message now rather than two half-started processes

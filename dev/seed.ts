@@ -35,7 +35,11 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 /** Idempotent: invoices already in the ERP or already enrolled are left as they are. */
 export async function seedDemo(portfolio: DemoPortfolio, targets: SeedTargets): Promise<{ enrolled: number; already: number }> {
   const auth = { authorization: `Bearer ${targets.erpApiKey}` };
-  const customers = new Map(portfolio.customers.map((c, i) => [c.customerId, { ...c, collectorId: targets.collectors[i % targets.collectors.length] }]));
+  // The customer with the most overdue is a strategic account, the next a high-risk one: the demo shows all three default cadences.
+  const segmentOf = (rank: number) => (rank === 0 ? 'strategic' : rank === 1 ? 'high_risk' : 'standard');
+  const customers = new Map(
+    portfolio.customers.map((c, i) => [c.customerId, { ...c, segment: segmentOf(i), collectorId: targets.collectors[i % targets.collectors.length] }]),
+  );
   let enrolled = 0;
   let already = 0;
   for (const inv of portfolio.invoices) {
@@ -60,7 +64,17 @@ export async function seedDemo(portfolio: DemoPortfolio, targets: SeedTargets): 
       }, auth);
     }
     const res = await post(`${targets.apiUrl}/invoices`, {
-      customer: { id: customer.customerId, name: customer.name, email: customer.email, timeZone: customer.timeZone, locale: customer.locale, collectorId: customer.collectorId },
+      customer: {
+        id: customer.customerId,
+        name: customer.name,
+        email: customer.email,
+        timeZone: customer.timeZone,
+        locale: customer.locale,
+        collectorId: customer.collectorId,
+        segment: customer.segment,
+        country: customer.country,
+        ...(customer.region ? { region: customer.region } : {}),
+      },
       invoice: { number: inv.invoiceNumber, currency: inv.currency, amountMinor: inv.amountMinor, issueDate: inv.invoiceDate, dueDate: inv.dueDate },
     });
     if (res.status === 201) enrolled++;

@@ -20,6 +20,9 @@ export interface CountryProfile {
   timeZone: string;
   /** BCP 47 locale */
   locale: string;
+  /** ISO 3166-1 alpha-2 country and ISO 3166-2 region: public holidays for business-day cadences. */
+  country: string;
+  region?: string;
 }
 
 /**
@@ -30,15 +33,15 @@ export interface CountryProfile {
  * send-time and localisation logic gets exercised. It says nothing about the real customers.
  */
 export const COUNTRY_PROFILES: Readonly<Record<string, CountryProfile>> = {
-  '391': { timeZone: 'America/New_York', locale: 'en-US' }, // 616 invoices, the largest group
-  '406': { timeZone: 'America/Chicago', locale: 'en-US' }, // 561
-  '770': { timeZone: 'Europe/London', locale: 'en-GB' }, // 506
-  '818': { timeZone: 'Europe/Berlin', locale: 'de-DE' }, // 387
-  '897': { timeZone: 'Asia/Tokyo', locale: 'ja-JP' }, // 396
+  '391': { timeZone: 'America/New_York', locale: 'en-US', country: 'US', region: 'NY' }, // 616 invoices, the largest group
+  '406': { timeZone: 'America/Chicago', locale: 'en-US', country: 'US', region: 'IL' }, // 561
+  '770': { timeZone: 'Europe/London', locale: 'en-GB', country: 'GB', region: 'ENG' }, // 506
+  '818': { timeZone: 'Europe/Berlin', locale: 'de-DE', country: 'DE', region: 'BE' }, // 387
+  '897': { timeZone: 'Asia/Tokyo', locale: 'ja-JP', country: 'JP' }, // 396
 };
 
 /** Used for a country code outside {@link COUNTRY_PROFILES}. */
-export const DEFAULT_COUNTRY_PROFILE: CountryProfile = { timeZone: 'UTC', locale: 'en-US' };
+export const DEFAULT_COUNTRY_PROFILE: CountryProfile = { timeZone: 'UTC', locale: 'en-US', country: 'US' };
 
 export function countryProfile(countryCode: string): CountryProfile {
   return Object.prototype.hasOwnProperty.call(COUNTRY_PROFILES, countryCode)
@@ -119,6 +122,9 @@ export interface DemoCustomer {
   locale: string;
   /** The data set's numeric code, kept for traceability. */
   countryCode: string;
+  /** ISO country and region derived from it (see COUNTRY_PROFILES). */
+  country: string;
+  region?: string;
   /** The customer had moved to electronic billing on asOf (PaperlessDate ≤ asOf). */
   paperless: boolean;
 }
@@ -249,6 +255,8 @@ export function buildDemoPortfolio(rows: readonly ArInvoiceRecord[], options: De
         timeZone: profile.timeZone,
         locale: profile.locale,
         countryCode: record.countryCode,
+        country: profile.country,
+        ...(profile.region ? { region: profile.region } : {}),
         paperless: isoDateToEpochDay(record.paperlessDate) <= asOfDay,
       };
     });

@@ -243,10 +243,14 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
           contactCap: cadence.contactCap,
           sendWindow: cadence.sendWindow,
         });
-        await condition(() => messageResults.has(key) || isClosed());
-        if (!messageResults.has(key)) break; // closed while the message waited: the customer workflow re-checks and drops it
-        const answer = messageResults.get(key)!;
-        result = { outcome: answer.outcome, detail: answer.batchSize > 1 ? `one message for ${answer.batchSize} invoices` : undefined };
+        // Wait for the answer even if the invoice closes meanwhile: the message may already be on its way, and the
+        // step must be recorded either way (a paid invoice is answered 'paid_before_send' if it was not).
+        // The bound outlasts the longest contact cap a cadence may set (90 days).
+        const answered = await condition(() => messageResults.has(key), '100 days');
+        const answer = messageResults.get(key);
+        result = !answered || !answer
+          ? { outcome: 'uncertain', detail: 'no answer from the customer contact workflow' }
+          : { outcome: answer.outcome, ...(answer.batchSize > 1 ? { detail: `one message for ${answer.batchSize} invoices` } : {}) };
       } else {
         result = await runInternalAction(step, { idempotencyKey: key, tenantId, invoice, customer, openAmountMinor: state.openAmountMinor, daysPastDue: pastDue });
       }

@@ -128,7 +128,7 @@ describe('buildDemoPortfolio on the real AR sample', () => {
       const r = rows.find((x) => x.customerId === c.customerId) as ArInvoiceRecord;
       expect(c.email).toBe(`ar+${c.customerId.toLowerCase()}@customer.example`);
       expect(c.countryCode).toBe(r.countryCode);
-      expect({ timeZone: c.timeZone, locale: c.locale }).toEqual(COUNTRY_PROFILES[r.countryCode]);
+      expect({ timeZone: c.timeZone, locale: c.locale, country: c.country, ...(c.region ? { region: c.region } : {}) }).toEqual(COUNTRY_PROFILES[r.countryCode]);
       expect(c.paperless).toBe(r.paperlessDate <= asOf);
       expect(c).not.toHaveProperty('segment');
     }
@@ -156,8 +156,8 @@ describe('demo customer identity', () => {
       expect(() => new Intl.DateTimeFormat('en-US', { timeZone })).not.toThrow();
       expect(Intl.getCanonicalLocales(locale)).toEqual([locale]);
     }
-    expect(countryProfile('999')).toEqual({ timeZone: 'UTC', locale: 'en-US' });
-    expect(countryProfile('toString')).toEqual({ timeZone: 'UTC', locale: 'en-US' });
+    expect(countryProfile('999')).toEqual({ timeZone: 'UTC', locale: 'en-US', country: 'US' });
+    expect(countryProfile('toString')).toEqual({ timeZone: 'UTC', locale: 'en-US', country: 'US' });
   });
 });
 
@@ -198,5 +198,14 @@ describe('buildDemoPortfolio edge cases', () => {
     });
     const p = buildDemoPortfolio([mk(a, '1'), mk(b, '2')], { asOf, today });
     expect(p.customers.map((c) => c.name)).toEqual([demoCompanyName(a), `${demoCompanyName(b)} (${b})`]);
+  });
+});
+
+describe('country profiles and holiday calendars', () => {
+  it('name a country (and region) that the holiday calendar knows', async () => {
+    const { businessCalendarFor } = await import('../../activities/holidays');
+    for (const profile of Object.values(COUNTRY_PROFILES)) {
+      expect(businessCalendarFor(profile.country, profile.region, 2026, 2026).holidays.length).toBeGreaterThan(3);
+    }
   });
 });

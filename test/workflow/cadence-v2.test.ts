@@ -191,4 +191,27 @@ describe('cadence v2 on the time-skipping server', () => {
     const migrated = fake.callsOf('recordDunningEvent').map((c) => c.args[0]).find((e) => e.type === 'cadence_migrated');
     expect(migrated?.details).toEqual({ from: { id: 'migrating', version: 1 }, to: { id: 'migrating', version: 2 } });
   });
+
+  it.each([
+    // [case, gathering delay, ERP open amount when the customer workflow re-checks, recorded outcome]
+    ['already on its way', GATHER_MS, 125_000, 'sent'],
+    ['not yet sent, and the ERP shows it paid', 2 * 86_400_000, 0, 'paid_before_send'],
+  ] as const)('records the step of an invoice paid while its message is %s', async (_case, gatherMs, erpOpenAtSend, outcome) => {
+    const input = invoiceInput(await berlinDate(-1));
+    input.customer.id = `RACE-${input.invoice.number}`;
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const final = await worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      // Until the reminder is handed to the customer workflow (inside the send window, whatever the hour now).
+      for (let i = 0; i < 120 && fake.callsOf('queueCustomerMessage').length === 0; i++) await env.sleep('1 hour');
+      expect(fake.callsOf('queueCustomerMessage')).toHaveLength(1);
+      fake.setOpenAmount(input.invoice.number, erpOpenAtSend);
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-01-01T00:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+      return handle.result();
+    });
+    expect(final.stage).toBe('paid');
+    expect(final.steps.map((s) => [s.stepId, s.outcome])).toEqual([['reminder-1', outcome]]);
+    expect(fake.callsOf('sendCustomerMessage')).toHaveLength(outcome === 'sent' ? 1 : 0);
+  });
 });
