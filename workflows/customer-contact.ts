@@ -7,7 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { contact, system } from './activity-proxies';
-import { applyContactCap, moveIntoSendWindow } from '../domain/schedule';
+import { applyContactCap } from '../domain/schedule';
 import {
   customerContactStateQuery,
   customerMessageResultSignal,
@@ -53,12 +53,11 @@ export async function customerContact(input: CustomerContactInput): Promise<void
     const gatherUntil = Date.parse(first.requestedAt) + input.gatherMs;
     if (gatherUntil > Date.now()) await sleep(gatherUntil - Date.now());
 
-    // The strictest cap and the window of the requests at hand, in the customer's time zone.
-    const ctx = { dueDate: first.invoice.dueDate, timeZone: first.customer.timeZone };
-    const cap = state.pending.map((p) => p.contactCap).find((c) => c !== undefined);
-    const window = state.pending.map((p) => p.sendWindow).find((w) => w !== undefined);
+    // Every request's own cap and window must hold: the batch goes when the strictest of them allows.
     const now = new Date().toISOString();
-    const sendAt = cap ? applyContactCap(now, state.sentAt, cap, window, ctx) : moveIntoSendWindow(now, window, ctx);
+    const sendAt = state.pending
+      .map((p) => applyContactCap(now, state.sentAt, p.contactCap, p.sendWindow, { dueDate: p.invoice.dueDate, timeZone: p.customer.timeZone, calendar: p.calendar }))
+      .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
     if (Date.parse(sendAt) > Date.now()) {
       await sleep(Date.parse(sendAt) - Date.now());
       continue; // requests that arrived meanwhile join this batch

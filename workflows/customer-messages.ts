@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Cadence } from '../domain/cadence';
+import type { BusinessCalendar } from '../domain/business-calendar';
 import type { CustomerContact, InvoiceRef } from './messages';
 
 /**
@@ -22,6 +23,8 @@ export interface CustomerMessageRequest {
   requestedAt: string;
   contactCap?: Cadence['contactCap'];
   sendWindow?: Cadence['sendWindow'];
+  /** The customer's public holidays, so that a held message never goes out on one. */
+  calendar?: BusinessCalendar;
 }
 
 export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send';
