@@ -63,7 +63,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       type,
       stage: state.stage,
       openAmountMinor: state.openAmountMinor,
-      nextStep: state.nextStep,
+      nextStep: isClosed() ? null : state.nextStep, // a closed invoice has no next step, whatever the loop last planned
       details,
     });
 
