@@ -252,6 +252,20 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
         result = !answered || !answer
           ? { outcome: 'uncertain', detail: 'no answer from the customer contact workflow' }
           : { outcome: answer.outcome, ...(answer.batchSize > 1 ? { detail: `one message for ${answer.batchSize} invoices` } : {}) };
+        if (result.outcome === 'uncertain') {
+          // At most once means never resending; a person decides whether the customer got it.
+          await system.notifyInternal({
+            idempotencyKey: `${key}:uncertain`,
+            tenantId,
+            invoiceNumber: invoice.number,
+            customerId: customer.id,
+            role: 'ar_manager',
+            note: `Delivery of step ${step.id} is uncertain (the send was interrupted) and will not be repeated: confirm with the customer before the next contact.`,
+            openAmountMinor: state.openAmountMinor,
+            currency: invoice.currency,
+            daysPastDue: pastDue,
+          });
+        }
       } else {
         result = await runInternalAction(step, { idempotencyKey: key, tenantId, invoice, customer, openAmountMinor: state.openAmountMinor, daysPastDue: pastDue });
       }

@@ -25,6 +25,8 @@ export interface FakeOptions {
   holidays?: string[];
   /** The customer workflow's gathering delay. */
   gatherMs?: number;
+  /** What the fake mail server reports for customer messages (default 'sent'). */
+  sendStatus?: 'sent' | 'already_sent' | 'uncertain';
 }
 
 export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceBalance> & { amountMinor: number }>, options: FakeOptions = {}) {
@@ -62,7 +64,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     },
     async sendCustomerMessage(req) {
       record('sendCustomerMessage', [req]);
-      return { status: 'sent', messageId: `<${req.idempotencyKey}>` };
+      return { status: options.sendStatus ?? 'sent', messageId: `<${req.idempotencyKey}>` };
     },
     async getCustomerFacts(req) {
       record('getCustomerFacts', [req]);

@@ -214,4 +214,21 @@ describe('cadence v2 on the time-skipping server', () => {
     expect(final.steps.map((s) => [s.stepId, s.outcome])).toEqual([['reminder-1', outcome]]);
     expect(fake.callsOf('sendCustomerMessage')).toHaveLength(outcome === 'sent' ? 1 : 0);
   });
+
+  it('hands an uncertain delivery to a person instead of resending it', async () => {
+    const input = invoiceInput(await berlinDate(0));
+    input.customer.id = `UNC-${input.invoice.number}`;
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS, sendStatus: 'uncertain' });
+    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const handle = await start(input, taskQueue);
+      await env.sleep('5 days');
+      expect((await handle.query(dunningStateQuery)).steps[0]).toMatchObject({ stepId: 'reminder-1', outcome: 'uncertain' });
+      await handle.terminate('test done');
+    });
+    expect(fake.callsOf('sendCustomerMessage')).toHaveLength(1);
+    expect(fake.callsOf('notifyInternal').map((c) => c.args[0])).toEqual([
+      expect.objectContaining({ role: 'ar_manager', idempotencyKey: `${input.workflowId}:step:reminder-1:uncertain`, invoiceNumber: input.invoice.number }),
+    ]);
+  });
 });
