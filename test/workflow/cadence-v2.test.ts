@@ -1,32 +1,21 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, inject, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { addBusinessDays } from '../../domain/business-calendar';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
 import { previewCadence } from '../../domain/preview';
 import { cadenceChangedSignal, dunningStateQuery, paymentNotifiedSignal } from '../../workflows/messages';
 import { customerContactStateQuery, customerContactWorkflowId } from '../../workflows/customer-messages';
-import type { invoiceDunning } from '../../workflows';
 import { createFakeActivities } from '../support/fake-activities';
-import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
+import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { createTestWorker, invoiceInput } from '../support/time-skipping';
 
 const GATHER_MS = 5 * 60_000;
-// A server per test: time skipping is global to a server, and customer workflows outlive their invoices.
-let env: TestWorkflowEnvironment;
-beforeEach(async () => {
-  env = await createTimeSkippingEnv(inject('testServerPath'));
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 const berlinDate = async (offsetDays: number) =>
-  DateTime.fromMillis(await env.currentTimeMs(), { zone: 'Europe/Berlin' }).plus({ days: offsetDays }).toISODate()!;
+  DateTime.fromMillis(await server.env.currentTimeMs(), { zone: 'Europe/Berlin' }).plus({ days: offsetDays }).toISODate()!;
 
-async function start(input: ReturnType<typeof invoiceInput>, taskQueue: string) {
-  const { workflowId, ...args } = input;
-  return env.client.workflow.start<typeof invoiceDunning>('invoiceDunning', { workflowId, taskQueue, args: [args] });
-}
+const start = (input: ReturnType<typeof invoiceInput>, taskQueue: string) => startInvoiceWorkflow(server.env, input, taskQueue);
 
 /** Ninety days of a firm cadence with every kind of action, in business days, with a holiday and a condition. */
 const everyAction: Cadence = cadenceSchema.parse({
@@ -57,11 +46,11 @@ describe('cadence v2 on the time-skipping server', () => {
     input.customer.country = 'DE';
     input.customer.region = 'BE';
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { holidays: [holiday], gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
-    const startedAt = new Date(await env.currentTimeMs()).toISOString();
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    const startedAt = new Date(await server.env.currentTimeMs()).toISOString();
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('100 days');
+      await server.env.sleep('100 days');
       const state = await handle.query(dunningStateQuery);
       const preview = previewCadence({
         cadence: everyAction,
@@ -114,11 +103,11 @@ describe('cadence v2 on the time-skipping server', () => {
       inv.invoice.customerId = customerId;
     }
     const fake = createFakeActivities({ [first.invoice.number]: { amountMinor: 125_000 }, [second.invoice.number]: { amountMinor: 80_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const a = await start(first, taskQueue);
       const b = await start(second, taskQueue);
-      await env.sleep('5 days');
+      await server.env.sleep('5 days');
       const messages = fake.callsOf('sendCustomerMessage');
       expect(messages).toHaveLength(1);
       expect(messages[0]!.args[0].items.map((i) => i.invoice.number).sort()).toEqual([first.invoice.number, second.invoice.number].sort());
@@ -128,12 +117,12 @@ describe('cadence v2 on the time-skipping server', () => {
       }
       // The second invoice is paid in the ERP before the next reminder: the customer workflow re-checks and leaves it out.
       fake.setOpenAmount(second.invoice.number, 0);
-      await env.sleep('5 days');
+      await server.env.sleep('5 days');
       const next = fake.callsOf('sendCustomerMessage');
       expect(next).toHaveLength(2);
       expect(next[1]!.args[0].items.map((i) => i.invoice.number)).toEqual([first.invoice.number]);
       expect(next[1]!.args[0].idempotencyKey).toBe(`${customerContactWorkflowId('test', customerId)}:batch:2`);
-      const customerState = await env.client.workflow.getHandle(customerContactWorkflowId('test', customerId)).query(customerContactStateQuery);
+      const customerState = await server.env.client.workflow.getHandle(customerContactWorkflowId('test', customerId)).query(customerContactStateQuery);
       expect(customerState.sentAt).toHaveLength(2);
       // The paid invoice's own workflow saw the zero balance before its next step and closed.
       expect((await b.result()).stage).toBe('paid');
@@ -145,10 +134,10 @@ describe('cadence v2 on the time-skipping server', () => {
     const input = invoiceInput(await berlinDate(0));
     input.customer.id = `DNC-${input.invoice.number}`;
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { customers: { [input.customer.id]: { doNotContact: true } } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('30 days');
+      await server.env.sleep('30 days');
       const { steps } = await handle.query(dunningStateQuery);
       expect(steps.map((s) => [s.stepId, s.outcome])).toEqual([
         ['reminder-1', 'skipped'],
@@ -175,12 +164,12 @@ describe('cadence v2 on the time-skipping server', () => {
     const v2: Cadence = { ...v1, version: 2, name: 'v2', steps: [v1.steps[0]!, { id: 'call-c', anchor: 'due_date', offset: { amount: 4, unit: 'days' }, action: { type: 'call_task', note: 'v2 second' } }] };
     const input = invoiceInput(await berlinDate(0), { cadence: v1 });
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('2 days');
+      await server.env.sleep('2 days');
       await handle.signal(cadenceChangedSignal, v2);
-      await env.sleep('15 days');
+      await server.env.sleep('15 days');
       const state = await handle.query(dunningStateQuery);
       expect(state.cadence).toEqual({ id: 'migrating', version: 2 });
       expect(state.steps.map((s) => s.stepId)).toEqual(['call-a', 'call-c']);
@@ -200,11 +189,11 @@ describe('cadence v2 on the time-skipping server', () => {
     const input = invoiceInput(await berlinDate(-1));
     input.customer.id = `RACE-${input.invoice.number}`;
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     const final = await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
       // Until the reminder is handed to the customer workflow (inside the send window, whatever the hour now).
-      for (let i = 0; i < 120 && fake.callsOf('queueCustomerMessage').length === 0; i++) await env.sleep('1 hour');
+      for (let i = 0; i < 120 && fake.callsOf('queueCustomerMessage').length === 0; i++) await server.env.sleep('1 hour');
       expect(fake.callsOf('queueCustomerMessage')).toHaveLength(1);
       fake.setOpenAmount(input.invoice.number, erpOpenAtSend);
       await handle.signal(paymentNotifiedSignal, { paymentId: 'P', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-01-01T00:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
@@ -219,10 +208,10 @@ describe('cadence v2 on the time-skipping server', () => {
     const input = invoiceInput(await berlinDate(0));
     input.customer.id = `UNC-${input.invoice.number}`;
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS, sendStatus: 'uncertain' });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('5 days');
+      await server.env.sleep('5 days');
       expect((await handle.query(dunningStateQuery)).steps[0]).toMatchObject({ stepId: 'reminder-1', outcome: 'uncertain' });
       await handle.terminate('test done');
     });

@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, expect, inject, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
 import { dunningStateQuery } from '../../workflows/messages';
 import { customerContactStateQuery, customerContactWorkflowId } from '../../workflows/customer-messages';
-import type { invoiceDunning } from '../../workflows';
 import { createFakeActivities } from '../support/fake-activities';
-import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
+import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { createTestWorker, invoiceInput } from '../support/time-skipping';
 
 const ZONE = 'Europe/Berlin';
 const DAY_MS = 86_400_000;
@@ -14,17 +13,9 @@ const GATHER_MS = 5 * 60_000;
 /** Real time that passes on the server between a timer firing and the activity it leads to (ERP re-check, then send). */
 const TOLERANCE_MS = 60_000;
 
-// A server per test: time skipping is global to a server, and a customer's contact workflow
-// (shared by every invoice of the customer) outlives the test worker that started it.
-let env: TestWorkflowEnvironment;
-beforeEach(async () => {
-  env = await createTimeSkippingEnv(inject('testServerPath'));
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
-const serverNow = async () => DateTime.fromMillis(await env.currentTimeMs(), { zone: ZONE });
+const serverNow = async () => DateTime.fromMillis(await server.env.currentTimeMs(), { zone: ZONE });
 
 /** One email step the day after the due date, at `sendAt` Berlin time. */
 function capCadence(extra: { id?: string; sendAt?: string; contactCap?: Cadence['contactCap']; sendWindow?: Cadence['sendWindow'] }): Cadence {
@@ -50,15 +41,12 @@ function invoicesOfOneCustomer(prefix: string, ...specs: { dueDate: string; cade
   return { inputs, customerId, contactWorkflowId: customerContactWorkflowId('test', customerId) };
 }
 
-async function start(input: ReturnType<typeof invoiceInput>, taskQueue: string) {
-  const { workflowId, ...args } = input;
-  return env.client.workflow.start<typeof invoiceDunning>('invoiceDunning', { workflowId, taskQueue, args: [args] });
-}
+const start = (input: ReturnType<typeof invoiceInput>, taskQueue: string) => startInvoiceWorkflow(server.env, input, taskQueue);
 
 /** Skips server time to `t` plus `slackMs`. */
 async function sleepUntil(t: DateTime, slackMs = 0) {
-  const ms = t.toMillis() + slackMs - (await env.currentTimeMs());
-  if (ms > 0) await env.sleep(ms);
+  const ms = t.toMillis() + slackMs - (await server.env.currentTimeMs());
+  if (ms > 0) await server.env.sleep(ms);
 }
 
 const local = (ms: number) => DateTime.fromMillis(ms, { zone: ZONE });
@@ -78,7 +66,7 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
     );
     const [invA, invB] = inputs as [ReturnType<typeof invoiceInput>, ReturnType<typeof invoiceInput>];
     const fake = createFakeActivities({ [invA.invoice.number]: { amountMinor: 125_000 }, [invB.invoice.number]: { amountMinor: 80_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const a = await start(invA, taskQueue);
       const b = await start(invB, taskQueue);
@@ -88,7 +76,7 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
       await sleepUntil(stepB, 3_600_000);
       expect(fake.callsOf('sendCustomerMessage')).toHaveLength(1);
       expect(fake.callsOf('queueCustomerMessage')).toHaveLength(2); // B's invoice side did hand it over
-      const waiting = await env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
+      const waiting = await server.env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
       expect(waiting.sentAt).toHaveLength(1);
       expect(waiting.pending.map((p) => p.invoice.number)).toEqual([invB.invoice.number]);
       expect((await b.query(dunningStateQuery)).steps).toEqual([]);
@@ -110,7 +98,7 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
         const { steps } = await handle.query(dunningStateQuery);
         expect(steps.map((s) => [s.stepId, s.outcome, s.detail])).toEqual([['reminder-1', 'sent', undefined]]);
       }
-      const after = await env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
+      const after = await server.env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
       expect(after.sentAt).toHaveLength(2);
       expect(after.pending).toEqual([]);
       await a.terminate('test done');
@@ -132,7 +120,7 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
     );
     const [invA, invB] = inputs as [ReturnType<typeof invoiceInput>, ReturnType<typeof invoiceInput>];
     const fake = createFakeActivities({ [invA.invoice.number]: { amountMinor: 125_000 }, [invB.invoice.number]: { amountMinor: 80_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     const nextTuesdayOpen = DateTime.fromISO(`${wednesday}T10:00`, { zone: ZONE }).plus({ days: 6 });
     await worker.runUntil(async () => {
       const a = await start(invA, taskQueue);
@@ -163,7 +151,7 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
         const { steps } = await handle.query(dunningStateQuery);
         expect(steps.map((s) => [s.stepId, s.outcome])).toEqual([['reminder-1', 'sent']]);
       }
-      expect((await env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery)).sentAt).toHaveLength(2);
+      expect((await server.env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery)).sentAt).toHaveLength(2);
       await a.terminate('test done');
       await b.terminate('test done');
     });
@@ -177,11 +165,11 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
     const { inputs, contactWorkflowId } = invoicesOfOneCustomer('ONE', { dueDate: today, cadence: cadenceA }, { dueDate: today, cadence: cadenceB });
     const [invA, invB] = inputs as [ReturnType<typeof invoiceInput>, ReturnType<typeof invoiceInput>];
     const fake = createFakeActivities({ [invA.invoice.number]: { amountMinor: 125_000 }, [invB.invoice.number]: { amountMinor: 80_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const a = await start(invA, taskQueue);
       const b = await start(invB, taskQueue);
-      await env.sleep('10 days');
+      await server.env.sleep('10 days');
 
       const messages = fake.callsOf('sendCustomerMessage');
       expect(messages).toHaveLength(1);
@@ -193,7 +181,7 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
         const { steps } = await handle.query(dunningStateQuery);
         expect(steps.map((s) => [s.stepId, s.outcome, s.detail])).toEqual([['reminder-1', 'sent', 'one message for 2 invoices']]);
       }
-      const contactState = await env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
+      const contactState = await server.env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
       expect(contactState.sentAt).toHaveLength(1); // one contact against the cap
       expect(contactState.pending).toEqual([]);
       await a.terminate('test done');
@@ -220,11 +208,11 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
       { [invA.invoice.number]: { amountMinor: 125_000 }, [invB.invoice.number]: { amountMinor: 80_000 } },
       { gatherMs: GATHER_MS, holidays: [holidayTuesday] },
     );
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const a = await start(invA, taskQueue);
       const b = await start(invB, taskQueue);
-      await env.sleep('14 days');
+      await server.env.sleep('14 days');
       const messages = fake.callsOf('sendCustomerMessage');
       expect(messages).toHaveLength(2);
       // The window's next non-holiday opening: Wednesday 10:00.
@@ -242,11 +230,11 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
     // A (strict) is sent tomorrow; two days later the lenient invoice's step (09:30) and the strict one's (09:32) gather together.
     const { inputs } = invoicesOfOneCustomer('STRICT', { dueDate: today, cadence: strict('strict-a', '09:30') }, { dueDate: later, cadence: lenient }, { dueDate: later, cadence: strict('strict-b', '09:32') });
     const fake = createFakeActivities(Object.fromEntries(inputs.map((i) => [i.invoice.number, { amountMinor: 10_000 }])), { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handles = [];
       for (const input of inputs) handles.push(await start(input, taskQueue));
-      await env.sleep('14 days');
+      await server.env.sleep('14 days');
       const messages = fake.callsOf('sendCustomerMessage');
       expect(messages).toHaveLength(2);
       // The strict invoice's cadence allows one message in 7 days: the batch containing it must wait.

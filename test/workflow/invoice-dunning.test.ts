@@ -1,50 +1,32 @@
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DateTime } from 'luxon';
 import { previewCadence } from '../../domain/preview';
 import { dunningStateQuery, paymentNotifiedSignal, recordPaymentUpdate } from '../../workflows/messages';
-import type { invoiceDunning } from '../../workflows';
 import { createFakeActivities } from '../support/fake-activities';
-import { createTestWorker, createTimeSkippingEnv, invoiceInput, standardCadence } from '../support/time-skipping';
+import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { createTestWorker, invoiceInput, standardCadence } from '../support/time-skipping';
 
 const GATHER_MS = 60_000;
-// A server per test: time skipping is global to a server, and a customer's contact workflow
-// (shared by every invoice of the customer) outlives the test worker that started it.
-let env: TestWorkflowEnvironment;
-beforeEach(async () => {
-  env = await createTimeSkippingEnv(inject('testServerPath'));
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+const server = useTimeSkippingServer();
 
 /** Today's date in Berlin on the test server's clock. */
 async function serverToday(offsetDays = 0): Promise<string> {
-  const now = await env.currentTimeMs();
+  const now = await server.env.currentTimeMs();
   return DateTime.fromMillis(now, { zone: 'Europe/Berlin' }).plus({ days: offsetDays }).toISODate()!;
 }
 
-async function start(input: ReturnType<typeof invoiceInput>, taskQueue: string) {
-  const { workflowId, ...args } = input;
-  return env.client.workflow.start<typeof invoiceDunning>('invoiceDunning', {
-    workflowId,
-    taskQueue,
-    args: [args],
-    workflowIdConflictPolicy: 'FAIL',
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-  });
-}
+const start = (input: ReturnType<typeof invoiceInput>, taskQueue: string) => startInvoiceWorkflow(server.env, input, taskQueue);
 
 describe('invoice dunning workflow (time-skipping)', () => {
   it('runs the standard cadence exactly as previewCadence dates it, re-reading the ERP balance before every step', async () => {
     const input = invoiceInput(await serverToday());
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
-    const startedAt = new Date(await env.currentTimeMs());
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    const startedAt = new Date(await server.env.currentTimeMs());
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('35 days');
+      await server.env.sleep('35 days');
       const state = await handle.query(dunningStateQuery);
       const preview = previewCadence({
         cadence: standardCadence,
@@ -88,10 +70,10 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('stops before the next step when a payment arrives between steps (update with the new state)', async () => {
     const input = invoiceInput(await serverToday());
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('5 days');
+      await server.env.sleep('5 days');
       const partial = await handle.executeUpdate(recordPaymentUpdate, {
         args: [{ paymentId: 'P-1', amountMinor: 25_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'api' }],
       });
@@ -121,7 +103,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('contacts nobody when the ERP already shows the invoice paid', async () => {
     const input = invoiceInput(await serverToday(-3));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000, openAmountMinor: 0 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     const final = await worker.runUntil(async () => (await start(input, taskQueue)).result());
     expect(final.stage).toBe('paid');
     expect(final.steps).toEqual([]);
@@ -134,10 +116,10 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('sends one catch-up reminder, not a burst, for an invoice enrolled 16 days late', async () => {
     const input = invoiceInput(await serverToday(-16));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await env.sleep('3 days');
+      await server.env.sleep('3 days');
       const state = await handle.query(dunningStateQuery);
       expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([
         ['reminder-1', 'superseded'],
@@ -153,7 +135,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
   it('never starts a second workflow for the same invoice', async () => {
     const input = invoiceInput(await serverToday(5));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
-    const { worker, taskQueue } = await createTestWorker(env, fake.activities, inject('workflowBundlePath'));
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     await worker.runUntil(async () => {
       const first = await start(input, taskQueue);
       await expect(start(input, taskQueue)).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
