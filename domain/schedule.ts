@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { daysPastDue as calendarDaysPastDue } from './aging';
 import { addBusinessDays, isBusinessDay, weekdayOf, type BusinessCalendar } from './business-calendar';
 import { CUSTOMER_FACING, type Cadence, type CadenceStep, type SendWindow } from './cadence';
 
@@ -117,9 +118,9 @@ export function planNextStep(cadence: Cadence, ctx: ScheduleContext, handled: re
 
 /** Calendar days from the due date to `now` in the customer's time zone (negative before the due date). */
 export function daysPastDue(ctx: ScheduleContext, now: Date): number {
-  const today = DateTime.fromJSDate(now, { zone: ctx.timeZone }).startOf('day');
-  const due = DateTime.fromISO(ctx.dueDate, { zone: ctx.timeZone }).startOf('day');
-  return Math.round(today.diff(due, 'days').days);
+  const today = DateTime.fromJSDate(now, { zone: ctx.timeZone });
+  if (!today.isValid) throw new RangeError(`cannot date "now" in zone "${ctx.timeZone}": ${today.invalidExplanation ?? 'invalid zone'}`);
+  return calendarDaysPastDue(ctx.dueDate, today.toISODate()!);
 }
 
 /** Far enough for any real window and holiday list; a window that never opens is a configuration error. */
