@@ -7,6 +7,7 @@ import { previewCadence, type PreviewStep } from '../domain/preview';
 import { businessCalendarFor } from '../activities/holidays';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import { DomainError, notFound } from './errors';
+import { unknownTemplateIssues, type ValidationIssue } from '../domain/templates';
 import { cadenceDefinitionSchema, type CadenceVersionView, type PreviewRequest } from './schemas';
 
 /**
@@ -32,11 +33,6 @@ interface VersionRow {
   created_by: string;
   activated_at: Date | null;
 }
-export interface ValidationIssue {
-  path: string;
-  code: string;
-  message: string;
-}
 
 /** Creating and activating versions of one cadence are serialised by a transaction-scoped advisory lock. */
 const CADENCE_LOCK_SPACE = 7_262_002;
@@ -53,22 +49,6 @@ const toView = (row: VersionRow): CadenceVersionView => ({
   activatedAt: row.activated_at?.toISOString() ?? null,
   definition: row.definition,
 });
-
-/**
- * Every email and statement step must name a template that exists. Works on unchecked input too, so
- * that POST /cadences/validate reports these problems together with the schema's.
- */
-export function unknownTemplateIssues(definition: unknown, templates: Record<string, EmailTemplate>, at: readonly string[]): ValidationIssue[] {
-  const steps = (definition as { steps?: unknown } | null)?.steps;
-  if (!Array.isArray(steps)) return [];
-  return steps.flatMap((step: unknown, i) => {
-    const action = (step as { action?: { type?: unknown; template?: unknown } } | null)?.action;
-    if (action?.type !== 'email' && action?.type !== 'statement') return [];
-    const template = action.template ?? (action.type === 'statement' ? 'statement' : undefined); // the schema's default
-    if (typeof template !== 'string' || template === '' || Object.hasOwn(templates, template)) return [];
-    return [{ path: [...at, 'steps', i, 'action', 'template'].join('.'), code: 'unknown_template', message: `unknown template "${template}"` }];
-  });
-}
 
 const unknownTemplates = (issues: ValidationIssue[]) =>
   new DomainError(400, 'unknown_template', `unknown template at ${issues.map((i) => i.path).join(', ')}`, { issues });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { cadenceSchema, type Cadence } from '../domain/cadence';
-import { emailTemplatesSchema, type EmailTemplate } from '../domain/templates';
+import { emailTemplatesSchema, unknownTemplateIssues, type EmailTemplate } from '../domain/templates';
 import { ConfigError } from './env';
 
 /** Configuration files are resolved from the project root, so every process finds the same ones. */
@@ -25,10 +25,8 @@ export const loadCadence = (file: string): Cadence => loadJson(file, cadenceSche
 export const loadEmailTemplates = (file = 'config/email-templates.json'): Record<string, EmailTemplate> =>
   loadJson(file, emailTemplatesSchema);
 
-/** A cadence may only name templates that exist. */
+/** A cadence may only name templates that exist (the same rule the API applies when a cadence is saved). */
 export function checkCadenceTemplates(cadence: Cadence, templates: Record<string, EmailTemplate>): void {
-  const missing = cadence.steps.flatMap((s, i) =>
-    s.action.type === 'email' && !templates[s.action.template] ? [`steps.${i}.action.template: unknown template "${s.action.template}"`] : [],
-  );
+  const missing = unknownTemplateIssues(cadence, templates, []).map((i) => `${i.path}: ${i.message}`);
   if (missing.length) throw new ConfigError(missing);
 }

@@ -74,3 +74,27 @@ export function renderEmail(template: EmailTemplate, values: TemplateValues, htm
 function mapValues(values: TemplateValues, f: (v: string) => string): TemplateValues {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, f(v)])) as TemplateValues;
 }
+
+/** One problem with a cadence definition, by its dotted path (the API's validation issue shape). */
+export interface ValidationIssue {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * Every email and statement step must name a template that exists. Works on unchecked input too, so
+ * that POST /cadences/validate reports these problems together with the schema's.
+ */
+export function unknownTemplateIssues(definition: unknown, templates: Record<string, EmailTemplate>, at: readonly string[]): ValidationIssue[] {
+  const steps = (definition as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return [];
+  return steps.flatMap((step: unknown, i) => {
+    const action = (step as { action?: { type?: unknown; template?: unknown } } | null)?.action;
+    if (action?.type !== 'email' && action?.type !== 'statement') return [];
+    const template = action.template ?? (action.type === 'statement' ? 'statement' : undefined); // the schema's default
+    if (typeof template !== 'string' || template === '' || Object.hasOwn(templates, template)) return [];
+    return [{ path: [...at, 'steps', i, 'action', 'template'].join('.'), code: 'unknown_template', message: `unknown template "${template}"` }];
+  });
+}
+

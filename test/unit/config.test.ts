@@ -186,12 +186,14 @@ describe('config files', () => {
         { id: 'b', offset: { amount: 5, unit: 'days' }, action: { type: 'call_task', note: 'Call.' } },
         { id: 'c', offset: { amount: 9, unit: 'days' }, action: { type: 'email', template: 'reminder-nope' } },
         { id: 'd', offset: { amount: 12, unit: 'days' }, action: { type: 'email', template: 'Reminder-Firm' } },
+        { id: 'e', offset: { amount: 15, unit: 'days' }, action: { type: 'statement', template: 'no-statement' } },
       ],
     });
     const err = configError(() => checkCadenceTemplates(cadence, loadEmailTemplates()));
     expect(err.problems).toEqual([
       'steps.2.action.template: unknown template "reminder-nope"',
       'steps.3.action.template: unknown template "Reminder-Firm"',
+      'steps.4.action.template: unknown template "no-statement"',
     ]);
     expect(err.message).toContain('steps.2.action.template');
   });
