@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -22,23 +23,46 @@ function binDir(): string {
   return path.join(root, newest, 'bin');
 }
 
+const asPostgres = ['setpriv', '--reuid=postgres', '--regid=postgres', '--init-groups', '--'];
+
+/**
+ * As root the cluster belongs to the postgres user, who must be able to reach its folder. Ours is
+ * opened up (755); when a folder above it is private (a checkout in a 0700 temp dir), the cluster
+ * goes to the postgres user's own /var/lib/postgresql instead, one per checkout, rather than
+ * loosening the permissions of someone else's folders.
+ */
+function reachableDataDir(dataDir: string): string {
+  const parent = path.dirname(dataDir);
+  mkdirSync(parent, { recursive: true });
+  chmodSync(parent, 0o755);
+  try {
+    execFileSync(asPostgres[0]!, [...asPostgres.slice(1), 'test', '-x', parent], { stdio: 'ignore' });
+    return dataDir;
+  } catch {
+    const elsewhere = path.join('/var/lib/postgresql/dunning-orchestrator', createHash('sha256').update(dataDir).digest('hex').slice(0, 12), path.basename(dataDir));
+    process.stderr.write(`[postgres] ${parent} is not reachable by the postgres user; keeping the cluster in ${elsewhere}\n`);
+    mkdirSync(path.dirname(elsewhere), { recursive: true, mode: 0o755 });
+    return elsewhere;
+  }
+}
+
 export async function startLocalPostgres(opts: { dataDir: string; port: number; databases: string[]; durable: boolean }): Promise<LocalPostgres> {
   const bin = binDir();
   const asRoot = process.getuid?.() === 0;
   const run = (exe: string, args: string[]) =>
-    asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', path.join(bin, exe), ...args]] as const : [path.join(bin, exe), args] as const;
-  const socketDir = path.join(opts.dataDir, '..', `${path.basename(opts.dataDir)}-socket`);
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    asRoot ? [asPostgres[0]!, [...asPostgres.slice(1), path.join(bin, exe), ...args]] as const : [path.join(bin, exe), args] as const;
+  const dataDir = asRoot ? reachableDataDir(opts.dataDir) : opts.dataDir;
+  const socketDir = path.join(dataDir, '..', `${path.basename(dataDir)}-socket`);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   mkdirSync(socketDir, { recursive: true });
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    chownSync(opts.dataDir, uid, gid);
+    chownSync(dataDir, uid, gid);
     chownSync(socketDir, uid, gid);
-    chmodSync(path.dirname(opts.dataDir), 0o755); // the postgres user must reach its folders inside ours
   }
-  if (!existsSync(path.join(opts.dataDir, 'PG_VERSION'))) {
-    const [cmd, args] = run('initdb', ['-D', opts.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    const [cmd, args] = run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
     try {
       execFileSync(cmd, [...args], { stdio: 'pipe' });
     } catch (err) {
@@ -47,7 +71,7 @@ export async function startLocalPostgres(opts: { dataDir: string; port: number; 
   }
   const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir}`, '-c', 'max_connections=200'];
   if (!opts.durable) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const [cmd, args] = run('postgres', ['-D', opts.dataDir, '-p', String(opts.port), ...settings]);
+  const [cmd, args] = run('postgres', ['-D', dataDir, '-p', String(opts.port), ...settings]);
   const service: Service = startService('postgres', cmd, [...args], { quiet: true });
   const url = (db: string) => `postgres://postgres@127.0.0.1:${opts.port}/${db}`;
   const admin = postgres(url('postgres'), { max: 1, onnotice: () => {}, connect_timeout: 2 });

@@ -1,16 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { arSampleText, hasArSample } from '../support/ar-sample';
 import { describe, expect, it } from 'vitest';
 import { parseArCsv } from '../../domain/ar-csv';
 import { buildDemoPortfolio } from '../../domain/demo-portfolio';
 import { DEFAULT_DEMO_CSV, DEMO_AS_OF, loadDemoPortfolio } from '../../dev/seed';
 
-const FULL = path.resolve(__dirname, '../../../shared/data/ibm-accounts-receivable.csv');
 
 describe('the shipped demo extract (dev/demo-invoices.csv)', () => {
-  it.skipIf(!existsSync(FULL))('yields exactly the portfolio the full IBM sample yields', () => {
+  it.skipIf(!hasArSample)('yields exactly the portfolio the full IBM sample yields', () => {
     const today = '2026-11-23';
-    const full = parseArCsv(readFileSync(FULL, 'utf8'));
+    const full = parseArCsv(arSampleText());
     const expected = buildDemoPortfolio(full.rows, { asOf: DEMO_AS_OF, today, maxCustomers: 6, maxInvoices: 12 });
     expect(loadDemoPortfolio(DEFAULT_DEMO_CSV, today)).toEqual(expected);
   });
