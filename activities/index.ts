@@ -5,6 +5,7 @@ import { createCreditHoldActivities } from './credit-hold';
 import { createCustomerActivities, type CustomerActivityDeps } from './customer';
 import { createErpActivities } from './erp-balance';
 import { createMailActivities, type MailDeps } from './mail';
+import { createPromiseActivities } from './promises';
 import { createOutboundWebhookActivities, type WebhookEndpoints } from './outbound-webhook';
 
 export interface ActivityDeps extends MailDeps, CustomerActivityDeps {
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditActivities(deps),
     ...createCustomerActivities(deps),
     ...createCreditHoldActivities(deps),
+    ...createPromiseActivities(deps),
     ...createOutboundWebhookActivities({ endpoints: deps.webhookEndpoints }),
   };
 }

@@ -55,6 +55,46 @@ export const stepConditionsSchema = z.object({
 });
 export type StepConditions = z.infer<typeof stepConditionsSchema>;
 
+/**
+ * How a cadence treats the collectors' work: promises to pay, payment plans and calls that did not
+ * reach anyone. Part of the cadence definition (optional, so older cadences stay valid and replay
+ * unchanged): it is versioned, validated and pinned by running workflows like the steps are.
+ */
+export const collectionPolicySchema = z.strictObject({
+  promise: z
+    .strictObject({
+      /** A promise is checked this many business days (customer's calendar) after its date. */
+      toleranceBusinessDays: z.number().int().min(0).max(20).default(2),
+      /** A promise further out than this is a payment plan, which needs its own agreement. */
+      maxDaysAhead: z.number().int().min(1).max(365).default(45),
+      /** A courtesy reminder this many business days before each promised date, from a template. */
+      courtesyReminder: z.strictObject({ businessDaysBefore: z.number().int().min(1).max(10), template: z.string().min(1) }).optional(),
+    })
+    .default({ toleranceBusinessDays: 2, maxDaysAhead: 45 }),
+  brokenPromise: z
+    .strictObject({
+      /** The step the cadence resumes at, at once, when a promise or plan is broken; default: the next step due. */
+      resumeAtStep: stepIdSchema.optional(),
+      /** The note of the follow-up call task created for a broken promise. */
+      followUpNote: z.string().min(1).max(500).default('Promise to pay broken: call the customer today.'),
+    })
+    .default({ followUpNote: 'Promise to pay broken: call the customer today.' }),
+  paymentPlan: z
+    .strictObject({
+      /** Missed installments (broken or partly paid) a plan survives; one more breaks it. */
+      maxMissedInstallments: z.number().int().min(0).max(12).default(0),
+    })
+    .default({ maxMissedInstallments: 0 }),
+  callAttempts: z
+    .strictObject({
+      /** A call that reached nobody is retried until this many attempts; then the team lead is told. */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+      /** When the retry call falls due after an unreached attempt (days-type offsets land at the cadence's sendAt). */
+      retryAfter: offsetSchema.default({ amount: 1, unit: 'business_days' }),
+    })
+    .default({ maxAttempts: 3, retryAfter: { amount: 1, unit: 'business_days' } }),
+});
+
 export const cadenceStepSchema = z.object({
   id: stepIdSchema,
   anchor: z.enum(['due_date', 'previous_step']).default('due_date'),
@@ -93,6 +133,8 @@ export const cadenceSchema = z
     /** Which invoices this cadence is for, when no customer override applies; the most specific match wins. */
     selection: cadenceSelectionSchema.optional(),
     steps: z.array(cadenceStepSchema).min(1).max(50),
+    /** Promises, payment plans and unreached calls; absent = DEFAULT_COLLECTION_POLICY (domain/collection-policy.ts). */
+    collection: collectionPolicySchema.optional(),
   })
   .superRefine((cadence, ctx) => {
     const seen = new Set<string>();
@@ -112,6 +154,9 @@ export const cadenceSchema = z
       if (step.anchor === 'previous_step' && step.offset.amount < 0)
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset', 'amount'], message: 'a step cannot come before the previous one' });
     });
+    const resumeAt = cadence.collection?.brokenPromise.resumeAtStep;
+    if (resumeAt !== undefined && !seen.has(resumeAt))
+      ctx.addIssue({ code: 'custom', path: ['collection', 'brokenPromise', 'resumeAtStep'], message: `no step with id "${resumeAt}"` });
     const sel = cadence.selection;
     if (sel?.minAmountMinor !== undefined && sel.maxAmountMinor !== undefined && sel.minAmountMinor > sel.maxAmountMinor)
       ctx.addIssue({ code: 'custom', path: ['selection', 'maxAmountMinor'], message: 'maxAmountMinor must not be below minAmountMinor' });

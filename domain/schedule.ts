@@ -180,3 +180,30 @@ export function applyContactCap(
   }
   throw new RangeError('contact cap: no free slot found'); // unreachable: every round drops at least one contact for good
 }
+
+/**
+ * The plan after a broken promise: the cadence resumes at once at `stepId` (or at the next step
+ * not yet handled when no id is given, or when that step is already behind us); the steps before it
+ * are superseded. Undefined when no step is left.
+ */
+export function planEscalatedStep(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date, stepId: string | null): NextStepPlan | undefined {
+  const remaining = planRemainingSteps(cadence, ctx, handled, now);
+  if (remaining.length === 0) return undefined;
+  const index = Math.max(0, stepId === null ? 0 : remaining.findIndex((p) => p.step.id === stepId));
+  return { next: { ...remaining[index]!, at: now.toISOString() }, superseded: remaining.slice(0, index) };
+}
+
+/**
+ * When a follow-up falls due `offset` after `now`: day-type offsets land on a local date at the
+ * cadence's `sendAt` (business days skip weekends and the customer's holidays); hours, minutes and
+ * seconds are exact durations.
+ */
+export function dueAfter(offset: Cadence['steps'][number]['offset'], now: Date, ctx: Omit<ScheduleContext, 'dueDate'>, sendAt: string): string {
+  const today = DateTime.fromJSDate(now, { zone: ctx.timeZone });
+  if (!today.isValid) throw new RangeError(`invalid zone ${ctx.timeZone}`);
+  if (offset.unit === 'business_days' || offset.unit === 'days') {
+    const date = offset.unit === 'days' ? today.plus({ days: offset.amount }).toISODate()! : addBusinessDays(today.toISODate()!, offset.amount, ctx.calendar);
+    return toIso(atLocalTime(date, sendAt, ctx.timeZone));
+  }
+  return toIso(today.plus({ [offset.unit]: offset.amount }));
+}

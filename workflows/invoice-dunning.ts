@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -8,7 +9,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { contact, system } from './activity-proxies';
-import { applyContactCap, planNextStep, daysPastDue } from '../domain/schedule';
+import { applyContactCap, planNextStep, planEscalatedStep, daysPastDue, dueAfter } from '../domain/schedule';
+import { collectionPolicyOf } from '../domain/collection-policy';
+import { checkInstallments, courtesyDone, localDate, newPromise, nextPromiseEvent, promiseProblems, type PromiseInstallment, type PromiseRequest } from '../domain/promises';
 import { CUSTOMER_FACING, type Cadence, type CadenceStep } from '../domain/cadence';
 import { evaluateConditions } from '../domain/step-conditions';
 import { customerMessageResultSignal, type CustomerMessageResult } from './customer-messages';
@@ -17,6 +20,14 @@ import { stepIdempotencyKey } from '../domain/ids';
 import {
   cadenceChangedSignal,
   dunningStageKey,
+  makePromiseUpdate,
+  pauseUpdate,
+  recordCallOutcomeUpdate,
+  resumeUpdate,
+  type CallOutcomeInput,
+  type CallOutcomeResult,
+  type FollowUpTask,
+  type StageResult,
   dunningStateQuery,
   paymentNotifiedSignal,
   recordPaymentUpdate,
@@ -73,6 +84,18 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     upsertSearchAttributes([{ key: dunningStageKey, value: stage }]);
   };
 
+  // People change the invoice's course (a promise, a pause, a dispute): `wake` tells the main loop to look again.
+  let wake = 0;
+  const onHold = () => state.pause !== undefined || state.dispute !== undefined || state.promise !== undefined;
+  const openStage = (): DunningStage => (state.pause ? 'paused' : state.dispute ? 'disputed' : state.promise ? 'promised' : 'active');
+  const policy = () => collectionPolicyOf(cadence);
+  const today = () => localDate(Date.now(), customer.timeZone);
+  const changeCourse = () => {
+    if (!isClosed()) setStage(openStage());
+    state.nextStep = describeNext();
+    wake++;
+  };
+
   const applyPayment = (payment: PaymentNotice): PaymentResult => {
     const duplicate = state.payments.some((p) => p.paymentId === payment.paymentId);
     if (!duplicate && !isClosed()) {
@@ -92,13 +115,14 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       await audit('payment_received', { paymentId, amountMinor, currency, source });
     }
   };
-  /** Sleeps until `deadline` (epoch ms) or closure, recording payments as they arrive. */
+  /** Sleeps until `deadline` (epoch ms), closure, a new cadence version or a change of course, recording payments as they arrive. */
   const waitUntil = async (deadline: number) => {
+    const since = wake;
     while (!isClosed()) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
-      if (pendingCadence) break;
-      const woken = () => isClosed() || state.payments.length > auditedPayments || pendingCadence !== undefined;
+      if (pendingCadence || wake !== since) break;
+      const woken = () => isClosed() || state.payments.length > auditedPayments || pendingCadence !== undefined || wake !== since;
       await (Number.isFinite(remaining) ? condition(woken, remaining) : condition(woken));
       await auditNewPayments();
     }
@@ -153,6 +177,301 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     return next ? { stepId: next.step.id, action: next.step.action.type, at: next.at } : null;
   };
 
+  /** What the invoice waits for next: the end of a pause, a promise's courtesy reminder or check, or the cadence's next step. */
+  const describeNext = (): DunningState['nextStep'] => {
+    if (isClosed()) return null;
+    if (state.pause) return state.pause.until ? { stepId: 'pause-ends', action: 'resume', at: state.pause.until } : null;
+    if (state.dispute) return null;
+    if (state.promise) {
+      const event = nextPromiseEvent(state.promise, { timeZone: customer.timeZone, sendAt: cadence.sendAt });
+      return event ? { stepId: `promise-${event.installment.no}`, action: event.kind === 'check' ? 'promise_check' : 'promise_courtesy', at: event.at } : null;
+    }
+    return upcoming();
+  };
+
+  const createTask = async (kind: FollowUpTask['kind'], key: string, dueAt: string, attempt: number, note: string, parentTaskId?: number): Promise<FollowUpTask> => {
+    const task = await system.createCallTask({
+      idempotencyKey: key,
+      tenantId,
+      invoiceNumber: invoice.number,
+      customerId: customer.id,
+      collectorId: customer.collectorId ?? null,
+      dueAt,
+      note,
+      kind,
+      attempt,
+      workflowId,
+      ...(parentTaskId !== undefined ? { parentTaskId } : {}),
+    });
+    return { taskId: task.taskId, kind, dueAt: task.dueAt, attempt };
+  };
+
+  const promiseRules = () => {
+    const p = policy();
+    return {
+      toleranceBusinessDays: p.promise.toleranceBusinessDays,
+      maxDaysAhead: p.promise.maxDaysAhead,
+      maxMissed: p.paymentPlan.maxMissedInstallments,
+      ...(p.promise.courtesyReminder ? { courtesyBusinessDaysBefore: p.promise.courtesyReminder.businessDaysBefore } : {}),
+    };
+  };
+  const checkPromiseAllowed = (req: PromiseRequest) => {
+    if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
+    if (state.dispute) throw new Error('the invoice is disputed: resolve the dispute before taking a promise');
+    if (state.promise) throw new Error(`promise ${state.promise.promiseId} is still being followed: its check date is ${state.promise.installments.find((i) => i.status === 'pending')?.checkDate ?? 'past'}`);
+    const problems = promiseProblems(req, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
+    if (problems.length) throw new Error(problems.join('; '));
+  };
+  const acceptPromise = async (req: PromiseRequest) => {
+    state.promise = newPromise(req, {
+      openAmountMinor: state.openAmountMinor,
+      currency: invoice.currency,
+      today: today(),
+      madeAt: new Date().toISOString(),
+      rules: promiseRules(),
+      ...(state.calendar ? { calendar: state.calendar } : {}),
+    });
+    changeCourse();
+    await system.recordPromise({ tenantId, invoiceNumber: invoice.number, customerId: customer.id, promise: state.promise });
+    await audit('promise_made', { promiseId: req.promiseId, planId: req.planId ?? null, madeBy: req.madeBy, by: req.recordedBy, installments: state.promise.installments });
+  };
+  const stageResult = (changed: boolean): StageResult => ({ stage: state.stage, openAmountMinor: state.openAmountMinor, nextStep: state.nextStep, changed });
+
+  const checkCallOutcome = (input: CallOutcomeInput) => {
+    if (!Number.isSafeInteger(input.taskId) || input.taskId <= 0) throw new Error('taskId must be a positive integer');
+    if (state.handledTasks?.includes(input.taskId)) throw new Error(`task ${input.taskId} was already completed`);
+    if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
+    const o = input.outcome;
+    if (o.code === 'promise_to_pay')
+      checkPromiseAllowed({ promiseId: o.promiseId, madeBy: o.madeBy, recordedBy: input.actor, installments: [{ dueDate: o.promisedDate, amountMinor: o.amountMinor }] });
+    if (o.code === 'callback_requested' && !(Date.parse(o.callbackAt) > Date.now())) throw new Error(`callbackAt ${o.callbackAt} is not in the future`);
+    if (o.code === 'dispute' && state.dispute) throw new Error('the invoice is already disputed');
+  };
+
+  setHandler(
+    recordCallOutcomeUpdate,
+    async (input): Promise<CallOutcomeResult> => {
+      state.handledTasks = [...(state.handledTasks ?? []), input.taskId].slice(-500);
+      const o = input.outcome;
+      const taskKey = `${workflowId}:task:${input.taskId}`;
+      const effects: string[] = [];
+      let followUpTask: FollowUpTask | null = null;
+      const internal = (role: 'team_lead' | 'ar_manager', suffix: string, note: string) =>
+        system.notifyInternal({
+          idempotencyKey: `${taskKey}:${suffix}`,
+          tenantId,
+          invoiceNumber: invoice.number,
+          customerId: customer.id,
+          role,
+          note,
+          openAmountMinor: state.openAmountMinor,
+          currency: invoice.currency,
+          daysPastDue: daysPastDue(scheduleCtx(), new Date()),
+        });
+      switch (o.code) {
+        case 'promise_to_pay':
+          await acceptPromise({ promiseId: o.promiseId, madeBy: o.madeBy, recordedBy: input.actor, installments: [{ dueDate: o.promisedDate, amountMinor: o.amountMinor }] });
+          effects.push(`promise ${o.promiseId} recorded: customer-facing dunning waits for ${o.promisedDate}`);
+          break;
+        case 'dispute':
+          state.dispute = { reasonCode: o.reasonCode, note: input.note, openedAt: new Date().toISOString(), openedBy: input.actor, taskId: input.taskId };
+          changeCourse();
+          await internal('ar_manager', 'dispute', `Dispute (${o.reasonCode}) captured on a call by ${input.actor}: route it to its owner. ${input.note}`.trim());
+          effects.push('collection paused for the dispute; an AR manager was notified to route it');
+          break;
+        case 'refused':
+          await internal('team_lead', 'refused', `Customer refused to pay on a call with ${input.actor}. ${input.note}`.trim());
+          effects.push('team lead notified');
+          break;
+        case 'request_copy': {
+          const sent = await contact.sendDunningEmail({
+            idempotencyKey: `${taskKey}:copy`,
+            tenantId,
+            invoice,
+            customer,
+            template: 'invoice-copy',
+            openAmountMinor: state.openAmountMinor,
+            daysPastDue: daysPastDue(scheduleCtx(), new Date()),
+          });
+          effects.push(`invoice copy ${sent.status}`);
+          break;
+        }
+        case 'callback_requested':
+          followUpTask = await createTask('callback', `${taskKey}:callback`, o.callbackAt, input.attempt, `Callback requested by the customer. ${input.note}`.trim(), input.taskId);
+          break;
+        case 'no_answer':
+        case 'voicemail':
+        case 'wrong_contact': {
+          const { maxAttempts, retryAfter } = policy().callAttempts;
+          if (input.attempt < maxAttempts) {
+            const dueAt = dueAfter(retryAfter, new Date(), { timeZone: customer.timeZone, ...(state.calendar ? { calendar: state.calendar } : {}) }, cadence.sendAt);
+            followUpTask = await createTask('follow_up', `${taskKey}:retry`, dueAt, input.attempt + 1, `Attempt ${input.attempt + 1} of ${maxAttempts}: previous call ${o.code.replace('_', ' ')}. ${input.note}`.trim(), input.taskId);
+          } else {
+            await internal('team_lead', 'attempts', `${maxAttempts} call attempts without reaching the customer (last: ${o.code}).`);
+            effects.push(`no retry: ${maxAttempts} attempts reached; team lead notified`);
+          }
+          if (o.code === 'wrong_contact') effects.push('contact flagged for update');
+          break;
+        }
+        case 'will_pay':
+          break;
+      }
+      state.nextStep = describeNext();
+      await audit('call_outcome', { taskId: input.taskId, attempt: input.attempt, outcome: o, note: input.note, by: input.actor, followUpTask, effects });
+      return { stage: state.stage, openAmountMinor: state.openAmountMinor, nextStep: state.nextStep, followUpTask, effects };
+    },
+    { validator: checkCallOutcome },
+  );
+
+  setHandler(
+    makePromiseUpdate,
+    async (req) => {
+      await acceptPromise(req);
+      return stageResult(true);
+    },
+    { validator: checkPromiseAllowed },
+  );
+
+  setHandler(
+    pauseUpdate,
+    async (req) => {
+      state.pause = { reason: req.reason, until: req.until, by: req.actor, since: new Date().toISOString(), scope: req.scope };
+      changeCourse();
+      await audit('paused', { reason: req.reason, until: req.until, by: req.actor, scope: req.scope });
+      return stageResult(true);
+    },
+    {
+      validator: (req) => {
+        if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
+        if (!req.reason.trim()) throw new Error('a pause needs a reason');
+        if (req.until !== null && !(Date.parse(req.until) > Date.now())) throw new Error(`until ${req.until} is not in the future`);
+      },
+    },
+  );
+
+  setHandler(
+    resumeUpdate,
+    async (req) => {
+      // A customer-wide resume leaves an invoice paused on its own alone.
+      if (!state.pause || (req.scope === 'customer' && state.pause.scope !== 'customer')) return stageResult(false);
+      const ended = state.pause;
+      state.pause = undefined;
+      changeCourse();
+      await audit('resumed', { by: req.actor, note: req.note, scope: req.scope, pausedBy: ended.by, pausedSince: ended.since });
+      return stageResult(true);
+    },
+    {
+      validator: (_req) => {
+        if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
+      },
+    },
+  );
+
+  /** Sends a promise's courtesy reminder through the customer's contact workflow (caps and send window apply). */
+  const sendCourtesy = async (inst: PromiseInstallment, template: string) => {
+    const promise = state.promise!;
+    const requestId = `${workflowId}:promise:${promise.promiseId}:${inst.no}:courtesy`;
+    await system.queueCustomerMessage({
+      requestId,
+      tenantId,
+      invoiceWorkflowId: workflowId,
+      stepId: `promise-courtesy-${inst.no}`,
+      kind: 'email',
+      template,
+      invoice,
+      customer,
+      daysPastDue: daysPastDue(scheduleCtx(), new Date()),
+      requestedAt: new Date().toISOString(),
+      contactCap: cadence.contactCap,
+      sendWindow: cadence.sendWindow,
+      ...(state.calendar ? { calendar: state.calendar } : {}),
+    });
+    const answered = await condition(() => messageResults.has(requestId), '30 days');
+    if (state.promise?.promiseId === promise.promiseId) state.promise = courtesyDone(state.promise, inst.no);
+    await audit('promise_courtesy_reminder', { promiseId: promise.promiseId, installment: inst.no, outcome: answered ? messageResults.get(requestId)!.outcome : 'uncertain' });
+  };
+
+  /** Checks a promise's installment(s) against the ERP balance and acts on the verdict. */
+  const checkPromise = async (inst: PromiseInstallment) => {
+    const balance = await system.getInvoiceBalance(invoice.number);
+    if (isClosed() || !state.promise) return;
+    state.openAmountMinor = balance.openAmountMinor;
+    if (balance.status !== 'open' || balance.openAmountMinor <= 0) {
+      setStage(balance.status === 'credited' ? 'cancelled' : balance.status === 'written_off' ? 'written_off' : 'paid');
+      return; // the closing code settles the promise
+    }
+    const { promise, result } = checkInstallments(state.promise, balance.openAmountMinor, inst.checkDate, state.calendar);
+    const single = promise.installments.length === 1 && !promise.planId;
+    const verdict = single ? result.settled[0]?.status : result.planStatus;
+    const broken = verdict === 'broken';
+    state.promise = broken || (single && verdict !== undefined) || result.planStatus === 'completed' ? undefined : promise;
+    await system.recordPromiseVerdict({
+      tenantId,
+      invoiceNumber: invoice.number,
+      customerId: customer.id,
+      promise,
+      // A broken plan's installments still to come are called off.
+      settled: broken && !single ? [...result.settled, ...promise.installments.filter((i) => i.status === 'pending').map((i) => ({ ...i, status: 'cancelled' as const }))] : result.settled,
+      planStatus: single ? undefined : result.planStatus,
+      eventKey: `${workflowId}:promise:${promise.promiseId}:check:${inst.no}`,
+    });
+    const base = { promiseId: promise.promiseId, planId: promise.planId ?? null, settled: result.settled.map((i) => ({ no: i.no, status: i.status, paidMinor: i.paidMinor })), paidMinor: result.paidMinor };
+    if (broken) {
+      state.brokenPromises = (state.brokenPromises ?? 0) + 1;
+      state.resumeAt = { stepId: policy().brokenPromise.resumeAtStep ?? null, reason: single ? 'broken_promise' : 'broken_payment_plan' };
+      changeCourse();
+      const task = await createTask('broken_promise', `${workflowId}:promise:${promise.promiseId}:broken`, new Date().toISOString(), 1, policy().brokenPromise.followUpNote);
+      await audit(single ? 'promise_broken' : 'payment_plan_broken', { ...base, followUpTask: task, resumeAt: state.resumeAt });
+      return;
+    }
+    changeCourse();
+    const missed = result.settled.filter((i) => i.status !== 'kept');
+    if (!single && missed.length > 0 && state.promise) {
+      const task = await createTask('follow_up', `${workflowId}:promise:${promise.promiseId}:missed:${inst.no}`, new Date().toISOString(), 1,
+        `Installment ${missed.map((m) => m.no).join(', ')} of plan ${promise.planId ?? promise.promiseId} missed (${missed.map((m) => `${m.paidMinor} of ${m.amountMinor}`).join(', ')} paid): the plan survives ${promise.maxMissed} miss(es).`);
+      await audit('installment_missed', { ...base, followUpTask: task });
+      return;
+    }
+    await audit(single ? `promise_${verdict}` : result.planStatus === 'completed' ? 'payment_plan_completed' : 'installment_kept', base);
+  };
+
+  /** While paused, disputed or promised, no cadence step runs: wait for the end of the pause, or for the promise's next event. */
+  const hold = async () => {
+    const since = wake;
+    if (state.pause) {
+      const until = state.pause.until ? Date.parse(state.pause.until) : Infinity;
+      await waitUntil(until);
+      if (state.pause && wake === since && !isClosed() && Date.now() >= until) {
+        const ended = state.pause;
+        state.pause = undefined;
+        changeCourse();
+        await audit('resumed', { by: 'schedule', note: `pause until ${ended.until} ended`, scope: ended.scope, pausedBy: ended.by, pausedSince: ended.since });
+      }
+      return;
+    }
+    if (state.dispute) {
+      await waitUntil(Infinity);
+      return;
+    }
+    const promise = state.promise!;
+    const event = nextPromiseEvent(promise, { timeZone: customer.timeZone, sendAt: cadence.sendAt });
+    if (!event) {
+      state.promise = undefined;
+      changeCourse();
+      return;
+    }
+    await waitUntil(Date.parse(event.at));
+    if (isClosed() || pendingCadence || wake !== since || Date.now() < Date.parse(event.at)) return;
+    const courtesy = policy().promise.courtesyReminder;
+    if (event.kind === 'courtesy') {
+      if (courtesy) await sendCourtesy(event.installment, courtesy.template);
+      else state.promise = courtesyDone(promise, event.installment.no);
+      state.nextStep = describeNext();
+    } else {
+      await checkPromise(event.installment);
+    }
+  };
+
   if (v2 && customer.country && !state.calendar) {
     const year = new Date().getUTCFullYear();
     state.calendar = await system.getBusinessCalendar({ country: customer.country, region: customer.region, fromYear: year - 1, toYear: year + 2 });
@@ -170,16 +489,30 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       cadence = pendingCadence;
       pendingCadence = undefined;
       state.cadence = { id: cadence.id, version: cadence.version };
-      state.nextStep = upcoming();
+      state.cadenceDone = false;
+      state.nextStep = describeNext();
       await audit('cadence_migrated', { from, to: state.cadence });
     }
-    const plan = planNextStep(cadence, scheduleCtx(), state.steps, new Date());
+    if (onHold()) {
+      await hold();
+      continue;
+    }
+    const plan = state.resumeAt
+      ? planEscalatedStep(cadence, scheduleCtx(), state.steps, new Date(), state.resumeAt.stepId)
+      : planNextStep(cadence, scheduleCtx(), state.steps, new Date());
     if (!plan) {
       state.nextStep = null;
-      break;
+      state.resumeAt = undefined;
+      if (!state.cadenceDone) {
+        state.cadenceDone = true;
+        await audit('cadence_completed');
+      }
+      // The cadence is over but the invoice is still open: keep listening for its payment, closure, a new version or people's work.
+      await waitUntil(Infinity);
+      continue;
     }
     for (const skipped of plan.superseded) {
-      state.steps.push({ stepId: skipped.step.id, action: skipped.step.action.type, at: skipped.at, outcome: 'superseded' });
+      state.steps.push({ stepId: skipped.step.id, action: skipped.step.action.type, at: skipped.at, outcome: 'superseded', ...(state.resumeAt ? { detail: state.resumeAt.reason } : {}) });
       await audit('step_superseded', { stepId: skipped.step.id, scheduledAt: skipped.at });
     }
     const { step } = plan.next;
@@ -189,6 +522,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     await waitUntil(Date.parse(at));
     if (isClosed()) break;
     if (pendingCadence) continue; // re-plan with the new version before doing anything
+    if (Date.now() < Date.parse(at)) continue; // woken early by people's work (a promise, a pause): re-plan
     if (v2 && CUSTOMER_FACING.includes(step.action.type)) {
       // Into the send window, and this invoice's own contacts within the cap (the customer workflow adds the other invoices').
       const own = state.steps.filter((s) => CUSTOMER_FACING.includes(s.action) && CONTACTED.includes(s.outcome)).map((s) => s.at);
@@ -198,7 +532,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
         state.nextStep = { stepId: step.id, action: step.action.type, at };
         await waitUntil(Date.parse(at));
         if (isClosed()) break;
-        if (pendingCadence) continue;
+        if (pendingCadence || Date.now() < Date.parse(at)) continue;
       }
     }
 
@@ -222,12 +556,16 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
         currency: invoice.currency,
         openAmountMinor: state.openAmountMinor,
         segment: facts.segment,
-        promiseActive: false,
-        disputeActive: false,
+        promiseActive: state.promise !== undefined,
+        disputeActive: state.dispute !== undefined,
         doNotContact: facts.doNotContact,
       });
       if (!verdict.run) {
         result = { outcome: 'skipped', detail: verdict.reason };
+      } else if (step.action.type === 'email' && facts.preferredChannel === 'phone') {
+        // The customer's contact asked to be called, not written to: the reminder becomes a call.
+        const task = await createTask('follow_up', key, new Date().toISOString(), 1, `Customer prefers phone: call instead of reminder "${step.id}" (${step.action.template}).`);
+        result = { outcome: 'call_instead', detail: `task ${task.taskId}` };
       } else if (step.action.type === 'email' || step.action.type === 'statement') {
         await system.queueCustomerMessage({
           requestId: key,
@@ -271,20 +609,35 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       }
     }
     state.steps.push({ stepId: step.id, action: step.action.type, at: v2 ? at : new Date().toISOString(), ...result });
-    state.nextStep = upcoming();
+    state.resumeAt = undefined;
+    state.nextStep = describeNext();
     await audit('step_done', { stepId: step.id, action: step.action.type, ...result });
 
-    // Handlers are synchronous, so no message is half-handled when the state moves to the next run.
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof invoiceDunning>({ ...input, cadence, state });
+    if (workflowInfo().continueAsNewSuggested) {
+      // Update handlers call activities: let them finish so that no message is half-handled when the state moves to the next run.
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof invoiceDunning>({ ...input, cadence, state });
+    }
   }
 
-  if (!isClosed()) {
-    await audit('cadence_completed');
-    // The cadence is over but the invoice is still open: keep listening for its payment or closure.
-    await waitUntil(Infinity);
-  }
   state.nextStep = null;
   await auditNewPayments();
+  if (state.promise) {
+    // Paid before the check: the promise was kept; closed otherwise (credited, written off): nothing left to promise.
+    const kept = state.stage === 'paid';
+    const pending = state.promise.installments.filter((i) => i.status === 'pending');
+    await system.recordPromiseVerdict({
+      tenantId,
+      invoiceNumber: invoice.number,
+      customerId: customer.id,
+      promise: state.promise,
+      settled: pending.map((i) => (kept ? { ...i, status: 'kept' as const, paidMinor: i.amountMinor } : { ...i, status: 'cancelled' as const })),
+      planStatus: state.promise.planId ? (kept ? 'completed' : undefined) : undefined,
+      eventKey: `${workflowId}:promise:${state.promise.promiseId}:closed`,
+    });
+    state.promise = undefined;
+  }
   await audit('closed', { stage: state.stage });
+  await condition(allHandlersFinished);
   return state;
 }

@@ -2,10 +2,13 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Cadence } from '../domain/cadence';
 import type { BusinessCalendar } from '../domain/business-calendar';
+import type { ActivePromise, PromiseRequest } from '../domain/promises';
 
 /** Messages of the invoice dunning workflow, shared by the workflow, the API and the tests. */
 
-export type DunningStage = 'active' | 'paid' | 'cancelled' | 'written_off';
+/** Open stages first (a derived view of the state: paused over disputed over promised over active), then terminal ones. */
+export const DUNNING_STAGES = ['active', 'promised', 'disputed', 'paused', 'paid', 'cancelled', 'written_off'] as const;
+export type DunningStage = (typeof DUNNING_STAGES)[number];
 export const TERMINAL_STAGES: readonly DunningStage[] = ['paid', 'cancelled', 'written_off'];
 
 export interface InvoiceRef {
@@ -45,7 +48,8 @@ export interface StepRecord {
     | 'hold_placed'
     | 'requested'
     | 'webhook_sent'
-    | 'paid_before_send';
+    | 'paid_before_send'
+    | 'call_instead';
   /** Why a step was skipped (a condition), or how many invoices its message listed. */
   detail?: string;
 }
@@ -65,13 +69,37 @@ export interface DunningState {
   openAmountMinor: number;
   currency: string;
   cadence: { id: string; version: number };
-  nextStep: { stepId: string; action: StepRecord['action']; at: string } | null;
+  /** The cadence's next step, or what a hold waits for ('resume', 'promise_check', 'promise_courtesy'). */
+  nextStep: { stepId: string; action: StepRecord['action'] | 'resume' | 'promise_check' | 'promise_courtesy'; at: string } | null;
   steps: StepRecord[];
+  /** The cadence ran its last step (recorded once; a migration to a longer version clears it). */
+  cadenceDone?: boolean;
   payments: PaymentNotice[];
   /** Counts audit events so that each gets a deterministic idempotency key, across continue-as-new. */
   eventSeq: number;
   /** Public holidays of the customer's country and region, fetched once and kept in history. */
   calendar?: BusinessCalendar;
+  /** The promise to pay or payment plan being followed: customer-facing dunning waits for it. */
+  promise?: ActivePromise;
+  /** Dunning paused by a person, for this invoice or its whole customer. */
+  pause?: PauseState;
+  /** A dispute captured on a call: collection waits until it is resolved. */
+  dispute?: { reasonCode: string; note: string; openedAt: string; openedBy: string; taskId?: number };
+  /** Call tasks whose outcome this workflow applied: a second completion is refused. */
+  handledTasks?: number[];
+  /** Promises and plans broken on this invoice. */
+  brokenPromises?: number;
+  /** After a broken promise, the cadence resumes at once at this step (or the next one due when no id is given). */
+  resumeAt?: { stepId: string | null; reason: string };
+}
+
+export interface PauseState {
+  reason: string;
+  /** ISO instant; null = until someone resumes. */
+  until: string | null;
+  by: string;
+  since: string;
+  scope: 'invoice' | 'customer';
 }
 
 export interface InvoiceDunningInput {
@@ -88,6 +116,76 @@ export interface PaymentResult {
   stage: DunningStage;
   openAmountMinor: number;
 }
+
+/** What a collector records when completing a call task. */
+export type CallOutcome =
+  | { code: 'promise_to_pay'; promiseId: string; amountMinor: number; promisedDate: string; madeBy: string }
+  | { code: 'will_pay' }
+  | { code: 'dispute'; reasonCode: string }
+  | { code: 'refused' }
+  | { code: 'request_copy' }
+  | { code: 'no_answer' }
+  | { code: 'voicemail' }
+  | { code: 'wrong_contact'; contactId?: string }
+  | { code: 'callback_requested'; callbackAt: string };
+export type CallOutcomeCode = CallOutcome['code'];
+export const REACHED_OUTCOMES: readonly CallOutcomeCode[] = ['promise_to_pay', 'will_pay', 'dispute', 'refused', 'request_copy'];
+export const NOT_REACHED_OUTCOMES: readonly CallOutcomeCode[] = ['no_answer', 'voicemail', 'wrong_contact', 'callback_requested'];
+
+export interface CallOutcomeInput {
+  taskId: number;
+  /** Which attempt of the call this task was (1 = first). */
+  attempt: number;
+  outcome: CallOutcome;
+  note: string;
+  actor: string;
+}
+
+export interface FollowUpTask {
+  taskId: number;
+  kind: 'follow_up' | 'callback' | 'broken_promise';
+  dueAt: string;
+  attempt: number;
+}
+
+export interface CallOutcomeResult {
+  stage: DunningStage;
+  openAmountMinor: number;
+  nextStep: DunningState['nextStep'];
+  followUpTask: FollowUpTask | null;
+  /** What else happened: a copy sent, the team lead told, a promise recorded. */
+  effects: string[];
+}
+
+export interface PauseRequest {
+  reason: string;
+  until: string | null;
+  actor: string;
+  scope: 'invoice' | 'customer';
+}
+
+export interface ResumeRequest {
+  actor: string;
+  note: string;
+  /** A customer-wide resume only lifts pauses placed for the whole customer. */
+  scope: 'invoice' | 'customer';
+}
+
+export interface StageResult {
+  stage: DunningStage;
+  openAmountMinor: number;
+  nextStep: DunningState['nextStep'];
+  /** False when nothing changed (resuming an invoice that was not paused by that scope). */
+  changed: boolean;
+}
+
+/** A promise made outside a call task (or for a further invoice of the same call), or a plan's share. */
+export type PromiseUpdateInput = PromiseRequest;
+
+export const recordCallOutcomeUpdate = defineUpdate<CallOutcomeResult, [CallOutcomeInput]>('recordCallOutcome');
+export const makePromiseUpdate = defineUpdate<StageResult, [PromiseUpdateInput]>('makePromise');
+export const pauseUpdate = defineUpdate<StageResult, [PauseRequest]>('pause');
+export const resumeUpdate = defineUpdate<StageResult, [ResumeRequest]>('resume');
 
 export const recordPaymentUpdate = defineUpdate<PaymentResult, [PaymentNotice]>('recordPayment');
 export const paymentNotifiedSignal = defineSignal<[PaymentNotice]>('paymentNotified');
