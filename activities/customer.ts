@@ -20,12 +20,25 @@ export interface CustomerActivityDeps {
 
 export function createCustomerActivities(deps: CustomerActivityDeps) {
   return {
-    /** What a step's conditions need to know about the customer now (flags change while a cadence runs). */
-    async getCustomerFacts(req: { tenantId: string; customerId: string }): Promise<{ segment: Segment; doNotContact: boolean }> {
-      const [row] = await deps.sql<{ segment: Segment; do_not_contact: boolean }[]>`
-        select segment, do_not_contact from customers where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
+    /**
+     * What a step's conditions need to know about the customer now (flags change while a cadence runs).
+     * doNotContact: the customer's flag, or contacts on record none of whom may be written to (each is
+     * do-not-contact or has no email). preferredChannel: the primary contact's; 'email' without one.
+     */
+    async getCustomerFacts(req: { tenantId: string; customerId: string }): Promise<{ segment: Segment; doNotContact: boolean; preferredChannel: 'email' | 'phone' | 'letter' }> {
+      const [row] = await deps.sql<{ segment: Segment; do_not_contact: boolean; has_contacts: boolean; email_reachable: boolean; primary_channel: 'email' | 'phone' | 'letter' | null }[]>`
+        select c.segment, c.do_not_contact,
+          exists (select 1 from customer_contacts k where k.tenant_id = c.tenant_id and k.customer_id = c.customer_id) as has_contacts,
+          exists (select 1 from customer_contacts k where k.tenant_id = c.tenant_id and k.customer_id = c.customer_id
+                  and not k.do_not_contact and coalesce(btrim(k.email), '') <> '') as email_reachable,
+          (select k.preferred_channel from customer_contacts k where k.tenant_id = c.tenant_id and k.customer_id = c.customer_id and k.is_primary) as primary_channel
+        from customers c where c.tenant_id = ${req.tenantId} and c.customer_id = ${req.customerId}`;
       if (!row) throw new Error(`customer ${req.customerId} not found`); // retried: the enrollment transaction may still be committing
-      return { segment: row.segment, doNotContact: row.do_not_contact };
+      return {
+        segment: row.segment,
+        doNotContact: row.do_not_contact || (row.has_contacts && !row.email_reachable),
+        preferredChannel: row.primary_channel ?? 'email',
+      };
     },
 
     /** Public holidays, fetched through an activity so that the answer is recorded in history: a library upgrade cannot change a running cadence. */

@@ -43,7 +43,20 @@ export interface CustomerMessageRequest {
   items: CustomerMessageItem[];
 }
 
-export type SendStatus = 'sent' | 'already_sent' | 'uncertain';
+/** do_not_contact: nothing was sent, every contact on record refuses contact or has no email address. */
+export type SendStatus = 'sent' | 'already_sent' | 'uncertain' | 'do_not_contact';
+
+/** To: the primary reachable contact (or the customer's email); Cc: the other reachable contacts. */
+interface Recipients {
+  to: string;
+  cc: string[];
+  /** The To contact's name when contacts are on record: the greeting's {{contactName}}. */
+  toName?: string;
+}
+
+/** The message greets the person it is addressed to. */
+const withContactName = (customer: CustomerContact, recipients: Recipients): CustomerContact =>
+  recipients.toName ? { ...customer, contactName: recipients.toName } : customer;
 
 interface SmtpError extends Error {
   code?: string;
@@ -114,7 +127,56 @@ export function createMailActivities(deps: MailDeps) {
     };
   }
 
-  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; rendered: RenderedEmail }): Promise<{ status: SendStatus; messageId: string }> {
+  /**
+   * What became of a key an earlier attempt claimed: 'already_sent', or 'uncertain' (a claim still
+   * 'sending' is marked so: that attempt died mid-send). undefined when the key was never claimed.
+   */
+  async function settleClaimed(key: string): Promise<'already_sent' | 'uncertain' | undefined> {
+    const [row] = await deps.sql<{ status: string }[]>`
+      update outbound_messages set status = case when status = 'sending' then 'uncertain' else status end
+      where idempotency_key = ${key} returning status`;
+    return row === undefined ? undefined : row.status === 'sent' ? 'already_sent' : 'uncertain';
+  }
+
+  /**
+   * Who a customer-facing message goes to, read before the outbox claim (the key never depends on it):
+   * the customer's reachable contacts (not do-not-contact, with an email), the primary first as To and
+   * the others as Cc; the customer's own email when no contacts are on record. undefined when contacts
+   * are on record and none of them may be written to.
+   */
+  async function recipientsOf(tenantId: string, customer: CustomerContact): Promise<Recipients | undefined> {
+    const rows = await deps.sql<{ name: string; email: string | null; do_not_contact: boolean }[]>`
+      select name, email, do_not_contact from customer_contacts
+      where tenant_id = ${tenantId} and customer_id = ${customer.id}
+      order by is_primary desc, name, contact_id`;
+    if (rows.length === 0) return { to: customer.email, cc: [] };
+    const address = (email: string | null) => email?.trim() ?? '';
+    // A mailbox shared with a do-not-contact person is not written to either.
+    const blocked = new Set(rows.filter((r) => r.do_not_contact).map((r) => address(r.email).toLowerCase()));
+    const seen = new Set<string>();
+    const reachable = rows.filter((r) => {
+      const key = address(r.email).toLowerCase();
+      if (r.do_not_contact || key === '' || blocked.has(key) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    const [first, ...others] = reachable;
+    return first ? { to: address(first.email), cc: others.map((r) => address(r.email)), toName: first.name } : undefined;
+  }
+
+  /**
+   * No contact may be written to (they became do-not-contact while the message waited for its batch
+   * or the cap). A retry of an attempt that already claimed the key answers what became of it;
+   * otherwise nothing is sent and the answer says so: the workflows record the step as not sent,
+   * they do not fail. The workflow skips such customers through getCustomerFacts first: this is the
+   * last safety net.
+   */
+  async function refuseDoNotContact(key: string): Promise<{ status: SendStatus; messageId: string }> {
+    const earlier = await settleClaimed(key);
+    return { status: earlier ?? 'do_not_contact', messageId: messageIdFor(key) };
+  }
+
+  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; cc?: string[]; rendered: RenderedEmail }): Promise<{ status: SendStatus; messageId: string }> {
     const { idempotencyKey: key, rendered } = args;
     const messageId = messageIdFor(key);
     const claimed = await deps.sql`
@@ -122,16 +184,12 @@ export function createMailActivities(deps: MailDeps) {
       values (${key}, ${args.tenantId}, ${args.invoiceNumbers[0]!}, ${args.invoiceNumbers}, 'email', ${args.to}, ${rendered.subject}, 'sending', ${messageId})
       on conflict (idempotency_key) do nothing
       returning idempotency_key`;
-    if (claimed.length === 0) {
-      const [row] = await deps.sql<{ status: string }[]>`
-        update outbound_messages set status = case when status = 'sending' then 'uncertain' else status end
-        where idempotency_key = ${key} returning status`;
-      return { status: row?.status === 'sent' ? 'already_sent' : 'uncertain', messageId };
-    }
+    if (claimed.length === 0) return { status: (await settleClaimed(key)) ?? 'uncertain', messageId };
     try {
       await deps.mailer.sendMail({
         from: deps.mailFrom,
         to: args.to,
+        ...(args.cc?.length ? { cc: args.cc } : {}),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
@@ -168,12 +226,14 @@ export function createMailActivities(deps: MailDeps) {
   return {
     /** Version 1: one reminder about one invoice (workflows started before consolidation still call it). */
     async sendDunningEmail(req: DunningEmailRequest): Promise<{ status: SendStatus; messageId: string }> {
+      const recipients = await recipientsOf(req.tenantId, req.customer);
+      if (!recipients) return refuseDoNotContact(req.idempotencyKey);
       const rendered = renderEmail(template(req.template), {
-        ...baseValues(req.customer),
+        ...baseValues(withContactName(req.customer, recipients)),
         ...singleInvoiceValues(req.customer, req.invoice, req.openAmountMinor, req.daysPastDue),
         ...invoiceValues(req.customer, []).values,
       });
-      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: [req.invoice.number], to: req.customer.email, rendered });
+      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: [req.invoice.number], to: recipients.to, cc: recipients.cc, rendered });
     },
 
     /**
@@ -183,7 +243,9 @@ export function createMailActivities(deps: MailDeps) {
     async sendCustomerMessage(req: CustomerMessageRequest): Promise<{ status: SendStatus; messageId: string }> {
       const { customer, items } = req;
       if (items.length === 0) throw ApplicationFailure.nonRetryable('a customer message needs at least one invoice', 'EmptyMessage');
-      const base = baseValues(customer);
+      const recipients = await recipientsOf(req.tenantId, customer);
+      if (!recipients) return refuseDoNotContact(req.idempotencyKey);
+      const base = baseValues(withContactName(customer, recipients));
       const statement = items.find((i) => i.kind === 'statement');
       let rendered: RenderedEmail;
       if (statement) {
@@ -198,7 +260,7 @@ export function createMailActivities(deps: MailDeps) {
         const first = items[0]!;
         rendered = renderEmail(template('reminder-digest'), { ...base, ...singleInvoiceValues(customer, first.invoice, first.openAmountMinor, first.daysPastDue), ...list.values }, list.html);
       }
-      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: items.map((i) => i.invoice.number), to: customer.email, rendered });
+      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: items.map((i) => i.invoice.number), to: recipients.to, cc: recipients.cc, rendered });
     },
   };
 }

@@ -10,6 +10,14 @@ import type { EmailTemplate } from '../domain/templates';
 import { invoiceRoutes } from './routes/invoices';
 import { erpWebhookRoutes } from './routes/erp-webhooks';
 import { cadenceRoutes } from './routes/cadences';
+import { contactRoutes } from './routes/contacts';
+import { registerAuth } from './auth';
+import { userRoutes } from './routes/users';
+import { worklistRoutes } from './routes/worklist';
+import { createCollectorService } from './collector-service';
+import { createContactsService } from './contacts-service';
+import type { FxTable } from '../domain/fx';
+import { loadReportingConfig } from '../config/load';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +33,8 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   templates: Record<string, EmailTemplate>;
   /** The cadence for invoices that no override, segment assignment or selection rule claims. */
   defaultCadenceId: string;
+  /** Reporting currency and rates for the worklist's priority and totals; default config/reporting.json. */
+  fx?: FxTable;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -34,9 +44,15 @@ export async function buildApp(deps: AppDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // Every route below needs "Authorization: Bearer <token>" except health, the docs and the signed ERP webhook.
+  registerAuth(app, { sql: deps.sql, tenantId: deps.tenantId });
 
   await app.register(swagger, {
-    openapi: { info: { title: 'Dunning Orchestrator API', version: '0.1.0', description: 'Enroll overdue invoices, report payments, read dunning state, configure and preview cadences.' } },
+    openapi: {
+      info: { title: 'Dunning Orchestrator API', version: '0.1.0', description: 'Enroll overdue invoices, report payments, read dunning state, configure and preview cadences.' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'dun_<tokenId>_<secret>', description: 'An API token (npm run users -- token <userId>)' } } },
+      security: [{ bearerAuth: [] }],
+    },
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -45,13 +61,24 @@ export async function buildApp(deps: AppDeps) {
   app.decorate('cadences', cadences);
   const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences };
   const invoices = createInvoiceService(invoiceDeps);
-  app.get('/health', { schema: { response: { 200: z.object({ ok: z.boolean() }) } } }, async () => {
+  app.get('/health', { schema: { security: [], response: { 200: z.object({ ok: z.boolean() }) } } }, async () => {
     await deps.sql`select 1`;
     return { ok: true };
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(invoiceRoutes, { invoices });
+  await app.register(invoiceRoutes, { invoices, sql: deps.sql });
   await app.register(erpWebhookRoutes, { invoices, secret: deps.webhookSecret });
   await app.register(cadenceRoutes, { cadences });
+  await app.register(contactRoutes, { sql: deps.sql, tenantId: deps.tenantId });
+  await app.register(userRoutes, { sql: deps.sql, tenantId: deps.tenantId });
+  const collectors = createCollectorService({
+    sql: deps.sql,
+    temporal: deps.temporal,
+    tenantId: deps.tenantId,
+    fx: deps.fx ?? loadReportingConfig(),
+    cadences,
+    contacts: createContactsService({ sql: deps.sql, tenantId: deps.tenantId }),
+  });
+  await app.register(worklistRoutes, { collectors });
   return app;
 }

@@ -160,7 +160,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     },
 
     /** Enrolled invoices, most overdue first, with the dunning state mirrored from the workflows. */
-    async list(filter: { stage?: string; customerId?: string; limit: number; offset: number }) {
+    /** `collectorId` narrows the list to that collector's portfolio (customers.collector_id). */
+    async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number }) {
       const rows = await sql<(InvoiceRow & { total: number })[]>`
         select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
                stage, next_step_id, next_step_at, count(*) over ()::int as total
@@ -168,6 +169,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         where tenant_id = ${tenantId}
           ${filter.stage ? sql`and stage = ${filter.stage}` : sql``}
           ${filter.customerId ? sql`and customer_id = ${filter.customerId}` : sql``}
+          ${filter.collectorId !== undefined ? sql`and customer_id in (select customer_id from customers where tenant_id = ${tenantId} and collector_id = ${filter.collectorId})` : sql``}
         order by due_date, invoice_number
         limit ${filter.limit} offset ${filter.offset}`;
       return {
@@ -183,6 +185,12 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           nextStep: r.next_step_id ? { stepId: r.next_step_id, at: r.next_step_at!.toISOString() } : null,
         })),
       };
+    },
+
+    /** The invoice's customer (for access checks), or undefined for an unknown invoice. */
+    async customerOf(invoiceNumber: string): Promise<string | undefined> {
+      const [row] = await sql<{ customer_id: string }[]>`select customer_id from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
+      return row?.customer_id;
     },
 
     async view(invoiceNumber: string): Promise<InvoiceView> {

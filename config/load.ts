@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { cadenceSchema, type Cadence } from '../domain/cadence';
+import { fxTableSchema, type FxTable } from '../domain/fx';
 import { emailTemplatesSchema, unknownTemplateIssues, type EmailTemplate } from '../domain/templates';
 import { ConfigError } from './env';
 
@@ -24,6 +25,8 @@ function loadJson<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
 export const loadCadence = (file: string): Cadence => loadJson(file, cadenceSchema);
 export const loadEmailTemplates = (file = 'config/email-templates.json'): Record<string, EmailTemplate> =>
   loadJson(file, emailTemplatesSchema);
+/** The reporting currency and the FX rates into it (decimal strings), for worklist priority and totals. */
+export const loadReportingConfig = (file = 'config/reporting.json'): FxTable => loadJson(file, fxTableSchema);
 
 /** A cadence may only name templates that exist (the same rule the API applies when a cadence is saved). */
 export function checkCadenceTemplates(cadence: Cadence, templates: Record<string, EmailTemplate>): void {

@@ -8,7 +8,9 @@ import { startErpSimulator } from './erp-simulator';
 import { startMailCatcher } from './mail-catcher';
 import { startLocalPostgres } from './postgres';
 import { freePort } from './process';
-import { DEFAULT_DEMO_CSV, loadDemoPortfolio, seedDemo } from './seed';
+import { DEFAULT_DEMO_CSV, DEMO_ADMIN_TOKEN, DEMO_COLLECTORS, DEMO_USERS, demoToken, loadDemoPortfolio, seedDemo, seedDemoUsers } from './seed';
+import { createSql } from '../db/sql';
+import { migrate } from '../db/migrate';
 import { startTemporalDevServer } from './temporal';
 
 /**
@@ -91,16 +93,30 @@ async function main() {
         CONSOLIDATION_GATHER_SECONDS: given.CONSOLIDATION_GATHER_SECONDS ?? '15',
       }).map(([k, v]) => [k, String(v)]),
     );
-    parseEnv(env); // one clear message now rather than two half-started processes
+    const { TENANT_ID: tenantId } = parseEnv(env); // one clear message now rather than two half-started processes
     const worker = startWorker(env);
     stops.push({ name: 'worker', stop: () => worker.stop('SIGTERM', 15_000) });
     const api = await startApi(env);
     stops.push({ name: 'API', stop: () => api.stop('SIGTERM', 10_000) });
 
     let seeded = 'skipped (DEMO_SEED=0 or an external ERP)';
+    // The demo's users have public tokens: they exist only where the demo portfolio does.
+    let users = [`  Users          none seeded: create them with  npm run users -- create <userId> --name "…" --role admin`];
     if (simulated && given.DEMO_SEED !== '0') {
+      const sql = createSql(databaseUrl, { max: 1 });
+      try {
+        await migrate(sql); // the API migrated already; idempotent and locked
+        const { warnings } = await seedDemoUsers(sql, tenantId);
+        for (const w of warnings) console.warn(`demo users: ${w}`);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+      users = [
+        `  Demo users     (tenant ${tenantId}; fixed public tokens, for the demo only)`,
+        ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${demoToken(u)}`),
+      ];
       const portfolio = loadDemoPortfolio(given.DEMO_CSV ?? DEFAULT_DEMO_CSV, DateTime.now().toISODate()!);
-      const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, erpUrl, erpApiKey, collectors: ['anna', 'ben'] });
+      const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, apiToken: DEMO_ADMIN_TOKEN, erpUrl, erpApiKey, collectors: DEMO_COLLECTORS });
       seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers (${enrolled} enrolled now, ${already} already enrolled)`;
     }
     console.log(
@@ -113,7 +129,10 @@ async function main() {
         `  Caught mail    ${mailUi ?? '(external SMTP at ' + smtpUrl + ')'}`,
         `  ERP            ${erpUrl}${simulated ? ' (simulator)' : ''}`,
         `  Demo portfolio ${seeded}`,
-        `  Try: curl ${api.url}/invoices   then   curl ${api.url}/invoices/<number>`,
+        ...users,
+        users.length > 1
+          ? `  Try: curl -H "Authorization: Bearer ${demoToken(DEMO_USERS[0]!)}" ${api.url}/invoices   (anna's portfolio; the admin token sees all)`
+          : `  Try: curl -H "Authorization: Bearer <token>" ${api.url}/invoices`,
         '',
       ].join('\n'),
     );

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseArCsv } from '../domain/ar-csv';
 import { buildDemoPortfolio, type DemoPortfolio } from '../domain/demo-portfolio';
+import { createUser, findUser, issueToken, formatToken, type Role } from '../api/auth';
+import { DomainError } from '../api/errors';
+import type { Sql } from '../db/sql';
 
 /**
  * The demo portfolio: real invoices of IBM's public AR sample that were open on a historical day,
@@ -22,9 +25,61 @@ export function loadDemoPortfolio(csvPath: string, today: string): DemoPortfolio
 
 export interface SeedTargets {
   apiUrl: string;
+  /** A token of a user who may enroll (team_lead or above): the demo uses the admin's. */
+  apiToken: string;
   erpUrl: string;
   erpApiKey: string;
   collectors: readonly string[];
+}
+
+export interface DemoUser {
+  userId: string;
+  name: string;
+  role: Role;
+  approvalLimitMinor?: number;
+  tokenId: string;
+  secret: string;
+}
+
+/**
+ * The demo's people, with FIXED tokens so that a walkthrough can be copied: public, so only ever
+ * created by the demo seed (dev/), never by the product. anna and ben own the demo customers.
+ */
+export const DEMO_USERS: readonly DemoUser[] = [
+  { userId: 'anna', name: 'Anna Berg', role: 'collector', tokenId: 'demoanna', secret: 'anna-demo-token-not-for-production' },
+  { userId: 'ben', name: 'Ben Okafor', role: 'collector', tokenId: 'demoben', secret: 'ben-demo-token-not-for-production' },
+  { userId: 'lena', name: 'Lena Vogt', role: 'team_lead', tokenId: 'demolena', secret: 'lena-demo-token-not-for-production' },
+  { userId: 'mark', name: 'Mark Jensen', role: 'ar_manager', approvalLimitMinor: 5_000_000, tokenId: 'demomark', secret: 'mark-demo-token-not-for-production' },
+  { userId: 'admin', name: 'Demo Admin', role: 'admin', tokenId: 'demoadmin', secret: 'admin-demo-token-not-for-production' },
+];
+export const demoToken = (u: DemoUser) => formatToken(u.tokenId, u.secret);
+export const DEMO_COLLECTORS = DEMO_USERS.filter((u) => u.role === 'collector').map((u) => u.userId);
+export const DEMO_ADMIN_TOKEN = demoToken(DEMO_USERS.find((u) => u.userId === 'admin')!);
+
+/**
+ * Idempotent, straight to the database (run migrations first): users and tokens that exist are left
+ * as they are. Answers what it created, and warnings for demo tokens that will not work as documented.
+ */
+export async function seedDemoUsers(sql: Sql, tenantId: string): Promise<{ created: string[]; warnings: string[] }> {
+  const created: string[] = [];
+  const warnings: string[] = [];
+  for (const u of DEMO_USERS) {
+    if (!(await findUser(sql, tenantId, u.userId))) {
+      await createUser(sql, tenantId, { userId: u.userId, name: u.name, role: u.role, approvalLimitMinor: u.approvalLimitMinor ?? null });
+      created.push(u.userId);
+    }
+    try {
+      await issueToken(sql, tenantId, u.userId, { tokenId: u.tokenId, secret: u.secret, label: 'demo (public, not for production)' });
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'token_exists')) throw err;
+      const [owner] = await sql<{ tenant_id: string; user_id: string; revoked_at: Date | null }[]>`
+        select tenant_id, user_id, revoked_at from api_tokens where token_id = ${u.tokenId}`;
+      if (owner && (owner.tenant_id !== tenantId || owner.user_id !== u.userId))
+        warnings.push(`demo token id ${u.tokenId} belongs to ${owner.user_id} of tenant ${owner.tenant_id}: ${u.userId}'s demo token will not work here`);
+      else if (owner?.revoked_at) warnings.push(`${u.userId}'s demo token was revoked`);
+    }
+  }
+  return { created, warnings };
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -76,7 +131,7 @@ export async function seedDemo(portfolio: DemoPortfolio, targets: SeedTargets): 
         ...(customer.region ? { region: customer.region } : {}),
       },
       invoice: { number: inv.invoiceNumber, currency: inv.currency, amountMinor: inv.amountMinor, issueDate: inv.invoiceDate, dueDate: inv.dueDate },
-    });
+    }, { authorization: `Bearer ${targets.apiToken}` });
     if (res.status === 201) enrolled++;
     else if (res.status === 409) already++;
     else throw new Error(`enrolling ${inv.invoiceNumber} failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -27,7 +27,7 @@ export interface CustomerMessageRequest {
   calendar?: BusinessCalendar;
 }
 
-export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send';
+export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send' | 'do_not_contact';
 
 export interface CustomerMessageResult {
   requestId: string;

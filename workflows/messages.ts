@@ -49,6 +49,7 @@ export interface StepRecord {
     | 'requested'
     | 'webhook_sent'
     | 'paid_before_send'
+    | 'do_not_contact'
     | 'call_instead';
   /** Why a step was skipped (a condition), or how many invoices its message listed. */
   detail?: string;

@@ -19,17 +19,20 @@ import {
   validationFailedSchema,
 } from '../schemas';
 import type { CadenceService } from '../cadence-service';
+import { minimumRole } from '../auth';
 
-const API_ACTOR = 'api'; // user identities arrive with the users-and-tokens issue
+// Reading and previewing cadences is open to every role; changing them (and who gets which) takes an AR manager.
+const writer = minimumRole('ar_manager');
 
 export const cadenceRoutes: FastifyPluginAsyncZod<{ cadences: CadenceService }> = async (app, { cadences }) => {
   app.post('/cadences', {
     schema: {
       summary: 'Save a cadence definition as its next version, a draft (the version in the body is ignored: the server numbers versions)',
       body: cadenceDefinitionSchema,
-      response: { 201: cadenceVersionViewSchema, 400: errorSchema },
+      response: { 201: cadenceVersionViewSchema, 400: errorSchema, 403: errorSchema },
     },
-    handler: async (request, reply) => reply.code(201).send(await cadences.create(request.body, API_ACTOR)),
+    onRequest: writer,
+    handler: async (request, reply) => reply.code(201).send(await cadences.create(request.body, request.user.userId)),
   });
 
   app.post('/cadences/validate', {
@@ -69,9 +72,10 @@ export const cadenceRoutes: FastifyPluginAsyncZod<{ cadences: CadenceService }> 
     schema: {
       summary: 'Make a version the one new enrollments pin; the previously active version is retired. Running invoices keep theirs',
       params: cadenceVersionParams,
-      response: { 200: cadenceVersionViewSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      response: { 200: cadenceVersionViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema },
     },
-    handler: async (request) => cadences.activate(request.params.cadenceId, request.params.version, API_ACTOR),
+    onRequest: writer,
+    handler: async (request) => cadences.activate(request.params.cadenceId, request.params.version, request.user.userId),
   });
 
   app.get('/cadence-assignments', {
@@ -84,15 +88,17 @@ export const cadenceRoutes: FastifyPluginAsyncZod<{ cadences: CadenceService }> 
       summary: "Give a customer segment a cadence (its active version); it takes precedence over the cadences' selection rules",
       params: segmentParams,
       body: segmentAssignmentBody,
-      response: { 200: segmentAssignmentSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      response: { 200: segmentAssignmentSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema },
     },
-    handler: async (request) => cadences.assignSegment(request.params.segment, request.body.cadenceId, API_ACTOR),
+    onRequest: writer,
+    handler: async (request) => cadences.assignSegment(request.params.segment, request.body.cadenceId, request.user.userId),
   });
 
   app.delete('/cadence-assignments/:segment', {
-    schema: { summary: "Remove a segment's cadence: its invoices follow the selection rules", params: segmentParams, response: { 204: z.null(), 400: errorSchema } },
+    schema: { summary: "Remove a segment's cadence: its invoices follow the selection rules", params: segmentParams, response: { 204: z.null(), 400: errorSchema, 403: errorSchema } },
+    onRequest: writer,
     handler: async (request, reply) => {
-      await cadences.unassignSegment(request.params.segment, API_ACTOR);
+      await cadences.unassignSegment(request.params.segment, request.user.userId);
       return reply.code(204).send(null);
     },
   });
@@ -102,8 +108,9 @@ export const cadenceRoutes: FastifyPluginAsyncZod<{ cadences: CadenceService }> 
       summary: "Pin a customer to a cadence (its active version at each enrollment), or remove the override with null",
       params: customerParams,
       body: customerCadenceBody,
-      response: { 200: customerCadenceSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      response: { 200: customerCadenceSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema },
     },
-    handler: async (request) => cadences.setCustomerOverride(request.params.customerId, request.body.cadenceId, API_ACTOR),
+    onRequest: writer,
+    handler: async (request) => cadences.setCustomerOverride(request.params.customerId, request.body.cadenceId, request.user.userId),
   });
 };

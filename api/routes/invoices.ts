@@ -2,26 +2,36 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { cadenceVersionParams, enrollmentSchema, errorSchema, invoiceNumberSchema, invoiceListQuery, invoiceListSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
 import type { InvoiceService } from '../invoice-service';
+import type { Sql } from '../../db/sql';
+import { assertCustomerAccess, minimumRole, portfolioScope, type AuthUser } from '../auth';
+import { notFound } from '../errors';
 
-const API_ACTOR = 'api'; // user identities arrive with the users-and-tokens issue
+export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sql: Sql }> = async (app, { invoices, sql }) => {
+  /** 404 for an unknown invoice; 403 when a collector asks about an invoice outside their portfolio. */
+  const assertInvoiceAccess = async (user: AuthUser, invoiceNumber: string) => {
+    if (portfolioScope(user) === undefined) return; // every portfolio: the service answers 404 itself
+    const customerId = await invoices.customerOf(invoiceNumber);
+    if (customerId === undefined) throw notFound(`invoice ${invoiceNumber}`);
+    await assertCustomerAccess(sql, user, customerId);
+  };
 
-export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService }> = async (app, { invoices }) => {
   app.post('/invoices', {
     schema: {
       summary: 'Enroll an overdue invoice: stores it and starts its dunning workflow',
       body: enrollmentSchema,
-      response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 409: errorSchema },
+      response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 403: errorSchema, 409: errorSchema },
     },
-    handler: async (request, reply) => reply.code(201).send(await invoices.enroll(request.body, API_ACTOR)),
+    onRequest: minimumRole('team_lead'),
+    handler: async (request, reply) => reply.code(201).send(await invoices.enroll(request.body, request.user.userId)),
   });
 
   app.get('/invoices', {
     schema: {
-      summary: 'Enrolled invoices, most overdue first',
+      summary: "Enrolled invoices, most overdue first (a collector's: their portfolio's)",
       querystring: invoiceListQuery,
       response: { 200: invoiceListSchema },
     },
-    handler: async (request) => invoices.list(request.query),
+    handler: async (request) => invoices.list({ ...request.query, collectorId: portfolioScope(request.user) }),
   });
 
   app.post('/cadences/:cadenceId/versions/:version/migrate', {
@@ -29,19 +39,23 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService }> 
       summary: 'Move running invoices of a cadence to this (active) version; each switches at its next step boundary',
       params: cadenceVersionParams,
       body: z.object({ invoiceNumbers: z.array(invoiceNumberSchema).min(1).max(1000).optional() }).default({}),
-      response: { 202: z.object({ cadence: z.object({ id: z.string(), version: z.number() }), migrating: z.array(z.string()) }), 404: errorSchema, 409: errorSchema },
+      response: { 202: z.object({ cadence: z.object({ id: z.string(), version: z.number() }), migrating: z.array(z.string()) }), 403: errorSchema, 404: errorSchema, 409: errorSchema },
     },
+    onRequest: minimumRole('ar_manager'),
     handler: async (request, reply) =>
-      reply.code(202).send(await invoices.migrateCadence(request.params.cadenceId, request.params.version, request.body, API_ACTOR)),
+      reply.code(202).send(await invoices.migrateCadence(request.params.cadenceId, request.params.version, request.body, request.user.userId)),
   });
 
   app.get('/invoices/:invoiceNumber', {
     schema: {
       summary: "An invoice's dunning state: stage, next step and when, steps done",
       params: invoiceParams,
-      response: { 200: invoiceViewSchema, 404: errorSchema },
+      response: { 200: invoiceViewSchema, 403: errorSchema, 404: errorSchema },
     },
-    handler: async (request) => invoices.view(request.params.invoiceNumber),
+    handler: async (request) => {
+      await assertInvoiceAccess(request.user, request.params.invoiceNumber);
+      return invoices.view(request.params.invoiceNumber);
+    },
   });
 
   app.post('/invoices/:invoiceNumber/payments', {
@@ -51,16 +65,19 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService }> 
       body: paymentSchema,
       response: {
         200: z.object({ duplicate: z.boolean(), stage: z.string(), openAmountMinor: z.number() }),
+        403: errorSchema,
         404: errorSchema,
         409: errorSchema,
         422: errorSchema,
       },
     },
-    handler: async (request) =>
-      invoices.reportPayment(
+    handler: async (request) => {
+      await assertInvoiceAccess(request.user, request.params.invoiceNumber);
+      return invoices.reportPayment(
         request.params.invoiceNumber,
         { ...request.body, receivedAt: request.body.receivedAt ?? new Date().toISOString() },
-        API_ACTOR,
-      ),
+        request.user.userId,
+      );
+    },
   });
 };

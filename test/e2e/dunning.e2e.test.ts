@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { inject } from 'vitest';
 import { DateTime } from 'luxon';
 import { createAndEnroll, startStack, type Stack } from '../support/stack';
+import { userWithToken } from '../support/auth';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -138,5 +139,18 @@ describe('dunning end to end: HTTP API, worker process, Temporal dev server, Pos
     expect(mailsFor('E2E-3001')).toHaveLength(1);
     // Nothing is left to migrate: the invoice already runs this version.
     expect((await stack.api('POST', `/cadences/fast-e2e/versions/${version}/migrate`, { invoiceNumbers: ['E2E-3001'] })).body.migrating).toEqual([]);
+  });
+
+  it('the API process wants a token, and shows a collector only their portfolio', async () => {
+    const res = await fetch(`http://${stack.env.API_HOST}:${stack.env.API_PORT}/invoices`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: 'unauthorized', message: expect.stringMatching(/^missing Authorization header/) });
+    const anna = await userWithToken(stack.sql, stack.tenantId, { userId: 'col-anna', role: 'collector' }); // createAndEnroll's collector
+    const ben = await userWithToken(stack.sql, stack.tenantId, { userId: 'col-ben', role: 'collector' });
+    const all = (await stack.api('GET', '/invoices?limit=500')).body.items.map((i: { number: string }) => i.number);
+    expect(all.length).toBeGreaterThan(0);
+    expect((await stack.api('GET', '/invoices?limit=500', undefined, anna.token)).body.items.map((i: { number: string }) => i.number)).toEqual(all);
+    expect((await stack.api('GET', '/invoices?limit=500', undefined, ben.token)).body).toEqual({ total: 0, items: [] });
+    expect((await stack.api('GET', '/invoices/E2E-1001', undefined, ben.token)).status).toBe(403);
   });
 });

@@ -4,8 +4,9 @@
  * ones: old histories must keep replaying, which is what makes a workflow change safe for running
  * invoices. Existing files are never overwritten.
  */
-const RECORDING = 'v2';
-const INDEX = path.join(__dirname, 'workflow-ids.json'); // v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow
+const RECORDING = 'v3';
+// v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow; v3: people's work (outcomes, promises, plans, pauses).
+const INDEX = path.join(__dirname, 'workflow-ids.json');
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DateTime } from 'luxon';
 import { toolPath } from '../../dev/temporal';
 import { workflowsPath } from '../../worker/workflows-path';
-import { paymentNotifiedSignal, recordPaymentUpdate } from '../../workflows/messages';
+import { makePromiseUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate } from '../../workflows/messages';
 import { customerContactWorkflowId } from '../../workflows/customer-messages';
 import { createFakeActivities } from '../support/fake-activities';
 import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
@@ -27,7 +28,15 @@ async function main() {
   // A server per scenario: time skipping is global to a server.
   let env!: TestWorkflowEnvironment;
   const today = async (days: number) => DateTime.fromMillis(await env.currentTimeMs(), { zone: 'Europe/Berlin' }).plus({ days }).toISODate()!;
-  const scenarios: Record<string, (handle: any, input: ReturnType<typeof invoiceInput>) => Promise<void>> = {
+  type Fake = ReturnType<typeof createFakeActivities>;
+  // Each scenario belongs to the recording that introduced it; a run records only the current one's.
+  const since: Record<string, string> = {
+    'standard-full-cadence': 'v2',
+    'standard-late-partial-payments': 'v2',
+    'calls-promise-broken-pause': 'v3',
+    'payment-plan-kept': 'v3',
+  };
+  const scenarios: Record<string, (handle: any, input: ReturnType<typeof invoiceInput>, fake: Fake) => Promise<void>> = {
     // The whole standard cadence, then the payment that closes it.
     'standard-full-cadence': async (handle) => {
       await env.sleep('30 days');
@@ -40,9 +49,38 @@ async function main() {
       await env.sleep('7 days');
       await handle.signal(paymentNotifiedSignal, { paymentId: 'P-2', amountMinor: 100_000, currency: 'EUR', receivedAt: '2026-11-30T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
     },
+    // Calls that reach nobody, a callback, a promise on a call that is broken (follow-up task, escalated resume), a pause, the payment.
+    'calls-promise-broken-pause': async (handle) => {
+      await env.sleep('2 days');
+      const outcome = (taskId: number, o: unknown) => ({ taskId, attempt: 1, outcome: o, note: 'recorded', actor: 'anna' });
+      await handle.executeUpdate(recordCallOutcomeUpdate, { args: [outcome(1, { code: 'no_answer' })] });
+      const callbackAt = new Date((await env.currentTimeMs()) + 26 * 3_600_000).toISOString();
+      await handle.executeUpdate(recordCallOutcomeUpdate, { args: [outcome(2, { code: 'callback_requested', callbackAt })] });
+      await handle.executeUpdate(recordCallOutcomeUpdate, {
+        args: [outcome(3, { code: 'promise_to_pay', promiseId: 'PTP-REC', amountMinor: 125_000, promisedDate: await today(5), madeBy: 'AP clerk' })],
+      });
+      await env.sleep('10 days');
+      const until = new Date((await env.currentTimeMs()) + 3 * 86_400_000).toISOString();
+      await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'audit', until, actor: 'lena', scope: 'invoice' }] });
+      await env.sleep('5 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-20T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
+    // A two-installment plan: the first paid on time, the second pays the invoice off.
+    'payment-plan-kept': async (handle, input, fake) => {
+      await env.sleep('2 days');
+      const dates = [await today(7), await today(37)];
+      await handle.executeUpdate(makePromiseUpdate, {
+        args: [{ promiseId: 'PLAN-REC', planId: 'PLAN-REC', madeBy: 'AP clerk', recordedBy: 'lena', installments: [{ dueDate: dates[0], amountMinor: 60_000 }, { dueDate: dates[1], amountMinor: 65_000 }] }],
+      });
+      await env.sleep('7 days');
+      fake.setOpenAmount(input.invoice.number, 65_000);
+      await env.sleep('30 days');
+      fake.setOpenAmount(input.invoice.number, 0);
+    },
   };
-  const dueOffsets: Record<string, number> = { 'standard-full-cadence': 0, 'standard-late-partial-payments': -10 };
+  const dueOffsets: Record<string, number> = { 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0 };
   for (const [name, scenario] of Object.entries(scenarios)) {
+    if (since[name] !== RECORDING) continue;
     env = await createTimeSkippingEnv(toolPath('temporal-test-server'));
     const input = invoiceInput(await today(dueOffsets[name]!));
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: 60_000 });
@@ -51,7 +89,7 @@ async function main() {
       input.customer.id = `C-${name}`; // a contact workflow per scenario
       const { workflowId, ...args } = input;
       const handle = await env.client.workflow.start('invoiceDunning', { workflowId, taskQueue, args: [args] });
-      await scenario(handle, input);
+      await scenario(handle, input, fake);
       await handle.result();
       const save = async (workflow: string, workflowId: string) => {
         const file = path.join(__dirname, `${workflow}.${RECORDING}.${name}.json`);

@@ -11,6 +11,7 @@ import { migrate } from '../../db/migrate';
 import { createSql, type Sql } from '../../db/sql';
 import { invoiceWorkflowId } from '../../domain/ids';
 import { collectorIdKey, customerIdKey, dunningStageKey, paymentNotifiedSignal, type PaymentNotice } from '../../workflows/messages';
+import { userWithToken } from '../support/auth';
 
 /**
  * The HTTP API in-process (app.inject) against the real PostgreSQL and the real Temporal dev server.
@@ -25,6 +26,9 @@ let sql: Sql;
 let connection: Connection;
 let client: Client;
 let app: Awaited<ReturnType<typeof buildApp>>;
+/** Every call goes as this admin: the audit trail names them as the actor. */
+let auth: { authorization: string };
+const ADMIN = 'api-admin';
 const started = new Set<string>();
 const standardVersion = loadCadence('config/cadences/standard.json').version;
 
@@ -37,6 +41,7 @@ beforeAll(async () => {
   app = await buildApp({ sql, temporal: client, tenantId, taskQueue, templates: loadEmailTemplates(), defaultCadenceId: cadence.id, webhookSecret });
   await app.ready();
   await app.cadences.seedDefaults([cadence]);
+  auth = (await userWithToken(sql, tenantId, { userId: ADMIN, role: 'admin' })).headers;
 });
 
 afterAll(async () => {
@@ -58,7 +63,7 @@ function enrollment(number: string, overrides: { customer?: Record<string, unkno
 }
 
 async function api(method: 'GET' | 'POST', url: string, payload?: unknown) {
-  const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const res = await app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
   return { status: res.statusCode, body: res.json() as any };
 }
 
@@ -118,7 +123,7 @@ describe('POST /invoices: enrollment', () => {
     expect(description.typedSearchAttributes.get(dunningStageKey)).toBe('active');
 
     expect(await auditRows(number)).toEqual([
-      { event_type: 'invoice_enrolled', actor: 'api', workflow_id: workflowId, details: { cadence: { id: 'standard', version: standardVersion } } },
+      { event_type: 'invoice_enrolled', actor: ADMIN, workflow_id: workflowId, details: { cadence: { id: 'standard', version: standardVersion } } },
     ]);
   });
 
@@ -225,7 +230,7 @@ describe('POST /invoices: validation', () => {
     const res = await api('POST', '/invoices', { customer: { id: 'CUST-X' } });
     expect(res.status).toBe(400);
     expect(issuesOf(res.body)).toEqual(['body.customer.email', 'body.customer.name', 'body.customer.timeZone', 'body.invoice']);
-    const notJson = await app.inject({ method: 'POST', url: '/invoices', headers: { 'content-type': 'application/json' }, payload: '{"customer":' });
+    const notJson = await app.inject({ method: 'POST', url: '/invoices', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"customer":' });
     expect(notJson.statusCode).toBe(400);
   });
 });

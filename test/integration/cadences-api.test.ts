@@ -10,6 +10,7 @@ import { loadCadence, loadEmailTemplates, PROJECT_ROOT } from '../../config/load
 import { migrate } from '../../db/migrate';
 import { createSql, type Sql } from '../../db/sql';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
+import { userWithToken } from '../support/auth';
 
 /**
  * Cadences configured through the API (app.inject) against the real PostgreSQL, one fresh tenant per
@@ -26,6 +27,9 @@ let sql: Sql;
 let connection: Connection;
 let client: Client;
 let app: Awaited<ReturnType<typeof buildApp>>;
+/** Every call goes as this AR manager (cadence writes need ar_manager); the audit trail names them. */
+const MANAGER = 'cad-manager';
+let auth: { authorization: string };
 
 /** A small valid cadence; `id` makes it unique per test. */
 function definition(id: string, overrides: Record<string, unknown> = {}) {
@@ -47,7 +51,7 @@ let seq = 0;
 const uniqueId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++seq}`;
 
 async function api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) {
-  const res = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  const res = await app.inject({ method, url, headers: auth, ...(payload === undefined ? {} : { payload: payload as object }) });
   return { status: res.statusCode, body: res.body ? (res.json() as any) : undefined };
 }
 
@@ -91,6 +95,7 @@ beforeAll(async () => {
   app = await buildApp({ sql, temporal: client, tenantId, taskQueue, templates, defaultCadenceId: DEFAULT_ID, webhookSecret: 'test-secret-0123456789' });
   await app.ready();
   expect(await app.cadences.seedDefaults([cadence])).toEqual([{ id: DEFAULT_ID, version: 1 }]);
+  auth = (await userWithToken(sql, tenantId, { userId: MANAGER, role: 'ar_manager' })).headers;
 });
 
 afterAll(async () => {
@@ -109,7 +114,7 @@ describe('POST /cadences: versions', () => {
       version: 1,
       status: 'draft',
       createdAt: expect.any(String),
-      createdBy: 'api',
+      createdBy: MANAGER,
       activatedAt: null,
       definition: { ...cadenceSchema.parse(definition(id)), version: 1 },
     });
@@ -206,9 +211,9 @@ describe('activation, listing, reading', () => {
     ]);
     const audit = (await auditOf('cadence_activated')).filter((r) => r.details.cadenceId === id);
     expect(audit).toEqual([
-      { actor: 'api', details: { cadenceId: id, version: 1, previousVersion: null } },
-      { actor: 'api', details: { cadenceId: id, version: 2, previousVersion: 1 } },
-      { actor: 'api', details: { cadenceId: id, version: 1, previousVersion: 2 } },
+      { actor: MANAGER, details: { cadenceId: id, version: 1, previousVersion: null } },
+      { actor: MANAGER, details: { cadenceId: id, version: 2, previousVersion: 1 } },
+      { actor: MANAGER, details: { cadenceId: id, version: 1, previousVersion: 2 } },
     ]);
   });
 
@@ -283,7 +288,7 @@ describe('segment assignments and customer overrides', () => {
     expect((await api('GET', '/cadence-assignments')).body.items).toContainEqual({ segment: 'high_risk', cadenceId: id });
     const [row] = await sql`select cadence_id from cadence_assignments where tenant_id = ${tenantId} and segment = 'high_risk'`;
     expect(row).toEqual({ cadence_id: id });
-    expect((await auditOf('cadence_assigned')).at(-1)).toEqual({ actor: 'api', details: { segment: 'high_risk', cadenceId: id } });
+    expect((await auditOf('cadence_assigned')).at(-1)).toEqual({ actor: MANAGER, details: { segment: 'high_risk', cadenceId: id } });
 
     expect((await api('DELETE', '/cadence-assignments/high_risk')).status).toBe(204);
     expect((await api('GET', '/cadence-assignments')).body.items).not.toContainEqual(expect.objectContaining({ segment: 'high_risk' }));

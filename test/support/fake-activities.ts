@@ -20,7 +20,7 @@ export interface RecordedCall {
  */
 export interface FakeOptions {
   /** Customer facts by customer id (default: standard segment, contact allowed). */
-  customers?: Record<string, { segment?: Segment; doNotContact?: boolean }>;
+  customers?: Record<string, { segment?: Segment; doNotContact?: boolean; preferredChannel?: 'email' | 'phone' | 'letter' }>;
   /** Public holidays the fake calendar returns. */
   holidays?: string[];
   /** The customer workflow's gathering delay. */
@@ -57,7 +57,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     },
     async createCallTask(req) {
       record('createCallTask', [req]);
-      return { taskId: calls.length, created: true };
+      return { taskId: calls.length, created: true, collectorId: req.collectorId, dueAt: req.dueAt };
     },
     async recordDunningEvent(event) {
       record('recordDunningEvent', [event]);
@@ -69,7 +69,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     async getCustomerFacts(req) {
       record('getCustomerFacts', [req]);
       const facts = options.customers?.[req.customerId];
-      return { segment: facts?.segment ?? 'standard', doNotContact: facts?.doNotContact ?? false };
+      return { segment: facts?.segment ?? 'standard', doNotContact: facts?.doNotContact ?? false, preferredChannel: facts?.preferredChannel ?? 'email' };
     },
     async getBusinessCalendar(req) {
       record('getBusinessCalendar', [req]);
@@ -99,6 +99,15 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     async postWebhook(req) {
       record('postWebhook', [req]);
       return { status: 202 };
+    },
+    async recordPromise(rec) {
+      record('recordPromise', [rec]);
+    },
+    async recordPromiseVerdict(rec) {
+      record('recordPromiseVerdict', [rec]);
+    },
+    async recordCustomerActivity(rec) {
+      record('recordCustomerActivity', [rec]);
     },
   };
   return {

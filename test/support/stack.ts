@@ -8,6 +8,8 @@ import { startErpSimulator } from '../../dev/erp-simulator';
 import { startMailCatcher } from '../../dev/mail-catcher';
 import { freePort } from '../../dev/process';
 import { createSql } from '../../db/sql';
+import { migrate } from '../../db/migrate';
+import { userWithToken } from './auth';
 
 /**
  * The product as a user runs it: API and worker as their own processes, against the real Temporal
@@ -43,11 +45,15 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
   const api = await startApi(env, { quiet });
   let worker = startWorker(env, { quiet });
   const sql = createSql(inject('databaseUrl'), { max: 2 });
+  // The API migrated on start; migrating again is a no-op that makes the users table certain.
+  await migrate(sql);
+  const admin = await userWithToken(sql, tenantId, { userId: 'e2e-admin', role: 'admin' });
 
-  const call = async (method: string, url: string, body?: unknown) => {
+  /** Calls the API as the stack's admin, or with `token` as another user. */
+  const call = async (method: string, url: string, body?: unknown, token: string = admin.token) => {
     const res = await fetch(`${api.url}${url}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as any };
@@ -61,6 +67,8 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
     mail,
     erp,
     sql,
+    /** The admin every `api` call sends unless given another token. */
+    admin,
     api: call,
     erpCall,
     get worker() {

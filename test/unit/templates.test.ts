@@ -149,7 +149,7 @@ describe('the shipped config/email-templates.json', () => {
 
   it('validates', () => {
     expect(parsed.error?.issues).toBeUndefined();
-    expect(Object.keys(parsed.data!)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement']);
+    expect(Object.keys(parsed.data!)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement', 'invoice-copy', 'promise-courtesy']);
   });
 
   it('every template renders with no placeholder left and the invoice number in the subject', () => {

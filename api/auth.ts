@@ -1,0 +1,271 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Sql } from '../db/sql';
+import { DomainError } from './errors';
+
+/**
+ * Users, their API tokens, roles and portfolios. A token is `dun_<tokenId>_<secret>`: the token id
+ * finds the row, and only the SHA-256 of the secret is stored, so the database never holds a usable
+ * token. Every request except health, the docs and the signed ERP webhook carries one as
+ * `Authorization: Bearer …`; the hook below turns it into `request.user`.
+ */
+
+export const ROLES = ['collector', 'team_lead', 'ar_manager', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface AuthUser {
+  tenantId: string;
+  userId: string;
+  name: string;
+  role: Role;
+  /** Largest amount (reporting currency, minor units) the user may approve; null = the role's default. */
+  approvalLimitMinor: number | null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; set for every route except the public ones (see PUBLIC_PATHS). */
+    user: AuthUser;
+  }
+}
+
+// ------------------------------------------------------------------------------------- pure parts
+
+export const roleSchema = z.enum(ROLES);
+export const userIdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ -, at most 64, starting with a letter or digit');
+export const tokenIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -, at most 64');
+export const tokenSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'at least 16 of letters, digits, _ and -');
+export const approvalLimitSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const newUserSchema = z.object({
+  userId: userIdSchema,
+  name: z.string().trim().min(1).max(200),
+  role: roleSchema,
+  approvalLimitMinor: approvalLimitSchema.nullable().optional(),
+});
+export const newTokenSchema = z.object({
+  label: z.string().trim().max(200).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** collector < team_lead < ar_manager < admin */
+export function roleRank(role: Role): number {
+  return ROLES.indexOf(role);
+}
+
+export function hasRole(user: Pick<AuthUser, 'role'>, minimum: Role): boolean {
+  return roleRank(user.role) >= roleRank(minimum);
+}
+
+/** Throws 403 `forbidden` unless the user's role ranks at least `minimum`. */
+export function requireRole(user: AuthUser, minimum: Role): void {
+  if (!hasRole(user, minimum))
+    throw new DomainError(403, 'forbidden', `this needs the role ${minimum} or above; ${user.userId} is ${user.role}`, { requiredRole: minimum });
+}
+
+/** A collector works their own portfolio (customers.collector_id = their user id); every other role sees all. */
+export function portfolioScope(user: AuthUser): string | undefined {
+  return user.role === 'collector' ? user.userId : undefined;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** True when `secret` hashes to `storedHex`, compared in constant time. */
+export function secretMatches(secret: string, storedHex: string): boolean {
+  const actual = Buffer.from(hashSecret(secret), 'hex');
+  const stored = Buffer.from(storedHex, 'hex');
+  return stored.length === actual.length && timingSafeEqual(actual, stored);
+}
+
+export const formatToken = (tokenId: string, secret: string) => `dun_${tokenId}_${secret}`;
+
+/** `dun_<tokenId>_<secret>` → its parts; undefined if it cannot be one of ours. The secret may contain `_`, the id may not. */
+export function parseToken(token: string): { tokenId: string; secret: string } | undefined {
+  const match = /^dun_([A-Za-z0-9-]{1,64})_([A-Za-z0-9_-]{16,256})$/.exec(token);
+  return match ? { tokenId: match[1]!, secret: match[2]! } : undefined;
+}
+
+/** The token in an `Authorization: Bearer <token>` header; throws 401 with what is wrong. */
+export function tokenFromHeader(header: string | undefined): { tokenId: string; secret: string } {
+  if (header === undefined || header.trim() === '')
+    throw unauthorized('missing Authorization header: send "Authorization: Bearer <token>" (create tokens with `npm run users -- token <userId>`)');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+  if (!match) throw unauthorized('malformed Authorization header: expected "Bearer <token>"');
+  const parsed = parseToken(match[1]!);
+  if (!parsed) throw unauthorized('malformed API token: expected dun_<tokenId>_<secret>');
+  return parsed;
+}
+
+const unauthorized = (message: string) => new DomainError(401, 'unauthorized', message);
+
+/** 12 characters of [A-Za-z0-9]: the public part of a token, also what revoke takes. */
+function randomTokenId(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  let id = '';
+  while (id.length < 12) {
+    for (const byte of randomBytes(16)) {
+      if (byte < 248 && id.length < 12) id += alphabet[byte % 62]; // 248 = 4 × 62: no modulo bias
+    }
+  }
+  return id;
+}
+
+// ------------------------------------------------------------------------------------- database
+
+interface UserRow {
+  tenant_id: string;
+  user_id: string;
+  name: string;
+  role: Role;
+  approval_limit_minor: number | null;
+  active: boolean;
+}
+
+const toUser = (r: UserRow): AuthUser => ({ tenantId: r.tenant_id, userId: r.user_id, name: r.name, role: r.role, approvalLimitMinor: r.approval_limit_minor });
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new DomainError(400, 'validation_failed', `invalid ${what}: ${result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ')}`);
+}
+
+/** Creates a user; 409 `user_exists` if the id is taken in the tenant (never overwrites). */
+export async function createUser(
+  sql: Sql,
+  tenantId: string,
+  u: { userId: string; name: string; role: Role; approvalLimitMinor?: number | null },
+): Promise<AuthUser> {
+  const user = parseOrThrow(newUserSchema, u, 'user');
+  const [row] = await sql<UserRow[]>`
+    insert into users (tenant_id, user_id, name, role, approval_limit_minor)
+    values (${tenantId}, ${user.userId}, ${user.name}, ${user.role}, ${user.approvalLimitMinor ?? null})
+    on conflict (tenant_id, user_id) do nothing
+    returning tenant_id, user_id, name, role, approval_limit_minor, active`;
+  if (!row) throw new DomainError(409, 'user_exists', `user ${user.userId} already exists`);
+  return toUser(row);
+}
+
+export async function findUser(sql: Sql, tenantId: string, userId: string): Promise<(AuthUser & { active: boolean }) | undefined> {
+  const [row] = await sql<UserRow[]>`
+    select tenant_id, user_id, name, role, approval_limit_minor, active from users where tenant_id = ${tenantId} and user_id = ${userId}`;
+  return row ? { ...toUser(row), active: row.active } : undefined;
+}
+
+export interface TokenInfo {
+  tokenId: string;
+  label: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+export type UserWithTokens = AuthUser & { active: boolean; tokens: TokenInfo[] };
+
+/** Every user of the tenant with their tokens (ids and dates, never secrets or hashes). */
+export async function listUsers(sql: Sql, tenantId: string): Promise<UserWithTokens[]> {
+  const users = await sql<UserRow[]>`
+    select tenant_id, user_id, name, role, approval_limit_minor, active from users where tenant_id = ${tenantId} order by user_id`;
+  const tokens = await sql<{ user_id: string; token_id: string; label: string; created_at: Date; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null }[]>`
+    select user_id, token_id, label, created_at, expires_at, revoked_at, last_used_at from api_tokens where tenant_id = ${tenantId} order by created_at, token_id`;
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return users.map((u) => ({
+    ...toUser(u),
+    active: u.active,
+    tokens: tokens
+      .filter((t) => t.user_id === u.user_id)
+      .map((t) => ({ tokenId: t.token_id, label: t.label, createdAt: t.created_at.toISOString(), expiresAt: iso(t.expires_at), revokedAt: iso(t.revoked_at), lastUsedAt: iso(t.last_used_at) })),
+  }));
+}
+
+/**
+ * Issues a token for an existing user and returns it: the only time it exists in clear. By default
+ * a random 12-character id and 32 random bytes (base64url) of secret; the demo seed passes both.
+ * 404 for an unknown user, 409 `token_exists` if the token id is taken.
+ */
+export async function issueToken(
+  sql: Sql,
+  tenantId: string,
+  userId: string,
+  opts: { label?: string; expiresAt?: string; secret?: string; tokenId?: string } = {},
+): Promise<{ token: string; tokenId: string }> {
+  const tokenId = opts.tokenId === undefined ? randomTokenId() : parseOrThrow(tokenIdSchema, opts.tokenId, 'token id');
+  const secret = opts.secret === undefined ? randomBytes(32).toString('base64url') : parseOrThrow(tokenSecretSchema, opts.secret, 'token secret');
+  const { label, expiresAt } = parseOrThrow(newTokenSchema, { label: opts.label, expiresAt: opts.expiresAt }, 'token options');
+  if (!(await findUser(sql, tenantId, userId))) throw new DomainError(404, 'not_found', `user ${userId} not found`);
+  const inserted = await sql`
+    insert into api_tokens (token_id, tenant_id, user_id, secret_sha256, label, expires_at)
+    values (${tokenId}, ${tenantId}, ${userId}, ${hashSecret(secret)}, ${label ?? ''}, ${expiresAt ?? null})
+    on conflict (token_id) do nothing returning token_id`;
+  if (inserted.length === 0) throw new DomainError(409, 'token_exists', `token id ${tokenId} is already taken`);
+  return { token: formatToken(tokenId, secret), tokenId };
+}
+
+/** Revokes a token of the tenant (again: no change). False if the tenant has no such token. */
+export async function revokeToken(sql: Sql, tenantId: string, tokenId: string): Promise<boolean> {
+  const rows = await sql`
+    update api_tokens set revoked_at = coalesce(revoked_at, now()) where tenant_id = ${tenantId} and token_id = ${tokenId} returning token_id`;
+  return rows.length > 0;
+}
+
+/** Any valid hash: compared against when the token id is unknown, so that both paths take the same time. */
+const NO_HASH = hashSecret('no such token');
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** The user behind an `Authorization` header, or a 401 `unauthorized` saying what is wrong. */
+export async function authenticate(sql: Sql, tenantId: string, header: string | undefined): Promise<AuthUser> {
+  const { tokenId, secret } = tokenFromHeader(header);
+  const [row] = await sql<(UserRow & { secret_sha256: string; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null })[]>`
+    select t.tenant_id, t.user_id, t.secret_sha256, t.expires_at, t.revoked_at, t.last_used_at, u.name, u.role, u.approval_limit_minor, u.active
+    from api_tokens t join users u on u.tenant_id = t.tenant_id and u.user_id = t.user_id
+    where t.token_id = ${tokenId}`;
+  // The secret is checked first: what is wrong with a token is only told to whoever holds it.
+  const matches = secretMatches(secret, row?.secret_sha256 ?? NO_HASH);
+  if (!row || !matches) throw unauthorized('unknown API token');
+  if (row.tenant_id !== tenantId) throw unauthorized('API token belongs to another tenant');
+  if (row.revoked_at) throw unauthorized(`API token ${tokenId} was revoked at ${row.revoked_at.toISOString()}`);
+  const now = Date.now();
+  if (row.expires_at && row.expires_at.getTime() <= now) throw unauthorized(`API token ${tokenId} expired at ${row.expires_at.toISOString()}`);
+  if (!row.active) throw unauthorized(`user ${row.user_id} is inactive`);
+  if (!row.last_used_at || now - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS)
+    await sql`update api_tokens set last_used_at = now() where token_id = ${tokenId}`;
+  return toUser(row);
+}
+
+/** 404 if the tenant has no such customer; 403 if a collector asks for a customer outside their portfolio. */
+export async function assertCustomerAccess(sql: Sql, user: AuthUser, customerId: string): Promise<void> {
+  const [row] = await sql<{ collector_id: string | null }[]>`
+    select collector_id from customers where tenant_id = ${user.tenantId} and customer_id = ${customerId}`;
+  if (!row) throw new DomainError(404, 'not_found', `customer ${customerId} not found`);
+  const scope = portfolioScope(user);
+  if (scope !== undefined && row.collector_id !== scope)
+    throw new DomainError(403, 'forbidden', `customer ${customerId} is not in the portfolio of ${user.userId}`);
+}
+
+// ------------------------------------------------------------------------------------- HTTP
+
+/** Route patterns that need no token: health, the OpenAPI document and UI, and the ERP webhook (HMAC-signed instead). */
+export function isPublicPath(path: string): boolean {
+  return path === '/health' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || path === '/webhooks/erp';
+}
+
+/**
+ * Sets `request.user` on every request to a non-public path, before body parsing and validation,
+ * so that a caller without a valid token learns nothing else. Call before registering routes.
+ */
+export function registerAuth(app: FastifyInstance, deps: { sql: Sql; tenantId: string }): void {
+  app.decorateRequest('user');
+  app.addHook('onRequest', async (request) => {
+    // The matched route's pattern, not the raw URL: no spelling of a path reaches a private route as public.
+    // A URL that matches no route needs a token too (401 before 404: no probing for routes).
+    const route = request.routeOptions.url;
+    if (route !== undefined && isPublicPath(route)) return;
+    request.user = await authenticate(deps.sql, deps.tenantId, request.headers.authorization);
+  });
+}
+
+/** A route-level onRequest hook (runs after authentication, before validation): 403 below `minimum`. */
+export function minimumRole(minimum: Role) {
+  return async (request: FastifyRequest): Promise<void> => requireRole(request.user, minimum);
+}

@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../db/sql';
+import { DomainError, notFound } from './errors';
+
+/**
+ * The people at a customer (customer_contacts): who to write to or call, how they want to be
+ * reached, whether they may be contacted at all, and which of them needs updating (a call reached
+ * the wrong person). Every change appends to the customer's activity history (kind
+ * 'contact_update') and to the audit trail, in the same transaction as the change.
+ *
+ * Effects on dunning live in the activities: getCustomerFacts derives do-not-contact and the
+ * preferred channel from these rows, the mail activities write To the primary reachable contact
+ * and Cc the other reachable ones.
+ */
+
+export const CONTACT_CHANNELS = ['email', 'phone', 'letter'] as const;
+export type ContactChannel = (typeof CONTACT_CHANNELS)[number];
+
+/** A contact as a PUT sets it: the whole contact (omitted optional fields are cleared). */
+export interface ContactInput {
+  name: string;
+  email?: string | null;
+  phone?: string | null;
+  role?: string | null;
+  preferredChannel: ContactChannel;
+  doNotContact: boolean;
+  isPrimary: boolean;
+}
+
+export interface ContactView {
+  contactId: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  role: string | null;
+  preferredChannel: ContactChannel;
+  doNotContact: boolean;
+  isPrimary: boolean;
+  /** Someone found the contact wrong or outdated (e.g. the call outcome wrong_contact); cleared by the next PUT. */
+  needsUpdate: boolean;
+  needsUpdateReason: string | null;
+  updatedAt: string;
+}
+
+export interface CustomerContacts {
+  customerId: string;
+  /** The customer-level flag (customers.do_not_contact): nobody at the customer may be contacted. */
+  doNotContact: boolean;
+  /** Primary first, then by name. */
+  contacts: ContactView[];
+}
+
+interface ContactRow {
+  contact_id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  role: string | null;
+  preferred_channel: ContactChannel;
+  do_not_contact: boolean;
+  is_primary: boolean;
+  needs_update: boolean;
+  needs_update_reason: string | null;
+  updated_at: Date;
+}
+
+const CONTACT_COLUMNS = ['contact_id', 'name', 'email', 'phone', 'role', 'preferred_channel', 'do_not_contact', 'is_primary', 'needs_update', 'needs_update_reason', 'updated_at'] as const;
+
+const toView = (r: ContactRow): ContactView => ({
+  contactId: r.contact_id,
+  name: r.name,
+  email: r.email,
+  phone: r.phone,
+  role: r.role,
+  preferredChannel: r.preferred_channel,
+  doNotContact: r.do_not_contact,
+  isPrimary: r.is_primary,
+  needsUpdate: r.needs_update,
+  needsUpdateReason: r.needs_update_reason,
+  updatedAt: r.updated_at.toISOString(),
+});
+
+/** An empty or blank optional text is no value. */
+const blankToNull = (value: string | null | undefined): string | null => (value === undefined || value === null || value.trim() === '' ? null : value.trim());
+
+/**
+ * The rules a body schema cannot see alone: a contact who prefers email needs an email address,
+ * one who prefers the phone a number. Answered like a schema violation (400 validation_failed with issues).
+ */
+function checkReachable(contactId: string, c: { email: string | null; phone: string | null; preferredChannel: ContactChannel }): void {
+  const issues: { path: string; code: string; message: string }[] = [];
+  if (c.preferredChannel === 'email' && !c.email)
+    issues.push({ path: 'body.email', code: 'custom', message: 'required when preferredChannel is "email"' });
+  if (c.preferredChannel === 'phone' && !c.phone)
+    issues.push({ path: 'body.phone', code: 'custom', message: 'required when preferredChannel is "phone"' });
+  if (issues.length > 0) {
+    const message = `contact ${contactId} prefers ${c.preferredChannel} but has no ${c.preferredChannel === 'email' ? 'email address' : 'phone number'}`;
+    throw new DomainError(400, 'validation_failed', message, { issues });
+  }
+}
+
+type Tx = Parameters<Parameters<Sql['begin']>[1]>[0];
+
+export function createContactsService(deps: { sql: Sql; tenantId: string }) {
+  const { sql, tenantId } = deps;
+
+  /** Locks the customer row (serialises contact changes per customer: one primary, no lost update); 404 if unknown. */
+  async function lockCustomer(tx: Tx, customerId: string) {
+    const [row] = await tx<{ email: string; name: string; contact_name: string | null; do_not_contact: boolean }[]>`
+      select email, name, contact_name, do_not_contact from customers
+      where tenant_id = ${tenantId} and customer_id = ${customerId} for update`;
+    if (!row) throw notFound(`customer ${customerId}`);
+    return row;
+  }
+
+  async function contactRows(q: Sql | Tx, customerId: string): Promise<ContactRow[]> {
+    return q<ContactRow[]>`
+      select ${q(CONTACT_COLUMNS as unknown as string[])} from customer_contacts
+      where tenant_id = ${tenantId} and customer_id = ${customerId}
+      order by is_primary desc, name, contact_id`;
+  }
+
+  /** One history row for the customer and one audit event, keyed alike; a given key is written once. */
+  async function record(
+    tx: Tx,
+    e: { customerId: string; actor: string; eventType: string; note: string; details: Record<string, unknown>; eventKey?: string },
+  ): Promise<void> {
+    const key = e.eventKey ?? `contact:${tenantId}:${e.customerId}:${randomUUID()}`;
+    const details = { customerId: e.customerId, ...e.details };
+    await tx`
+      insert into customer_activities (event_key, tenant_id, customer_id, actor, kind, note, details)
+      values (${key}, ${tenantId}, ${e.customerId}, ${e.actor}, 'contact_update', ${e.note}, ${tx.json(details as never)})
+      on conflict (event_key) do nothing`;
+    await tx`
+      insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
+      values (${key}, ${tenantId}, ${e.actor}, null, null, ${e.eventType}, ${tx.json({ ...details, note: e.note } as never)})
+      on conflict (event_key) do nothing`;
+  }
+
+  return {
+    /** The customer's contacts, primary first; 404 for an unknown customer. */
+    async list(customerId: string): Promise<CustomerContacts> {
+      const [customer] = await sql<{ do_not_contact: boolean }[]>`
+        select do_not_contact from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+      if (!customer) throw notFound(`customer ${customerId}`);
+      return { customerId, doNotContact: customer.do_not_contact, contacts: (await contactRows(sql, customerId)).map(toView) };
+    },
+
+    /**
+     * Creates or replaces a contact. Making it primary un-primaries the customer's other contacts in
+     * the same transaction. Replacing a contact clears its needs-update flag (someone has just
+     * updated it). 400 when the preferred channel has no address; nothing is written when nothing changed.
+     */
+    async upsert(customerId: string, contactId: string, body: ContactInput, actor: string): Promise<{ contact: ContactView; created: boolean; changed: boolean }> {
+      const next = {
+        name: body.name.trim(),
+        email: blankToNull(body.email),
+        phone: blankToNull(body.phone),
+        role: blankToNull(body.role),
+        preferredChannel: body.preferredChannel,
+        doNotContact: body.doNotContact,
+        isPrimary: body.isPrimary,
+      };
+      if (!next.name) throw new DomainError(400, 'validation_failed', 'a contact needs a name', { issues: [{ path: 'body.name', code: 'custom', message: 'must not be blank' }] });
+      checkReachable(contactId, next);
+
+      return sql.begin(async (tx) => {
+        await lockCustomer(tx, customerId);
+        const [before] = await tx<ContactRow[]>`
+          select ${tx(CONTACT_COLUMNS as unknown as string[])} from customer_contacts
+          where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${contactId}`;
+        const changes: Record<string, { from: unknown; to: unknown }> = {};
+        if (before) {
+          const old = { name: before.name, email: before.email, phone: before.phone, role: before.role, preferredChannel: before.preferred_channel, doNotContact: before.do_not_contact, isPrimary: before.is_primary };
+          for (const field of Object.keys(next) as (keyof typeof next)[]) if (old[field] !== next[field]) changes[field] = { from: old[field], to: next[field] };
+          if (Object.keys(changes).length === 0 && !before.needs_update) return { contact: toView(before), created: false, changed: false };
+        }
+
+        const unprimaried = next.isPrimary
+          ? await tx<{ contact_id: string }[]>`
+              update customer_contacts set is_primary = false, updated_at = now()
+              where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id <> ${contactId} and is_primary
+              returning contact_id`
+          : [];
+        const [row] = await tx<ContactRow[]>`
+          insert into customer_contacts (tenant_id, customer_id, contact_id, name, email, phone, role, preferred_channel, do_not_contact, is_primary)
+          values (${tenantId}, ${customerId}, ${contactId}, ${next.name}, ${next.email}, ${next.phone}, ${next.role}, ${next.preferredChannel},
+                  ${next.doNotContact}, ${next.isPrimary})
+          on conflict (tenant_id, customer_id, contact_id) do update set
+            name = excluded.name, email = excluded.email, phone = excluded.phone, role = excluded.role,
+            preferred_channel = excluded.preferred_channel, do_not_contact = excluded.do_not_contact, is_primary = excluded.is_primary,
+            needs_update = false, needs_update_reason = null, updated_at = now()
+          returning ${tx(CONTACT_COLUMNS as unknown as string[])}`;
+        const contact = toView(row!);
+
+        const created = !before;
+        const what = created ? `added contact ${contactId} (${next.name})` : `updated contact ${contactId} (${Object.keys(changes).join(', ') || 'confirmed after a needs-update flag'})`;
+        const extras = [
+          unprimaried.length ? `now primary instead of ${unprimaried.map((u) => u.contact_id).join(', ')}` : '',
+          before?.needs_update ? 'needs-update flag cleared' : '',
+        ].filter(Boolean);
+        await record(tx, {
+          customerId,
+          actor,
+          eventType: created ? 'contact_created' : 'contact_updated',
+          note: [what, ...extras].join('; '),
+          details: {
+            action: created ? 'contact_created' : 'contact_updated',
+            contactId,
+            contact: { ...next },
+            ...(created ? {} : { changes }),
+            ...(unprimaried.length ? { unprimaried: unprimaried.map((u) => u.contact_id) } : {}),
+            ...(before?.needs_update ? { clearedNeedsUpdate: before.needs_update_reason } : {}),
+          },
+        });
+        return { contact, created, changed: true };
+      });
+    },
+
+    /**
+     * Marks a contact as needing an update (the call outcome wrong_contact). Without a contact id the
+     * primary contact is flagged; a customer without contact rows gets a primary contact made from
+     * the customer record (customers.email and contact_name), flagged. 404 for an unknown customer or
+     * contact; 409 when the customer has contacts but none is primary and no contact id was given.
+     * `opts.eventKey` makes a retried call (an activity) record its history only once.
+     */
+    async flagForUpdate(
+      customerId: string,
+      contactId: string | undefined,
+      reason: string,
+      actor: string,
+      opts: { eventKey?: string } = {},
+    ): Promise<{ contact: ContactView; created: boolean }> {
+      const why = reason.trim();
+      if (!why) throw new DomainError(400, 'validation_failed', 'a reason is required to flag a contact', { issues: [{ path: 'body.reason', code: 'custom', message: 'must not be blank' }] });
+      return sql.begin(async (tx) => {
+        const customer = await lockCustomer(tx, customerId);
+        let target: string;
+        let created = false;
+        if (contactId !== undefined) {
+          const [found] = await tx`select 1 from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${contactId}`;
+          if (!found) throw notFound(`contact ${contactId} of customer ${customerId}`);
+          target = contactId;
+        } else {
+          const rows = await tx<{ contact_id: string; is_primary: boolean }[]>`
+            select contact_id, is_primary from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+          const primary = rows.find((r) => r.is_primary);
+          if (primary) {
+            target = primary.contact_id;
+          } else if (rows.length > 0) {
+            throw new DomainError(409, 'no_primary_contact', `customer ${customerId} has contacts but none is primary: name the contact to flag`);
+          } else {
+            target = 'primary';
+            created = true;
+            await tx`
+              insert into customer_contacts (tenant_id, customer_id, contact_id, name, email, preferred_channel, is_primary)
+              values (${tenantId}, ${customerId}, ${target}, ${customer.contact_name ?? customer.name}, ${customer.email}, 'email', true)`;
+          }
+        }
+        const [row] = await tx<ContactRow[]>`
+          update customer_contacts set needs_update = true, needs_update_reason = ${why}, updated_at = now()
+          where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${target}
+          returning ${tx(CONTACT_COLUMNS as unknown as string[])}`;
+        await record(tx, {
+          customerId,
+          actor,
+          eventType: 'contact_flagged',
+          note: `contact ${target} flagged for update: ${why}${created ? ' (contact created from the customer record)' : ''}`,
+          details: { action: 'contact_flagged', contactId: target, reason: why, createdFromCustomer: created },
+          eventKey: opts.eventKey,
+        });
+        return { contact: toView(row!), created };
+      });
+    },
+
+    /** Sets the customer-level do-not-contact flag; history and audit only when it changes. 404 for an unknown customer. */
+    async setCustomerDoNotContact(customerId: string, value: boolean, actor: string): Promise<{ customerId: string; doNotContact: boolean; changed: boolean }> {
+      return sql.begin(async (tx) => {
+        const customer = await lockCustomer(tx, customerId);
+        if (customer.do_not_contact === value) return { customerId, doNotContact: value, changed: false };
+        await tx`update customers set do_not_contact = ${value}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+        await record(tx, {
+          customerId,
+          actor,
+          eventType: 'customer_do_not_contact_set',
+          note: value ? 'customer marked do-not-contact: no customer-facing dunning' : 'customer do-not-contact lifted',
+          details: { action: 'customer_do_not_contact_set', doNotContact: value, previous: customer.do_not_contact },
+        });
+        return { customerId, doNotContact: value, changed: true };
+      });
+    },
+  };
+}
+
+export type ContactsService = ReturnType<typeof createContactsService>;

@@ -1,0 +1,235 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AGING_BUCKETS } from '../../domain/aging';
+import { DISPUTE_REASONS } from '../../domain/disputes';
+import type { CollectorService } from '../collector-service';
+import { amountMinorSchema, customerParams, errorSchema, invoiceNumberSchema, invoiceParams } from '../schemas';
+
+/** The collectors' day: worklist, tasks and outcomes, notes and history, promises and plans, pauses, portfolios. */
+
+const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:mm');
+const instant = z.iso.datetime({ offset: true });
+const note = z.string().trim().max(2000);
+const madeBy = z.string().trim().min(1).max(200).describe('who at the customer made the commitment');
+
+export const callOutcomeSchema = z.discriminatedUnion('code', [
+  z.strictObject({ code: z.literal('promise_to_pay'), amountMinor: amountMinorSchema, promisedDate: z.iso.date().describe("the customer's local date"), madeBy }),
+  z.strictObject({ code: z.literal('will_pay').describe('reached: will pay, no commitment') }),
+  z.strictObject({ code: z.literal('dispute'), reasonCode: z.enum(DISPUTE_REASONS) }),
+  z.strictObject({ code: z.literal('refused') }),
+  z.strictObject({ code: z.literal('request_copy').describe('reached: the customer needs a copy of the invoice (sent at once)') }),
+  z.strictObject({ code: z.literal('no_answer') }),
+  z.strictObject({ code: z.literal('voicemail') }),
+  z.strictObject({ code: z.literal('wrong_contact'), contactId: z.string().min(1).max(64).optional().describe('default: the primary contact') }),
+  z.strictObject({ code: z.literal('callback_requested'), callbackDate: z.iso.date(), callbackTime: localTime.describe("in the customer's time zone") }),
+]);
+
+const outcomeBody = z
+  .object({ outcome: callOutcomeSchema, note: note.default('') })
+  .refine((b) => b.outcome.code !== 'dispute' || b.note.length > 0, { path: ['note'], message: 'a dispute needs a note: what the customer contests and why' });
+
+const taskParams = z.object({ taskId: z.coerce.number().int().positive() });
+const page = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
+const nextStep = z.object({ stepId: z.string(), action: z.string(), at: z.string() }).nullable();
+
+const taskSchema = z.object({
+  taskId: z.number(),
+  kind: z.string(),
+  status: z.enum(['open', 'done', 'cancelled']),
+  attempt: z.number(),
+  parentTaskId: z.number().nullable(),
+  dueAt: z.string(),
+  note: z.string(),
+  collectorId: z.string().nullable(),
+  customer: z.object({ id: z.string(), name: z.string(), segment: z.string(), timeZone: z.string() }),
+  invoice: z.object({
+    number: z.string(),
+    currency: z.string(),
+    openAmountMinor: z.number(),
+    openAmountReportingMinor: z.number(),
+    dueDate: z.string(),
+    daysPastDue: z.number(),
+    bucket: z.enum(AGING_BUCKETS),
+    stage: z.string(),
+  }),
+  brokenPromises: z.number(),
+  lastReachedAt: z.string().nullable(),
+  priority: z.object({ score: z.number(), components: z.record(z.string(), z.number()) }),
+  outcome: z.object({ code: z.string(), note: z.string(), completedAt: z.string(), completedBy: z.string().nullable() }).nullable(),
+  cancelledReason: z.string().nullable(),
+});
+const stageResult = z.object({ invoiceNumber: z.string(), stage: z.string(), openAmountMinor: z.number(), nextStep, changed: z.boolean() });
+const pauseBody = z.object({
+  reason: z.string().trim().min(1).max(500),
+  until: instant.nullable().default(null).describe('omitted or null: until someone resumes'),
+});
+const resumeBody = z.object({ note: note.default('') });
+const errors = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+
+export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorService }> = async (app, { collectors }) => {
+  app.get('/worklist', {
+    schema: {
+      summary: 'Call tasks by priority (highest first) with the filtered list’s total open amount in the reporting currency; collectors see their own',
+      querystring: z.object({
+        collectorId: z.string().min(1).max(64).optional(),
+        customerId: customerParams.shape.customerId.optional(),
+        bucket: z.enum(AGING_BUCKETS).optional(),
+        status: z.enum(['open', 'done', 'cancelled', 'all']).default('open'),
+        dueBefore: instant.optional(),
+        dueAfter: instant.optional(),
+        ...page,
+      }),
+      response: { 200: z.object({ reportingCurrency: z.string(), total: z.number(), totalOpenAmountReportingMinor: z.number(), items: z.array(taskSchema) }), ...errors },
+    },
+    handler: async (request) => collectors.worklist(request.user, request.query),
+  });
+
+  app.post('/tasks', {
+    schema: {
+      summary: 'Create a call task by hand; it lands in the worklist of the customer’s collector',
+      body: z.object({ invoiceNumber: invoiceNumberSchema, dueAt: instant, note: z.string().trim().min(1).max(500) }),
+      response: { 201: taskSchema, ...errors },
+    },
+    handler: async (request, reply) => reply.code(201).send(await collectors.createTask(request.user, request.body)),
+  });
+
+  app.get('/tasks/:taskId', {
+    schema: { summary: 'One call task with its priority and outcome', params: taskParams, response: { 200: taskSchema, ...errors } },
+    handler: async (request) => collectors.task(request.user, request.params.taskId),
+  });
+
+  app.post('/tasks/:taskId/outcome', {
+    schema: {
+      summary: 'Complete a call task with its outcome; the invoice workflow applies it and answers with its new state and next step',
+      params: taskParams,
+      body: outcomeBody,
+      response: {
+        200: z.object({
+          task: taskSchema,
+          workflow: z.object({
+            applied: z.boolean(),
+            stage: z.string(),
+            openAmountMinor: z.number(),
+            nextStep,
+            followUpTask: z.object({ taskId: z.number(), kind: z.string(), dueAt: z.string(), attempt: z.number() }).nullable(),
+            effects: z.array(z.string()),
+          }),
+        }),
+        ...errors,
+      },
+    },
+    handler: async (request) => collectors.completeTask(request.user, request.params.taskId, request.body),
+  });
+
+  app.post('/customers/:customerId/notes', {
+    schema: {
+      summary: "Add a note to the customer's activity history (no task needed)",
+      params: customerParams,
+      body: z.object({ note: z.string().trim().min(1).max(2000), invoiceNumber: invoiceNumberSchema.optional() }),
+      response: { 201: z.object({ id: z.number(), customerId: z.string(), invoiceNumber: z.string().nullable(), note: z.string(), actor: z.string(), occurredAt: z.string() }), ...errors },
+    },
+    handler: async (request, reply) => reply.code(201).send(await collectors.addNote(request.user, request.params.customerId, request.body)),
+  });
+
+  app.get('/customers/:customerId/activities', {
+    schema: {
+      summary: "The customer's activity history, newest first: call outcomes, notes, promises and verdicts, pauses, reassignments",
+      params: customerParams,
+      querystring: z.object(page),
+      response: {
+        200: z.object({
+          total: z.number(),
+          items: z.array(z.object({ id: z.number(), occurredAt: z.string(), actor: z.string(), kind: z.string(), outcome: z.string().nullable(), reached: z.boolean(), note: z.string(), invoiceNumber: z.string().nullable(), taskId: z.number().nullable(), details: z.unknown() })),
+        }),
+        ...errors,
+      },
+    },
+    handler: async (request) => collectors.activities(request.user, request.params.customerId, request.query),
+  });
+
+  app.post('/promises', {
+    schema: {
+      summary: 'Record a promise to pay over one or more invoices of a customer; their dunning waits for the date',
+      body: z.object({
+        customerId: customerParams.shape.customerId,
+        madeBy,
+        promisedDate: z.iso.date(),
+        invoices: z.array(z.object({ number: invoiceNumberSchema, amountMinor: amountMinorSchema })).min(1).max(50),
+      }),
+      response: { 201: z.object({ promiseId: z.string(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), nextStep })) }), ...errors },
+    },
+    handler: async (request, reply) => reply.code(201).send(await collectors.makePromise(request.user, request.body)),
+  });
+
+  app.get('/promises', {
+    schema: {
+      summary: 'Promises and plan installments with their status (open, kept, partially_kept, broken, cancelled)',
+      querystring: z.object({ customerId: customerParams.shape.customerId.optional(), status: z.enum(['open', 'kept', 'partially_kept', 'broken', 'cancelled']).optional(), ...page }),
+      response: { 200: z.object({ total: z.number(), items: z.array(z.record(z.string(), z.unknown())) }), ...errors },
+    },
+    handler: async (request) => collectors.promises(request.user, request.query),
+  });
+
+  app.post('/payment-plans', {
+    schema: {
+      summary: 'Agree a payment plan: installments over invoices of one customer (oldest invoice first); they must add up to the open total',
+      body: z.object({
+        customerId: customerParams.shape.customerId,
+        madeBy,
+        invoiceNumbers: z.array(invoiceNumberSchema).min(1).max(50),
+        installments: z.array(z.object({ dueDate: z.iso.date(), amountMinor: amountMinorSchema })).min(2).max(36),
+      }),
+      response: { 201: z.object({ planId: z.string(), customerId: z.string(), currency: z.string(), totalMinor: z.number(), maxMissedInstallments: z.number(), invoices: z.array(z.object({ invoiceNumber: z.string(), installments: z.array(z.object({ dueDate: z.string(), amountMinor: z.number() })), stage: z.string() })) }), ...errors },
+    },
+    handler: async (request, reply) => reply.code(201).send(await collectors.createPaymentPlan(request.user, request.body)),
+  });
+
+  app.get('/reports/promise-kept-rate', {
+    schema: {
+      summary: 'Promise-kept rate per collector or per customer: kept / settled promises checked in [from, to)',
+      querystring: z.object({ by: z.enum(['collector', 'customer']).default('collector'), from: instant.optional(), to: instant.optional() }),
+      response: { 200: z.object({ by: z.string(), from: z.string().nullable(), to: z.string().nullable(), items: z.array(z.record(z.string(), z.unknown())) }), ...errors },
+    },
+    handler: async (request) => collectors.promiseKeptRate(request.user, request.query),
+  });
+
+  app.post('/invoices/:invoiceNumber/pause', {
+    schema: { summary: 'Pause dunning for an invoice, until a date or until resumed, with a reason', params: invoiceParams, body: pauseBody, response: { 200: stageResult, ...errors } },
+    handler: async (request) => collectors.pauseInvoice(request.user, request.params.invoiceNumber, request.body),
+  });
+
+  app.post('/invoices/:invoiceNumber/resume', {
+    schema: { summary: 'Resume dunning for a paused invoice', params: invoiceParams, body: resumeBody, response: { 200: stageResult, ...errors } },
+    handler: async (request) => collectors.resumeInvoice(request.user, request.params.invoiceNumber, request.body),
+  });
+
+  app.post('/customers/:customerId/pause', {
+    schema: {
+      summary: 'Pause dunning for every open invoice of a customer (and invoices enrolled meanwhile)',
+      params: customerParams,
+      body: pauseBody,
+      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), until: z.string().nullable(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string() })) }), ...errors },
+    },
+    handler: async (request) => collectors.pauseCustomer(request.user, request.params.customerId, request.body),
+  });
+
+  app.post('/customers/:customerId/resume', {
+    schema: {
+      summary: "Lift a customer-wide pause (invoices paused on their own stay paused)",
+      params: customerParams,
+      body: resumeBody,
+      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), resumed: z.boolean() })) }), ...errors },
+    },
+    handler: async (request) => collectors.resumeCustomer(request.user, request.params.customerId, request.body),
+  });
+
+  app.put('/customers/:customerId/collector', {
+    schema: {
+      summary: "Move a customer to another collector's portfolio; its open tasks move along (team lead and above)",
+      params: customerParams,
+      body: z.object({ collectorId: z.string().min(1).max(64) }),
+      response: { 200: z.object({ customerId: z.string(), from: z.string().nullable(), to: z.string(), movedTasks: z.array(z.number()) }), ...errors },
+    },
+    handler: async (request) => collectors.reassign(request.user, request.params.customerId, request.body),
+  });
+};

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DateTime } from 'luxon';
+import { createAndEnroll, startStack, type Stack } from '../support/stack';
+import { userWithToken } from '../support/auth';
+
+/**
+ * A collector's day through the HTTP API only, against the product as it runs (API and worker
+ * processes, Temporal dev server, PostgreSQL, SMTP peer, ERP simulator): worklist, calls and their
+ * outcomes, a promise, notes, a pause, a payment that keeps the promise, and a portfolio move.
+ */
+let stack: Stack;
+const tokens: Record<'anna' | 'ben' | 'lena', string> = { anna: '', ben: '', lena: '' };
+
+beforeAll(async () => {
+  stack = await startStack({ cadenceFile: 'cadence-collector.json' });
+  tokens.anna = (await userWithToken(stack.sql, stack.tenantId, { userId: 'anna', role: 'collector' })).token;
+  tokens.ben = (await userWithToken(stack.sql, stack.tenantId, { userId: 'ben', role: 'collector' })).token;
+  tokens.lena = (await userWithToken(stack.sql, stack.tenantId, { userId: 'lena', role: 'team_lead' })).token;
+  for (const [number, customerId, collectorId, amountMinor, dueDate] of [
+    ['COL-1', 'CUST-A', 'anna', 480_000, '2026-09-15'],
+    ['COL-2', 'CUST-A', 'anna', 35_000, '2026-11-02'],
+    ['COL-3', 'CUST-B', 'ben', 1_250_000, '2026-08-01'],
+  ] as const) {
+    const res = await createAndEnroll(stack, { number, customerId, amountMinor, dueDate }, `ap@${customerId.toLowerCase()}.example`, { collectorId });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+  }
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const as = (who: keyof typeof tokens) => (method: string, url: string, body?: unknown) => stack.api(method, url, body, tokens[who]);
+const anna = as('anna');
+type Task = { taskId: number; invoice: { number: string }; priority: { score: number }; kind: string; attempt: number; collectorId: string };
+
+describe("a collector's day through the API", () => {
+  it('works the worklist: prioritized tasks, outcomes that drive the workflows, notes, a pause, a kept promise, a portfolio move', async () => {
+    // 1. The worklist: the cadence's call tasks of Anna's portfolio only, highest priority first.
+    await expect.poll(async () => (await anna('GET', '/worklist')).body.total, { timeout: 30_000 }).toBe(2);
+    const list = (await anna('GET', '/worklist')).body;
+    expect(list.items.map((t: Task) => t.invoice.number)).toEqual(['COL-1', 'COL-2']); // older and larger first
+    expect(list.items[0].priority.score).toBeGreaterThan(list.items[1].priority.score);
+    expect(list.reportingCurrency).toBe('EUR');
+    expect(list.totalOpenAmountReportingMinor).toBe(480_000 + 35_000);
+    const [callCol1, callCol2] = list.items as Task[];
+    expect((await anna('GET', '/worklist?bucket=1-30')).body.items.map((t: Task) => t.invoice.number)).toEqual(['COL-2']);
+
+    // Ben's customer is not Anna's: 403 everywhere.
+    const bens = (await as('ben')('GET', '/worklist')).body.items as Task[];
+    expect(bens.map((t) => t.invoice.number)).toEqual(['COL-3']);
+    expect((await anna('GET', '/worklist?collectorId=ben')).status).toBe(403);
+    expect((await anna('GET', `/tasks/${bens[0]!.taskId}`)).status).toBe(403);
+    expect((await anna('POST', `/tasks/${bens[0]!.taskId}/outcome`, { outcome: { code: 'will_pay' } })).status).toBe(403);
+    expect((await anna('GET', '/invoices/COL-3')).status).toBe(403);
+
+    // 2. A call with a promise to pay. A malformed outcome first: 400 with the issues.
+    const bad = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, { outcome: { code: 'promise_to_pay', promisedDate: 'next friday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['body.outcome.amountMinor', 'body.outcome.promisedDate', 'body.outcome.madeBy']));
+    const promisedDate = DateTime.now().setZone('Europe/Berlin').plus({ days: 5 }).toISODate()!;
+    const promised = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, {
+      outcome: { code: 'promise_to_pay', amountMinor: 480_000, promisedDate, madeBy: 'Jana Roth, AP' },
+      note: 'Payment run on Friday, confirmed by Jana.',
+    });
+    expect(promised.status, JSON.stringify(promised.body)).toBe(200);
+    expect(promised.body.workflow).toMatchObject({ applied: true, stage: 'promised', nextStep: { action: 'promise_check' }, followUpTask: null });
+    expect(promised.body.task).toMatchObject({ status: 'done', outcome: { code: 'promise_to_pay', completedBy: 'anna' } });
+    // The same task again: a clear 409, nothing changes.
+    const again = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, { outcome: { code: 'refused' } });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ error: 'task_already_completed', task: { outcome: 'promise_to_pay', completedBy: 'anna' } });
+    expect((await anna('GET', '/invoices/COL-1')).body.stage).toBe('promised');
+    const recorded = await stack.sql`
+      select (select count(*)::int from customer_activities where tenant_id = ${stack.tenantId} and task_id = ${callCol1!.taskId}) as history,
+             (select count(*)::int from call_tasks where tenant_id = ${stack.tenantId} and parent_task_id = ${callCol1!.taskId}) as follow_ups,
+             (select count(*)::int from promises where tenant_id = ${stack.tenantId} and invoice_number = 'COL-1') as promises`;
+    expect(recorded).toEqual([{ history: 1, follow_ups: 0, promises: 1 }]);
+
+    // 3. The next call: nobody answers; the follow-up lands in the worklist for the next business day.
+    const noAnswer = await anna('POST', `/tasks/${callCol2!.taskId}/outcome`, { outcome: { code: 'no_answer' } });
+    expect(noAnswer.status, JSON.stringify(noAnswer.body)).toBe(200);
+    const followUp = noAnswer.body.workflow.followUpTask;
+    expect(followUp).toMatchObject({ kind: 'follow_up', attempt: 2 });
+    expect(DateTime.fromISO(followUp.dueAt, { zone: 'Europe/Berlin' }).toFormat('HH:mm')).toBe('09:30');
+    const open = (await anna('GET', '/worklist')).body.items as Task[];
+    expect(open.map((t) => [t.invoice.number, t.kind, t.attempt])).toEqual([['COL-2', 'follow_up', 2]]);
+
+    // 4. A note without a task, and the customer's history.
+    expect((await anna('POST', '/customers/CUST-A/notes', { note: 'AP moves to a new ERP next month.', invoiceNumber: 'COL-2' })).status).toBe(201);
+    const history = (await anna('GET', '/customers/CUST-A/activities')).body;
+    expect(history.items.map((a: { kind: string; outcome: string | null }) => [a.kind, a.outcome])).toEqual(
+      expect.arrayContaining([['note', null], ['call_outcome', 'no_answer'], ['call_outcome', 'promise_to_pay'], ['promise', null]]),
+    );
+    expect(history.items[0].kind).toBe('note');
+
+    // 5. A pause and its end.
+    const until = DateTime.now().plus({ days: 3 }).toUTC().toISO()!;
+    const paused = await anna('POST', '/invoices/COL-2/pause', { reason: 'Customer asked for a week: audit in progress', until });
+    expect(paused.body).toMatchObject({ stage: 'paused', changed: true, nextStep: { action: 'resume' } });
+    expect((await anna('POST', '/invoices/COL-2/resume', { note: 'Audit done early' })).body).toMatchObject({ stage: 'active', changed: true });
+    expect((await anna('POST', '/invoices/COL-2/resume', {})).status).toBe(409);
+
+    // 6. The customer pays COL-1 in full: the invoice closes and the promise counts as kept.
+    const paid = await anna('POST', '/invoices/COL-1/payments', { paymentId: 'PAY-COL-1', amountMinor: 480_000, currency: 'EUR' });
+    expect(paid.body).toMatchObject({ stage: 'paid', openAmountMinor: 0 });
+    await expect.poll(async () => (await anna('GET', '/reports/promise-kept-rate?by=collector')).body.items, { timeout: 20_000 }).toEqual([
+      { collectorId: 'anna', kept: 1, partiallyKept: 0, broken: 0, open: 0, settled: 1, keptRate: 1 },
+    ]);
+    expect((await anna('GET', '/promises?customerId=CUST-A')).body.items).toMatchObject([{ invoiceNumber: 'COL-1', status: 'kept', madeBy: 'Jana Roth, AP', recordedBy: 'anna' }]);
+
+    // 7. The team lead moves CUST-A to Ben: the open follow-up moves with it, Anna no longer sees the customer.
+    expect((await anna('PUT', '/customers/CUST-A/collector', { collectorId: 'ben' })).status).toBe(403);
+    const moved = await as('lena')('PUT', '/customers/CUST-A/collector', { collectorId: 'ben' });
+    expect(moved.body).toMatchObject({ from: 'anna', to: 'ben', movedTasks: [open[0]!.taskId] });
+    expect((await anna('GET', '/worklist')).body.total).toBe(0);
+    expect((await anna('GET', '/customers/CUST-A/activities')).status).toBe(403);
+    expect(((await as('ben')('GET', '/worklist')).body.items as Task[]).map((t) => t.invoice.number).sort()).toEqual(['COL-2', 'COL-3']);
+
+    // Everything people did is in the audit trail with who did it.
+    const audit = await stack.sql<{ actor: string; event_type: string }[]>`
+      select actor, event_type from audit_events where tenant_id = ${stack.tenantId} and actor <> 'workflow' order by id`;
+    expect(audit.map((a) => `${a.actor}:${a.event_type}`)).toEqual(
+      expect.arrayContaining(['anna:task_completed', 'anna:note_added', 'anna:pause_requested', 'anna:resume_requested', 'anna:payment_reported', 'lena:customer_reassigned']),
+    );
+  });
+});
