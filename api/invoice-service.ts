@@ -14,6 +14,7 @@ import {
   dunningStageKey,
   cadenceChangedSignal,
   paymentNotifiedSignal,
+  pauseUpdate,
   recordPaymentUpdate,
   type InvoiceDunningInput,
   type PaymentNotice,
@@ -106,8 +107,12 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null},
                   ${customer.segment}, ${customer.country ?? null}, ${customer.region ?? null}, ${customer.doNotContact}, ${customer.contactName ?? null})
           on conflict (tenant_id, customer_id) do update set name = excluded.name, email = excluded.email, time_zone = excluded.time_zone,
-            locale = excluded.locale, collector_id = excluded.collector_id, segment = excluded.segment, country = excluded.country,
-            region = excluded.region, do_not_contact = excluded.do_not_contact, contact_name = excluded.contact_name, updated_at = now()`;
+            locale = excluded.locale, segment = excluded.segment, country = excluded.country, region = excluded.region,
+            contact_name = excluded.contact_name, updated_at = now(),
+            -- The portfolio and the do-not-contact flag are managed here (reassignment, contact preferences):
+            -- an enrollment fills them in when unknown, never moves a customer or lifts a do-not-contact.
+            collector_id = coalesce(customers.collector_id, excluded.collector_id),
+            do_not_contact = customers.do_not_contact or excluded.do_not_contact`;
         const inserted = await tx`
           insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date,
                                 workflow_id, cadence_id, cadence_version)
@@ -151,6 +156,15 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           ],
         });
         await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, 'invoice_enrolled', { cadence: { id: cadence.id, version: cadence.version } });
+        // A customer paused as a whole pauses the invoices enrolled meanwhile too.
+        const [pause] = await sql<{ pause_reason: string | null; paused_until: Date | null }[]>`
+          select pause_reason, paused_until from customers where tenant_id = ${tenantId} and customer_id = ${customer.id}
+            and paused and (paused_until is null or paused_until > now())`;
+        if (pause)
+          await handle.executeUpdate(pauseUpdate, {
+            updateId: 'customer-pause-at-enrollment',
+            args: [{ reason: pause.pause_reason ?? 'customer paused', until: pause.paused_until?.toISOString() ?? null, actor, scope: 'customer' }],
+          });
         return { workflowId, runId: handle.firstExecutionRunId };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError)

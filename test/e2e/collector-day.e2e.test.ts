@@ -123,4 +123,45 @@ describe("a collector's day through the API", () => {
       expect.arrayContaining(['anna:task_completed', 'anna:note_added', 'anna:pause_requested', 'anna:resume_requested', 'anna:payment_reported', 'lena:customer_reassigned']),
     );
   });
+
+  it('agrees a payment plan over two invoices (oldest first), and pauses a whole customer including an invoice enrolled during the pause', async () => {
+    for (const [number, amountMinor, dueDate] of [['PLN-1', 60_000, '2026-09-01'], ['PLN-2', 40_000, '2026-10-01']] as const) {
+      const res = await createAndEnroll(stack, { number, customerId: 'CUST-P', amountMinor, dueDate }, 'ap@cust-p.example', { collectorId: 'anna' });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+    const day = (n: number) => DateTime.now().setZone('Europe/Berlin').plus({ days: n }).toISODate()!;
+    const notAddingUp = await anna('POST', '/payment-plans', {
+      customerId: 'CUST-P', madeBy: 'CFO', invoiceNumbers: ['PLN-1', 'PLN-2'],
+      installments: [{ dueDate: day(10), amountMinor: 50_000 }, { dueDate: day(40), amountMinor: 40_000 }],
+    });
+    expect(notAddingUp.status).toBe(422);
+    expect(notAddingUp.body.message).toBe("the installments add up to 90000 but the invoices' open amount is 100000");
+    const plan = await anna('POST', '/payment-plans', {
+      customerId: 'CUST-P', madeBy: 'CFO', invoiceNumbers: ['PLN-2', 'PLN-1'],
+      installments: [{ dueDate: day(10), amountMinor: 50_000 }, { dueDate: day(40), amountMinor: 50_000 }],
+    });
+    expect(plan.status, JSON.stringify(plan.body)).toBe(201);
+    expect(plan.body.invoices).toEqual([
+      { invoiceNumber: 'PLN-1', installments: [{ dueDate: day(10), amountMinor: 50_000 }, { dueDate: day(40), amountMinor: 10_000 }], stage: 'promised' },
+      { invoiceNumber: 'PLN-2', installments: [{ dueDate: day(40), amountMinor: 40_000 }], stage: 'promised' },
+    ]);
+    const rows = await stack.sql`select invoice_number, installment_no, amount_minor, status from promises where tenant_id = ${stack.tenantId} and plan_id = ${plan.body.planId} order by invoice_number, installment_no`;
+    expect(rows).toEqual([
+      { invoice_number: 'PLN-1', installment_no: 1, amount_minor: 50_000, status: 'open' },
+      { invoice_number: 'PLN-1', installment_no: 2, amount_minor: 10_000, status: 'open' },
+      { invoice_number: 'PLN-2', installment_no: 1, amount_minor: 40_000, status: 'open' },
+    ]);
+
+    // The whole customer is paused; an invoice enrolled meanwhile starts paused; the customer-wide resume lifts both pauses.
+    const paused = await anna('POST', '/customers/CUST-P/pause', { reason: 'Insolvency check by credit management' });
+    expect(paused.body).toMatchObject({ paused: true, until: null, invoices: [{ invoiceNumber: 'PLN-1', stage: 'paused' }, { invoiceNumber: 'PLN-2', stage: 'paused' }] });
+    expect((await createAndEnroll(stack, { number: 'PLN-3', customerId: 'CUST-P', amountMinor: 5_000, dueDate: '2026-10-15' }, 'ap@cust-p.example', { collectorId: 'anna' })).status).toBe(201);
+    await expect.poll(async () => (await anna('GET', '/invoices/PLN-3')).body.stage, { timeout: 10_000 }).toBe('paused');
+    const resumed = await anna('POST', '/customers/CUST-P/resume', { note: 'Credit check passed' });
+    expect(resumed.body.invoices).toEqual([
+      { invoiceNumber: 'PLN-1', stage: 'promised', resumed: true },
+      { invoiceNumber: 'PLN-2', stage: 'promised', resumed: true },
+      { invoiceNumber: 'PLN-3', stage: 'active', resumed: true },
+    ]);
+  });
 });
