@@ -59,7 +59,8 @@ export async function buildApp(deps: AppDeps) {
 
   const cadences = createCadenceService({ sql: deps.sql, tenantId: deps.tenantId, templates: deps.templates, defaultCadenceId: deps.defaultCadenceId });
   app.decorate('cadences', cadences);
-  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences };
+  const fx = deps.fx ?? loadReportingConfig();
+  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx };
   const invoices = createInvoiceService(invoiceDeps);
   app.get('/health', { schema: { security: [], response: { 200: z.object({ ok: z.boolean() }) } } }, async () => {
     await deps.sql`select 1`;
@@ -75,7 +76,7 @@ export async function buildApp(deps: AppDeps) {
     sql: deps.sql,
     temporal: deps.temporal,
     tenantId: deps.tenantId,
-    fx: deps.fx ?? loadReportingConfig(),
+    fx,
     cadences,
     contacts: createContactsService({ sql: deps.sql, tenantId: deps.tenantId }),
   });

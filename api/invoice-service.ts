@@ -5,6 +5,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { Sql } from '../db/sql';
+import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
@@ -30,6 +31,8 @@ export interface InvoiceServiceDeps {
   taskQueue: string;
   /** Chooses the cadence version each new invoice pins. */
   cadences: Pick<CadenceService, 'resolveFor' | 'getVersion'>;
+  /** The reporting currency's rates: an invoice in a currency without one could not be prioritized or totalled. */
+  fx?: FxTable;
 }
 
 interface InvoiceRow {
@@ -93,6 +96,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     async enroll(body: Enrollment, actor: string): Promise<{ workflowId: string; runId: string }> {
       const { customer, invoice } = body;
       const workflowId = invoiceWorkflowId(tenantId, invoice.number);
+      if (deps.fx && invoice.currency !== deps.fx.reportingCurrency && deps.fx.rates[invoice.currency] === undefined)
+        throw new DomainError(422, 'no_exchange_rate', `no exchange rate from ${invoice.currency} to the reporting currency ${deps.fx.reportingCurrency}: add it to config/reporting.json`);
       // A rejected enrollment changes nothing: the customer is only written with a new invoice.
       const [known] = await sql<InvoiceRow[]>`select cadence_id, cadence_version from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
       // A new invoice pins the cadence version chosen now; a retried enrollment keeps the one it pinned.

@@ -168,6 +168,14 @@ describe('POST /invoices: enrollment', () => {
     expect(after).toEqual(before);
   });
 
+  it('answers 422 no_exchange_rate for a currency the reporting configuration cannot convert, and stores nothing', async () => {
+    const number = uniqueNumber('MXN');
+    const res = await enroll(enrollment(number, { invoice: { currency: 'MXN' } }));
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ error: 'no_exchange_rate', message: 'no exchange rate from MXN to the reporting currency EUR: add it to config/reporting.json' });
+    expect(await invoiceRows(number)).toHaveLength(0);
+  });
+
   it('accepts invoice numbers with slashes and finds them again with an encoded path', async () => {
     const number = `RE/2026/${Date.now().toString(36)}`;
     const res = await enroll(enrollment(number));

@@ -52,9 +52,9 @@ function collectCadence(collection: Record<string, unknown> = {}): Cadence {
   });
 }
 
-async function setup(cadence: Cadence = collectCadence()) {
+async function setup(cadence: Cadence = collectCadence(), options: Parameters<typeof createFakeActivities>[1] = {}) {
   const input = invoiceInput(await berlinDate(), { cadence });
-  const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
+  const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS, ...options });
   const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
   const templatesSent = () => fake.callsOf('sendCustomerMessage').map((c) => c.args[0].items.map((i) => i.template).join('+'));
   const auditTypes = () => fake.callsOf('recordDunningEvent').map((c) => c.args[0].type);
@@ -299,5 +299,21 @@ describe('promises, plans, pauses and call outcomes (time-skipping)', () => {
       await handle.terminate('test done');
     });
     expect(t.fake.callsOf('recordPromise')).toHaveLength(0);
+  });
+
+  it('turns reminders into calls for a customer whose contact prefers the phone', async () => {
+    const t = await setup(collectCadence(), { customers: { C1: { preferredChannel: 'phone' } } });
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(11));
+      const state = await handle.query(dunningStateQuery);
+      expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([['reminder-1', 'call_instead'], ['reminder-2', 'call_instead']]);
+      await handle.terminate('test done');
+    });
+    expect(t.templatesSent()).toEqual([]);
+    expect(t.fake.callsOf('createCallTask').map((c) => c.args[0].note)).toEqual([
+      'Customer prefers phone: call instead of reminder "reminder-1" (reminder-friendly).',
+      'Customer prefers phone: call instead of reminder "reminder-2" (reminder-firm).',
+    ]);
   });
 });
