@@ -57,6 +57,12 @@ describe("a collector's day through the API", () => {
     const bad = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, { outcome: { code: 'promise_to_pay', promisedDate: 'next friday' } });
     expect(bad.status).toBe(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['body.outcome.amountMinor', 'body.outcome.promisedDate', 'body.outcome.madeBy']));
+    const noNote = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, { outcome: { code: 'dispute', reasonCode: 'pricing' } });
+    expect(noNote.status).toBe(400);
+    expect(noNote.body.issues).toEqual([expect.objectContaining({ path: 'body.note', message: 'a dispute needs a note: what the customer contests and why' })]);
+    const unknown = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, { outcome: { code: 'maybe_later' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.issues[0].path).toBe('body.outcome.code');
     const promisedDate = DateTime.now().setZone('Europe/Berlin').plus({ days: 5 }).toISODate()!;
     const promised = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, {
       outcome: { code: 'promise_to_pay', amountMinor: 480_000, promisedDate, madeBy: 'Jana Roth, AP' },
