@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { buildApp } from '../../api/app';
 import { ERP_SIGNATURE_HEADER, signWebhookBody } from '../../activities/erp/webhook-signature';
 import type { PaymentAppliedEvent } from '../../activities/erp/payment-applied-event';
-import { loadCadence, loadEmailTemplates } from '../../config/load';
-import { migrate } from '../../db/migrate';
-import { createSql, type Sql } from '../../db/sql';
+import { loadCadence } from '../../config/load';
+import type { Sql } from '../../db/sql';
+import { startTestApp, type TestApp } from '../support/test-app';
 import { invoiceWorkflowId } from '../../domain/ids';
 import { collectorIdKey, customerIdKey, dunningStageKey, paymentNotifiedSignal, type PaymentNotice } from '../../workflows/messages';
 import { userWithToken } from '../support/auth';
@@ -20,36 +18,25 @@ import { userWithToken } from '../support/auth';
 
 const webhookSecret = 'test-secret-0123456789';
 const tenantId = `api-${randomUUID().slice(0, 8)}`;
-const taskQueue = `api-test-${tenantId}`; // nobody polls it
-
+let t: TestApp;
 let sql: Sql;
-let connection: Connection;
 let client: Client;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let app: TestApp['app'];
+let taskQueue: string;
 /** Every call goes as this admin: the audit trail names them as the actor. */
 let auth: { authorization: string };
 const ADMIN = 'api-admin';
-const started = new Set<string>();
+let started: Set<string>;
 const standardVersion = loadCadence('config/cadences/standard.json').version;
 
 beforeAll(async () => {
-  sql = createSql(inject('databaseUrl'), { max: 4 });
-  await migrate(sql);
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection });
-  const cadence = loadCadence('config/cadences/standard.json');
-  app = await buildApp({ sql, temporal: client, tenantId, taskQueue, templates: loadEmailTemplates(), defaultCadenceId: cadence.id, webhookSecret });
-  await app.ready();
-  await app.cadences.seedDefaults([cadence]);
+  t = await startTestApp(tenantId, { webhookSecret });
+  ({ sql, client, app, taskQueue, started } = t);
   auth = (await userWithToken(sql, tenantId, { userId: ADMIN, role: 'admin' })).headers;
 });
 
 afterAll(async () => {
-  await app?.close();
-  // Be tidy: the dev server is thrown away after the run, but nothing should keep waiting on a queue nobody polls.
-  await Promise.all([...started].map((id) => client.workflow.getHandle(id).terminate('api integration test done').catch(() => undefined)));
-  await connection?.close();
-  await sql?.end();
+  await t?.close();
 });
 
 let seq = 0;

@@ -3,12 +3,10 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
-import { buildApp } from '../../api/app';
+import type { Client } from '@temporalio/client';
 import { authenticate, issueToken, parseToken, revokeToken } from '../../api/auth';
-import { loadCadence, loadEmailTemplates } from '../../config/load';
-import { migrate } from '../../db/migrate';
-import { createSql, type Sql } from '../../db/sql';
+import type { Sql } from '../../db/sql';
+import { startTestApp, type TestApp } from '../support/test-app';
 import { userWithToken } from '../support/auth';
 
 /**
@@ -18,25 +16,17 @@ import { userWithToken } from '../support/auth';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const tenantId = `auth-${randomUUID().slice(0, 8)}`;
-const taskQueue = `auth-test-${tenantId}`; // nobody polls it
-
+let t: TestApp;
 let sql: Sql;
-let connection: Connection;
 let client: Client;
-let app: Awaited<ReturnType<typeof buildApp>>;
-const started = new Set<string>();
+let app: TestApp['app'];
+let started: Set<string>;
 type Caller = Awaited<ReturnType<typeof userWithToken>>;
 let admin: Caller, manager: Caller, lead: Caller, anna: Caller, ben: Caller;
 
 beforeAll(async () => {
-  sql = createSql(inject('databaseUrl'), { max: 4 });
-  await migrate(sql);
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection });
-  const cadence = loadCadence('config/cadences/standard.json');
-  app = await buildApp({ sql, temporal: client, tenantId, taskQueue, templates: loadEmailTemplates(), defaultCadenceId: cadence.id, webhookSecret: 'test-secret-0123456789' });
-  await app.ready();
-  await app.cadences.seedDefaults([cadence]);
+  t = await startTestApp(tenantId);
+  ({ sql, client, app, started } = t);
   admin = await userWithToken(sql, tenantId, { userId: 'admin', role: 'admin' });
   manager = await userWithToken(sql, tenantId, { userId: 'mark', role: 'ar_manager', name: 'Mark Jensen' });
   lead = await userWithToken(sql, tenantId, { userId: 'lena', role: 'team_lead' });
@@ -45,10 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  await Promise.all([...started].map((id) => client.workflow.getHandle(id).terminate('auth integration test done').catch(() => undefined)));
-  await connection?.close();
-  await sql?.end();
+  await t?.close();
 });
 
 async function call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, as: Caller | { authorization?: string } | undefined, payload?: unknown) {

@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from 'vitest';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { invoiceDunning } from '../../workflows';
 import { DateTime } from 'luxon';
 import { addBusinessDays } from '../../domain/business-calendar';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
@@ -59,6 +60,24 @@ async function setup(cadence: Cadence = collectCadence(), options: Parameters<ty
   const templatesSent = () => fake.callsOf('sendCustomerMessage').map((c) => c.args[0].items.map((i) => i.template).join('+'));
   const auditTypes = () => fake.callsOf('recordDunningEvent').map((c) => c.args[0].type);
   return { input, fake, worker, taskQueue, templatesSent, auditTypes };
+}
+
+/**
+ * On day 2 the customer agrees to pay 125 000 in three installments (40 000 on day 7, 40 000 on day
+ * 37, 45 000 on day 67); returns their dates with the server at 11:00 on the first one.
+ */
+async function agreeThreeInstallmentPlan(handle: WorkflowHandle<typeof invoiceDunning>, planId: string) {
+  await sleepUntil(await berlinDate(2));
+  const dates = [await berlinDate(7), await berlinDate(37), await berlinDate(67)] as const;
+  await handle.executeUpdate(makePromiseUpdate, {
+    args: [{ promiseId: planId, planId, madeBy: 'Jana Roth (AP)', recordedBy: 'lena', installments: [
+      { dueDate: dates[0], amountMinor: 40_000 },
+      { dueDate: dates[1], amountMinor: 40_000 },
+      { dueDate: dates[2], amountMinor: 45_000 },
+    ] }],
+  });
+  await sleepUntil(dates[0], '11:00');
+  return dates;
 }
 
 /** A refused update's reason is the cause of the client's WorkflowUpdateFailedError. */
@@ -140,16 +159,7 @@ describe('promises, plans, pauses and call outcomes (time-skipping)', () => {
     const n = t.input.invoice.number;
     await t.worker.runUntil(async () => {
       const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
-      await sleepUntil(await berlinDate(2));
-      const dates = [await berlinDate(7), await berlinDate(37), await berlinDate(67)];
-      await handle.executeUpdate(makePromiseUpdate, {
-        args: [{ promiseId: 'PLAN-1', planId: 'PLAN-1', madeBy: 'Jana Roth (AP)', recordedBy: 'lena', installments: [
-          { dueDate: dates[0]!, amountMinor: 40_000 },
-          { dueDate: dates[1]!, amountMinor: 40_000 },
-          { dueDate: dates[2]!, amountMinor: 45_000 },
-        ] }],
-      });
-      await sleepUntil(dates[0]!, '11:00');
+      const dates = await agreeThreeInstallmentPlan(handle, 'PLAN-1');
       t.fake.setOpenAmount(n, 85_000); // first installment paid on its day
       await sleepUntil(DateTime.fromISO(addBusinessDays(dates[0]!, 2)).plus({ days: 1 }).toISODate()!, '06:00');
       let state = await handle.query(dunningStateQuery);
@@ -184,16 +194,7 @@ describe('promises, plans, pauses and call outcomes (time-skipping)', () => {
     const n = t.input.invoice.number;
     await t.worker.runUntil(async () => {
       const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
-      await sleepUntil(await berlinDate(2));
-      const dates = [await berlinDate(7), await berlinDate(37), await berlinDate(67)];
-      await handle.executeUpdate(makePromiseUpdate, {
-        args: [{ promiseId: 'PLAN-2', planId: 'PLAN-2', madeBy: 'Jana Roth (AP)', recordedBy: 'lena', installments: [
-          { dueDate: dates[0]!, amountMinor: 40_000 },
-          { dueDate: dates[1]!, amountMinor: 40_000 },
-          { dueDate: dates[2]!, amountMinor: 45_000 },
-        ] }],
-      });
-      await sleepUntil(dates[0]!, '11:00');
+      const dates = await agreeThreeInstallmentPlan(handle, 'PLAN-2');
       t.fake.setOpenAmount(n, 85_000);
       await sleepUntil(DateTime.fromISO(addBusinessDays(dates[1]!, 2)).plus({ days: 1 }).toISODate()!, '06:00');
       const state = await handle.query(dunningStateQuery);
