@@ -19,8 +19,15 @@ export function isCurrencyCode(code: string): boolean {
   }
 }
 
+const digitsByCurrency = new Map<string, number>();
+/** Minor digits of a currency (memoized: building an Intl.NumberFormat costs microseconds, and the answer never changes). */
 export function minorDigits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  let digits = digitsByCurrency.get(currency);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    digitsByCurrency.set(currency, digits);
+  }
+  return digits;
 }
 
 /** "1234.5" in EUR -> 123450. Exact: works on the digits, never through a float. */
