@@ -10,6 +10,8 @@ export interface DunningEvent {
   stage: DunningStage;
   openAmountMinor: number;
   nextStep: DunningState['nextStep'];
+  /** What an open invoice waits for besides its cadence (mirrored for lists). */
+  hold?: { pausedUntil: string | null; promiseDate: string | null };
   details: Record<string, unknown>;
 }
 
@@ -37,7 +39,8 @@ export function createAuditActivities(deps: { sql: Sql }) {
                    where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber} and status = 'open'`;
         await tx`
           update invoices set stage = ${event.stage}, open_amount_minor = ${event.openAmountMinor},
-            next_step_id = ${event.nextStep?.stepId ?? null}, next_step_action = ${event.nextStep?.action ?? null}, next_step_at = ${event.nextStep?.at ?? null}, updated_at = now()
+            next_step_id = ${event.nextStep?.stepId ?? null}, next_step_action = ${event.nextStep?.action ?? null}, next_step_at = ${event.nextStep?.at ?? null},
+            paused_until = ${event.hold?.pausedUntil ?? null}, promise_date = ${event.hold?.promiseDate ?? null}, updated_at = now()
           where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
       });
     },

@@ -9,6 +9,7 @@ import { convertMinor, type FxTable } from '../domain/fx';
 import { priorityScore, type PriorityBreakdown } from '../domain/priority';
 import { allocatePlan } from '../domain/promises';
 import {
+  collectorChangedSignal,
   makePromiseUpdate,
   pauseUpdate,
   recordCallOutcomeUpdate,
@@ -513,6 +514,11 @@ export function createCollectorService(deps: CollectorServiceDeps) {
           update call_tasks set collector_id = ${body.collectorId} where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' returning id`;
         return { from: before.collector_id, movedTasks: moved.map((m) => m.id).sort((a, b) => a - b) };
       });
+      for (const inv of await openInvoices(customerId)) {
+        await temporal.workflow.getHandle(inv.workflow_id).signal(collectorChangedSignal, body.collectorId).catch((err: unknown) => {
+          if (!(err instanceof WorkflowNotFoundError)) throw err; // closed meanwhile
+        });
+      }
       await history({ customerId, actor: user.userId, kind: 'reassignment', note: `portfolio moved from ${result.from ?? 'nobody'} to ${body.collectorId}`, details: result });
       await audit(user.userId, 'customer_reassigned', null, null, { customerId, from: result.from, to: body.collectorId, movedTasks: result.movedTasks });
       return { customerId, from: result.from, to: body.collectorId, movedTasks: result.movedTasks };

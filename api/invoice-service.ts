@@ -50,6 +50,8 @@ interface InvoiceRow {
   next_step_id: string | null;
   next_step_action: string | null;
   next_step_at: Date | null;
+  paused_until: Date | null;
+  promise_date: string | null;
 }
 
 const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: string) =>
@@ -65,7 +67,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
   async function findInvoice(invoiceNumber: string): Promise<InvoiceRow | undefined> {
     const [row] = await sql<InvoiceRow[]>`
       select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(issue_date, 'YYYY-MM-DD') as issue_date,
-             to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_action, next_step_at
+             to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_action, next_step_at,
+             paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date
       from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
     return row;
   }
@@ -183,7 +186,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number }) {
       const rows = await sql<(InvoiceRow & { total: number })[]>`
         select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
-               stage, next_step_id, next_step_at, count(*) over ()::int as total
+               stage, next_step_id, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, count(*) over ()::int as total
         from invoices
         where tenant_id = ${tenantId}
           ${filter.stage ? sql`and stage = ${filter.stage}` : sql``}
@@ -202,6 +205,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           dueDate: r.due_date,
           stage: r.stage,
           nextStep: r.next_step_id ? { stepId: r.next_step_id, at: r.next_step_at!.toISOString() } : null,
+          pausedUntil: r.paused_until?.toISOString() ?? null,
+          promiseDate: r.promise_date,
         })),
       };
     },
@@ -237,6 +242,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         nextStep: row.next_step_id
           ? { stepId: row.next_step_id, action: row.next_step_action ?? 'unknown', at: row.next_step_at!.toISOString() }
           : null,
+        pausedUntil: row.paused_until?.toISOString() ?? null,
+        promiseDate: row.promise_date,
         steps: steps.map((s) => ({ stepId: s.step_id, action: s.action, at: s.at.toISOString(), outcome: s.outcome })),
       };
     },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isCurrencyCode } from '../domain/money';
 import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
+import { DUNNING_STAGES } from '../workflows/messages';
 
 /** Request and response shapes, checked at the edge and published as OpenAPI. */
 
@@ -81,12 +82,16 @@ export const invoiceViewSchema = z.object({
   cadence: z.object({ id: z.string(), version: z.number() }),
   stage: z.string(),
   nextStep: nextStepSchema,
+  /** Set while paused until a date. */
+  pausedUntil: z.string().nullable(),
+  /** The date of the promise (or installment) being followed, while promised. */
+  promiseDate: z.string().nullable(),
   steps: z.array(stepSchema),
 });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 
 export const invoiceListQuery = z.object({
-  stage: z.enum(['active', 'paid', 'cancelled', 'written_off']).optional(),
+  stage: z.enum(DUNNING_STAGES).optional(),
   customerId: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
@@ -104,6 +109,8 @@ export const invoiceListSchema = z.object({
       dueDate: z.string(),
       stage: z.string(),
       nextStep: z.object({ stepId: z.string(), at: z.string() }).nullable(),
+      pausedUntil: z.string().nullable(),
+      promiseDate: z.string().nullable(),
     }),
   ),
 });

@@ -19,6 +19,8 @@ import { runInternalAction } from './step-actions';
 import { stepIdempotencyKey } from '../domain/ids';
 import {
   cadenceChangedSignal,
+  collectorChangedSignal,
+  collectorIdKey,
   dunningStageKey,
   makePromiseUpdate,
   pauseUpdate,
@@ -75,6 +77,10 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       stage: state.stage,
       openAmountMinor: state.openAmountMinor,
       nextStep: isClosed() ? null : state.nextStep, // a closed invoice has no next step, whatever the loop last planned
+      hold: {
+        pausedUntil: isClosed() ? null : (state.pause?.until ?? null),
+        promiseDate: isClosed() ? null : (state.promise?.installments.find((i) => i.status === 'pending')?.dueDate ?? null),
+      },
       details,
     });
 
@@ -134,6 +140,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   });
   setHandler(customerMessageResultSignal, (result) => void messageResults.set(result.requestId, result));
   setHandler(paymentNotifiedSignal, (payment) => void applyPayment(payment));
+  setHandler(collectorChangedSignal, (collectorId) => {
+    // The customer moved to another portfolio: later tasks go to the new collector, and the workflow lists under them.
+    if (customer.collectorId === collectorId) return;
+    customer.collectorId = collectorId;
+    upsertSearchAttributes([{ key: collectorIdKey, value: collectorId }]);
+  });
   setHandler(recordPaymentUpdate, applyPayment, {
     validator: (payment) => {
       if (!Number.isSafeInteger(payment.amountMinor) || payment.amountMinor <= 0) throw new Error('amountMinor must be a positive integer');

@@ -191,6 +191,8 @@ export const resumeUpdate = defineUpdate<StageResult, [ResumeRequest]>('resume')
 export const recordPaymentUpdate = defineUpdate<PaymentResult, [PaymentNotice]>('recordPayment');
 export const paymentNotifiedSignal = defineSignal<[PaymentNotice]>('paymentNotified');
 export const dunningStateQuery = defineQuery<DunningState>('dunningState');
+/** The customer moved to another collector's portfolio. */
+export const collectorChangedSignal = defineSignal<[string]>('collectorChanged');
 /** Moves a running invoice to another cadence version; takes effect at the next step boundary. */
 export const cadenceChangedSignal = defineSignal<[Cadence]>('cadenceChanged');
 

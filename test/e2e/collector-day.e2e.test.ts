@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { collectorIdKey } from '../../workflows/messages';
 import { DateTime } from 'luxon';
 import { createAndEnroll, startStack, type Stack } from '../support/stack';
 import { userWithToken } from '../support/auth';
@@ -75,7 +77,7 @@ describe("a collector's day through the API", () => {
     const again = await anna('POST', `/tasks/${callCol1!.taskId}/outcome`, { outcome: { code: 'refused' } });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ error: 'task_already_completed', task: { outcome: 'promise_to_pay', completedBy: 'anna' } });
-    expect((await anna('GET', '/invoices/COL-1')).body.stage).toBe('promised');
+    expect((await anna('GET', '/invoices/COL-1')).body).toMatchObject({ stage: 'promised', promiseDate: promisedDate, pausedUntil: null });
     const recorded = await stack.sql`
       select (select count(*)::int from customer_activities where tenant_id = ${stack.tenantId} and task_id = ${callCol1!.taskId}) as history,
              (select count(*)::int from call_tasks where tenant_id = ${stack.tenantId} and parent_task_id = ${callCol1!.taskId}) as follow_ups,
@@ -103,6 +105,7 @@ describe("a collector's day through the API", () => {
     const until = DateTime.now().plus({ days: 3 }).toUTC().toISO()!;
     const paused = await anna('POST', '/invoices/COL-2/pause', { reason: 'Customer asked for a week: audit in progress', until });
     expect(paused.body).toMatchObject({ stage: 'paused', changed: true, nextStep: { action: 'resume' } });
+    await expect.poll(async () => Date.parse((await anna('GET', '/invoices/COL-2')).body.pausedUntil), { timeout: 10_000 }).toBe(Date.parse(until));
     expect((await anna('POST', '/invoices/COL-2/resume', { note: 'Audit done early' })).body).toMatchObject({ stage: 'active', changed: true });
     expect((await anna('POST', '/invoices/COL-2/resume', {})).status).toBe(409);
 
@@ -121,6 +124,14 @@ describe("a collector's day through the API", () => {
     expect((await anna('GET', '/worklist')).body.total).toBe(0);
     expect((await anna('GET', '/customers/CUST-A/activities')).status).toBe(403);
     expect(((await as('ben')('GET', '/worklist')).body.items as Task[]).map((t) => t.invoice.number).sort()).toEqual(['COL-2', 'COL-3']);
+    // The open invoice's workflow now lists under Ben too (its later tasks go to him).
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const handle = new Client({ connection }).workflow.getHandle(`invoice-dunning:${stack.tenantId}:COL-2`);
+      await expect.poll(async () => (await handle.describe()).typedSearchAttributes.get(collectorIdKey), { timeout: 10_000 }).toBe('ben');
+    } finally {
+      await connection.close();
+    }
 
     // Everything people did is in the audit trail with who did it.
     const audit = await stack.sql<{ actor: string; event_type: string }[]>`

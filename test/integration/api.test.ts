@@ -253,6 +253,8 @@ describe('GET /invoices/:invoiceNumber', () => {
       cadence: { id: 'standard', version: standardVersion },
       stage: 'active',
       nextStep: null, // no worker ran the workflow, so it never planned a step
+      pausedUntil: null,
+      promiseDate: null,
       steps: [],
     });
   });
@@ -438,7 +440,7 @@ describe('GET /invoices', () => {
     expect(page.body.items.map((i: { number: string }) => i.number)).toEqual([b]);
     const next = await api('GET', '/invoices?customerId=CUST-LIST&limit=1&offset=1');
     expect(next.body.items).toEqual([
-      { number: a, customerId: 'CUST-LIST', currency: 'EUR', amountMinor: 99_900, openAmountMinor: 99_900, dueDate: '2026-02-01', stage: 'active', nextStep: null },
+      { number: a, customerId: 'CUST-LIST', currency: 'EUR', amountMinor: 99_900, openAmountMinor: 99_900, dueDate: '2026-02-01', stage: 'active', nextStep: null, pausedUntil: null, promiseDate: null },
     ]);
     expect((await api('GET', '/invoices?customerId=CUST-LIST&stage=paid')).body).toEqual({ total: 0, items: [] });
     const bad = await api('GET', '/invoices?limit=0&stage=sleeping');
