@@ -4,11 +4,14 @@ import { createCallTaskActivities } from './call-tasks';
 import { createCreditHoldActivities } from './credit-hold';
 import { createCustomerActivities, type CustomerActivityDeps } from './customer';
 import { createErpActivities } from './erp-balance';
+import { createErpActionActivities } from './erp-actions';
+import { createHandoffActivities } from './handoff';
 import { createMailActivities, type MailDeps } from './mail';
 import { createPromiseActivities } from './promises';
+import { createPeopleWorkActivities, type PeopleWorkDeps } from './people-work';
 import { createOutboundWebhookActivities, type WebhookEndpoints } from './outbound-webhook';
 
-export interface ActivityDeps extends MailDeps, CustomerActivityDeps {
+export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWorkDeps {
   erp: ErpAdapter;
   webhookEndpoints: WebhookEndpoints;
 }
@@ -22,7 +25,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditActivities(deps),
     ...createCustomerActivities(deps),
     ...createCreditHoldActivities(deps),
+    ...createErpActionActivities(deps),
+    ...createHandoffActivities(deps),
     ...createPromiseActivities(deps),
+    ...createPeopleWorkActivities(deps),
     ...createOutboundWebhookActivities({ endpoints: deps.webhookEndpoints }),
   };
 }

@@ -24,6 +24,8 @@ export interface DunningEmailRequest {
   template: string;
   openAmountMinor: number;
   daysPastDue: number;
+  /** A person's explanation, for templates that show {{note}}. */
+  note?: string;
 }
 
 export interface CustomerMessageItem {
@@ -94,6 +96,7 @@ export function createMailActivities(deps: MailDeps) {
       senderName: deps.senderName,
       collectorName: customer.collectorId ?? deps.senderName,
       collectorSignature: customer.collectorId ? `${customer.collectorId}, ${deps.senderName}` : deps.senderName,
+      note: '',
     };
   }
 
@@ -232,6 +235,7 @@ export function createMailActivities(deps: MailDeps) {
         ...baseValues(withContactName(req.customer, recipients)),
         ...singleInvoiceValues(req.customer, req.invoice, req.openAmountMinor, req.daysPastDue),
         ...invoiceValues(req.customer, []).values,
+        ...(req.note ? { note: req.note } : {}),
       });
       return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: [req.invoice.number], to: recipients.to, cc: recipients.cc, rendered });
     },

@@ -17,12 +17,16 @@ import { worklistRoutes } from './routes/worklist';
 import { createCollectorService } from './collector-service';
 import { createContactsService } from './contacts-service';
 import type { FxTable } from '../domain/fx';
-import { loadReportingConfig } from '../config/load';
+import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../config/load';
+import { createConfigDocuments, type ConfigDocumentsService, type ConfigDocumentTypes } from './config-documents-service';
+import { configDocumentRoutes } from './routes/config-documents';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Cadence versions, assignments and resolution: enrollment pins what resolveFor() answers. */
     cadences: CadenceService;
+    /** The resolution and authority matrices in force: `app.configDocs.current('resolution_matrix')`. */
+    configDocs: ConfigDocumentsService;
   }
 }
 
@@ -35,6 +39,8 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   defaultCadenceId: string;
   /** Reporting currency and rates for the worklist's priority and totals; default config/reporting.json. */
   fx?: FxTable;
+  /** The matrices in force until a version is saved; default config/resolution-matrix.json and config/authority-matrix.json. */
+  configDefaults?: Partial<ConfigDocumentTypes>;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -59,6 +65,15 @@ export async function buildApp(deps: AppDeps) {
 
   const cadences = createCadenceService({ sql: deps.sql, tenantId: deps.tenantId, templates: deps.templates, defaultCadenceId: deps.defaultCadenceId });
   app.decorate('cadences', cadences);
+  const configDocs = createConfigDocuments({
+    sql: deps.sql,
+    tenantId: deps.tenantId,
+    defaults: {
+      resolution_matrix: deps.configDefaults?.resolution_matrix ?? loadResolutionMatrix(),
+      authority_matrix: deps.configDefaults?.authority_matrix ?? loadAuthorityMatrix(),
+    },
+  });
+  app.decorate('configDocs', configDocs);
   const fx = deps.fx ?? loadReportingConfig();
   const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx };
   const invoices = createInvoiceService(invoiceDeps);
@@ -72,6 +87,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(cadenceRoutes, { cadences });
   await app.register(contactRoutes, { sql: deps.sql, tenantId: deps.tenantId });
   await app.register(userRoutes, { sql: deps.sql, tenantId: deps.tenantId });
+  await app.register(configDocumentRoutes, { configDocs });
   const collectors = createCollectorService({
     sql: deps.sql,
     temporal: deps.temporal,

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { DomainError } from './errors';
+import { ROLES, roleRank, type Role } from '../domain/roles';
 
 /**
  * Users, their API tokens, roles and portfolios. A token is `dun_<tokenId>_<secret>`: the token id
@@ -11,8 +12,8 @@ import { DomainError } from './errors';
  * `Authorization: Bearer …`; the hook below turns it into `request.user`.
  */
 
-export const ROLES = ['collector', 'team_lead', 'ar_manager', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+// Roles in rank order (team_member < collector < team_lead < ar_manager < admin) live in domain/roles.ts.
+export { ROLES, roleRank, type Role };
 
 export interface AuthUser {
   tenantId: string;
@@ -21,6 +22,8 @@ export interface AuthUser {
   role: Role;
   /** Largest amount (reporting currency, minor units) the user may approve; null = the role's default. */
   approvalLimitMinor: number | null;
+  /** The owner team the user belongs to (disputes), if any. */
+  team?: string | null;
 }
 
 declare module 'fastify' {
@@ -42,16 +45,12 @@ export const newUserSchema = z.object({
   name: z.string().trim().min(1).max(200),
   role: roleSchema,
   approvalLimitMinor: approvalLimitSchema.nullable().optional(),
+  team: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case team id, e.g. pricing').nullable().optional(),
 });
 export const newTokenSchema = z.object({
   label: z.string().trim().max(200).optional(),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
-
-/** collector < team_lead < ar_manager < admin */
-export function roleRank(role: Role): number {
-  return ROLES.indexOf(role);
-}
 
 export function hasRole(user: Pick<AuthUser, 'role'>, minimum: Role): boolean {
   return roleRank(user.role) >= roleRank(minimum);
@@ -63,9 +62,12 @@ export function requireRole(user: AuthUser, minimum: Role): void {
     throw new DomainError(403, 'forbidden', `this needs the role ${minimum} or above; ${user.userId} is ${user.role}`, { requiredRole: minimum });
 }
 
-/** A collector works their own portfolio (customers.collector_id = their user id); every other role sees all. */
+/**
+ * A collector works their own portfolio (customers.collector_id = their user id); a team member has
+ * none (their work reaches them as disputes); every other role sees all.
+ */
 export function portfolioScope(user: AuthUser): string | undefined {
-  return user.role === 'collector' ? user.userId : undefined;
+  return user.role === 'collector' || user.role === 'team_member' ? user.userId : undefined;
 }
 
 export function hashSecret(secret: string): string {
@@ -120,10 +122,11 @@ interface UserRow {
   name: string;
   role: Role;
   approval_limit_minor: number | null;
+  team: string | null;
   active: boolean;
 }
 
-const toUser = (r: UserRow): AuthUser => ({ tenantId: r.tenant_id, userId: r.user_id, name: r.name, role: r.role, approvalLimitMinor: r.approval_limit_minor });
+const toUser = (r: UserRow): AuthUser => ({ tenantId: r.tenant_id, userId: r.user_id, name: r.name, role: r.role, approvalLimitMinor: r.approval_limit_minor, team: r.team });
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
@@ -135,21 +138,21 @@ function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T 
 export async function createUser(
   sql: Sql,
   tenantId: string,
-  u: { userId: string; name: string; role: Role; approvalLimitMinor?: number | null },
+  u: { userId: string; name: string; role: Role; approvalLimitMinor?: number | null; team?: string | null },
 ): Promise<AuthUser> {
   const user = parseOrThrow(newUserSchema, u, 'user');
   const [row] = await sql<UserRow[]>`
-    insert into users (tenant_id, user_id, name, role, approval_limit_minor)
-    values (${tenantId}, ${user.userId}, ${user.name}, ${user.role}, ${user.approvalLimitMinor ?? null})
+    insert into users (tenant_id, user_id, name, role, approval_limit_minor, team)
+    values (${tenantId}, ${user.userId}, ${user.name}, ${user.role}, ${user.approvalLimitMinor ?? null}, ${user.team ?? null})
     on conflict (tenant_id, user_id) do nothing
-    returning tenant_id, user_id, name, role, approval_limit_minor, active`;
+    returning tenant_id, user_id, name, role, approval_limit_minor, team, active`;
   if (!row) throw new DomainError(409, 'user_exists', `user ${user.userId} already exists`);
   return toUser(row);
 }
 
 export async function findUser(sql: Sql, tenantId: string, userId: string): Promise<(AuthUser & { active: boolean }) | undefined> {
   const [row] = await sql<UserRow[]>`
-    select tenant_id, user_id, name, role, approval_limit_minor, active from users where tenant_id = ${tenantId} and user_id = ${userId}`;
+    select tenant_id, user_id, name, role, approval_limit_minor, team, active from users where tenant_id = ${tenantId} and user_id = ${userId}`;
   return row ? { ...toUser(row), active: row.active } : undefined;
 }
 
@@ -166,7 +169,7 @@ export type UserWithTokens = AuthUser & { active: boolean; tokens: TokenInfo[] }
 /** Every user of the tenant with their tokens (ids and dates, never secrets or hashes). */
 export async function listUsers(sql: Sql, tenantId: string): Promise<UserWithTokens[]> {
   const users = await sql<UserRow[]>`
-    select tenant_id, user_id, name, role, approval_limit_minor, active from users where tenant_id = ${tenantId} order by user_id`;
+    select tenant_id, user_id, name, role, approval_limit_minor, team, active from users where tenant_id = ${tenantId} order by user_id`;
   const tokens = await sql<{ user_id: string; token_id: string; label: string; created_at: Date; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null }[]>`
     select user_id, token_id, label, created_at, expires_at, revoked_at, last_used_at from api_tokens where tenant_id = ${tenantId} order by created_at, token_id`;
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -217,7 +220,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export async function authenticate(sql: Sql, tenantId: string, header: string | undefined): Promise<AuthUser> {
   const { tokenId, secret } = tokenFromHeader(header);
   const [row] = await sql<(UserRow & { secret_sha256: string; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null })[]>`
-    select t.tenant_id, t.user_id, t.secret_sha256, t.expires_at, t.revoked_at, t.last_used_at, u.name, u.role, u.approval_limit_minor, u.active
+    select t.tenant_id, t.user_id, t.secret_sha256, t.expires_at, t.revoked_at, t.last_used_at, u.name, u.role, u.approval_limit_minor, u.team, u.active
     from api_tokens t join users u on u.tenant_id = t.tenant_id and u.user_id = t.user_id
     where t.token_id = ${tokenId}`;
   // The secret is checked first: what is wrong with a token is only told to whoever holds it.

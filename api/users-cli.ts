@@ -5,7 +5,7 @@ import { approvalLimitSchema, newTokenSchema, newUserSchema, ROLES, tokenIdSchem
 /**
  * Users and API tokens from the command line, against DATABASE_URL and TENANT_ID:
  *
- *   npm run users -- create anna --name "Anna Berg" --role collector [--approval-limit 500000] [--label laptop] [--no-token]
+ *   npm run users -- create anna --name "Anna Berg" --role collector [--approval-limit 500000] [--team ar] [--label laptop] [--no-token]
  *   npm run users -- token anna [--label laptop] [--expires 2027-01-01T00:00:00Z]
  *   npm run users -- list
  *   npm run users -- revoke <tokenId>
@@ -16,7 +16,7 @@ import { approvalLimitSchema, newTokenSchema, newUserSchema, ROLES, tokenIdSchem
 
 export const USAGE = [
   'usage: npm run users -- <command>',
-  '  create <userId> --name "Anna Berg" --role collector|team_lead|ar_manager|admin [--approval-limit <minor units>] [--label <label>] [--no-token]',
+  `  create <userId> --name "Anna Berg" --role ${ROLES.join('|')} [--approval-limit <minor units>] [--team <teamId>] [--label <label>] [--no-token]`,
   '  token <userId> [--label <label>] [--expires <ISO date-time>]',
   '  list',
   '  revoke <tokenId>',
@@ -52,6 +52,7 @@ export function parseCommand(argv: string[]): Command {
         name: { type: 'string' },
         role: { type: 'string' },
         'approval-limit': { type: 'string' },
+        team: { type: 'string' },
         label: { type: 'string' },
         expires: { type: 'string' },
         'no-token': { type: 'boolean' },
@@ -75,7 +76,7 @@ export function parseCommand(argv: string[]): Command {
   };
   switch (command) {
     case 'create': {
-      allowOnly(['name', 'role', 'approval-limit', 'label', 'no-token']);
+      allowOnly(['name', 'role', 'approval-limit', 'team', 'label', 'no-token']);
       const userId = check(userIdSchema, onePositional('<userId>'), `userId "${rest[0]}"`);
       if (values.name === undefined) throw new UsageError('create needs --name "Full Name"');
       if (values.role === undefined) throw new UsageError(`create needs --role ${ROLES.join('|')}`);
@@ -86,7 +87,7 @@ export function parseCommand(argv: string[]): Command {
         if (!/^\d+$/.test(raw)) throw new UsageError(`--approval-limit must be a whole number of minor units, not "${raw}"`);
         approvalLimitMinor = check(approvalLimitSchema, Number(raw), '--approval-limit');
       }
-      const user = check(newUserSchema, { userId, name: values.name, role: values.role, approvalLimitMinor });
+      const user = check(newUserSchema, { userId, name: values.name, role: values.role, approvalLimitMinor, ...(values.team !== undefined ? { team: values.team } : {}) });
       if (values['no-token'] && values.label !== undefined) throw new UsageError('--label names the token: it does not go with --no-token');
       const token = values['no-token'] ? (false as const) : { label: check(newTokenSchema, { label: values.label ?? 'cli' }, '--label').label };
       return { command: 'create', user, token };
@@ -150,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
       case 'create': {
         const user = await auth.createUser(sql, tenantId, cmd.user);
         process.stderr.write(
-          `created user ${user.userId} (${user.name}), role ${user.role}${user.approvalLimitMinor !== null ? `, approval limit ${user.approvalLimitMinor}` : ''}, tenant ${tenantId}\n`,
+          `created user ${user.userId} (${user.name}), role ${user.role}${user.approvalLimitMinor !== null ? `, approval limit ${user.approvalLimitMinor}` : ''}${user.team ? `, team ${user.team}` : ''}, tenant ${tenantId}\n`,
         );
         if (cmd.token) printToken((await auth.issueToken(sql, tenantId, user.userId, cmd.token)).token, user.userId);
         break;
@@ -165,7 +166,7 @@ async function main(argv: string[]): Promise<number> {
         if (users.length === 0) process.stdout.write(`no users in tenant ${tenantId}\n`);
         for (const u of users) {
           process.stdout.write(
-            `${u.userId}\t${u.role}\t${u.name}${u.approvalLimitMinor !== null ? `\tapproval limit ${u.approvalLimitMinor}` : ''}${u.active ? '' : '\tINACTIVE'}\n`,
+            `${u.userId}\t${u.role}\t${u.name}${u.approvalLimitMinor !== null ? `\tapproval limit ${u.approvalLimitMinor}` : ''}${u.team ? `\tteam ${u.team}` : ''}${u.active ? '' : '\tINACTIVE'}\n`,
           );
           for (const t of u.tokens) {
             const state = t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? `expired ${t.expiresAt}` : 'active';

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { cadenceSchema, type Cadence } from '../domain/cadence';
 import { fxTableSchema, type FxTable } from '../domain/fx';
+import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
+import { authorityMatrixSchema, type AuthorityMatrix } from '../domain/authority-matrix';
 import { emailTemplatesSchema, unknownTemplateIssues, type EmailTemplate } from '../domain/templates';
 import { ConfigError } from './env';
 
@@ -27,6 +29,10 @@ export const loadEmailTemplates = (file = 'config/email-templates.json'): Record
   loadJson(file, emailTemplatesSchema);
 /** The reporting currency and the FX rates into it (decimal strings), for worklist priority and totals. */
 export const loadReportingConfig = (file = 'config/reporting.json'): FxTable => loadJson(file, fxTableSchema);
+/** Who owns which disputes, and their deadlines: the default until a version is saved through the API. */
+export const loadResolutionMatrix = (file = 'config/resolution-matrix.json'): ResolutionMatrix => loadJson(file, resolutionMatrixSchema);
+/** Who may approve what: the default until a version is saved through the API. */
+export const loadAuthorityMatrix = (file = 'config/authority-matrix.json'): AuthorityMatrix => loadJson(file, authorityMatrixSchema);
 
 /** A cadence may only name templates that exist (the same rule the API applies when a cadence is saved). */
 export function checkCadenceTemplates(cadence: Cadence, templates: Record<string, EmailTemplate>): void {

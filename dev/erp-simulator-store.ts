@@ -1,4 +1,5 @@
 import type { ErpInvoiceBalance } from '../activities/erp/adapter';
+import type { DisputeReason } from '../domain/disputes';
 
 /** The simulator's in-memory ledger: plain data and the rules a real ERP applies to it. */
 export interface SimulatedInvoice {
@@ -12,9 +13,17 @@ export interface SimulatedInvoice {
   dueDate: string;
   openAmountMinor: number;
   status: ErpInvoiceBalance['status'];
+  /** For a rebill: the invoice it corrects. */
+  rebillOf?: string;
 }
 
-export type NewInvoice = Omit<SimulatedInvoice, 'openAmountMinor' | 'status'>;
+export type NewInvoice = Omit<SimulatedInvoice, 'openAmountMinor' | 'status' | 'rebillOf'>;
+
+/** A short payment: the customer paid less than the open amount and said why (remittance advice). */
+export interface SimulatedDeduction {
+  amountMinor: number;
+  reasonCode: DisputeReason;
+}
 
 export interface SimulatedPayment {
   paymentId: string;
@@ -29,12 +38,64 @@ export interface SimulatedPayment {
   appliedAmountMinor: number;
   /** Overpayment left on the payment, as cash application leaves it for a refund or another invoice. */
   unappliedAmountMinor: number;
+  /** What the customer deducted, with the reason code; it stays open on the invoice. */
+  deduction: SimulatedDeduction | null;
 }
 
 export type NewPayment = Pick<
   SimulatedPayment,
-  'paymentId' | 'invoiceNumber' | 'amountMinor' | 'currency' | 'receivedAt' | 'postAt'
+  'paymentId' | 'invoiceNumber' | 'amountMinor' | 'currency' | 'receivedAt' | 'postAt' | 'deduction'
 >;
+
+/** A credit memo against an invoice: the claim was valid, the open amount goes down. */
+export interface SimulatedCreditMemo {
+  creditMemoId: string;
+  invoiceNumber: string;
+  customerId: string;
+  amountMinor: number;
+  currency: string;
+  reason: string;
+  idempotencyKey: string;
+  issuedAt: string;
+}
+
+/** A write-off journal entry: debit bad-debt expense, credit the receivable. */
+export interface SimulatedJournalEntry {
+  journalId: string;
+  invoiceNumber: string;
+  customerId: string;
+  amountMinor: number;
+  currency: string;
+  reason: string;
+  idempotencyKey: string;
+  postedAt: string;
+  account: 'bad_debt_expense';
+  offsetAccount: 'accounts_receivable';
+}
+
+export type AdjustmentKind = 'credit_memo' | 'write_off';
+
+export interface AdjustmentRequest {
+  invoiceNumber: string;
+  amountMinor: number;
+  currency: string;
+  reason: string;
+  idempotencyKey: string;
+}
+
+export interface RebillRequest {
+  originalInvoiceNumber: string;
+  amountMinor: number;
+  currency: string;
+  issueDate: string;
+  dueDate: string;
+  idempotencyKey: string;
+}
+
+/** The invoice's balance right after an adjustment: what a retry of the same key gets again. */
+export type InvoiceSnapshot = ErpInvoiceBalance;
+
+export type AdjustmentRefusal = 'invoice_not_found' | 'key_conflict' | 'currency_mismatch' | 'amount_exceeds_open_amount';
 
 /** The credit side of a customer account; absent until the first hold. */
 export interface SimulatedCreditAccount {
@@ -88,6 +149,10 @@ export class ErpSimulatorStore {
   readonly creditEvents: CreditEvent[] = [];
   /** First answer per idempotency key, for holds and releases alike. */
   private readonly creditReplies = new Map<string, CreditReply>();
+  readonly creditMemos: SimulatedCreditMemo[] = [];
+  readonly journals: SimulatedJournalEntry[] = [];
+  /** First answer per idempotency key for credit memos, write-offs and rebills, with what identifies the request. */
+  private readonly adjustmentReplies = new Map<string, { fingerprint: string; answer: unknown }>();
 
   /** Posting the same invoice again is a retry; the same number with other data is a conflict. */
   addInvoice(input: NewInvoice): Recorded<{ invoice: SimulatedInvoice }> {
@@ -104,15 +169,18 @@ export class ErpSimulatorStore {
    */
   addPayment(
     input: NewPayment,
-  ): Recorded<{ payment: SimulatedPayment }> | { outcome: 'invoice_not_found' | 'currency_mismatch' } {
+  ): Recorded<{ payment: SimulatedPayment }> | { outcome: 'invoice_not_found' | 'currency_mismatch' | 'deduction_exceeds_open_amount' } {
     const existing = this.payments.get(input.paymentId);
     if (existing) {
       const { invoiceNumber, amountMinor, currency } = input;
-      return { outcome: matches(existing, { invoiceNumber, amountMinor, currency }) ? 'unchanged' : 'conflict', payment: existing };
+      const sameDeduction = JSON.stringify(existing.deduction) === JSON.stringify(input.deduction);
+      return { outcome: matches(existing, { invoiceNumber, amountMinor, currency }) && sameDeduction ? 'unchanged' : 'conflict', payment: existing };
     }
     const invoice = this.invoices.get(input.invoiceNumber);
     if (!invoice) return { outcome: 'invoice_not_found' };
     if (invoice.currency !== input.currency) return { outcome: 'currency_mismatch' };
+    // A short payment explains a shortfall: payment and deduction together cannot exceed what is open.
+    if (input.deduction && input.amountMinor + input.deduction.amountMinor > invoice.openAmountMinor) return { outcome: 'deduction_exceeds_open_amount' };
     const payment: SimulatedPayment = {
       ...input,
       state: 'scheduled',
@@ -197,6 +265,99 @@ export class ErpSimulatorStore {
   paymentsOf(invoiceNumber: string): SimulatedPayment[] {
     return [...this.payments.values()].filter((p) => p.invoiceNumber === invoiceNumber);
   }
+
+  /**
+   * A credit memo or a write-off journal, once per idempotency key: the same key and request again
+   * returns the first answer (`replayed`) and posts nothing; the same key for anything else is a
+   * conflict. The amount must be positive, at most the open amount and in the invoice's currency; at
+   * 0 open the invoice is 'credited' or 'written_off'.
+   */
+  adjustInvoice(
+    kind: AdjustmentKind,
+    req: AdjustmentRequest,
+    at: string,
+  ):
+    | { outcome: 'created'; answer: { id: string; invoice: InvoiceSnapshot }; replayed: boolean }
+    | { outcome: AdjustmentRefusal; invoice?: SimulatedInvoice } {
+    const fingerprint = JSON.stringify([kind, req.invoiceNumber, req.amountMinor, req.currency]);
+    const first = this.adjustmentReplies.get(req.idempotencyKey);
+    if (first) {
+      if (first.fingerprint !== fingerprint) return { outcome: 'key_conflict' };
+      return { outcome: 'created', answer: first.answer as { id: string; invoice: InvoiceSnapshot }, replayed: true };
+    }
+    const invoice = this.invoices.get(req.invoiceNumber);
+    if (!invoice) return { outcome: 'invoice_not_found' };
+    if (invoice.currency !== req.currency) return { outcome: 'currency_mismatch', invoice };
+    if (req.amountMinor > invoice.openAmountMinor) return { outcome: 'amount_exceeds_open_amount', invoice };
+
+    invoice.openAmountMinor -= req.amountMinor;
+    if (invoice.openAmountMinor === 0 && invoice.status === 'open') invoice.status = kind === 'credit_memo' ? 'credited' : 'written_off';
+    const common = { invoiceNumber: invoice.invoiceNumber, customerId: invoice.customerId, amountMinor: req.amountMinor, currency: req.currency, reason: req.reason, idempotencyKey: req.idempotencyKey };
+    let id: string;
+    if (kind === 'credit_memo') {
+      id = `CM-${String(this.creditMemos.length + 1).padStart(6, '0')}`;
+      this.creditMemos.push({ creditMemoId: id, ...common, issuedAt: at });
+    } else {
+      id = `JE-${String(this.journals.length + 1).padStart(6, '0')}`;
+      this.journals.push({ journalId: id, ...common, postedAt: at, account: 'bad_debt_expense', offsetAccount: 'accounts_receivable' });
+    }
+    const answer = { id, invoice: snapshot(invoice, at) };
+    this.adjustmentReplies.set(req.idempotencyKey, { fingerprint, answer });
+    return { outcome: 'created', answer, replayed: false };
+  }
+
+  /**
+   * A new invoice for the corrected amount, for the original's customer and in its currency,
+   * numbered `${original}-R1`, `-R2`, ...; once per idempotency key as above.
+   */
+  createRebill(
+    req: RebillRequest,
+  ):
+    | { outcome: 'created'; invoice: SimulatedInvoice; replayed: boolean }
+    | { outcome: 'invoice_not_found' | 'key_conflict' | 'currency_mismatch' } {
+    const fingerprint = JSON.stringify(['rebill', req.originalInvoiceNumber, req.amountMinor, req.currency, req.issueDate, req.dueDate]);
+    const first = this.adjustmentReplies.get(req.idempotencyKey);
+    if (first) {
+      if (first.fingerprint !== fingerprint) return { outcome: 'key_conflict' };
+      return { outcome: 'created', invoice: this.invoices.get(first.answer as string)!, replayed: true };
+    }
+    const original = this.invoices.get(req.originalInvoiceNumber);
+    if (!original) return { outcome: 'invoice_not_found' };
+    if (original.currency !== req.currency) return { outcome: 'currency_mismatch' };
+    let n = 1;
+    while (this.invoices.has(`${original.invoiceNumber}-R${n}`)) n++;
+    const invoice: SimulatedInvoice = {
+      invoiceNumber: `${original.invoiceNumber}-R${n}`,
+      customerId: original.customerId,
+      currency: original.currency,
+      amountMinor: req.amountMinor,
+      issueDate: req.issueDate,
+      dueDate: req.dueDate,
+      openAmountMinor: req.amountMinor,
+      status: 'open',
+      rebillOf: original.invoiceNumber,
+    };
+    this.invoices.set(invoice.invoiceNumber, invoice);
+    this.adjustmentReplies.set(req.idempotencyKey, { fingerprint, answer: invoice.invoiceNumber });
+    return { outcome: 'created', invoice, replayed: false };
+  }
+
+  creditMemosOf(filter: { invoiceNumber?: string; customerId?: string }): SimulatedCreditMemo[] {
+    return this.creditMemos.filter((m) => matches(m, definedOnly(filter)));
+  }
+
+  journalsOf(filter: { invoiceNumber?: string; customerId?: string }): SimulatedJournalEntry[] {
+    return this.journals.filter((j) => matches(j, definedOnly(filter)));
+  }
+}
+
+function snapshot(invoice: SimulatedInvoice, asOf: string): InvoiceSnapshot {
+  const { invoiceNumber, customerId, currency, amountMinor, openAmountMinor, status } = invoice;
+  return { invoiceNumber, customerId, currency, amountMinor, openAmountMinor, status, asOf };
+}
+
+function definedOnly<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function matches<T extends object>(record: T, fields: Partial<T>): boolean {

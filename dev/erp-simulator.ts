@@ -2,8 +2,15 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { erpInvoiceBalanceSchema } from '../activities/erp/adapter';
-import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
-import { ErpSimulatorStore, type CreditAction, type SimulatedInvoice, type SimulatedPayment } from './erp-simulator-store';
+import { paymentDeductionSchema, type PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
+import {
+  ErpSimulatorStore,
+  type AdjustmentKind,
+  type AdjustmentRefusal,
+  type CreditAction,
+  type SimulatedInvoice,
+  type SimulatedPayment,
+} from './erp-simulator-store';
 import { createWebhookSender } from './erp-webhook-sender';
 
 /**
@@ -26,12 +33,30 @@ const paymentBody = z.object({
   receivedAt: isoInstant.optional(),
   /** A future instant schedules the payment, so a demo can replay real settlement dates. */
   postAt: isoInstant.optional(),
+  /** A short payment: what the customer deducted and why; it stays open on the invoice. */
+  deduction: paymentDeductionSchema.optional(),
 });
 
 const creditBody = z.object({ reason: z.string().trim().min(1).max(500) });
+const adjustmentBody = z.object({ amountMinor, currency, reason: z.string().trim().min(1).max(2000) });
+const rebillBody = z
+  .object({ amountMinor, currency, issueDate: z.iso.date(), dueDate: z.iso.date() })
+  .refine((b) => b.dueDate >= b.issueDate, { path: ['dueDate'], message: 'must not be before issueDate' });
+const ledgerQuery = z.object({ invoiceNumber: z.string().min(1).optional(), customerId: z.string().min(1).optional() });
 const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 type CustomerRequest = FastifyRequest<{ Params: { customerId: string } }>;
+type InvoiceRequest = FastifyRequest<{ Params: { invoiceNumber: string } }>;
+
+/** The Idempotency-Key header, or undefined after answering 400. */
+function idempotencyKeyOf(req: FastifyRequest, reply: FastifyReply): string | undefined {
+  const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+  if (typeof key !== 'string' || key.trim() === '' || key.length > 255) {
+    void reply.code(400).send({ error: 'missing_idempotency_key', message: 'an Idempotency-Key header (1-255 characters) is required' });
+    return undefined;
+  }
+  return key;
+}
 
 // setTimeout fires at once above 2^31-1 ms (~24.8 days); longer waits hop in steps of this size.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -99,6 +124,7 @@ export async function startErpSimulator({
         openAmountMinor: invoice.openAmountMinor,
         status: invoice.status,
       },
+      ...(payment.deduction ? { deduction: payment.deduction } : {}),
     };
     webhooks?.send(event);
   }
@@ -134,12 +160,16 @@ export async function startErpSimulator({
       const body = paymentBody.parse(req.body);
       // Without a receipt time, the money arrives when the ERP posts it.
       const receivedAt = body.receivedAt ?? body.postAt ?? now().toISOString();
-      const result = store.addPayment({ ...body, receivedAt, postAt: body.postAt ?? null });
+      const result = store.addPayment({ ...body, receivedAt, postAt: body.postAt ?? null, deduction: body.deduction ?? null });
       switch (result.outcome) {
         case 'invoice_not_found':
           return reply.code(404).send({ error: 'not_found', message: `invoice ${body.invoiceNumber} does not exist` });
         case 'currency_mismatch':
           return reply.code(422).send({ error: 'currency_mismatch', message: `invoice ${body.invoiceNumber} is not in ${body.currency}` });
+        case 'deduction_exceeds_open_amount':
+          return reply
+            .code(422)
+            .send({ error: 'deduction_exceeds_open_amount', message: `payment and deduction together exceed the open amount of invoice ${body.invoiceNumber}` });
         case 'conflict':
           return reply.code(409).send({ error: 'conflict', message: `payment ${body.paymentId} exists with other data` });
         case 'unchanged':
@@ -155,10 +185,8 @@ export async function startErpSimulator({
     // Credit hold on the customer account. Holds and releases are idempotent by the Idempotency-Key
     // header: a repeat gets the first answer (status and body, header `idempotent-replayed: true`).
     const changeCreditHold = (action: CreditAction) => async (req: CustomerRequest, reply: FastifyReply) => {
-      const key = req.headers[IDEMPOTENCY_KEY_HEADER];
-      if (typeof key !== 'string' || key.trim() === '' || key.length > 255) {
-        return reply.code(400).send({ error: 'missing_idempotency_key', message: 'an Idempotency-Key header (1-255 characters) is required' });
-      }
+      const key = idempotencyKeyOf(req, reply);
+      if (key === undefined) return reply;
       const { reason } = creditBody.parse(req.body);
       const { customerId } = req.params;
       const result = store.changeCreditHold(action, { customerId, reason, idempotencyKey: key }, now().toISOString());
@@ -184,6 +212,51 @@ export async function startErpSimulator({
     });
 
     erp.get('/customers/:customerId/credit-events', async (req: CustomerRequest) => store.creditEventsOf(req.params.customerId));
+
+    // Credit memos and write-off journals reduce an invoice's open amount; rebills issue a corrected
+    // invoice. Idempotent by Idempotency-Key as holds are: a repeat gets the first answer.
+    const refuse = (reply: FastifyReply, outcome: AdjustmentRefusal, invoiceNumber: string, key: string, open?: { openAmountMinor: number; currency: string }) => {
+      switch (outcome) {
+        case 'invoice_not_found':
+          return reply.code(404).send({ error: 'not_found', message: `invoice ${invoiceNumber} does not exist` });
+        case 'key_conflict':
+          return reply.code(409).send({ error: 'idempotency_key_reused', message: `Idempotency-Key ${key} was used for another request` });
+        case 'currency_mismatch':
+          return reply.code(422).send({ error: 'currency_mismatch', message: `invoice ${invoiceNumber} is not in that currency${open ? ` (it is in ${open.currency})` : ''}` });
+        case 'amount_exceeds_open_amount':
+          return reply
+            .code(422)
+            .send({ error: 'amount_exceeds_open_amount', message: `the amount exceeds the open amount of invoice ${invoiceNumber}${open ? ` (${open.openAmountMinor} ${open.currency})` : ''}` });
+      }
+    };
+
+    const adjust = (kind: AdjustmentKind) => async (req: InvoiceRequest, reply: FastifyReply) => {
+      const key = idempotencyKeyOf(req, reply);
+      if (key === undefined) return reply;
+      const body = adjustmentBody.parse(req.body);
+      const { invoiceNumber } = req.params;
+      const result = store.adjustInvoice(kind, { invoiceNumber, ...body, idempotencyKey: key }, now().toISOString());
+      if (result.outcome !== 'created') return refuse(reply, result.outcome, invoiceNumber, key, result.invoice);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      const { id, invoice } = result.answer;
+      return reply.code(201).send(kind === 'credit_memo' ? { creditMemoId: id, invoice } : { journalId: id, invoice });
+    };
+    erp.post('/invoices/:invoiceNumber/credit-memos', adjust('credit_memo'));
+    erp.post('/invoices/:invoiceNumber/write-offs', adjust('write_off'));
+
+    erp.post('/invoices/:invoiceNumber/rebills', async (req: InvoiceRequest, reply) => {
+      const key = idempotencyKeyOf(req, reply);
+      if (key === undefined) return reply;
+      const body = rebillBody.parse(req.body);
+      const { invoiceNumber } = req.params;
+      const result = store.createRebill({ originalInvoiceNumber: invoiceNumber, ...body, idempotencyKey: key });
+      if (result.outcome !== 'created') return refuse(reply, result.outcome, invoiceNumber, key);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send(view(result.invoice));
+    });
+
+    erp.get('/credit-memos', async (req) => store.creditMemosOf(ledgerQuery.parse(req.query)));
+    erp.get('/journals', async (req) => store.journalsOf(ledgerQuery.parse(req.query)));
   });
 
   const url = await app.listen({ port, host });

@@ -113,7 +113,7 @@ async function main() {
       }
       users = [
         `  Demo users     (tenant ${tenantId}; fixed public tokens, for the demo only)`,
-        ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${demoToken(u)}`),
+        ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${(u.team ?? '').padEnd(16)} ${demoToken(u)}`),
       ];
       const portfolio = loadDemoPortfolio(given.DEMO_CSV ?? DEFAULT_DEMO_CSV, DateTime.now().toISODate()!);
       const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, apiToken: DEMO_ADMIN_TOKEN, erpUrl, erpApiKey, collectors: DEMO_COLLECTORS });

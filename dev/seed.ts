@@ -37,20 +37,28 @@ export interface DemoUser {
   name: string;
   role: Role;
   approvalLimitMinor?: number;
+  /** Owner team (config/resolution-matrix.json) the user works disputes for. */
+  team?: string;
   tokenId: string;
   secret: string;
 }
 
 /**
  * The demo's people, with FIXED tokens so that a walkthrough can be copied: public, so only ever
- * created by the demo seed (dev/), never by the product. anna and ben own the demo customers.
+ * created by the demo seed (dev/), never by the product. anna and ben own the demo customers; pia,
+ * sam, luis and cara work disputes in the owner teams of config/resolution-matrix.json, whose leads
+ * are lena and mark.
  */
 export const DEMO_USERS: readonly DemoUser[] = [
   { userId: 'anna', name: 'Anna Berg', role: 'collector', tokenId: 'demoanna', secret: 'anna-demo-token-not-for-production' },
   { userId: 'ben', name: 'Ben Okafor', role: 'collector', tokenId: 'demoben', secret: 'ben-demo-token-not-for-production' },
-  { userId: 'lena', name: 'Lena Vogt', role: 'team_lead', tokenId: 'demolena', secret: 'lena-demo-token-not-for-production' },
+  { userId: 'lena', name: 'Lena Vogt', role: 'team_lead', team: 'ar', tokenId: 'demolena', secret: 'lena-demo-token-not-for-production' },
   { userId: 'mark', name: 'Mark Jensen', role: 'ar_manager', approvalLimitMinor: 5_000_000, tokenId: 'demomark', secret: 'mark-demo-token-not-for-production' },
   { userId: 'admin', name: 'Demo Admin', role: 'admin', tokenId: 'demoadmin', secret: 'admin-demo-token-not-for-production' },
+  { userId: 'pia', name: 'Pia Lindqvist', role: 'team_member', team: 'pricing', tokenId: 'demopia', secret: 'pia-demo-token-not-for-production' },
+  { userId: 'sam', name: 'Sam Delgado', role: 'team_member', team: 'sales', tokenId: 'demosam', secret: 'sam-demo-token-not-for-production' },
+  { userId: 'luis', name: 'Luis Moreno', role: 'team_member', team: 'logistics', tokenId: 'demoluis', secret: 'luis-demo-token-not-for-production' },
+  { userId: 'cara', name: 'Cara Byrne', role: 'team_member', team: 'customer_service', tokenId: 'democara', secret: 'cara-demo-token-not-for-production' },
 ];
 export const demoToken = (u: DemoUser) => formatToken(u.tokenId, u.secret);
 export const DEMO_COLLECTORS = DEMO_USERS.filter((u) => u.role === 'collector').map((u) => u.userId);
@@ -65,8 +73,11 @@ export async function seedDemoUsers(sql: Sql, tenantId: string): Promise<{ creat
   const warnings: string[] = [];
   for (const u of DEMO_USERS) {
     if (!(await findUser(sql, tenantId, u.userId))) {
-      await createUser(sql, tenantId, { userId: u.userId, name: u.name, role: u.role, approvalLimitMinor: u.approvalLimitMinor ?? null });
+      await createUser(sql, tenantId, { userId: u.userId, name: u.name, role: u.role, approvalLimitMinor: u.approvalLimitMinor ?? null, team: u.team ?? null });
       created.push(u.userId);
+    } else if (u.team) {
+      // Demo users seeded before owner teams existed get their team; a team set since is left alone.
+      await sql`update users set team = ${u.team} where tenant_id = ${tenantId} and user_id = ${u.userId} and team is null`;
     }
     try {
       await issueToken(sql, tenantId, u.userId, { tokenId: u.tokenId, secret: u.secret, label: 'demo (public, not for production)' });

@@ -20,6 +20,8 @@ export const TEMPLATE_VARIABLES = [
   'invoiceCount',
   'totalDue',
   'invoiceList',
+  /** A person's words for the customer: why a dispute was found invalid. Empty elsewhere. */
+  'note',
 ] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 export type TemplateValues = Record<TemplateVariable, string>;

@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
-import { loadEmailTemplates } from '../config/load';
+import { loadAuthorityMatrix, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
 import { createActivities } from '../activities';
 import { createHttpErp } from '../activities/erp/http-erp';
 import { createSql } from '../db/sql';
@@ -11,9 +11,12 @@ import { workflowsPath } from './workflows-path';
 /** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
 async function main() {
   const env = loadEnvOrExit();
-  let templates;
+  let templates, fx, resolutionMatrix, authorityMatrix;
   try {
     templates = loadEmailTemplates();
+    fx = loadReportingConfig();
+    resolutionMatrix = loadResolutionMatrix();
+    authorityMatrix = loadAuthorityMatrix();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -44,6 +47,9 @@ async function main() {
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         consolidationGatherMs: env.CONSOLIDATION_GATHER_SECONDS * 1000,
         webhookEndpoints: env.WEBHOOK_ENDPOINTS,
+        fx,
+        resolutionMatrix,
+        authorityMatrix,
       }),
     });
     console.log(`worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS}`);

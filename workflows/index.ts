@@ -1,2 +1,4 @@
 export { invoiceDunning } from './invoice-dunning';
 export { customerContact } from './customer-contact';
+export { disputeWorkflow } from './dispute';
+export { approvalWorkflow } from './approval';

@@ -2,6 +2,8 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
+  startChild,
   continueAsNew,
   patched,
   setHandler,
@@ -16,6 +18,11 @@ import { CUSTOMER_FACING, type Cadence, type CadenceStep } from '../domain/caden
 import { evaluateConditions } from '../domain/step-conditions';
 import { customerMessageResultSignal, type CustomerMessageResult } from './customer-messages';
 import { runInternalAction } from './step-actions';
+import { disputeWorkflow } from './dispute';
+import { approvalWorkflow } from './approval';
+import { disputeSettledSignal, disputeWorkflowId } from './dispute-messages';
+import { approvalDecidedSignal, approvalWorkflowId, type ApprovalDetails } from './approval-messages';
+import type { ApprovalAction } from '../domain/authority-matrix';
 import { stepIdempotencyKey } from '../domain/ids';
 import {
   cadenceChangedSignal,
@@ -23,10 +30,16 @@ import {
   collectorIdKey,
   dunningStageKey,
   makePromiseUpdate,
+  openDisputeUpdate,
+  requestApprovalUpdate,
   pauseUpdate,
   recordCallOutcomeUpdate,
   resumeUpdate,
   type CallOutcomeInput,
+  type OpenDisputeRequest,
+  type OpenDisputeResult,
+  type ApprovalRequestInput,
+  type ApprovalRequestResult,
   type CallOutcomeResult,
   type FollowUpTask,
   type StageResult,
@@ -41,6 +54,17 @@ import {
   type PaymentResult,
   type StepRecord,
 } from './messages';
+
+/** Cadence steps that need an approval (credit_hold only when the authority matrix says so). */
+const isApprovalStep = (type: CadenceStep['action']['type']) => type === 'request_write_off' || type === 'handoff' || type === 'credit_hold';
+function approvalActionOf(action: CadenceStep['action']): ApprovalAction {
+  if (action.type === 'request_write_off') return 'write_off';
+  if (action.type === 'handoff') return action.to === 'legal' ? 'legal_handoff' : 'agency_handoff';
+  return 'credit_hold';
+}
+function stepReason(action: CadenceStep['action']): string {
+  return 'reason' in action ? action.reason : 'note' in action ? action.note : action.type;
+}
 
 /** Outcomes that mean the customer was (or may have been) contacted: they count against the cap. */
 const CONTACTED: readonly StepRecord['outcome'][] = ['sent', 'already_sent', 'uncertain'];
@@ -92,8 +116,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
 
   // People change the invoice's course (a promise, a pause, a dispute): `wake` tells the main loop to look again.
   let wake = 0;
-  const onHold = () => state.pause !== undefined || state.dispute !== undefined || state.promise !== undefined;
-  const openStage = (): DunningStage => (state.pause ? 'paused' : state.dispute ? 'disputed' : state.promise ? 'promised' : 'active');
+  // A partial dispute leaves the undisputed rest in dunning; a full one, like a pause or a pending approval, holds the cadence.
+  const fullDispute = () => state.dispute !== undefined && state.dispute.full;
+  const onHold = () => state.pause !== undefined || fullDispute() || state.approval !== undefined || state.promise !== undefined;
+  const openStage = (): DunningStage =>
+    state.pause ? 'paused' : fullDispute() ? 'disputed' : state.approval ? 'awaiting_approval' : state.promise ? 'promised' : 'active';
+  const hasOutcomes = () => (state.disputeOutcomes?.length ?? 0) + (state.approvalOutcomes?.length ?? 0) > 0;
   const policy = () => collectionPolicyOf(cadence);
   const today = () => localDate(Date.now(), customer.timeZone);
   const changeCourse = () => {
@@ -140,6 +168,16 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   });
   setHandler(customerMessageResultSignal, (result) => void messageResults.set(result.requestId, result));
   setHandler(paymentNotifiedSignal, (payment) => void applyPayment(payment));
+  setHandler(disputeSettledSignal, (outcome) => {
+    if (state.dispute?.disputeId !== outcome.disputeId) return; // a repeated or stray signal
+    state.disputeOutcomes = [...(state.disputeOutcomes ?? []).filter((o) => o.disputeId !== outcome.disputeId), outcome];
+    wake++;
+  });
+  setHandler(approvalDecidedSignal, (outcome) => {
+    if (state.approval?.requestId !== outcome.requestId) return;
+    state.approvalOutcomes = [...(state.approvalOutcomes ?? []).filter((o) => o.requestId !== outcome.requestId), outcome];
+    wake++;
+  });
   setHandler(collectorChangedSignal, (collectorId) => {
     // The customer moved to another portfolio: later tasks go to the new collector, and the workflow lists under them.
     if (customer.collectorId === collectorId) return;
@@ -193,7 +231,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   const describeNext = (): DunningState['nextStep'] => {
     if (isClosed()) return null;
     if (state.pause) return state.pause.until ? { stepId: 'pause-ends', action: 'resume', at: state.pause.until } : null;
-    if (state.dispute) return null;
+    if (fullDispute() || state.approval) return null;
     if (state.promise) {
       const event = nextPromiseEvent(state.promise, { timeZone: customer.timeZone, sendAt: cadence.sendAt });
       return event ? { stepId: `promise-${event.installment.no}`, action: event.kind === 'check' ? 'promise_check' : 'promise_courtesy', at: event.at } : null;
@@ -227,6 +265,97 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       ...(p.promise.courtesyReminder ? { courtesyBusinessDaysBefore: p.promise.courtesyReminder.businessDaysBefore } : {}),
     };
   };
+  const checkDisputeAllowed = (req: OpenDisputeRequest) => {
+    if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
+    if (state.dispute) throw new Error(`the invoice is already disputed (${state.dispute.disputeId})`);
+    if (state.approval) throw new Error(`approval request ${state.approval.requestId} is pending: decide it before opening a dispute`);
+    const amount = req.amountMinor ?? state.openAmountMinor;
+    if (!Number.isSafeInteger(amount) || amount <= 0 || amount > state.openAmountMinor)
+      throw new Error(`the disputed amount must be between 1 and the open amount ${state.openAmountMinor}`);
+    if (!req.note.trim() && req.source !== 'erp') throw new Error('a dispute needs a note: what the customer contests and why');
+  };
+
+  /** Routes the dispute by the resolution matrix, records it, tells the owner, and hands it to its child workflow. */
+  const openDispute = async (req: OpenDisputeRequest): Promise<OpenDisputeResult> => {
+    const amountMinor = req.amountMinor ?? state.openAmountMinor;
+    // Claimed before the first await, so that a second request is refused by the validator meanwhile.
+    state.dispute = {
+      disputeId: req.disputeId, reasonCode: req.reasonCode, amountMinor, full: amountMinor >= state.openAmountMinor, note: req.note,
+      openedAt: new Date().toISOString(), openedBy: req.actor, source: req.source, ownerTeam: '', owner: null, deadlineDate: '',
+    };
+    if (state.promise) {
+      // A disputed invoice is not collected on a promise: the promise is called off.
+      await system.recordPromiseVerdict({
+        tenantId, invoiceNumber: invoice.number, customerId: customer.id, promise: state.promise,
+        settled: state.promise.installments.filter((i) => i.status === 'pending').map((i) => ({ ...i, status: 'cancelled' as const })),
+        eventKey: `${workflowId}:promise:${state.promise.promiseId}:disputed`,
+      });
+      state.promise = undefined;
+    }
+    const route = await system.routeDispute({
+      tenantId, customerId: customer.id, reasonCode: req.reasonCode, amountMinor, currency: invoice.currency, timeZone: customer.timeZone,
+      ...(state.calendar ? { calendar: state.calendar } : {}),
+    });
+    state.dispute = { ...state.dispute, ownerTeam: route.ownerTeam, owner: route.owner, deadlineDate: route.deadlineDate };
+    changeCourse();
+    await system.recordDispute({
+      tenantId, disputeId: req.disputeId, invoiceNumber: invoice.number, customerId: customer.id, workflowId: disputeWorkflowId(tenantId, req.disputeId),
+      disputedAmountMinor: amountMinor, currency: invoice.currency, reasonCode: req.reasonCode, note: req.note, source: req.source, openedBy: req.actor, route,
+    });
+    await startChild(disputeWorkflow, {
+      workflowId: disputeWorkflowId(tenantId, req.disputeId),
+      parentClosePolicy: 'ABANDON', // it reports by signal, so it outlives a continue-as-new of this workflow
+      args: [{
+        tenantId, disputeId: req.disputeId, invoiceWorkflowId: workflowId, invoice, customer, disputedAmountMinor: amountMinor, reasonCode: req.reasonCode,
+        note: req.note, source: req.source, openedBy: req.actor, route, ...(state.calendar ? { calendar: state.calendar } : {}),
+      }],
+    });
+    await audit('dispute_opened', { disputeId: req.disputeId, reasonCode: req.reasonCode, amountMinor, full: state.dispute.full, by: req.actor, source: req.source, ownerTeam: route.ownerTeam, owner: route.owner, deadlineDate: route.deadlineDate });
+    return { disputeId: req.disputeId, disputeWorkflowId: disputeWorkflowId(tenantId, req.disputeId), amountMinor, route, stage: state.stage };
+  };
+
+  const checkApprovalAllowed = (req: ApprovalRequestInput) => {
+    if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
+    if (state.approval) throw new Error(`approval request ${state.approval.requestId} is still pending`);
+    if (!req.reason.trim()) throw new Error('an approval request needs a reason');
+    if (req.action === 'settlement') {
+      const s = req.details.settlement;
+      if (!s || !Number.isSafeInteger(s.amountMinor) || s.amountMinor <= 0 || s.amountMinor >= state.openAmountMinor)
+        throw new Error(`a settlement accepts less than the open amount ${state.openAmountMinor}: settlement.amountMinor between 1 and ${state.openAmountMinor - 1}`);
+      const problems = promiseProblems({ promiseId: 'settlement', madeBy: 'customer', recordedBy: req.actor, installments: [{ dueDate: s.payBy, amountMinor: s.amountMinor }] }, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
+      if (problems.length) throw new Error(problems.join('; '));
+    }
+    if (req.action === 'extended_payment_plan') {
+      const installments = req.details.installments ?? [];
+      if (installments.length < 2) throw new Error('an extended payment plan needs at least two installments');
+      const problems = promiseProblems({ promiseId: 'plan', planId: 'plan', madeBy: 'customer', recordedBy: req.actor, installments }, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
+      if (problems.length) throw new Error(problems.join('; '));
+    }
+  };
+
+  /** Registers the request with the authority matrix's minimum role and hands it to its child workflow. */
+  const requestApproval = async (req: ApprovalRequestInput, source: 'cadence' | 'api'): Promise<ApprovalRequestResult> => {
+    const amountMinor = req.amountMinor ?? (req.action === 'settlement' ? state.openAmountMinor - req.details.settlement!.amountMinor : state.openAmountMinor);
+    state.approval = { requestId: req.requestId, action: req.action, requiredRole: 'team_lead', requestedBy: req.actor, ...(req.details.stepId ? { stepId: req.details.stepId } : {}) };
+    const reg = await system.registerApprovalRequest({
+      tenantId, requestId: req.requestId, invoiceNumber: invoice.number, customerId: customer.id, workflowId: approvalWorkflowId(tenantId, req.requestId),
+      action: req.action, amountMinor, currency: invoice.currency, reason: req.reason, source, requestedBy: req.actor, details: req.details as Record<string, unknown>,
+    });
+    state.approval = { ...state.approval, requiredRole: reg.requiredRole };
+    changeCourse();
+    await startChild(approvalWorkflow, {
+      workflowId: approvalWorkflowId(tenantId, req.requestId),
+      parentClosePolicy: 'ABANDON',
+      args: [{
+        tenantId, requestId: req.requestId, invoiceWorkflowId: workflowId, invoiceNumber: invoice.number, customerId: customer.id, action: req.action,
+        amountMinor, currency: invoice.currency, amountReportingMinor: reg.amountReportingMinor, reason: req.reason, requestedBy: req.actor,
+        requiredRole: reg.requiredRole, escalateAfterMs: reg.escalateAfterMs, details: req.details,
+      }],
+    });
+    await audit('approval_requested', { requestId: req.requestId, action: req.action, amountMinor, requiredRole: reg.requiredRole, by: req.actor, reason: req.reason, source });
+    return { requestId: req.requestId, approvalWorkflowId: approvalWorkflowId(tenantId, req.requestId), requiredRole: reg.requiredRole, amountMinor, amountReportingMinor: reg.amountReportingMinor, stage: state.stage };
+  };
+
   const checkPromiseAllowed = (req: PromiseRequest) => {
     if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
     if (state.dispute) throw new Error('the invoice is disputed: resolve the dispute before taking a promise');
@@ -257,7 +386,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     if (o.code === 'promise_to_pay')
       checkPromiseAllowed({ promiseId: o.promiseId, madeBy: o.madeBy, recordedBy: input.actor, installments: [{ dueDate: o.promisedDate, amountMinor: o.amountMinor }] });
     if (o.code === 'callback_requested' && !(Date.parse(o.callbackAt) > Date.now())) throw new Error(`callbackAt ${o.callbackAt} is not in the future`);
-    if (o.code === 'dispute' && state.dispute) throw new Error('the invoice is already disputed');
+    if (o.code === 'dispute') checkDisputeAllowed({ disputeId: `D-${input.taskId}`, reasonCode: o.reasonCode, note: input.note, source: 'call', actor: input.actor });
   };
 
   setHandler(
@@ -285,12 +414,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
           await acceptPromise({ promiseId: o.promiseId, madeBy: o.madeBy, recordedBy: input.actor, installments: [{ dueDate: o.promisedDate, amountMinor: o.amountMinor }] });
           effects.push(`promise ${o.promiseId} recorded: customer-facing dunning waits for ${o.promisedDate}`);
           break;
-        case 'dispute':
-          state.dispute = { reasonCode: o.reasonCode, note: input.note, openedAt: new Date().toISOString(), openedBy: input.actor, taskId: input.taskId };
-          changeCourse();
-          await internal('ar_manager', 'dispute', `Dispute (${o.reasonCode}) captured on a call by ${input.actor}: route it to its owner. ${input.note}`.trim());
-          effects.push('collection paused for the dispute; an AR manager was notified to route it');
+        case 'dispute': {
+          const opened = await openDispute({ disputeId: `D-${input.taskId}`, reasonCode: o.reasonCode, note: input.note, source: 'call', actor: input.actor });
+          effects.push(`dispute ${opened.disputeId} routed to ${opened.route.ownerTeamName} (${opened.route.owner ?? opened.route.lead}), due ${opened.route.deadlineDate}; collection waits`);
           break;
+        }
         case 'refused':
           await internal('team_lead', 'refused', `Customer refused to pay on a call with ${input.actor}. ${input.note}`.trim());
           effects.push('team lead notified');
@@ -343,6 +471,9 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     },
     { validator: checkPromiseAllowed },
   );
+
+  setHandler(openDisputeUpdate, (req) => openDispute(req), { validator: checkDisputeAllowed });
+  setHandler(requestApprovalUpdate, (req) => requestApproval(req, 'api'), { validator: checkApprovalAllowed });
 
   setHandler(
     pauseUpdate,
@@ -445,6 +576,86 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       return;
     }
     await audit(single ? `promise_${verdict}` : result.planStatus === 'completed' ? 'payment_plan_completed' : 'installment_kept', base);
+    if (state.settlement?.promiseId === promise.promiseId) {
+      const settled = state.settlement;
+      state.settlement = undefined;
+      if (verdict === 'kept') {
+        // The settled amount came in: the rest is written off, as approved.
+        const remainder = state.openAmountMinor;
+        const off = await system.postWriteOff({ invoiceNumber: invoice.number, amountMinor: remainder, currency: invoice.currency, reason: `settlement ${settled.requestId}: remainder written off`, idempotencyKey: `${workflowId}:settlement:${settled.requestId}` });
+        state.openAmountMinor = off.invoice.openAmountMinor;
+        await system.recordApprovalEffect({ tenantId, requestId: settled.requestId, invoiceNumber: invoice.number, effect: { settledAmountMinor: settled.settledAmountMinor, writtenOffMinor: remainder, journalId: off.journalId } });
+        setStage('written_off');
+      }
+    }
+  };
+
+  /** A dispute's outcome: a valid one credited the invoice (the ERP says what is left); an invalid one resumes collection. */
+  const applyDisputeOutcome = async () => {
+    const outcome = state.disputeOutcomes!.shift()!;
+    const dispute = state.dispute;
+    state.dispute = undefined;
+    if (outcome.status === 'resolved_valid') {
+      const balance = await system.getInvoiceBalance(invoice.number);
+      state.openAmountMinor = balance.openAmountMinor;
+      if (balance.status !== 'open' || balance.openAmountMinor <= 0) setStage(balance.status === 'written_off' ? 'written_off' : balance.status === 'paid' ? 'paid' : 'cancelled');
+    }
+    changeCourse();
+    await audit('dispute_settled', { disputeId: outcome.disputeId, status: outcome.status, creditAmountMinor: outcome.creditAmountMinor, creditMemoId: outcome.creditMemoId, rebillInvoiceNumber: outcome.rebillInvoiceNumber, rootCause: outcome.rootCause, by: outcome.resolvedBy, reasonCode: dispute?.reasonCode ?? null });
+  };
+
+  /** An approval's decision: the approved effect through the ERP or the workflow; a rejection lets the cadence go on. */
+  const applyApprovalOutcome = async () => {
+    const outcome = state.approvalOutcomes!.shift()!;
+    state.approval = undefined;
+    const key = `${workflowId}:approval:${outcome.requestId}`;
+    let effect: Record<string, unknown> = {};
+    if (outcome.status === 'approved') {
+      switch (outcome.action) {
+        case 'write_off': {
+          const off = await system.postWriteOff({ invoiceNumber: invoice.number, amountMinor: state.openAmountMinor, currency: invoice.currency, reason: `approved by ${outcome.decidedBy}: ${outcome.note}`, idempotencyKey: `${key}:write-off` });
+          effect = { journalId: off.journalId, writtenOffMinor: state.openAmountMinor };
+          state.openAmountMinor = off.invoice.openAmountMinor;
+          setStage('written_off');
+          break;
+        }
+        case 'settlement': {
+          const s = outcome.details.settlement!;
+          const promiseId = `SETTLE-${outcome.requestId}`;
+          state.settlement = { requestId: outcome.requestId, promiseId, settledAmountMinor: s.amountMinor };
+          await acceptPromise({ promiseId, madeBy: 'settlement', recordedBy: outcome.decidedBy, installments: [{ dueDate: s.payBy, amountMinor: s.amountMinor }] });
+          effect = { promiseId, settledAmountMinor: s.amountMinor, payBy: s.payBy };
+          break;
+        }
+        case 'credit_hold': {
+          const hold = await system.placeCreditHold({ idempotencyKey: `${key}:hold`, customerId: customer.id, reason: outcome.note || 'approved credit hold' });
+          effect = { onHold: hold.onHold, heldSince: hold.heldSince };
+          break;
+        }
+        case 'release_credit_hold': {
+          const release = await system.releaseCreditHold({ idempotencyKey: `${key}:release`, customerId: customer.id, reason: outcome.note || 'approved release' });
+          effect = { onHold: release.onHold };
+          break;
+        }
+        case 'legal_handoff':
+        case 'agency_handoff': {
+          const handedTo = outcome.action === 'legal_handoff' ? 'legal' : 'agency';
+          const pkg = await system.buildHandoffPackage({ tenantId, invoiceNumber: invoice.number, handedTo, requestId: outcome.requestId, approvedBy: outcome.decidedBy });
+          effect = { handedTo, package: pkg };
+          setStage('handed_off');
+          break;
+        }
+        case 'extended_payment_plan': {
+          const planId = `PLAN-${outcome.requestId}`;
+          await acceptPromise({ promiseId: planId, planId, madeBy: 'payment plan', recordedBy: outcome.decidedBy, installments: outcome.details.installments! });
+          effect = { planId };
+          break;
+        }
+      }
+      await system.recordApprovalEffect({ tenantId, requestId: outcome.requestId, invoiceNumber: invoice.number, effect });
+    }
+    changeCourse();
+    await audit(`approval_${outcome.status}`, { requestId: outcome.requestId, action: outcome.action, by: outcome.decidedBy, note: outcome.note, effect });
   };
 
   /** While paused, disputed or promised, no cadence step runs: wait for the end of the pause, or for the promise's next event. */
@@ -461,8 +672,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       }
       return;
     }
-    if (state.dispute) {
-      await waitUntil(Infinity);
+    if (fullDispute() || state.approval) {
+      await waitUntil(Infinity); // the child workflow's signal wakes it
       return;
     }
     const promise = state.promise!;
@@ -504,6 +715,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       state.cadenceDone = false;
       state.nextStep = describeNext();
       await audit('cadence_migrated', { from, to: state.cadence });
+    }
+    if (hasOutcomes()) {
+      if (state.disputeOutcomes?.length) await applyDisputeOutcome();
+      else await applyApprovalOutcome();
+      continue;
     }
     if (onHold()) {
       await hold();
@@ -616,6 +832,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
             daysPastDue: pastDue,
           });
         }
+      } else if (isApprovalStep(step.action.type) && patched('approvals') && (step.action.type !== 'credit_hold' || (await system.approvalNeeded({ tenantId, action: 'credit_hold' })))) {
+        // The authority matrix decides who may approve; the cadence waits for the decision.
+        const action = approvalActionOf(step.action);
+        const requested = await requestApproval({ requestId: `${invoice.number}-${step.id}`, action, reason: stepReason(step.action), actor: 'cadence', details: { stepId: step.id } as ApprovalDetails }, 'cadence');
+        result = { outcome: 'approval_requested', detail: `${requested.requestId}: ${action} needs a ${requested.requiredRole}` };
       } else {
         result = await runInternalAction(step, { idempotencyKey: key, tenantId, invoice, customer, openAmountMinor: state.openAmountMinor, daysPastDue: pastDue });
       }
@@ -634,6 +855,15 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
 
   state.nextStep = null;
   await auditNewPayments();
+  // Closed while a dispute or a request was open: they are moot now.
+  if (state.dispute) {
+    await getExternalWorkflowHandle(disputeWorkflowId(tenantId, state.dispute.disputeId)).cancel();
+    state.dispute = undefined;
+  }
+  if (state.approval) {
+    await getExternalWorkflowHandle(approvalWorkflowId(tenantId, state.approval.requestId)).cancel();
+    state.approval = undefined;
+  }
   if (state.promise) {
     // Paid before the check: the promise was kept; closed otherwise (credited, written off): nothing left to promise.
     const kept = state.stage === 'paid';

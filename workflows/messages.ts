@@ -3,13 +3,18 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { Cadence } from '../domain/cadence';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import type { ActivePromise, PromiseRequest } from '../domain/promises';
+import type { DisputeReason } from '../domain/disputes';
+import type { ApprovalAction } from '../domain/authority-matrix';
+import type { Role } from '../domain/roles';
+import type { DisputeOutcome, DisputeRoute } from './dispute-messages';
+import type { ApprovalDetails, ApprovalOutcome } from './approval-messages';
 
 /** Messages of the invoice dunning workflow, shared by the workflow, the API and the tests. */
 
 /** Open stages first (a derived view of the state: paused over disputed over promised over active), then terminal ones. */
-export const DUNNING_STAGES = ['active', 'promised', 'disputed', 'paused', 'paid', 'cancelled', 'written_off'] as const;
+export const DUNNING_STAGES = ['active', 'promised', 'awaiting_approval', 'disputed', 'paused', 'paid', 'cancelled', 'written_off', 'handed_off'] as const;
 export type DunningStage = (typeof DUNNING_STAGES)[number];
-export const TERMINAL_STAGES: readonly DunningStage[] = ['paid', 'cancelled', 'written_off'];
+export const TERMINAL_STAGES: readonly DunningStage[] = ['paid', 'cancelled', 'written_off', 'handed_off'];
 
 export interface InvoiceRef {
   number: string;
@@ -50,7 +55,8 @@ export interface StepRecord {
     | 'webhook_sent'
     | 'paid_before_send'
     | 'do_not_contact'
-    | 'call_instead';
+    | 'call_instead'
+    | 'approval_requested';
   /** Why a step was skipped (a condition), or how many invoices its message listed. */
   detail?: string;
 }
@@ -84,14 +90,36 @@ export interface DunningState {
   promise?: ActivePromise;
   /** Dunning paused by a person, for this invoice or its whole customer. */
   pause?: PauseState;
-  /** A dispute captured on a call: collection waits until it is resolved. */
-  dispute?: { reasonCode: string; note: string; openedAt: string; openedBy: string; taskId?: number };
+  /** The open dispute (its child workflow owns it): collection of the disputed amount waits. */
+  dispute?: OpenDispute;
+  /** The approval request being decided (its child workflow owns it): the cadence waits. */
+  approval?: { requestId: string; action: ApprovalAction; requiredRole: Role; requestedBy: string; stepId?: string };
+  /** An approved settlement: when its promise is kept, the rest is written off. */
+  settlement?: { requestId: string; promiseId: string; settledAmountMinor: number };
+  /** Outcomes signalled by the child workflows, applied by the main loop (kept in state across continue-as-new). */
+  disputeOutcomes?: DisputeOutcome[];
+  approvalOutcomes?: ApprovalOutcome[];
   /** Call tasks whose outcome this workflow applied: a second completion is refused. */
   handledTasks?: number[];
   /** Promises and plans broken on this invoice. */
   brokenPromises?: number;
   /** After a broken promise, the cadence resumes at once at this step (or the next one due when no id is given). */
   resumeAt?: { stepId: string | null; reason: string };
+}
+
+export interface OpenDispute {
+  disputeId: string;
+  reasonCode: DisputeReason;
+  amountMinor: number;
+  /** The whole open amount is disputed: nothing is collected until it is resolved. */
+  full: boolean;
+  note: string;
+  openedAt: string;
+  openedBy: string;
+  source: 'call' | 'api' | 'erp';
+  ownerTeam: string;
+  owner: string | null;
+  deadlineDate: string;
 }
 
 export interface PauseState {
@@ -122,7 +150,7 @@ export interface PaymentResult {
 export type CallOutcome =
   | { code: 'promise_to_pay'; promiseId: string; amountMinor: number; promisedDate: string; madeBy: string }
   | { code: 'will_pay' }
-  | { code: 'dispute'; reasonCode: string }
+  | { code: 'dispute'; reasonCode: DisputeReason }
   | { code: 'refused' }
   | { code: 'request_copy' }
   | { code: 'no_answer' }
@@ -182,6 +210,46 @@ export interface StageResult {
 
 /** A promise made outside a call task (or for a further invoice of the same call), or a plan's share. */
 export type PromiseUpdateInput = PromiseRequest;
+
+export interface OpenDisputeRequest {
+  disputeId: string;
+  reasonCode: DisputeReason;
+  /** Default: the whole open amount. */
+  amountMinor?: number;
+  note: string;
+  source: 'call' | 'api' | 'erp';
+  actor: string;
+}
+
+export interface OpenDisputeResult {
+  disputeId: string;
+  disputeWorkflowId: string;
+  amountMinor: number;
+  route: DisputeRoute;
+  stage: DunningStage;
+}
+
+export interface ApprovalRequestInput {
+  requestId: string;
+  action: ApprovalAction;
+  reason: string;
+  actor: string;
+  /** Default: the open amount (for a settlement, the amount given up). */
+  amountMinor?: number;
+  details: ApprovalDetails;
+}
+
+export interface ApprovalRequestResult {
+  requestId: string;
+  approvalWorkflowId: string;
+  requiredRole: Role;
+  amountMinor: number;
+  amountReportingMinor: number;
+  stage: DunningStage;
+}
+
+export const openDisputeUpdate = defineUpdate<OpenDisputeResult, [OpenDisputeRequest]>('openDispute');
+export const requestApprovalUpdate = defineUpdate<ApprovalRequestResult, [ApprovalRequestInput]>('requestApproval');
 
 export const recordCallOutcomeUpdate = defineUpdate<CallOutcomeResult, [CallOutcomeInput]>('recordCallOutcome');
 export const makePromiseUpdate = defineUpdate<StageResult, [PromiseUpdateInput]>('makePromise');

@@ -47,12 +47,58 @@ export interface ErpCreditHoldRequest {
   idempotencyKey: string;
 }
 
+/**
+ * Adjustments of an invoice's open amount: a credit memo (the claim was valid) or a write-off
+ * journal (bad debt). Idempotent by key like holds: a retry gets the first answer and changes
+ * nothing. The ERP refuses (ErpRequestRejectedError, 422) an amount above the open amount or in
+ * another currency than the invoice's. At 0 open the invoice's status becomes 'credited' or
+ * 'written_off'.
+ */
+export interface ErpInvoiceAdjustmentRequest {
+  invoiceNumber: string;
+  /** Positive, in the minor units of `currency`; at most the open amount. */
+  amountMinor: number;
+  currency: string;
+  reason: string;
+  idempotencyKey: string;
+}
+
+export type ErpCreditMemoRequest = ErpInvoiceAdjustmentRequest;
+export type ErpWriteOffRequest = ErpInvoiceAdjustmentRequest;
+
+/** A new invoice for the corrected amount after a credit, numbered `${original}-R1`, `-R2`, ... */
+export interface ErpRebillRequest {
+  originalInvoiceNumber: string;
+  amountMinor: number;
+  /** Must be the original invoice's currency. */
+  currency: string;
+  /** YYYY-MM-DD */
+  issueDate: string;
+  /** YYYY-MM-DD, not before issueDate */
+  dueDate: string;
+  idempotencyKey: string;
+}
+
+/** The invoice as the ERP left it right after the adjustment. */
+export const erpCreditMemoSchema = z.object({ creditMemoId: z.string().min(1), invoice: erpInvoiceBalanceSchema });
+export const erpWriteOffSchema = z.object({ journalId: z.string().min(1), invoice: erpInvoiceBalanceSchema });
+export const erpRebillSchema = z.object({ invoiceNumber: erpInvoiceBalanceSchema.shape.invoiceNumber });
+
+export type ErpCreditMemo = z.infer<typeof erpCreditMemoSchema>;
+export type ErpWriteOff = z.infer<typeof erpWriteOffSchema>;
+export type ErpRebill = z.infer<typeof erpRebillSchema>;
+
 export interface ErpAdapter {
   getInvoiceBalance(invoiceNumber: string): Promise<ErpInvoiceBalance>;
   placeCreditHold(req: ErpCreditHoldRequest): Promise<ErpCreditHold>;
   releaseCreditHold(req: ErpCreditHoldRequest): Promise<ErpCreditRelease>;
   getCreditStatus(customerId: string): Promise<ErpCreditStatus>;
-  // Later: credit memo and write-off.
+  /** ErpInvoiceNotFoundError for an unknown invoice; ErpRequestRejectedError (422) over the open amount or in another currency. */
+  requestCreditMemo(req: ErpCreditMemoRequest): Promise<ErpCreditMemo>;
+  /** As requestCreditMemo, posting a bad-debt journal entry instead. */
+  postWriteOff(req: ErpWriteOffRequest): Promise<ErpWriteOff>;
+  /** ErpInvoiceNotFoundError for an unknown original; ErpRequestRejectedError (422) in another currency. */
+  createRebill(req: ErpRebillRequest): Promise<ErpRebill>;
 }
 
 // Explicit names: Temporal reports an activity error's `name` as the failure type, which is what
@@ -74,6 +120,8 @@ export class ErpRequestRejectedError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The ERP's error code when it gave one (`amount_exceeds_open_amount`, `currency_mismatch`, ...). */
+    readonly code?: string,
   ) {
     super(message);
   }

@@ -6,9 +6,12 @@ import {
   ErpRequestRejectedError,
   ErpUnavailableError,
   erpCreditHoldSchema,
+  erpCreditMemoSchema,
   erpCreditReleaseSchema,
   erpCreditStatusSchema,
   erpInvoiceBalanceSchema,
+  erpRebillSchema,
+  erpWriteOffSchema,
 } from './adapter';
 
 export interface HttpErpOptions {
@@ -65,7 +68,7 @@ export function createHttpErp({ baseUrl, apiKey, timeoutMs = 10_000 }: HttpErpOp
   /** A 2xx body checked against the contract; anything else from the ERP is a permanent error. */
   function parse<T>(answer: Answer, schema: z.ZodType<T>, subject: string, noun: string): T {
     const { url, status, text } = answer;
-    if (status >= 400) throw new ErpRequestRejectedError(`ERP refused the request for ${subject} (HTTP ${status}): ${erpMessage(text)}`, status);
+    if (status >= 400) throw new ErpRequestRejectedError(`ERP refused the request for ${subject} (HTTP ${status}): ${erpMessage(text)}`, status, erpCode(text));
     if (status < 200 || status > 299) throw new Error(`ERP answered HTTP ${status} for ${url}: ${text.slice(0, 200)}`);
     let json: unknown;
     try {
@@ -81,6 +84,10 @@ export function createHttpErp({ baseUrl, apiKey, timeoutMs = 10_000 }: HttpErpOp
   const customerPath = (customerId: string) => `/customers/${encodeURIComponent(customerId)}`;
   const customerNotFound = (answer: Answer, customerId: string) => {
     if (answer.status === 404) throw new ErpCustomerNotFoundError(`Customer ${customerId} does not exist in the ERP`);
+  };
+  const invoicePath = (invoiceNumber: string) => `/invoices/${encodeURIComponent(invoiceNumber)}`;
+  const invoiceNotFound = (answer: Answer, invoiceNumber: string) => {
+    if (answer.status === 404) throw new ErpInvoiceNotFoundError(`Invoice ${invoiceNumber} does not exist in the ERP`);
   };
 
   return {
@@ -107,7 +114,38 @@ export function createHttpErp({ baseUrl, apiKey, timeoutMs = 10_000 }: HttpErpOp
       customerNotFound(answer, customerId);
       return parse(answer, erpCreditStatusSchema, `customer ${customerId}`, 'credit status');
     },
+
+    async requestCreditMemo({ invoiceNumber, amountMinor, currency, reason, idempotencyKey }) {
+      const answer = await exchange('POST', `${invoicePath(invoiceNumber)}/credit-memos`, { body: { amountMinor, currency, reason }, idempotencyKey });
+      invoiceNotFound(answer, invoiceNumber);
+      return parse(answer, erpCreditMemoSchema, `a credit memo on invoice ${invoiceNumber}`, 'credit memo');
+    },
+
+    async postWriteOff({ invoiceNumber, amountMinor, currency, reason, idempotencyKey }) {
+      const answer = await exchange('POST', `${invoicePath(invoiceNumber)}/write-offs`, { body: { amountMinor, currency, reason }, idempotencyKey });
+      invoiceNotFound(answer, invoiceNumber);
+      return parse(answer, erpWriteOffSchema, `a write-off of invoice ${invoiceNumber}`, 'write-off');
+    },
+
+    async createRebill({ originalInvoiceNumber, amountMinor, currency, issueDate, dueDate, idempotencyKey }) {
+      const answer = await exchange('POST', `${invoicePath(originalInvoiceNumber)}/rebills`, {
+        body: { amountMinor, currency, issueDate, dueDate },
+        idempotencyKey,
+      });
+      invoiceNotFound(answer, originalInvoiceNumber);
+      return parse(answer, erpRebillSchema, `a rebill of invoice ${originalInvoiceNumber}`, 'rebill');
+    },
   };
+}
+
+/** The ERP's error code (`{ error: 'currency_mismatch' }`), when the body has one. */
+function erpCode(text: string): string | undefined {
+  try {
+    const { error } = JSON.parse(text) as { error?: unknown };
+    return typeof error === 'string' ? error : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The ERP's own words from an error body (`{ error, message, issues }`), else the start of the raw text. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISPUTE_REASONS } from '../../domain/disputes';
 import { erpInvoiceBalanceSchema } from './adapter';
 
 /**
@@ -9,6 +10,17 @@ import { erpInvoiceBalanceSchema } from './adapter';
 export const ERP_EVENT_ID_HEADER = 'x-erp-event-id';
 
 const { invoiceNumber, currency, asOf: isoInstant } = erpInvoiceBalanceSchema.shape;
+
+/**
+ * A short payment: the customer paid less and gave a reason code (in the payment's currency). The
+ * deducted amount stays open on the invoice; the receiver opens a dispute from it.
+ */
+export const paymentDeductionSchema = z.object({
+  amountMinor: z.number().int().positive(),
+  reasonCode: z.enum(DISPUTE_REASONS),
+});
+
+export type PaymentDeduction = z.infer<typeof paymentDeductionSchema>;
 
 export const paymentAppliedEventSchema = z.object({
   eventId: z.string().min(1),
@@ -28,6 +40,8 @@ export const paymentAppliedEventSchema = z.object({
     openAmountMinor: true,
     status: true,
   }),
+  /** Only on short payments; events without it (all before deductions existed) stay valid. */
+  deduction: paymentDeductionSchema.optional(),
 });
 
 export type PaymentAppliedEvent = z.infer<typeof paymentAppliedEventSchema>;

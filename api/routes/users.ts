@@ -10,6 +10,7 @@ const userSchema = z.object({
   name: z.string(),
   role: roleSchema,
   approvalLimitMinor: z.number().nullable(),
+  team: z.string().nullable().optional().describe('the owner team the user works disputes for (resolution matrix); null: none'),
 });
 const tokenInfoSchema = z.object({
   tokenId: z.string(),
@@ -24,7 +25,7 @@ const adminOnly = minimumRole('admin');
 /** Who am I, and (admins) users and their tokens. A token is shown once, when it is issued. */
 export const userRoutes: FastifyPluginAsyncZod<{ sql: Sql; tenantId: string }> = async (app, { sql, tenantId }) => {
   app.get('/me', {
-    schema: { summary: 'The user behind the token: id, name, role and approval limit', response: { 200: userSchema.extend({ tenantId: z.string() }) } },
+    schema: { summary: 'The user behind the token: id, name, role, approval limit and team', response: { 200: userSchema.extend({ tenantId: z.string() }) } },
     handler: async (request) => request.user,
   });
 

@@ -126,7 +126,7 @@ describe('authentication', () => {
   });
 
   it('authenticate() answers the user behind the header', async () => {
-    expect(await authenticate(sql, tenantId, `Bearer ${anna.token}`)).toEqual({ tenantId, userId: 'anna', name: 'Anna Berg', role: 'collector', approvalLimitMinor: null });
+    expect(await authenticate(sql, tenantId, `Bearer ${anna.token}`)).toEqual({ tenantId, userId: 'anna', name: 'Anna Berg', role: 'collector', approvalLimitMinor: null, team: null });
   });
 });
 
@@ -154,7 +154,7 @@ describe('public endpoints', () => {
 
 describe('roles and portfolios', () => {
   it('GET /me answers the user and role', async () => {
-    expect(await call('GET', '/me', manager)).toEqual({ status: 200, body: { tenantId, userId: 'mark', name: 'Mark Jensen', role: 'ar_manager', approvalLimitMinor: null } });
+    expect(await call('GET', '/me', manager)).toEqual({ status: 200, body: { tenantId, userId: 'mark', name: 'Mark Jensen', role: 'ar_manager', approvalLimitMinor: null, team: null } });
   });
 
   it('a collector lists only their portfolio; the others list every invoice', async () => {
@@ -240,7 +240,7 @@ describe('roles and portfolios', () => {
 describe('user administration through the API', () => {
   it('an admin creates a user and a token; the token works, once shown; revoking it stops it', async () => {
     const created = await call('POST', '/users', admin, { userId: 'carla', name: 'Carla Diaz', role: 'collector', approvalLimitMinor: 250_000 });
-    expect(created).toEqual({ status: 201, body: { userId: 'carla', name: 'Carla Diaz', role: 'collector', approvalLimitMinor: 250_000 } });
+    expect(created).toEqual({ status: 201, body: { userId: 'carla', name: 'Carla Diaz', role: 'collector', approvalLimitMinor: 250_000, team: null } });
     expect(await call('POST', '/users', admin, { userId: 'carla', name: 'Carla Again', role: 'admin' })).toMatchObject({ status: 409, body: { error: 'user_exists' } });
 
     const issued = await call('POST', '/users/carla/tokens', admin, { label: 'laptop' });
@@ -258,6 +258,18 @@ describe('user administration through the API', () => {
     expect((await call('DELETE', `/tokens/${issued.body.tokenId}`, admin)).status).toBe(204);
     expect((await call('DELETE', '/tokens/nosuchtoken', admin)).status).toBe(404);
     expect(await call('GET', '/me', carla)).toMatchObject({ status: 401, body: { message: expect.stringMatching(/revoked/) } });
+  });
+
+  it('a user may belong to an owner team (disputes): POST /users, GET /me and GET /users show it', async () => {
+    const created = await call('POST', '/users', admin, { userId: 'paula', name: 'Paula Pricing', role: 'team_member', team: 'pricing' });
+    expect(created).toEqual({ status: 201, body: { userId: 'paula', name: 'Paula Pricing', role: 'team_member', approvalLimitMinor: null, team: 'pricing' } });
+    const issued = await call('POST', '/users/paula/tokens', admin, {});
+    expect(await call('GET', '/me', bearer(issued.body.token))).toMatchObject({ status: 200, body: { userId: 'paula', role: 'team_member', team: 'pricing' } });
+    const listed = await call('GET', '/users', admin);
+    expect(listed.body.items.find((u: { userId: string }) => u.userId === 'paula')).toMatchObject({ team: 'pricing' });
+    expect(listed.body.items.find((u: { userId: string }) => u.userId === 'anna')).toMatchObject({ team: null });
+    const bad = await call('POST', '/users', admin, { userId: 'x', name: 'X', role: 'team_member', team: 'Not A Team' });
+    expect(bad).toMatchObject({ status: 400, body: { error: 'validation_failed', issues: [{ path: 'body.team' }] } });
   });
 
   it('only admins administer users; bad input answers 400 with the issues', async () => {
@@ -296,7 +308,7 @@ describe('users CLI', () => {
     expect(created.stderr).toMatch(/created user dora \(Dora Lindqvist\), role team_lead, approval limit 500000/);
     const token = created.stdout.trim();
     expect(token).toMatch(/^dun_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
-    expect(await call('GET', '/me', bearer(token))).toEqual({ status: 200, body: { tenantId, userId: 'dora', name: 'Dora Lindqvist', role: 'team_lead', approvalLimitMinor: 500_000 } });
+    expect(await call('GET', '/me', bearer(token))).toEqual({ status: 200, body: { tenantId, userId: 'dora', name: 'Dora Lindqvist', role: 'team_lead', approvalLimitMinor: 500_000, team: null } });
 
     const second = await cli(['token', 'dora', '--label', 'phone', '--expires', '2099-01-01T00:00:00Z']);
     expect(second.code, second.stderr).toBe(0);
@@ -317,9 +329,19 @@ describe('users CLI', () => {
     expect((await call('GET', '/me', bearer(token))).status).toBe(200);
   });
 
+  it('creates a member of an owner team with --team', async () => {
+    const created = await cli(['create', 'tess', '--name', 'Tess Tax', '--role', 'team_member', '--team', 'tax', '--no-token']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toMatch(/created user tess \(Tess Tax\), role team_member, team tax/);
+    expect((await cli(['list'])).stdout).toMatch(/^tess\tteam_member\tTess Tax\tteam tax$/m);
+    const bad = await cli(['create', 'ted', '--name', 'Ted', '--role', 'team_member', '--team', 'Tax Team']);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toMatch(/^users: team: lower-case team id/);
+  });
+
   it('exits non-zero with one line on bad input, an existing user, an unknown user or token', async () => {
     const cases: [string[], number, RegExp][] = [
-      [['create', 'eve', '--name', 'Eve', '--role', 'boss'], 2, /^users: --role must be one of collector, team_lead, ar_manager, admin, not "boss"\n$/],
+      [['create', 'eve', '--name', 'Eve', '--role', 'boss'], 2, /^users: --role must be one of team_member, collector, team_lead, ar_manager, admin, not "boss"\n$/],
       [['create', 'Eve Smith', '--name', 'Eve', '--role', 'collector'], 2, /^users: userId "Eve Smith": /],
       [['token', 'dora', '--expires', 'next week'], 2, /^users: --expires must be an ISO date-time/],
       [['frobnicate'], 2, /^users: unknown command "frobnicate"/],

@@ -1,4 +1,11 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { DateTime } from 'luxon';
+import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../../config/load';
+import { addBusinessDays } from '../../domain/business-calendar';
+import { requiredRole, type AuthorityMatrix } from '../../domain/authority-matrix';
+import { convertMinor } from '../../domain/fx';
+import { localDate, localInstant } from '../../domain/promises';
+import { resolveDisputeRoute, type ResolutionMatrix } from '../../domain/resolution-matrix';
 import type { createActivities } from '../../activities';
 import type { ErpInvoiceBalance } from '../../activities/erp/adapter';
 import type { Segment } from '../../domain/cadence';
@@ -25,6 +32,10 @@ export interface FakeOptions {
   holidays?: string[];
   /** The customer workflow's gathering delay. */
   gatherMs?: number;
+  /** Authority matrix in force (default: config/authority-matrix.json); whether a cadence credit hold needs approval overrides it. */
+  authorityMatrix?: AuthorityMatrix;
+  /** Resolution matrix in force (default: config/resolution-matrix.json). */
+  resolutionMatrix?: ResolutionMatrix;
   /** What the fake mail server reports for customer messages (default 'sent'). */
   sendStatus?: 'sent' | 'already_sent' | 'uncertain';
 }
@@ -34,8 +45,10 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
   const erp = new Map(Object.entries(initial));
   const record = (name: ActivityName, args: unknown[]) =>
     calls.push({ name, args, scheduledAt: Context.current().info.currentAttemptScheduledTimestampMs });
+  const erpActions = fakeErpActions(erp);
 
   const activities: Activities = {
+    ...fakePeopleWork(record, options),
     async getInvoiceBalance(invoiceNumber) {
       record('getInvoiceBalance', [invoiceNumber]);
       const inv = erp.get(invoiceNumber);
@@ -96,6 +109,26 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
       record('placeCreditHold', [req]);
       return { customerId: req.customerId, onHold: true, heldSince: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString() };
     },
+    async requestCreditMemo(req) {
+      record('requestCreditMemo', [req]);
+      return erpActions.adjust('credit_memo', req);
+    },
+    async postWriteOff(req) {
+      record('postWriteOff', [req]);
+      return erpActions.adjust('write_off', req);
+    },
+    async createRebill(req) {
+      record('createRebill', [req]);
+      return erpActions.rebill(req);
+    },
+    async releaseCreditHold(req) {
+      record('releaseCreditHold', [req]);
+      return { customerId: req.customerId, onHold: false };
+    },
+    async buildHandoffPackage(req) {
+      record('buildHandoffPackage', [req]);
+      return erpActions.handoff(req);
+    },
     async postWebhook(req) {
       record('postWebhook', [req]);
       return { status: 202 };
@@ -117,5 +150,137 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
       erp.get(invoiceNumber)!.openAmountMinor = openAmountMinor;
     },
     callsOf: <N extends ActivityName>(name: N) => calls.filter((c) => c.name === name) as (RecordedCall & { args: Parameters<Activities[N]> })[],
+    /** The fake ERP's record of an invoice (rebills included), as credit memos and write-offs left it. */
+    erpInvoice: (invoiceNumber: string) => erp.get(invoiceNumber),
   };
+}
+
+type FakeErpInvoice = Partial<ErpInvoiceBalance> & { amountMinor: number };
+
+/**
+ * Credit memos, write-offs and rebills as the ERP simulator applies them: the open amount goes down,
+ * at 0 the status becomes 'credited' or 'written_off' (seen by getInvoiceBalance); an amount above
+ * the open amount or in another currency fails without retry (ErpRequestRejected, 422); the same
+ * idempotency key answers the first result again. Hand-off packages: one per invoice and recipient.
+ */
+function fakeErpActions(erp: Map<string, FakeErpInvoice>) {
+  const replies = new Map<string, unknown>();
+  const packages = new Map<string, { invoiceNumber: string; handedTo: 'legal' | 'agency'; sizeBytes: number; createdAt: string }>();
+  let seq = 0;
+  const now = () => new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
+  const invoiceOf = (invoiceNumber: string) => {
+    const inv = erp.get(invoiceNumber);
+    if (!inv) throw ApplicationFailure.nonRetryable(`fake ERP has no invoice ${invoiceNumber}`, 'ErpInvoiceNotFound');
+    return inv;
+  };
+  const rejected = (message: string, code: string) => ApplicationFailure.nonRetryable(message, 'ErpRequestRejected', { status: 422, code });
+  const once = <T>(key: string, make: () => T): T => {
+    if (!replies.has(key)) replies.set(key, make());
+    return replies.get(key) as T;
+  };
+  return {
+    adjust<K extends 'credit_memo' | 'write_off'>(kind: K, req: { invoiceNumber: string; amountMinor: number; currency: string; idempotencyKey: string }) {
+      return once(req.idempotencyKey, () => {
+        const inv = invoiceOf(req.invoiceNumber);
+        const open = inv.openAmountMinor ?? inv.amountMinor;
+        if ((inv.currency ?? 'EUR') !== req.currency) throw rejected(`invoice ${req.invoiceNumber} is not in ${req.currency}`, 'currency_mismatch');
+        if (req.amountMinor > open) throw rejected(`the amount exceeds the open amount of invoice ${req.invoiceNumber} (${open})`, 'amount_exceeds_open_amount');
+        inv.openAmountMinor = open - req.amountMinor;
+        if (inv.openAmountMinor === 0) inv.status = kind === 'credit_memo' ? 'credited' : 'written_off';
+        const invoice: ErpInvoiceBalance = {
+          invoiceNumber: req.invoiceNumber,
+          customerId: inv.customerId ?? 'C1',
+          currency: inv.currency ?? 'EUR',
+          amountMinor: inv.amountMinor,
+          openAmountMinor: inv.openAmountMinor,
+          status: inv.status ?? 'open',
+          asOf: now(),
+        };
+        const id = `${kind === 'credit_memo' ? 'CM' : 'JE'}-${++seq}`;
+        return (kind === 'credit_memo' ? { creditMemoId: id, invoice } : { journalId: id, invoice }) as K extends 'credit_memo'
+          ? { creditMemoId: string; invoice: ErpInvoiceBalance }
+          : { journalId: string; invoice: ErpInvoiceBalance };
+      });
+    },
+    rebill(req: { originalInvoiceNumber: string; amountMinor: number; currency: string; idempotencyKey: string }) {
+      return once(req.idempotencyKey, () => {
+        const original = invoiceOf(req.originalInvoiceNumber);
+        if ((original.currency ?? 'EUR') !== req.currency) throw rejected(`invoice ${req.originalInvoiceNumber} is not in ${req.currency}`, 'currency_mismatch');
+        let n = 1;
+        while (erp.has(`${req.originalInvoiceNumber}-R${n}`)) n++;
+        const invoiceNumber = `${req.originalInvoiceNumber}-R${n}`;
+        erp.set(invoiceNumber, { amountMinor: req.amountMinor, currency: req.currency, customerId: original.customerId ?? 'C1' });
+        return { invoiceNumber };
+      });
+    },
+    handoff(req: { invoiceNumber: string; handedTo: 'legal' | 'agency' }) {
+      const key = `${req.invoiceNumber}:${req.handedTo}`;
+      if (!packages.has(key)) packages.set(key, { invoiceNumber: req.invoiceNumber, handedTo: req.handedTo, sizeBytes: 4096, createdAt: now() });
+      return packages.get(key)!;
+    },
+  };
+}
+
+/**
+ * Disputes and approvals with the real matrices and the real lookups (config/*.json unless given),
+ * dates from the test server's clock; the database writes are only recorded.
+ */
+function fakePeopleWork(record: (name: ActivityName, args: unknown[]) => void, options: FakeOptions) {
+  const fx = loadReportingConfig();
+  const resolution = options.resolutionMatrix ?? loadResolutionMatrix();
+  const authority = options.authorityMatrix ?? loadAuthorityMatrix();
+  const nowMs = () => Context.current().info.currentAttemptScheduledTimestampMs;
+  const impl: Pick<
+    Activities,
+    'routeDispute' | 'recordDispute' | 'disputeDeadlineEvent' | 'recordDisputeOutcome' | 'registerApprovalRequest' | 'escalateApprovalRequest' | 'recordApprovalDecision' | 'recordApprovalEffect' | 'approvalNeeded'
+  > = {
+    async routeDispute(req) {
+      record('routeDispute', [req]);
+      const segment = options.customers?.[req.customerId]?.segment ?? 'standard';
+      const route = resolveDisputeRoute(resolution, { reasonCode: req.reasonCode, segment, amountReportingMinor: convertMinor(req.amountMinor, req.currency, fx) });
+      const today = localDate(nowMs(), req.timeZone);
+      const deadlineDate = addBusinessDays(today, route.deadlineBusinessDays, req.calendar);
+      const dayAfter = DateTime.fromISO(deadlineDate, { zone: 'UTC' }).plus({ days: 1 }).toISODate()!;
+      const reminderAt = route.reminderBusinessDaysBefore > 0 ? localInstant(addBusinessDays(deadlineDate, -route.reminderBusinessDaysBefore, req.calendar), '09:00', req.timeZone) : null;
+      return {
+        ownerTeam: route.ownerTeam,
+        ownerTeamName: route.ownerTeamName,
+        owner: route.owner,
+        lead: route.lead,
+        deadlineBusinessDays: route.deadlineBusinessDays,
+        reminderBusinessDaysBefore: route.reminderBusinessDaysBefore,
+        deadlineDate,
+        deadlineAt: localInstant(dayAfter, '00:00', req.timeZone),
+        reminderAt: reminderAt !== null && Date.parse(reminderAt) > nowMs() ? reminderAt : null,
+      };
+    },
+    async recordDispute(req) {
+      record('recordDispute', [req]);
+    },
+    async disputeDeadlineEvent(req) {
+      record('disputeDeadlineEvent', [req]);
+    },
+    async recordDisputeOutcome(req) {
+      record('recordDisputeOutcome', [req]);
+    },
+    async registerApprovalRequest(req) {
+      record('registerApprovalRequest', [req]);
+      const amountReportingMinor = convertMinor(req.amountMinor, req.currency, fx);
+      return { requiredRole: requiredRole(authority, req.action, amountReportingMinor), amountReportingMinor, escalateAfterMs: authority.escalateAfterHours * 3_600_000 };
+    },
+    async escalateApprovalRequest(req) {
+      record('escalateApprovalRequest', [req]);
+    },
+    async recordApprovalDecision(req) {
+      record('recordApprovalDecision', [req]);
+    },
+    async recordApprovalEffect(req) {
+      record('recordApprovalEffect', [req]);
+    },
+    async approvalNeeded(req) {
+      record('approvalNeeded', [req]);
+      return authority.creditHoldNeedsApproval;
+    },
+  };
+  return impl;
 }

@@ -77,9 +77,9 @@ describe('hashing', () => {
 });
 
 describe('roles', () => {
-  it('rank collector < team_lead < ar_manager < admin', () => {
-    expect(ROLES).toEqual(['collector', 'team_lead', 'ar_manager', 'admin']);
-    expect(ROLES.map(roleRank)).toEqual([0, 1, 2, 3]);
+  it('rank team_member < collector < team_lead < ar_manager < admin', () => {
+    expect(ROLES).toEqual(['team_member', 'collector', 'team_lead', 'ar_manager', 'admin']);
+    expect(ROLES.map(roleRank)).toEqual([0, 1, 2, 3, 4]);
     for (const held of ROLES)
       for (const needed of ROLES) expect(hasRole(user(held), needed), `${held} for ${needed}`).toBe(roleRank(held) >= roleRank(needed));
   });
@@ -138,7 +138,7 @@ describe('users CLI arguments', () => {
     expect(message(['frob'])).toMatch(/unknown command "frob"/);
     expect(message(['create', 'anna', '--role', 'collector'])).toMatch(/--name/);
     expect(message(['create', 'anna', '--name', 'Anna'])).toMatch(/--role/);
-    expect(message(['create', 'anna', '--name', 'Anna', '--role', 'boss'])).toMatch(/--role must be one of collector, team_lead, ar_manager, admin/);
+    expect(message(['create', 'anna', '--name', 'Anna', '--role', 'boss'])).toMatch(/--role must be one of team_member, collector, team_lead, ar_manager, admin/);
     expect(message(['create', 'Anna Berg', '--name', 'Anna', '--role', 'collector'])).toMatch(/userId "Anna Berg"/);
     expect(message(['create', 'anna', '--name', 'Anna', '--role', 'collector', '--approval-limit', '12.5'])).toMatch(/--approval-limit must be a whole number/);
     expect(message(['create', 'anna', 'ben', '--name', 'Anna', '--role', 'collector'])).toMatch(/exactly one <userId>/);

@@ -141,7 +141,7 @@ describe('config files', () => {
       ['call-1', 'due_date', 21, 'days', 'call_task'],
     ]);
     const templates = loadEmailTemplates();
-    expect(Object.keys(templates)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement', 'invoice-copy', 'promise-courtesy']);
+    expect(Object.keys(templates)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement', 'invoice-copy', 'promise-courtesy', 'dispute-rejected']);
     expect(() => checkCadenceTemplates(cadence, templates)).not.toThrow();
   });
 
@@ -150,7 +150,7 @@ describe('config files', () => {
     process.chdir(dir);
     try {
       expect(loadCadence('config/cadences/standard.json').id).toBe('standard');
-      expect(Object.keys(loadEmailTemplates())).toHaveLength(8);
+      expect(Object.keys(loadEmailTemplates())).toHaveLength(9);
     } finally {
       process.chdir(cwd);
     }

@@ -20,6 +20,7 @@ const values: TemplateValues = {
   invoiceCount: '1',
   totalDue: '1.234,50 €',
   invoiceList: '- INV-2025-0042',
+  note: 'The unit price follows the framework contract of 2024.',
 };
 
 const template: EmailTemplate = {
@@ -149,7 +150,7 @@ describe('the shipped config/email-templates.json', () => {
 
   it('validates', () => {
     expect(parsed.error?.issues).toBeUndefined();
-    expect(Object.keys(parsed.data!)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement', 'invoice-copy', 'promise-courtesy']);
+    expect(Object.keys(parsed.data!)).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final', 'courtesy-pre-due', 'reminder-digest', 'statement', 'invoice-copy', 'promise-courtesy', 'dispute-rejected']);
   });
 
   it('every template renders with no placeholder left and the invoice number in the subject', () => {

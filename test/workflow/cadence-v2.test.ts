@@ -6,6 +6,8 @@ import { previewCadence } from '../../domain/preview';
 import { cadenceChangedSignal, dunningStateQuery, paymentNotifiedSignal } from '../../workflows/messages';
 import { customerContactStateQuery, customerContactWorkflowId } from '../../workflows/customer-messages';
 import { createFakeActivities } from '../support/fake-activities';
+import { loadAuthorityMatrix } from '../../config/load';
+import { approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
 import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
 import { createTestWorker, invoiceInput } from '../support/time-skipping';
 
@@ -45,13 +47,13 @@ describe('cadence v2 on the time-skipping server', () => {
     const input = invoiceInput(dueDate, { cadence: everyAction });
     input.customer.country = 'DE';
     input.customer.region = 'BE';
-    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { holidays: [holiday], gatherMs: GATHER_MS });
+    // Credit holds without approval here (the shipped matrix asks for one): this test is about the cadence's instants.
+    const authorityMatrix = { ...loadAuthorityMatrix(), creditHoldNeedsApproval: false };
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { holidays: [holiday], gatherMs: GATHER_MS, authorityMatrix });
     const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
     const startedAt = new Date(await server.env.currentTimeMs()).toISOString();
     await worker.runUntil(async () => {
       const handle = await start(input, taskQueue);
-      await server.env.sleep('100 days');
-      const state = await handle.query(dunningStateQuery);
       const preview = previewCadence({
         cadence: everyAction,
         dueDate,
@@ -62,6 +64,15 @@ describe('cadence v2 on the time-skipping server', () => {
         calendar: { holidays: [holiday] },
         asOf: startedAt,
       });
+      // The write-off step asks for an approval; an AR manager rejects it, so the cadence goes on to the agency step.
+      const writeOffAt = Date.parse(preview.find((p) => p.stepId === 'write-off')!.at);
+      await server.env.sleep(writeOffAt + 3_600_000 - (await server.env.currentTimeMs()));
+      expect((await handle.query(dunningStateQuery)).stage).toBe('awaiting_approval');
+      await server.env.client.workflow.getHandle(approvalWorkflowId('test', `${input.invoice.number}-write-off`)).executeUpdate(decideApprovalUpdate, {
+        args: [{ decision: 'reject', note: 'Keep collecting: the customer is solvent.', actor: { userId: 'mark', role: 'ar_manager', approvalLimitMinor: null } }],
+      });
+      await server.env.sleep(Date.parse(startedAt) + 100 * 86_400_000 - (await server.env.currentTimeMs()));
+      const state = await handle.query(dunningStateQuery);
       expect(state.steps.map((s) => ({ stepId: s.stepId, at: s.at }))).toEqual(preview.map((p) => ({ stepId: p.stepId, at: p.at })));
       expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([
         ['courtesy', 'sent'],
@@ -72,9 +83,10 @@ describe('cadence v2 on the time-skipping server', () => {
         ['notify-crm', 'webhook_sent'],
         ['hold', 'hold_placed'],
         ['large-only', 'skipped'],
-        ['write-off', 'requested'],
-        ['agency', 'requested'],
+        ['write-off', 'approval_requested'],
+        ['agency', 'approval_requested'],
       ]);
+      expect(state.stage).toBe('awaiting_approval'); // the hand-off waits for its approver
       expect(state.steps.find((s) => s.stepId === 'large-only')!.detail).toMatch(/below/);
       // The holiday moved reminder-1 to the next business day, 09:30 Berlin time.
       const reminderDay = DateTime.fromISO(state.steps[1]!.at, { zone: 'Europe/Berlin' });

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { Sql } from '../db/sql';
+import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
+import { authorityMatrixSchema, type AuthorityMatrix } from '../domain/authority-matrix';
+import { DomainError } from './errors';
+
+/**
+ * Configuration documents edited through the API (table config_documents): the resolution matrix and
+ * the authority matrix. Every save is a new immutable version, numbered 1, 2, ... per tenant and
+ * document; the newest is in force. Until the first save, the file default (config/*.json, loaded by
+ * the caller) is in force as version 0, which is never stored.
+ */
+
+export const CONFIG_DOCUMENT_NAMES = ['resolution_matrix', 'authority_matrix'] as const;
+export type ConfigDocumentName = (typeof CONFIG_DOCUMENT_NAMES)[number];
+
+/** The document type behind each name. */
+export interface ConfigDocumentTypes {
+  resolution_matrix: ResolutionMatrix;
+  authority_matrix: AuthorityMatrix;
+}
+
+export const CONFIG_DOCUMENT_SCHEMAS = {
+  resolution_matrix: resolutionMatrixSchema,
+  authority_matrix: authorityMatrixSchema,
+} as const satisfies { [N in ConfigDocumentName]: z.ZodType<ConfigDocumentTypes[N]> };
+
+export interface ConfigDocumentVersion<N extends ConfigDocumentName = ConfigDocumentName> {
+  name: N;
+  /** 1, 2, ... for saved versions; 0 for the file default while nothing is saved. */
+  version: number;
+  document: ConfigDocumentTypes[N];
+  /** Who saved it; 'config' for the file default. */
+  createdBy: string;
+  /** ISO instant of the save; null for the file default. */
+  createdAt: string | null;
+}
+
+export interface ConfigDocumentsDeps {
+  sql: Sql;
+  tenantId: string;
+  /** What is in force while a document has no saved version (config/resolution-matrix.json, config/authority-matrix.json). */
+  defaults: ConfigDocumentTypes;
+}
+
+/** The actor named for the file defaults. */
+export const DEFAULT_ACTOR = 'config';
+/** Saves of one document are serialised by a transaction-scoped advisory lock (space distinct from cadences'). */
+const CONFIG_LOCK_SPACE = 7_262_006;
+
+interface Row {
+  version: number;
+  document: unknown;
+  created_by: string;
+  created_at: Date;
+}
+
+/** zod issues in the shape the API's error handler answers for a bad body: { path: 'body.a.0.b', code, message }. */
+export function validationIssues(error: z.ZodError, at: readonly string[] = ['body']): { path: string; code: string; message: string }[] {
+  return error.issues.map((i) => ({ path: [...at, ...i.path.map(String)].join('.'), code: i.code, message: i.message }));
+}
+
+export function createConfigDocuments(deps: ConfigDocumentsDeps) {
+  const { sql, tenantId } = deps;
+
+  function assertName(name: string): asserts name is ConfigDocumentName {
+    if (!(CONFIG_DOCUMENT_NAMES as readonly string[]).includes(name)) throw new DomainError(404, 'not_found', `configuration document ${name} not found`);
+  }
+
+  /** A stored version, parsed again so that defaults added to the format since it was saved apply. */
+  function toVersion<N extends ConfigDocumentName>(name: N, row: Row): ConfigDocumentVersion<N> {
+    const parsed = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(row.document);
+    if (!parsed.success)
+      throw new Error(`${name} version ${row.version} of tenant ${tenantId} no longer validates: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return {
+      name,
+      version: row.version,
+      document: parsed.data as ConfigDocumentTypes[N],
+      createdBy: row.created_by,
+      createdAt: row.created_at.toISOString(),
+    };
+  }
+
+  /** Checks a document without saving it: 400 validation_failed with every issue by path; answers the parsed document. */
+  function validate<N extends ConfigDocumentName>(name: N, document: unknown): ConfigDocumentTypes[N] {
+    assertName(name);
+    const parsed = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(document);
+    if (!parsed.success)
+      throw new DomainError(400, 'validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: validationIssues(parsed.error) });
+    return parsed.data as ConfigDocumentTypes[N];
+  }
+
+  const fileDefault = <N extends ConfigDocumentName>(name: N): ConfigDocumentVersion<N> => ({
+    name,
+    version: 0,
+    document: deps.defaults[name],
+    createdBy: DEFAULT_ACTOR,
+    createdAt: null,
+  });
+
+  return {
+    /** The version in force: the newest saved one, else the file default as version 0. */
+    async current<N extends ConfigDocumentName>(name: N): Promise<ConfigDocumentVersion<N>> {
+      assertName(name);
+      const [row] = await sql<Row[]>`
+        select version, document, created_by, created_at from config_documents
+        where tenant_id = ${tenantId} and name = ${name}
+        order by version desc limit 1`;
+      return row ? toVersion(name, row) : fileDefault(name);
+    },
+
+    /** Every saved version, newest first (empty while the file default is in force). */
+    async history<N extends ConfigDocumentName>(name: N): Promise<ConfigDocumentVersion<N>[]> {
+      assertName(name);
+      const rows = await sql<Row[]>`
+        select version, document, created_by, created_at from config_documents
+        where tenant_id = ${tenantId} and name = ${name}
+        order by version desc`;
+      return rows.map((r) => toVersion(name, r));
+    },
+
+    /** Checks a document without saving it: 400 validation_failed with every issue by path. */
+    validate,
+
+    /**
+     * Validates and saves a document as the next version, in force at once, with an audit event.
+     * 400 validation_failed (issues by path, e.g. body.rules.3.ownerTeam) when it is not valid.
+     */
+    async save<N extends ConfigDocumentName>(name: N, document: unknown, actor: string): Promise<ConfigDocumentVersion<N>> {
+      const valid = validate(name, document);
+      return sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${CONFIG_LOCK_SPACE}::int, hashtext(${`${tenantId}:${name}`}))`;
+        const [{ next } = { next: 1 }] = await tx<{ next: number }[]>`
+          select coalesce(max(version), 0) + 1 as next from config_documents where tenant_id = ${tenantId} and name = ${name}`;
+        const [row] = await tx<Row[]>`
+          insert into config_documents (tenant_id, name, version, document, created_by)
+          values (${tenantId}, ${name}, ${next}, ${tx.json(valid as never)}, ${actor})
+          returning version, document, created_by, created_at`;
+        await tx`
+          insert into audit_events (event_key, tenant_id, actor, event_type, details)
+          values (${`config-document-saved:${tenantId}:${name}:${next}:${randomUUID()}`}, ${tenantId}, ${actor}, 'config_document_saved',
+                  ${tx.json({ name, version: next } as never)})`;
+        return toVersion(name, row!);
+      });
+    },
+  };
+}
+
+export type ConfigDocumentsService = ReturnType<typeof createConfigDocuments>;

@@ -1,0 +1,207 @@
+import { describe, expect, inject, it } from 'vitest';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { DateTime } from 'luxon';
+import { addBusinessDays } from '../../domain/business-calendar';
+import { cadenceSchema, type Cadence } from '../../domain/cadence';
+import { dunningStateQuery, openDisputeUpdate, recordCallOutcomeUpdate, type OpenDisputeRequest } from '../../workflows/messages';
+import { disputeStateQuery, disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
+import { approvalStateQuery, approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
+import { createFakeActivities } from '../support/fake-activities';
+import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { createTestWorker, invoiceInput } from '../support/time-skipping';
+
+/**
+ * Disputes (child workflows routed by the resolution matrix) and approvals (child workflows decided
+ * per the authority matrix) on the time-skipping server, with the shipped matrices.
+ */
+const server = useTimeSkippingServer();
+const ZONE = 'Europe/Berlin';
+const berlinDate = async (offsetDays = 0) => DateTime.fromMillis(await server.env.currentTimeMs(), { zone: ZONE }).plus({ days: offsetDays }).toISODate()!;
+async function sleepUntil(date: string, time = '12:00') {
+  const [hour, minute] = time.split(':').map(Number) as [number, number];
+  const target = DateTime.fromISO(date, { zone: ZONE }).set({ hour, minute }).toMillis();
+  const now = await server.env.currentTimeMs();
+  if (target > now) await server.env.sleep(target - now);
+}
+
+const cadence = (steps: unknown[]): Cadence => cadenceSchema.parse({ id: 'people', version: 1, name: 'people', sendAt: '09:30', steps });
+const reminders = cadence([
+  { id: 'reminder-1', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+  { id: 'reminder-2', offset: { amount: 20, unit: 'days' }, action: { type: 'email', template: 'reminder-firm' } },
+  { id: 'reminder-3', offset: { amount: 40, unit: 'days' }, action: { type: 'email', template: 'reminder-final' } },
+]);
+const writeOff = cadence([
+  { id: 'reminder-1', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+  { id: 'write-off', offset: { amount: 5, unit: 'days' }, action: { type: 'request_write_off', reason: 'Small balance, uneconomic to chase' } },
+  { id: 'reminder-2', offset: { amount: 10, unit: 'days' }, action: { type: 'email', template: 'reminder-firm' } },
+]);
+
+async function setup(c: Cadence, amountMinor = 125_000) {
+  const input = invoiceInput(await berlinDate(), { cadence: c });
+  input.invoice.amountMinor = amountMinor;
+  const fake = createFakeActivities({ [input.invoice.number]: { amountMinor } }, { gatherMs: 60_000 });
+  const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+  const templatesSent = () => fake.callsOf('sendCustomerMessage').map((c) => c.args[0].items.map((i) => i.template).join('+'));
+  const auditTypes = () => fake.callsOf('recordDunningEvent').map((c) => c.args[0].type);
+  return { input, fake, worker, taskQueue, templatesSent, auditTypes };
+}
+
+const dispute = (over: Partial<OpenDisputeRequest> = {}): OpenDisputeRequest => ({
+  disputeId: 'D-1', reasonCode: 'pricing', note: 'Customer says the unit price should be 9.50, not 10.00', source: 'api', actor: 'anna', ...over,
+});
+
+async function refusedWith(update: Promise<unknown>, reason: RegExp) {
+  const err = await update.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect((err as WorkflowUpdateFailedError).cause?.message).toMatch(reason);
+}
+
+describe('disputes routed by the resolution matrix (time-skipping)', () => {
+  it('a valid dispute with partial credit: collection waits, the ERP credits part, dunning resumes on the rest', async () => {
+    const t = await setup(reminders);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      const opened = await handle.executeUpdate(openDisputeUpdate, { args: [dispute()] });
+      // Pricing for a standard customer: the pricing team, Pia, 10 business days.
+      expect(opened).toMatchObject({ disputeId: 'D-1', amountMinor: 125_000, stage: 'disputed', route: { ownerTeam: 'pricing', owner: 'pia', lead: 'mark', deadlineBusinessDays: 10 } });
+      expect(opened.route.deadlineDate).toBe(addBusinessDays(await berlinDate(), 10));
+      await refusedWith(handle.executeUpdate(openDisputeUpdate, { args: [dispute({ disputeId: 'D-2' })] }), /already disputed \(D-1\)/);
+      await sleepUntil(await berlinDate(25)); // past reminder-2's day: held
+      expect(t.templatesSent()).toEqual(['reminder-friendly']);
+      const disputeHandle = server.env.client.workflow.getHandle(disputeWorkflowId('test', 'D-1'));
+      await refusedWith(disputeHandle.executeUpdate(resolveDisputeUpdate, { args: [{ resolution: 'valid', creditAmountMinor: 200_000, rootCause: 'pricing_error', note: 'x', actor: 'pia' }] }), /between 1 and the disputed 125000/);
+      const outcome = await disputeHandle.executeUpdate(resolveDisputeUpdate, {
+        args: [{ resolution: 'valid', creditAmountMinor: 25_000, rootCause: 'pricing_error', note: 'Contract price is 8.00: credit the difference', actor: 'pia' }],
+      });
+      expect(outcome).toMatchObject({ status: 'resolved_valid', creditAmountMinor: 25_000, openAmountMinorAfter: 100_000, creditMemoId: expect.any(String), resolvedBy: 'pia' });
+      await server.env.sleep('1 hour');
+      const state = await handle.query(dunningStateQuery);
+      expect(state).toMatchObject({ stage: 'active', openAmountMinor: 100_000 });
+      expect(state.dispute).toBeUndefined();
+      await sleepUntil(await berlinDate(41));
+      expect(t.templatesSent()).toEqual(['reminder-friendly', 'reminder-firm', 'reminder-final']); // the late reminder-2 once, then reminder-3
+      await handle.terminate('test done');
+    });
+    expect(t.fake.callsOf('requestCreditMemo').map((c) => c.args[0])).toEqual([expect.objectContaining({ amountMinor: 25_000, currency: 'EUR', invoiceNumber: t.input.invoice.number })]);
+    expect(t.fake.callsOf('recordDisputeOutcome').map((c) => c.args[0].outcome.status)).toEqual(['resolved_valid']);
+    expect(t.auditTypes()).toEqual(expect.arrayContaining(['dispute_opened', 'dispute_settled']));
+  });
+
+  it('an invalid dispute resumes collection: the customer is told why by email, the collector gets a call task', async () => {
+    const t = await setup(reminders);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      // Opened from a call outcome this time.
+      const answer = await handle.executeUpdate(recordCallOutcomeUpdate, { args: [{ taskId: 5, attempt: 1, outcome: { code: 'dispute', reasonCode: 'damaged_goods' }, note: 'Pallet arrived broken', actor: 'anna' }] });
+      expect(answer.stage).toBe('disputed');
+      expect(answer.effects[0]).toMatch(/^dispute D-5 routed to Customer service \(cara\)/);
+      await sleepUntil(await berlinDate(4));
+      const outcome = await server.env.client.workflow.getHandle(disputeWorkflowId('test', 'D-5')).executeUpdate(resolveDisputeUpdate, {
+        args: [{ resolution: 'invalid', rootCause: 'customer_error', note: 'The delivery note signed on receipt shows no damage.', actor: 'cara' }],
+      });
+      expect(outcome.status).toBe('resolved_invalid');
+      await server.env.sleep('1 hour');
+      expect((await handle.query(dunningStateQuery)).stage).toBe('active');
+      await sleepUntil(await berlinDate(21));
+      expect(t.templatesSent()).toEqual(['reminder-friendly', 'reminder-firm']);
+      await handle.terminate('test done');
+    });
+    expect(t.fake.callsOf('sendDunningEmail').map((c) => [c.args[0].template, c.args[0].note])).toEqual([['dispute-rejected', 'The delivery note signed on receipt shows no damage.']]);
+    expect(t.fake.callsOf('createCallTask').map((c) => c.args[0].kind)).toEqual(['dispute_rejected']);
+    expect(t.fake.callsOf('requestCreditMemo')).toHaveLength(0);
+  });
+
+  it('an owner who misses the deadline is reminded first, then the lead is told and the dispute is escalated', async () => {
+    const t = await setup(reminders);
+    let deadline = '';
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      const opened = await handle.executeUpdate(openDisputeUpdate, { args: [dispute({ reasonCode: 'not_received', disputeId: 'D-9' })] });
+      expect(opened.route).toMatchObject({ ownerTeam: 'logistics', owner: 'luis', lead: 'lena', deadlineBusinessDays: 5 });
+      deadline = opened.route.deadlineDate;
+      await sleepUntil(deadline, '18:00');
+      const disputeHandle = server.env.client.workflow.getHandle(disputeWorkflowId('test', 'D-9'));
+      expect(await disputeHandle.query(disputeStateQuery)).toMatchObject({ status: 'open', reminded: true, escalated: false });
+      await sleepUntil(DateTime.fromISO(deadline).plus({ days: 1 }).toISODate()!, '08:00');
+      expect(await disputeHandle.query(disputeStateQuery)).toMatchObject({ status: 'escalated', escalated: true });
+      expect((await handle.query(dunningStateQuery)).stage).toBe('disputed');
+      await handle.terminate('test done');
+    });
+    const events = t.fake.callsOf('disputeDeadlineEvent').map((c) => c.args[0]);
+    expect(events.map((e) => [e.event, e.recipientUserId])).toEqual([['reminder', 'luis'], ['overdue', 'lena']]);
+    // The reminder went out one business day before the deadline at 09:00, the escalation when the deadline day ended.
+    const [reminder, overdue] = t.fake.callsOf('disputeDeadlineEvent');
+    expect(DateTime.fromMillis(reminder!.scheduledAt, { zone: ZONE }).toISODate()).toBe(addBusinessDays(deadline, -1));
+    expect(DateTime.fromMillis(overdue!.scheduledAt, { zone: ZONE }).toFormat('yyyy-MM-dd HH:mm')).toBe(`${DateTime.fromISO(deadline).plus({ days: 1 }).toISODate()} 00:00`);
+  });
+});
+
+describe('approvals decided per the authority matrix (time-skipping)', () => {
+  const mark = { userId: 'mark', role: 'ar_manager' as const, approvalLimitMinor: 5_000_000 };
+
+  it('a cadence write-off step waits for approval; approved, the ERP posts the journal and the invoice is written off', async () => {
+    const t = await setup(writeOff);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(6));
+      const state = await handle.query(dunningStateQuery);
+      expect(state.stage).toBe('awaiting_approval');
+      expect(state.steps.at(-1)).toMatchObject({ stepId: 'write-off', outcome: 'approval_requested' });
+      const approval = server.env.client.workflow.getHandle(approvalWorkflowId('test', `${t.input.invoice.number}-write-off`));
+      // 1 250.00 EUR: above a team lead's 500.00, within an AR manager's rule.
+      expect(await approval.query(approvalStateQuery)).toMatchObject({ status: 'pending', requiredRole: 'ar_manager' });
+      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'lena', role: 'team_lead', approvalLimitMinor: 1_000_000 } }] }), /needs a ar_manager or above/);
+      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'tom', role: 'ar_manager', approvalLimitMinor: 100_000 } }] }), /above the approval limit 100000 of tom/);
+      await approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'Uneconomic to pursue', actor: mark }] });
+      const final = await handle.result();
+      expect(final.stage).toBe('written_off');
+      expect(final.openAmountMinor).toBe(0);
+    });
+    expect(t.fake.callsOf('postWriteOff').map((c) => c.args[0])).toEqual([expect.objectContaining({ amountMinor: 125_000, currency: 'EUR' })]);
+    expect(t.fake.callsOf('recordApprovalEffect')[0]!.args[0].effect).toMatchObject({ journalId: expect.any(String), writtenOffMinor: 125_000 });
+    expect(t.templatesSent()).toEqual(['reminder-friendly']);
+    expect(t.auditTypes()).toEqual(expect.arrayContaining(['approval_requested', 'approval_approved', 'closed']));
+  });
+
+  it('a rejected write-off lets the cadence go on', async () => {
+    const t = await setup(writeOff);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(6));
+      const approval = server.env.client.workflow.getHandle(approvalWorkflowId('test', `${t.input.invoice.number}-write-off`));
+      await approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'reject', note: 'Customer is solvent: keep collecting', actor: mark }] });
+      await server.env.sleep('1 hour');
+      expect((await handle.query(dunningStateQuery)).stage).toBe('active');
+      await sleepUntil(await berlinDate(11));
+      expect(t.templatesSent()).toEqual(['reminder-friendly', 'reminder-firm']);
+      await handle.terminate('test done');
+    });
+    expect(t.fake.callsOf('postWriteOff')).toHaveLength(0);
+    expect(t.fake.callsOf('recordApprovalDecision').map((c) => [c.args[0].status, c.args[0].decidedBy])).toEqual([['rejected', 'mark']]);
+  });
+
+  it('an undecided request escalates to the next level after the configured time, and the requester can never decide it', async () => {
+    const t = await setup(writeOff);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(5), '09:40'); // the write-off step ran at 09:30
+      const approval = server.env.client.workflow.getHandle(approvalWorkflowId('test', `${t.input.invoice.number}-write-off`));
+      await server.env.sleep('47 hours');
+      expect(await approval.query(approvalStateQuery)).toMatchObject({ requiredRole: 'ar_manager', level: 0 });
+      await server.env.sleep('2 hours'); // 48 h (escalateAfterHours) passed
+      expect(await approval.query(approvalStateQuery)).toMatchObject({ requiredRole: 'admin', level: 1 });
+      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: mark }] }), /needs a admin or above/);
+      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'cadence', role: 'admin', approvalLimitMinor: null } }] }), /requester cannot decide/);
+      await server.env.sleep('10 days'); // at the top there is nobody to escalate to: it waits
+      expect(await approval.query(approvalStateQuery)).toMatchObject({ requiredRole: 'admin', level: 1, status: 'pending' });
+      await approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'reject', note: 'No', actor: { userId: 'root', role: 'admin', approvalLimitMinor: null } }] });
+      await server.env.sleep('1 hour');
+      expect((await handle.query(dunningStateQuery)).stage).toBe('active');
+      await handle.terminate('test done');
+    });
+    expect(t.fake.callsOf('escalateApprovalRequest').map((c) => [c.args[0].toRole, c.args[0].level])).toEqual([['admin', 1]]);
+  });
+});

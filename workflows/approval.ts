@@ -1,0 +1,56 @@
+import { allHandlersFinished, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { system } from './activity-proxies';
+import { nextRole } from '../domain/authority-matrix';
+import { roleRank } from '../domain/roles';
+import { approvalDecidedSignal, approvalStateQuery, decideApprovalUpdate, type ApprovalInput, type ApprovalOutcome, type ApprovalState } from './approval-messages';
+
+/**
+ * One approval request (a child of the invoice workflow): registered and its approvers notified by
+ * the parent; here it waits for a decision by someone with enough authority, and when nobody decides
+ * within the authority matrix's time, it moves up one level (team lead, AR manager, admin) and tells
+ * the next approvers. The invoice workflow hears the decision by signal and applies its effect.
+ */
+export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalOutcome> {
+  const { tenantId, requestId } = input;
+  const state: ApprovalState = { status: 'pending', requiredRole: input.requiredRole, level: 0 };
+  let outcome: ApprovalOutcome | undefined;
+  let deciding = false;
+
+  setHandler(approvalStateQuery, () => state);
+  setHandler(
+    decideApprovalUpdate,
+    async (d) => {
+      deciding = true;
+      const status = d.decision === 'approve' ? 'approved' : 'rejected';
+      await system.recordApprovalDecision({ tenantId, requestId, invoiceNumber: input.invoiceNumber, status, decidedBy: d.actor.userId, note: d.note });
+      const decided: ApprovalOutcome = { requestId, action: input.action, status, decidedBy: d.actor.userId, note: d.note, details: input.details };
+      await getExternalWorkflowHandle(input.invoiceWorkflowId).signal(approvalDecidedSignal, decided);
+      state.status = status;
+      outcome = decided;
+      return state;
+    },
+    {
+      // The API checks the same with the caller's token (403); this keeps the workflow safe on its own.
+      validator: (d) => {
+        if (deciding || state.status !== 'pending') throw new Error(`request ${requestId} is already ${deciding ? 'being decided' : state.status}`);
+        if (d.actor.userId === input.requestedBy) throw new Error('the requester cannot decide their own request');
+        if (roleRank(d.actor.role) < roleRank(state.requiredRole)) throw new Error(`this request needs a ${state.requiredRole} or above; ${d.actor.userId} is ${d.actor.role}`);
+        if (d.actor.approvalLimitMinor !== null && d.actor.approvalLimitMinor < input.amountReportingMinor)
+          throw new Error(`${input.amountReportingMinor} is above the approval limit ${d.actor.approvalLimitMinor} of ${d.actor.userId}`);
+        if (!d.note.trim()) throw new Error('a decision needs a note');
+      },
+    },
+  );
+
+  const decided = () => deciding || outcome !== undefined;
+  // Undecided for escalateAfter: the next level. At the top (admin) the request waits for a decision.
+  while (!(await condition(decided, input.escalateAfterMs))) {
+    const next = nextRole(state.requiredRole);
+    if (!next) break;
+    state.requiredRole = next;
+    state.level += 1;
+    await system.escalateApprovalRequest({ tenantId, requestId, invoiceNumber: input.invoiceNumber, customerId: input.customerId, toRole: next, level: state.level });
+  }
+  await condition(() => outcome !== undefined && allHandlersFinished());
+  return outcome!;
+}
