@@ -221,7 +221,7 @@ export function createMailActivities(deps: MailDeps) {
     const today = DateTime.now().setZone(timeZone).toISODate()!;
     const rows = await deps.sql<{ invoice_number: string; due_date: string; open_amount_minor: number; currency: string }[]>`
       select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date, open_amount_minor, currency from invoices
-      where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor > 0 and stage not in ('paid', 'cancelled', 'written_off')
+      where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor > 0 and stage not in ('paid', 'cancelled', 'written_off', 'handed_off')
       order by due_date, invoice_number`;
     return rows.map((r) => ({ number: r.invoice_number, dueDate: r.due_date, openAmountMinor: r.open_amount_minor, currency: r.currency, daysPastDue: calendarDaysPastDue(r.due_date, today) }));
   }

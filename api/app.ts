@@ -14,6 +14,8 @@ import { contactRoutes } from './routes/contacts';
 import { registerAuth } from './auth';
 import { userRoutes } from './routes/users';
 import { worklistRoutes } from './routes/worklist';
+import { disputeRoutes } from './routes/disputes';
+import { createDisputeApprovalService } from './dispute-approval-service';
 import { createCollectorService } from './collector-service';
 import { createContactsService } from './contacts-service';
 import type { FxTable } from '../domain/fx';
@@ -97,5 +99,6 @@ export async function buildApp(deps: AppDeps) {
     contacts: createContactsService({ sql: deps.sql, tenantId: deps.tenantId }),
   });
   await app.register(worklistRoutes, { collectors });
+  await app.register(disputeRoutes, { service: createDisputeApprovalService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, configDocs }) });
   return app;
 }

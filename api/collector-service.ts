@@ -247,7 +247,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     /** A task made by a person (an agreed call, a follow-up the cadence does not know about). */
     async createTask(user: AuthUser, body: { invoiceNumber: string; dueAt: string; note: string }): Promise<TaskView> {
       const inv = await invoiceOf(user, body.invoiceNumber);
-      if (['paid', 'cancelled', 'written_off'].includes(inv.stage)) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
+      if (['paid', 'cancelled', 'written_off', 'handed_off'].includes(inv.stage)) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
       const [row] = await sql<{ id: number }[]>`
         insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, note, kind, workflow_id, created_by)
         values (${`manual:${randomUUID()}`}, ${tenantId}, ${body.invoiceNumber}, ${inv.customer_id},
@@ -528,7 +528,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
   async function openInvoices(customerId: string) {
     return sql<{ invoice_number: string; workflow_id: string }[]>`
       select invoice_number, workflow_id from invoices where tenant_id = ${tenantId} and customer_id = ${customerId}
-        and stage not in ('paid', 'cancelled', 'written_off') order by invoice_number`;
+        and stage not in ('paid', 'cancelled', 'written_off', 'handed_off') order by invoice_number`;
   }
 }
 

@@ -15,6 +15,7 @@ import {
   dunningStageKey,
   cadenceChangedSignal,
   paymentNotifiedSignal,
+  openDisputeUpdate,
   pauseUpdate,
   recordPaymentUpdate,
   type InvoiceDunningInput,
@@ -89,6 +90,28 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       returning invoice_number, amount_minor, currency`;
     if (row && (row.invoice_number !== invoiceNumber || row.amount_minor !== p.amountMinor || row.currency !== p.currency))
       throw new DomainError(409, 'payment_conflict', `payment ${p.paymentId} was already recorded with other data`);
+  }
+
+  /**
+   * A short payment with a reason code: the customer disputes the deducted amount. The dispute is
+   * opened on the invoice workflow (once per payment: the update id); one it cannot take (the invoice
+   * is already disputed, or closed) is recorded for a person to look at, never lost.
+   */
+  async function disputeDeduction(row: InvoiceRow, event: PaymentAppliedEvent) {
+    const deduction = event.deduction!;
+    const disputeId = `ERP-${event.payment.paymentId}`.slice(0, 64);
+    try {
+      await temporal.workflow.getHandle(row.workflow_id).executeUpdate(openDisputeUpdate, {
+        updateId: disputeId,
+        args: [{ disputeId, reasonCode: deduction.reasonCode, amountMinor: deduction.amountMinor, source: 'erp', actor: 'erp',
+                 note: `Short payment ${event.payment.paymentId}: ${deduction.amountMinor} ${event.payment.currency} deducted (${deduction.reasonCode}).` }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) throw err;
+      await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'deduction_not_disputed', {
+        paymentId: event.payment.paymentId, deduction, reason: err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : 'invoice closed',
+      });
+    }
   }
 
   return {
@@ -311,7 +334,9 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         await temporal.workflow.getHandle(row.workflow_id).signal(paymentNotifiedSignal, notice);
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err; // a closed workflow needs no news
+        return 'applied';
       }
+      if (event.deduction) await disputeDeduction(row, event);
       return 'applied';
     },
   };

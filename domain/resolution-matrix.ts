@@ -48,7 +48,7 @@ export const resolutionMatrixSchema = z
       .min(0)
       .max(59)
       .default(1)
-      .describe('the owner is reminded this many business days before the deadline (0: on the deadline day)'),
+      .describe('the owner is reminded this many business days before the deadline (0: no reminder)'),
     rules: z.array(resolutionRuleSchema).min(1),
   })
   .superRefine((matrix, ctx) => {

@@ -1,0 +1,354 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Sql } from '../db/sql';
+import { approvalLimit, type ApprovalAction } from '../domain/authority-matrix';
+import type { DisputeReason } from '../domain/disputes';
+import { roleRank, type Role } from '../domain/roles';
+import { openDisputeUpdate, requestApprovalUpdate, type OpenDisputeResult, type ApprovalRequestResult } from '../workflows/messages';
+import { disputeWorkflowId, resolveDisputeUpdate, type DisputeOutcome, type DisputeResolution } from '../workflows/dispute-messages';
+import { approvalWorkflowId, decideApprovalUpdate, type ApprovalDetails, type ApprovalState } from '../workflows/approval-messages';
+import { assertCustomerAccess, hasRole, portfolioScope, requireRole, type AuthUser } from './auth';
+import type { ConfigDocumentsService } from './config-documents-service';
+import { DomainError, notFound } from './errors';
+
+/**
+ * Disputes (owner teams work them) and approval requests (approvers decide them) through the API.
+ * The workflows own their state; the tables are what lists, queues and reports read.
+ */
+export interface DisputeApprovalDeps {
+  sql: Sql;
+  temporal: Client;
+  tenantId: string;
+  configDocs: Pick<ConfigDocumentsService, 'current'>;
+}
+
+interface DisputeRow {
+  dispute_id: string;
+  invoice_number: string;
+  customer_id: string;
+  workflow_id: string;
+  disputed_amount_minor: number;
+  currency: string;
+  reason_code: string;
+  evidence_note: string;
+  source: string;
+  opened_by: string;
+  opened_at: Date;
+  owner_team: string;
+  owner_user: string | null;
+  lead_user: string | null;
+  deadline_date: string;
+  deadline_at: Date;
+  status: string;
+  reminded_at: Date | null;
+  escalated_at: Date | null;
+  credit_amount_minor: number | null;
+  credit_memo_id: string | null;
+  rebill_invoice_number: string | null;
+  root_cause: string | null;
+  resolution_note: string | null;
+  resolved_by: string | null;
+  resolved_at: Date | null;
+  collector_id: string | null;
+}
+
+interface ApprovalRow {
+  request_id: string;
+  invoice_number: string;
+  customer_id: string;
+  workflow_id: string;
+  action: ApprovalAction;
+  amount_minor: number;
+  currency: string;
+  amount_reporting_minor: number;
+  reason: string;
+  source: string;
+  requested_by: string;
+  requested_at: Date;
+  required_role: Role;
+  level: number;
+  status: string;
+  decided_by: string | null;
+  decided_at: Date | null;
+  decision_note: string | null;
+  escalated_at: Date | null;
+  effect: unknown;
+  details: unknown;
+}
+
+const OPEN_DISPUTE = ['open', 'escalated'];
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
+  const { sql, temporal, tenantId } = deps;
+
+  /** A workflow's refusal (its validator) as an HTTP answer; `undefined` when the workflow is closed. */
+  async function update<R>(run: () => Promise<R>, forbidden: RegExp = /^$/): Promise<R | undefined> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        const reason = err.cause?.message ?? err.message;
+        if (forbidden.test(reason)) throw new DomainError(403, 'forbidden', reason);
+        const conflict = /already|pending|still being followed|is (paid|cancelled|written_off|handed_off)/.test(reason);
+        throw new DomainError(conflict ? 409 : 422, conflict ? 'conflict' : 'rejected_by_workflow', reason);
+      }
+      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
+  }
+
+  async function invoiceOf(user: AuthUser, invoiceNumber: string) {
+    const [row] = await sql<{ customer_id: string; workflow_id: string; stage: string }[]>`
+      select customer_id, workflow_id, stage from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
+    if (!row) throw notFound(`invoice ${invoiceNumber}`);
+    await assertCustomerAccess(sql, user, row.customer_id);
+    return row;
+  }
+
+  const disputeView = (r: DisputeRow, now = Date.now()) => {
+    const open = OPEN_DISPUTE.includes(r.status);
+    const end = r.resolved_at?.getTime() ?? now;
+    return {
+      disputeId: r.dispute_id,
+      invoiceNumber: r.invoice_number,
+      customerId: r.customer_id,
+      disputedAmountMinor: r.disputed_amount_minor,
+      currency: r.currency,
+      reasonCode: r.reason_code,
+      evidenceNote: r.evidence_note,
+      source: r.source,
+      openedBy: r.opened_by,
+      openedAt: r.opened_at.toISOString(),
+      ownerTeam: r.owner_team,
+      owner: r.owner_user,
+      lead: r.lead_user,
+      deadlineDate: r.deadline_date,
+      status: r.status,
+      /** Whole days since it was opened (until resolved). */
+      ageDays: Math.floor((end - r.opened_at.getTime()) / 86_400_000),
+      overdue: open ? now >= r.deadline_at.getTime() : (r.resolved_at?.getTime() ?? 0) >= r.deadline_at.getTime(),
+      remindedAt: iso(r.reminded_at),
+      escalatedAt: iso(r.escalated_at),
+      resolution: r.resolved_at
+        ? { creditAmountMinor: r.credit_amount_minor, creditMemoId: r.credit_memo_id, rebillInvoiceNumber: r.rebill_invoice_number, rootCause: r.root_cause, note: r.resolution_note, resolvedBy: r.resolved_by, resolvedAt: iso(r.resolved_at) }
+        : null,
+    };
+  };
+
+  /** Who sees a dispute: AR staff as for its customer (collectors: their portfolio), owner teams their team's. */
+  function canSeeDispute(user: AuthUser, r: DisputeRow): boolean {
+    if (portfolioScope(user) === undefined) return true;
+    if (user.role === 'collector' && r.collector_id === user.userId) return true;
+    return canResolve(user, r);
+  }
+  /** Who resolves: the owner, the owner's team, the team's lead, and AR managers and above. */
+  function canResolve(user: AuthUser, r: Pick<DisputeRow, 'owner_user' | 'owner_team' | 'lead_user'>): boolean {
+    return hasRole(user, 'ar_manager') || user.userId === r.owner_user || user.userId === r.lead_user || (user.team != null && user.team === r.owner_team);
+  }
+
+  async function loadDispute(disputeId: string): Promise<DisputeRow> {
+    const [row] = await sql<DisputeRow[]>`
+      select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_date, c.collector_id
+      from disputes d join customers c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+      where d.tenant_id = ${tenantId} and d.dispute_id = ${disputeId}`;
+    if (!row) throw notFound(`dispute ${disputeId}`);
+    return row;
+  }
+
+  const approvalView = (r: ApprovalRow, user: AuthUser, limit: number | null) => ({
+    requestId: r.request_id,
+    invoiceNumber: r.invoice_number,
+    customerId: r.customer_id,
+    action: r.action,
+    amountMinor: r.amount_minor,
+    currency: r.currency,
+    amountReportingMinor: r.amount_reporting_minor,
+    reason: r.reason,
+    source: r.source,
+    requestedBy: r.requested_by,
+    requestedAt: r.requested_at.toISOString(),
+    requiredRole: r.required_role,
+    level: r.level,
+    status: r.status,
+    escalatedAt: iso(r.escalated_at),
+    decision: r.decided_by ? { by: r.decided_by, at: iso(r.decided_at), note: r.decision_note } : null,
+    effect: r.effect ?? null,
+    details: r.details,
+    /** Whether the caller may decide it now. */
+    canDecide: r.status === 'pending' && refusal(user, limit, r) === null,
+  });
+
+  /** Why `user` may not decide the request, or null. */
+  function refusal(user: AuthUser, limit: number | null, r: Pick<ApprovalRow, 'requested_by' | 'required_role' | 'amount_reporting_minor'>): { code: string; message: string } | null {
+    if (user.userId === r.requested_by) return { code: 'self_approval', message: 'the requester can never decide their own request' };
+    if (roleRank(user.role) < roleRank(r.required_role)) return { code: 'role_too_low', message: `this request needs a ${r.required_role} or above; ${user.userId} is ${user.role}` };
+    if (limit !== null && r.amount_reporting_minor > limit)
+      return { code: 'above_limit', message: `${r.amount_reporting_minor} (reporting currency, minor units) is above the approval limit ${limit} of ${user.userId}` };
+    return null;
+  }
+
+  async function limitOf(user: AuthUser): Promise<number | null> {
+    const matrix = (await deps.configDocs.current('authority_matrix')).document;
+    return approvalLimit({ role: user.role, approvalLimitMinor: user.approvalLimitMinor }, matrix);
+  }
+
+  async function loadRequest(requestId: string): Promise<ApprovalRow> {
+    const [row] = await sql<ApprovalRow[]>`select * from approval_requests where tenant_id = ${tenantId} and request_id = ${requestId}`;
+    if (!row) throw notFound(`approval request ${requestId}`);
+    return row;
+  }
+
+  return {
+    async openDispute(user: AuthUser, body: { invoiceNumber: string; reasonCode: DisputeReason; disputedAmountMinor?: number; note: string }): Promise<OpenDisputeResult> {
+      requireRole(user, 'collector');
+      const inv = await invoiceOf(user, body.invoiceNumber);
+      const disputeId = `D-${randomUUID().slice(0, 8)}`;
+      const result = await update(() =>
+        temporal.workflow.getHandle(inv.workflow_id).executeUpdate(openDisputeUpdate, {
+          updateId: disputeId,
+          args: [{ disputeId, reasonCode: body.reasonCode, note: body.note, source: 'api', actor: user.userId, ...(body.disputedAmountMinor !== undefined ? { amountMinor: body.disputedAmountMinor } : {}) }],
+        }),
+      );
+      if (!result) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is no longer in dunning`);
+      return result;
+    },
+
+    async listDisputes(user: AuthUser, q: { ownerTeam?: string; status: 'open' | 'resolved' | 'all'; overdue?: boolean; customerId?: string; limit: number; offset: number }) {
+      if (q.customerId) await assertCustomerAccess(sql, user, q.customerId).catch((err: unknown) => {
+        if (!(err instanceof DomainError && err.statusCode === 403 && user.role === 'team_member')) throw err;
+      });
+      const rows = await sql<DisputeRow[]>`
+        select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_date, c.collector_id
+        from disputes d join customers c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+        where d.tenant_id = ${tenantId}
+          ${q.ownerTeam ? sql`and d.owner_team = ${q.ownerTeam}` : sql``}
+          ${q.customerId ? sql`and d.customer_id = ${q.customerId}` : sql``}
+          ${q.status === 'open' ? sql`and d.status in ('open', 'escalated')` : q.status === 'resolved' ? sql`and d.status not in ('open', 'escalated')` : sql``}
+          ${q.overdue ? sql`and d.status in ('open', 'escalated') and d.deadline_at <= now()` : sql``}
+        order by d.deadline_at, d.dispute_id`;
+      const now = Date.now();
+      const visible = rows.filter((r) => canSeeDispute(user, r)).map((r) => disputeView(r, now));
+      return { total: visible.length, overdue: visible.filter((d) => d.overdue && OPEN_DISPUTE.includes(d.status)).length, items: visible.slice(q.offset, q.offset + q.limit) };
+    },
+
+    async dispute(user: AuthUser, disputeId: string) {
+      const row = await loadDispute(disputeId);
+      if (!canSeeDispute(user, row)) throw new DomainError(403, 'forbidden', `dispute ${disputeId} is neither in ${user.userId}'s portfolio nor their team's`);
+      return disputeView(row);
+    },
+
+    async resolveDispute(user: AuthUser, disputeId: string, body: Omit<DisputeResolution, 'actor'>): Promise<DisputeOutcome> {
+      const row = await loadDispute(disputeId);
+      if (!canResolve(user, row))
+        throw new DomainError(403, 'forbidden', `dispute ${disputeId} belongs to ${row.owner_team} (owner ${row.owner_user ?? 'none'}, lead ${row.lead_user ?? 'none'}); ${user.userId} may not resolve it`);
+      if (!OPEN_DISPUTE.includes(row.status)) throw new DomainError(409, 'dispute_closed', `dispute ${disputeId} is ${row.status}`);
+      const outcome = await update(() =>
+        temporal.workflow.getHandle(disputeWorkflowId(tenantId, disputeId)).executeUpdate(resolveDisputeUpdate, { updateId: `resolve-${disputeId}`, args: [{ ...body, actor: user.userId }] }),
+      );
+      if (!outcome) throw new DomainError(409, 'dispute_closed', `dispute ${disputeId} is closed`);
+      return outcome;
+    },
+
+    /** Reasons and root causes of disputes opened in [from, to): what recurs, how fast it is resolved, what it cost. */
+    async disputeReport(user: AuthUser, q: { from?: string; to?: string }) {
+      requireRole(user, 'team_lead');
+      const where = sql`d.tenant_id = ${tenantId} ${q.from ? sql`and d.opened_at >= ${q.from}` : sql``} ${q.to ? sql`and d.opened_at < ${q.to}` : sql``}`;
+      const byReason = await sql<{ reason_code: string; opened: number; open: number; overdue: number; valid: number; invalid: number; withdrawn: number; avg_days: string | null }[]>`
+        select reason_code, count(*)::int as opened,
+               count(*) filter (where status in ('open', 'escalated'))::int as open,
+               count(*) filter (where status in ('open', 'escalated') and deadline_at <= now())::int as overdue,
+               count(*) filter (where status = 'resolved_valid')::int as valid,
+               count(*) filter (where status = 'resolved_invalid')::int as invalid,
+               count(*) filter (where status = 'withdrawn')::int as withdrawn,
+               round(avg(extract(epoch from resolved_at - opened_at) / 86400) filter (where resolved_at is not null)::numeric, 1)::text as avg_days
+        from disputes d where ${where} group by reason_code order by opened desc, reason_code`;
+      const byRootCause = await sql<{ root_cause: string; resolved: number; credited_minor: number; currency: string }[]>`
+        select root_cause, currency, count(*)::int as resolved, coalesce(sum(credit_amount_minor), 0)::int8 as credited_minor
+        from disputes d where ${where} and root_cause is not null group by root_cause, currency order by resolved desc, root_cause, currency`;
+      return {
+        from: q.from ?? null,
+        to: q.to ?? null,
+        byReason: byReason.map((r) => ({ reasonCode: r.reason_code, opened: r.opened, open: r.open, overdue: r.overdue, resolvedValid: r.valid, resolvedInvalid: r.invalid, withdrawn: r.withdrawn, avgDaysToResolve: r.avg_days === null ? null : Number(r.avg_days) })),
+        byRootCause: byRootCause.map((r) => ({ rootCause: r.root_cause, currency: r.currency, resolved: r.resolved, creditedMinor: r.credited_minor })),
+      };
+    },
+
+    async requestApproval(user: AuthUser, invoiceNumber: string, body: { action: ApprovalAction; reason: string; amountMinor?: number; details: ApprovalDetails }): Promise<ApprovalRequestResult> {
+      requireRole(user, 'collector');
+      const inv = await invoiceOf(user, invoiceNumber);
+      const requestId = `AR-${randomUUID().slice(0, 8)}`;
+      const result = await update(() =>
+        temporal.workflow.getHandle(inv.workflow_id).executeUpdate(requestApprovalUpdate, {
+          updateId: requestId,
+          args: [{ requestId, action: body.action, reason: body.reason, actor: user.userId, details: body.details, ...(body.amountMinor !== undefined ? { amountMinor: body.amountMinor } : {}) }],
+        }),
+      );
+      if (!result) throw new DomainError(409, 'invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
+      return result;
+    },
+
+    /** Pending requests the caller may decide (approvers); their own requests (everyone); or all (`status=all`, team leads and above). */
+    async listApprovals(user: AuthUser, q: { status: 'pending' | 'decided' | 'all'; mine?: boolean; limit: number; offset: number }) {
+      const limit = await limitOf(user);
+      const rows = await sql<ApprovalRow[]>`
+        select * from approval_requests where tenant_id = ${tenantId}
+          ${q.status === 'pending' ? sql`and status = 'pending'` : q.status === 'decided' ? sql`and status <> 'pending'` : sql``}
+          ${q.mine ? sql`and requested_by = ${user.userId}` : sql``}
+        order by requested_at, request_id`;
+      const views = rows
+        .map((r) => approvalView(r, user, limit))
+        .filter((v) => v.requestedBy === user.userId || (hasRole(user, 'team_lead') && (q.status !== 'pending' || v.canDecide || q.mine)));
+      return { total: views.length, items: views.slice(q.offset, q.offset + q.limit) };
+    },
+
+    async approval(user: AuthUser, requestId: string) {
+      const row = await loadRequest(requestId);
+      if (row.requested_by !== user.userId && !hasRole(user, 'team_lead')) await assertCustomerAccess(sql, user, row.customer_id);
+      return approvalView(row, user, await limitOf(user));
+    },
+
+    /** Approve or reject: never one's own request, never above one's role or limit (403). */
+    async decide(user: AuthUser, requestId: string, body: { decision: 'approve' | 'reject'; note: string }): Promise<ApprovalState & { requestId: string }> {
+      const row = await loadRequest(requestId);
+      if (row.status !== 'pending') throw new DomainError(409, 'already_decided', `request ${requestId} is ${row.status}${row.decided_by ? ` (by ${row.decided_by})` : ''}`);
+      const limit = await limitOf(user);
+      const why = refusal(user, limit, row);
+      if (why) throw new DomainError(403, why.code, why.message);
+      const state = await update(
+        () =>
+          temporal.workflow.getHandle(approvalWorkflowId(tenantId, requestId)).executeUpdate(decideApprovalUpdate, {
+            updateId: `decide-${requestId}`,
+            args: [{ decision: body.decision, note: body.note, actor: { userId: user.userId, role: user.role, approvalLimitMinor: limit } }],
+          }),
+        /needs a .* or above|above the approval limit|requester cannot/,
+      );
+      if (!state) throw new DomainError(409, 'already_decided', `request ${requestId} is closed`);
+      return { requestId, ...state };
+    },
+
+    /** The caller's notifications: addressed to them, or to their role. */
+    async notifications(user: AuthUser, q: { status: 'open' | 'acknowledged' | 'all'; limit: number; offset: number }) {
+      const rows = await sql<{ id: number; kind: string; role: string | null; recipient_user_id: string | null; invoice_number: string; customer_id: string; note: string; dispute_id: string | null; request_id: string | null; status: string; created_at: Date; total: number }[]>`
+        select id, kind, role, recipient_user_id, invoice_number, customer_id, note, dispute_id, request_id, status, created_at, count(*) over ()::int as total
+        from internal_notifications
+        where tenant_id = ${tenantId} and (recipient_user_id = ${user.userId} or role = ${user.role})
+          ${q.status !== 'all' ? sql`and status = ${q.status}` : sql``}
+        order by created_at desc, id desc limit ${q.limit} offset ${q.offset}`;
+      return {
+        total: rows[0]?.total ?? 0,
+        items: rows.map((r) => ({ id: r.id, kind: r.kind, to: r.recipient_user_id ?? r.role, invoiceNumber: r.invoice_number, customerId: r.customer_id, note: r.note, disputeId: r.dispute_id, requestId: r.request_id, status: r.status, createdAt: r.created_at.toISOString() })),
+      };
+    },
+
+    async acknowledge(user: AuthUser, id: number) {
+      const [row] = await sql<{ id: number }[]>`
+        update internal_notifications set status = 'acknowledged'
+        where tenant_id = ${tenantId} and id = ${id} and (recipient_user_id = ${user.userId} or role = ${user.role}) returning id`;
+      if (!row) throw notFound(`notification ${id} for ${user.userId}`);
+      return { id, status: 'acknowledged' };
+    },
+  };
+}
+
+export type DisputeApprovalService = ReturnType<typeof createDisputeApprovalService>;
