@@ -4,8 +4,9 @@
  * ones: old histories must keep replaying, which is what makes a workflow change safe for running
  * invoices. Existing files are never overwritten.
  */
-const RECORDING = 'v3';
-// v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow; v3: people's work (outcomes, promises, plans, pauses).
+const RECORDING = 'v4';
+// v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow; v3: people's work (outcomes, promises, plans, pauses);
+// v4: disputes and approvals as child workflows.
 const INDEX = path.join(__dirname, 'workflow-ids.json');
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,10 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DateTime } from 'luxon';
 import { toolPath } from '../../dev/temporal';
 import { workflowsPath } from '../../worker/workflows-path';
-import { makePromiseUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate } from '../../workflows/messages';
+import { cadenceSchema, type Cadence } from '../../domain/cadence';
+import { disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
+import { approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
+import { makePromiseUpdate, openDisputeUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate } from '../../workflows/messages';
 import { customerContactWorkflowId } from '../../workflows/customer-messages';
 import { createFakeActivities } from '../support/fake-activities';
 import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
@@ -35,6 +39,8 @@ async function main() {
     'standard-late-partial-payments': 'v2',
     'calls-promise-broken-pause': 'v3',
     'payment-plan-kept': 'v3',
+    'dispute-valid-partial-credit': 'v4',
+    'write-off-approved': 'v4',
   };
   const scenarios: Record<string, (handle: any, input: ReturnType<typeof invoiceInput>, fake: Fake) => Promise<void>> = {
     // The whole standard cadence, then the payment that closes it.
@@ -77,12 +83,44 @@ async function main() {
       await env.sleep('30 days');
       fake.setOpenAmount(input.invoice.number, 0);
     },
+    // A dispute opened through the API, resolved valid with a partial credit; the rest paid later.
+    'dispute-valid-partial-credit': async (handle) => {
+      await env.sleep('2 days');
+      await handle.executeUpdate(openDisputeUpdate, { args: [{ disputeId: 'D-REC', reasonCode: 'pricing', note: 'price', source: 'api', actor: 'anna' }] });
+      await env.sleep('3 days');
+      await env.client.workflow.getHandle(disputeWorkflowId('test', 'D-REC')).executeUpdate(resolveDisputeUpdate, {
+        args: [{ resolution: 'valid', creditAmountMinor: 25_000, rootCause: 'pricing_error', note: 'old price list', actor: 'pia' }],
+      });
+      await env.sleep('10 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 100_000, currency: 'EUR', receivedAt: '2026-12-10T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
+    // A cadence write-off step asks for approval; an AR manager approves; the invoice is written off.
+    'write-off-approved': async (_handle, input) => {
+      await env.sleep('6 days');
+      await env.client.workflow.getHandle(approvalWorkflowId('test', `${input.invoice.number}-write-off`)).executeUpdate(decideApprovalUpdate, {
+        args: [{ decision: 'approve', note: 'uneconomic', actor: { userId: 'mark', role: 'ar_manager', approvalLimitMinor: null } }],
+      });
+    },
   };
-  const dueOffsets: Record<string, number> = { 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0 };
+  const cadences: Record<string, Cadence> = {
+    'write-off-approved': cadenceSchema.parse({
+      id: 'write-off', version: 1, name: 'write-off', sendAt: '09:30',
+      steps: [
+        { id: 'reminder-1', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+        { id: 'write-off', offset: { amount: 5, unit: 'days' }, action: { type: 'request_write_off', reason: 'small balance' } },
+      ],
+    }),
+  };
+  /** Child workflows to record with the invoice's. */
+  const children: Record<string, (input: ReturnType<typeof invoiceInput>) => { type: string; id: string }[]> = {
+    'dispute-valid-partial-credit': () => [{ type: 'dispute', id: disputeWorkflowId('test', 'D-REC') }],
+    'write-off-approved': (input) => [{ type: 'approval', id: approvalWorkflowId('test', `${input.invoice.number}-write-off`) }],
+  };
+  const dueOffsets: Record<string, number> = { 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (since[name] !== RECORDING) continue;
     env = await createTimeSkippingEnv(toolPath('temporal-test-server'));
-    const input = invoiceInput(await today(dueOffsets[name]!));
+    const input = invoiceInput(await today(dueOffsets[name]!), cadences[name] ? { cadence: cadences[name] } : {});
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: 60_000 });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities, bundlePath);
     await worker.runUntil(async () => {
@@ -104,6 +142,7 @@ async function main() {
       };
       await save('invoice-dunning', workflowId);
       await save('customer-contact', customerContactWorkflowId(input.tenantId, input.customer.id));
+      for (const child of children[name]?.(input) ?? []) await save(child.type, child.id);
     });
     await env.teardown();
   }
