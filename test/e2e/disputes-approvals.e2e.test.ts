@@ -110,4 +110,15 @@ describe('disputes and approvals through the API', () => {
       select actor, event_type from audit_events where tenant_id = ${stack.tenantId} and event_type like 'approval_%' order by id`;
     expect(audit.map((a) => `${a.actor}:${a.event_type}`)).toEqual(expect.arrayContaining(['anna:approval_requested', 'mark:approval_approved', 'workflow:approval_effect', 'lena:approval_requested']));
   });
+
+  it('a short payment with a reason code from the ERP opens a dispute for the deducted amount', async () => {
+    const enrolled = await createAndEnroll(stack, { number: 'DSP-4', customerId: 'CUST-E', amountMinor: 100_000, dueDate: '2026-09-15' }, 'ap@cust-e.example', { collectorId: 'anna' });
+    expect(enrolled.status).toBe(201);
+    const paid = await stack.erpCall('/payments', { paymentId: 'PAY-DSP-4', invoiceNumber: 'DSP-4', amountMinor: 80_000, currency: 'EUR', deduction: { amountMinor: 20_000, reasonCode: 'damaged_goods' } });
+    expect(paid.ok, await paid.clone().text()).toBe(true);
+    await expect.poll(async () => (await as('lena')('GET', '/disputes?customerId=CUST-E')).body.items, { timeout: 20_000 }).toEqual([
+      expect.objectContaining({ disputeId: 'ERP-PAY-DSP-4', source: 'erp', reasonCode: 'damaged_goods', disputedAmountMinor: 20_000, ownerTeam: 'customer_service', owner: 'cara' }),
+    ]);
+    await expect.poll(async () => (await as('anna')('GET', '/invoices/DSP-4')).body, { timeout: 10_000 }).toMatchObject({ stage: 'disputed', invoice: { openAmountMinor: 20_000 } });
+  });
 });

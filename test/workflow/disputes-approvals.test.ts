@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { addBusinessDays } from '../../domain/business-calendar';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
-import { dunningStateQuery, openDisputeUpdate, recordCallOutcomeUpdate, type OpenDisputeRequest } from '../../workflows/messages';
+import { dunningStateQuery, openDisputeUpdate, recordCallOutcomeUpdate, requestApprovalUpdate, type OpenDisputeRequest } from '../../workflows/messages';
 import { disputeStateQuery, disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
 import { approvalStateQuery, approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
 import { createFakeActivities } from '../support/fake-activities';
@@ -203,5 +203,47 @@ describe('approvals decided per the authority matrix (time-skipping)', () => {
       await handle.terminate('test done');
     });
     expect(t.fake.callsOf('escalateApprovalRequest').map((c) => [c.args[0].toRole, c.args[0].level])).toEqual([['admin', 1]]);
+  });
+
+  it('an approved settlement becomes a promise for the settled amount; when it is paid, the remainder is written off', async () => {
+    const t = await setup(reminders);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      const payBy = await berlinDate(10);
+      const asked = await handle.executeUpdate(requestApprovalUpdate, {
+        args: [{ requestId: 'S-1', action: 'settlement', reason: 'Customer pays 1 000.00 now if we drop the rest', actor: 'anna', details: { settlement: { amountMinor: 100_000, payBy } } }],
+      });
+      // What the company gives up is what needs authority: 250.00 EUR, a team lead's.
+      expect(asked).toMatchObject({ requestId: 'S-1', requiredRole: 'team_lead', amountMinor: 25_000, stage: 'awaiting_approval' });
+      await server.env.client.workflow.getHandle(approvalWorkflowId('test', 'S-1')).executeUpdate(decideApprovalUpdate, {
+        args: [{ decision: 'approve', note: 'Better 1 000.00 now', actor: { userId: 'lena', role: 'team_lead', approvalLimitMinor: 1_000_000 } }],
+      });
+      await server.env.sleep('1 hour');
+      expect(await handle.query(dunningStateQuery)).toMatchObject({ stage: 'promised', settlement: { requestId: 'S-1', settledAmountMinor: 100_000 } });
+      await sleepUntil(payBy, '11:00');
+      t.fake.setOpenAmount(t.input.invoice.number, 25_000); // the settled amount arrived
+      const final = await handle.result();
+      expect(final).toMatchObject({ stage: 'written_off', openAmountMinor: 0 });
+    });
+    expect(t.fake.callsOf('postWriteOff').map((c) => c.args[0].amountMinor)).toEqual([25_000]);
+    expect(t.fake.callsOf('recordApprovalEffect').map((c) => c.args[0].effect)).toEqual([
+      expect.objectContaining({ promiseId: 'SETTLE-S-1', settledAmountMinor: 100_000 }),
+      expect.objectContaining({ settledAmountMinor: 100_000, writtenOffMinor: 25_000, journalId: expect.any(String) }),
+    ]);
+  });
+
+  it('an approved agency hand-off produces the hand-off package and ends customer-facing dunning', async () => {
+    const t = await setup(reminders);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      const asked = await handle.executeUpdate(requestApprovalUpdate, { args: [{ requestId: 'H-1', action: 'agency_handoff', reason: 'No contact for 90 days', actor: 'lena', details: {} }] });
+      expect(asked.requiredRole).toBe('ar_manager');
+      await server.env.client.workflow.getHandle(approvalWorkflowId('test', 'H-1')).executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'Hand to Credita', actor: mark }] });
+      expect((await handle.result()).stage).toBe('handed_off');
+    });
+    expect(t.fake.callsOf('buildHandoffPackage').map((c) => c.args[0])).toEqual([expect.objectContaining({ handedTo: 'agency', requestId: 'H-1', approvedBy: 'mark' })]);
+    expect(t.templatesSent()).toEqual(['reminder-friendly']);
   });
 });
