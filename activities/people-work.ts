@@ -1,11 +1,9 @@
-import { DateTime } from 'luxon';
 import type { Sql } from '../db/sql';
-import { addBusinessDays, type BusinessCalendar } from '../domain/business-calendar';
+import type { BusinessCalendar } from '../domain/business-calendar';
 import { authorityMatrixSchema, requiredRole, type ApprovalAction, type AuthorityMatrix } from '../domain/authority-matrix';
 import type { DisputeReason } from '../domain/disputes';
 import { convertMinor, type FxTable } from '../domain/fx';
-import { localInstant } from '../domain/promises';
-import { resolveDisputeRoute, resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
+import { dateDisputeRoute, resolveDisputeRoute, resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
 import type { Role } from '../domain/roles';
 import type { DisputeOutcome, DisputeRoute } from '../workflows/dispute-messages';
 
@@ -75,22 +73,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
         segment: customer?.segment ?? 'standard',
         amountReportingMinor: convertMinor(req.amountMinor, req.currency, deps.fx),
       });
-      const now = DateTime.now().setZone(req.timeZone);
-      const deadlineDate = addBusinessDays(now.toISODate()!, route.deadlineBusinessDays, req.calendar);
-      const deadlineAt = localInstant(DateTime.fromISO(deadlineDate, { zone: 'UTC' }).plus({ days: 1 }).toISODate()!, '00:00', req.timeZone);
-      const reminderDate = addBusinessDays(deadlineDate, -route.reminderBusinessDaysBefore, req.calendar);
-      const reminderAt = route.reminderBusinessDaysBefore > 0 ? localInstant(reminderDate, '09:00', req.timeZone) : null;
-      return {
-        ownerTeam: route.ownerTeam,
-        ownerTeamName: route.ownerTeamName,
-        owner: route.owner,
-        lead: route.lead,
-        deadlineBusinessDays: route.deadlineBusinessDays,
-        reminderBusinessDaysBefore: route.reminderBusinessDaysBefore,
-        deadlineDate,
-        deadlineAt,
-        reminderAt: reminderAt !== null && Date.parse(reminderAt) > now.toMillis() ? reminderAt : null,
-      };
+      return dateDisputeRoute(route, Date.now(), req.timeZone, req.calendar);
     },
 
     /** The dispute's row and the owner's notification (the lead's when the team has no default owner). */

@@ -1,4 +1,7 @@
+import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { addBusinessDays, type BusinessCalendar } from './business-calendar';
+import { localDate, localInstant } from './promises';
 import { DISPUTE_REASONS, type DisputeReason } from './disputes';
 import { segmentSchema, type Segment } from './cadence';
 
@@ -145,5 +148,31 @@ export function resolveDisputeRoute(matrix: ResolutionMatrix, q: DisputeRouteQue
     deadlineBusinessDays: rule.deadlineBusinessDays,
     reminderBusinessDaysBefore: matrix.reminderBusinessDaysBefore,
     rule: best,
+  };
+}
+
+/** A routed dispute with its dates: by when the owner must resolve it, and when they are reminded. */
+export interface DatedDisputeRoute extends Omit<DisputeRoute, 'rule'> {
+  /** Local date the owner must resolve by, and the instant it ends (the start of the next local day). */
+  deadlineDate: string;
+  deadlineAt: string;
+  /** 09:00 local, `reminderBusinessDaysBefore` business days before the deadline; null when none or already past. */
+  reminderAt: string | null;
+}
+
+/**
+ * Dates a route from `nowMs` in the customer's zone and business calendar: the deadline is
+ * `deadlineBusinessDays` business days after today. Pure: time is a parameter.
+ */
+export function dateDisputeRoute(route: DisputeRoute, nowMs: number, timeZone: string, calendar?: BusinessCalendar): DatedDisputeRoute {
+  const { rule: _rule, ...rest } = route;
+  const deadlineDate = addBusinessDays(localDate(nowMs, timeZone), route.deadlineBusinessDays, calendar);
+  const dayAfter = DateTime.fromISO(deadlineDate, { zone: 'UTC' }).plus({ days: 1 }).toISODate()!;
+  const reminderAt = route.reminderBusinessDaysBefore > 0 ? localInstant(addBusinessDays(deadlineDate, -route.reminderBusinessDaysBefore, calendar), '09:00', timeZone) : null;
+  return {
+    ...rest,
+    deadlineDate,
+    deadlineAt: localInstant(dayAfter, '00:00', timeZone),
+    reminderAt: reminderAt !== null && Date.parse(reminderAt) > nowMs ? reminderAt : null,
   };
 }

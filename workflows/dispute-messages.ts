@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import type { DisputeReason } from '../domain/disputes';
+import type { DatedDisputeRoute } from '../domain/resolution-matrix';
 import type { CustomerContact, InvoiceRef } from './messages';
 
 /**
@@ -23,19 +24,8 @@ export const ROOT_CAUSES = [
 ] as const;
 export type RootCause = (typeof ROOT_CAUSES)[number];
 
-export interface DisputeRoute {
-  ownerTeam: string;
-  ownerTeamName: string;
-  owner: string | null;
-  lead: string;
-  deadlineBusinessDays: number;
-  reminderBusinessDaysBefore: number;
-  /** Local date and instant (the start of the day after) the owner must resolve by. */
-  deadlineDate: string;
-  deadlineAt: string;
-  /** When the owner is reminded; null when the reminder day is already past. */
-  reminderAt: string | null;
-}
+/** The resolution matrix's answer for a dispute, dated (domain/resolution-matrix.ts). */
+export type DisputeRoute = DatedDisputeRoute;
 
 export interface DisputeInput {
   tenantId: string;

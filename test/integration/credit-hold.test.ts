@@ -1,8 +1,7 @@
-import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../support/listen';
 import { createCreditHoldActivities, type CreditHoldRequest } from '../../activities/credit-hold';
 import { ErpCustomerNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../activities/erp/adapter';
 import { createHttpErp } from '../../activities/erp/http-erp';
@@ -18,19 +17,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function listen(handler: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 let seq = 0;
 const unique = (prefix: string) => `${prefix}-${Date.now()}-${++seq}`;

@@ -1,8 +1,8 @@
-import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { listen } from '../support/listen';
 import { createErpActionActivities } from '../../activities/erp-actions';
 import { ErpInvoiceNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../activities/erp/adapter';
 import { createHttpErp } from '../../activities/erp/http-erp';
@@ -18,19 +18,6 @@ import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
 const apiKey = 'test-erp-key';
 const webhookSecret = 'test-webhook-secret-0123';
 
-async function listen(handler: RequestListener): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const received: { headers: IncomingHttpHeaders; rawBody: string }[] = [];
 let receiver: Awaited<ReturnType<typeof listen>>;

@@ -1,11 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { DateTime } from 'luxon';
 import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../../config/load';
-import { addBusinessDays } from '../../domain/business-calendar';
 import { requiredRole, type AuthorityMatrix } from '../../domain/authority-matrix';
 import { convertMinor } from '../../domain/fx';
-import { localDate, localInstant } from '../../domain/promises';
-import { resolveDisputeRoute, type ResolutionMatrix } from '../../domain/resolution-matrix';
+import { dateDisputeRoute, resolveDisputeRoute, type ResolutionMatrix } from '../../domain/resolution-matrix';
 import type { createActivities } from '../../activities';
 import type { ErpInvoiceBalance } from '../../activities/erp/adapter';
 import type { Segment } from '../../domain/cadence';
@@ -238,21 +235,7 @@ function fakePeopleWork(record: (name: ActivityName, args: unknown[]) => void, o
       record('routeDispute', [req]);
       const segment = options.customers?.[req.customerId]?.segment ?? 'standard';
       const route = resolveDisputeRoute(resolution, { reasonCode: req.reasonCode, segment, amountReportingMinor: convertMinor(req.amountMinor, req.currency, fx) });
-      const today = localDate(nowMs(), req.timeZone);
-      const deadlineDate = addBusinessDays(today, route.deadlineBusinessDays, req.calendar);
-      const dayAfter = DateTime.fromISO(deadlineDate, { zone: 'UTC' }).plus({ days: 1 }).toISODate()!;
-      const reminderAt = route.reminderBusinessDaysBefore > 0 ? localInstant(addBusinessDays(deadlineDate, -route.reminderBusinessDaysBefore, req.calendar), '09:00', req.timeZone) : null;
-      return {
-        ownerTeam: route.ownerTeam,
-        ownerTeamName: route.ownerTeamName,
-        owner: route.owner,
-        lead: route.lead,
-        deadlineBusinessDays: route.deadlineBusinessDays,
-        reminderBusinessDaysBefore: route.reminderBusinessDaysBefore,
-        deadlineDate,
-        deadlineAt: localInstant(dayAfter, '00:00', req.timeZone),
-        reminderAt: reminderAt !== null && Date.parse(reminderAt) > nowMs() ? reminderAt : null,
-      };
+      return dateDisputeRoute(route, nowMs(), req.timeZone, req.calendar);
     },
     async recordDispute(req) {
       record('recordDispute', [req]);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, inject } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DateTime } from 'luxon';
 import type { invoiceDunning } from '../../workflows';
 import { createTimeSkippingEnv, type invoiceInput } from './time-skipping';
 
@@ -28,4 +29,18 @@ export function startInvoiceWorkflow(env: TestWorkflowEnvironment, input: Return
     workflowIdConflictPolicy: 'FAIL',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
+}
+
+/** The test server's clock in a customer's zone: today's date (plus days), and sleeping until a local date and time. */
+export function localClock(server: { env: TestWorkflowEnvironment }, zone: string) {
+  return {
+    date: async (offsetDays = 0) => DateTime.fromMillis(await server.env.currentTimeMs(), { zone }).plus({ days: offsetDays }).toISODate()!,
+    /** Sleeps the server until `date` at `time` (HH:mm) local; no-op when that is past. */
+    async sleepUntil(date: string, time = '12:00') {
+      const [hour, minute] = time.split(':').map(Number) as [number, number];
+      const target = DateTime.fromISO(date, { zone }).set({ hour, minute }).toMillis();
+      const now = await server.env.currentTimeMs();
+      if (target > now) await server.env.sleep(target - now);
+    },
+  };
 }

@@ -13,7 +13,7 @@ import {
   type CallOutcomeInput,
 } from '../../workflows/messages';
 import { createFakeActivities } from '../support/fake-activities';
-import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { localClock, startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
 import { createTestWorker, invoiceInput } from '../support/time-skipping';
 
 /**
@@ -24,14 +24,7 @@ const GATHER_MS = 60_000;
 const server = useTimeSkippingServer();
 const ZONE = 'Europe/Berlin';
 
-const berlinDate = async (offsetDays = 0) => DateTime.fromMillis(await server.env.currentTimeMs(), { zone: ZONE }).plus({ days: offsetDays }).toISODate()!;
-/** Sleeps the server until `date` `hh:mm` in Berlin. */
-async function sleepUntil(date: string, time = '12:00') {
-  const [hour, minute] = time.split(':').map(Number) as [number, number];
-  const target = DateTime.fromISO(date, { zone: ZONE }).set({ hour, minute }).toMillis();
-  const now = await server.env.currentTimeMs();
-  if (target > now) await server.env.sleep(target - now);
-}
+const { date: berlinDate, sleepUntil } = localClock(server, ZONE);
 
 function collectCadence(collection: Record<string, unknown> = {}): Cadence {
   return cadenceSchema.parse({

@@ -7,7 +7,7 @@ import { dunningStateQuery, openDisputeUpdate, recordCallOutcomeUpdate, requestA
 import { disputeStateQuery, disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
 import { approvalStateQuery, approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
 import { createFakeActivities } from '../support/fake-activities';
-import { startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { localClock, startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
 import { createTestWorker, invoiceInput } from '../support/time-skipping';
 
 /**
@@ -16,13 +16,7 @@ import { createTestWorker, invoiceInput } from '../support/time-skipping';
  */
 const server = useTimeSkippingServer();
 const ZONE = 'Europe/Berlin';
-const berlinDate = async (offsetDays = 0) => DateTime.fromMillis(await server.env.currentTimeMs(), { zone: ZONE }).plus({ days: offsetDays }).toISODate()!;
-async function sleepUntil(date: string, time = '12:00') {
-  const [hour, minute] = time.split(':').map(Number) as [number, number];
-  const target = DateTime.fromISO(date, { zone: ZONE }).set({ hour, minute }).toMillis();
-  const now = await server.env.currentTimeMs();
-  if (target > now) await server.env.sleep(target - now);
-}
+const { date: berlinDate, sleepUntil } = localClock(server, ZONE);
 
 const cadence = (steps: unknown[]): Cadence => cadenceSchema.parse({ id: 'people', version: 1, name: 'people', sendAt: '09:30', steps });
 const reminders = cadence([
