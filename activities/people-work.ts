@@ -236,7 +236,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
         on conflict (event_key) do nothing`;
     },
 
-    async recordApprovalDecision(req: { tenantId: string; requestId: string; invoiceNumber: string; status: 'approved' | 'rejected'; decidedBy: string; note: string }): Promise<void> {
+    async recordApprovalDecision(req: { tenantId: string; requestId: string; invoiceNumber: string; status: 'approved' | 'rejected' | 'cancelled'; decidedBy: string; note: string }): Promise<void> {
       await sql`update approval_requests set status = ${req.status}, decided_by = ${req.decidedBy}, decided_at = now(), decision_note = ${req.note}
                 where tenant_id = ${req.tenantId} and request_id = ${req.requestId} and status = 'pending'`;
       await sql`

@@ -42,7 +42,7 @@ export interface ApprovalDecision {
 export interface ApprovalOutcome {
   requestId: string;
   action: ApprovalAction;
-  status: 'approved' | 'rejected';
+  status: 'approved' | 'rejected' | 'cancelled';
   decidedBy: string;
   note: string;
   details: ApprovalDetails;

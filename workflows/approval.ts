@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler } from '@temporalio/workflow';
 import { system } from './activity-proxies';
 import { nextRole } from '../domain/authority-matrix';
 import { roleRank } from '../domain/roles';
@@ -43,14 +43,24 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalOu
   );
 
   const decided = () => deciding || outcome !== undefined;
-  // Undecided for escalateAfter: the next level. At the top (admin) the request waits for a decision.
-  while (!(await condition(decided, input.escalateAfterMs))) {
-    const next = nextRole(state.requiredRole);
-    if (!next) break;
-    state.requiredRole = next;
-    state.level += 1;
-    await system.escalateApprovalRequest({ tenantId, requestId, invoiceNumber: input.invoiceNumber, customerId: input.customerId, toRole: next, level: state.level });
+  try {
+    // Undecided for escalateAfter: the next level. At the top (admin) the request waits for a decision.
+    while (!(await condition(decided, input.escalateAfterMs))) {
+      const next = nextRole(state.requiredRole);
+      if (!next) break;
+      state.requiredRole = next;
+      state.level += 1;
+      await system.escalateApprovalRequest({ tenantId, requestId, invoiceNumber: input.invoiceNumber, customerId: input.customerId, toRole: next, level: state.level });
+    }
+    await condition(() => outcome !== undefined && allHandlersFinished());
+    return outcome!;
+  } catch (err) {
+    if (!isCancellation(err) || deciding) throw err;
+    // The invoice closed before anyone decided: the request is moot.
+    return CancellationScope.nonCancellable(async () => {
+      state.status = 'cancelled';
+      await system.recordApprovalDecision({ tenantId, requestId, invoiceNumber: input.invoiceNumber, status: 'cancelled', decidedBy: 'workflow', note: 'the invoice closed before a decision' });
+      return { requestId, action: input.action, status: 'cancelled', decidedBy: 'workflow', note: 'the invoice closed before a decision', details: input.details };
+    });
   }
-  await condition(() => outcome !== undefined && allHandlersFinished());
-  return outcome!;
 }

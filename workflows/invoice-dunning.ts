@@ -856,14 +856,18 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   state.nextStep = null;
   await auditNewPayments();
   // Closed while a dispute or a request was open: they are moot now.
-  if (state.dispute) {
-    await getExternalWorkflowHandle(disputeWorkflowId(tenantId, state.dispute.disputeId)).cancel();
-    state.dispute = undefined;
-  }
-  if (state.approval) {
-    await getExternalWorkflowHandle(approvalWorkflowId(tenantId, state.approval.requestId)).cancel();
-    state.approval = undefined;
-  }
+  // (A child that finished meanwhile cannot be cancelled: its outcome no longer matters either.)
+  const cancelChild = async (childId: string) => {
+    try {
+      await getExternalWorkflowHandle(childId).cancel();
+    } catch {
+      // already closed
+    }
+  };
+  if (state.dispute && !state.disputeOutcomes?.length) await cancelChild(disputeWorkflowId(tenantId, state.dispute.disputeId));
+  if (state.approval && !state.approvalOutcomes?.length) await cancelChild(approvalWorkflowId(tenantId, state.approval.requestId));
+  state.dispute = undefined;
+  state.approval = undefined;
   if (state.promise) {
     // Paid before the check: the promise was kept; closed otherwise (credited, written off): nothing left to promise.
     const kept = state.stage === 'paid';

@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { addBusinessDays } from '../../domain/business-calendar';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
-import { dunningStateQuery, openDisputeUpdate, recordCallOutcomeUpdate, requestApprovalUpdate, type OpenDisputeRequest } from '../../workflows/messages';
+import { dunningStateQuery, paymentNotifiedSignal, openDisputeUpdate, recordCallOutcomeUpdate, requestApprovalUpdate, type OpenDisputeRequest } from '../../workflows/messages';
 import { disputeStateQuery, disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
 import { approvalStateQuery, approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
 import { createFakeActivities } from '../support/fake-activities';
@@ -239,5 +239,33 @@ describe('approvals decided per the authority matrix (time-skipping)', () => {
     });
     expect(t.fake.callsOf('buildHandoffPackage').map((c) => c.args[0])).toEqual([expect.objectContaining({ handedTo: 'agency', requestId: 'H-1', approvedBy: 'mark' })]);
     expect(t.templatesSent()).toEqual(['reminder-friendly']);
+  });
+
+  it('an invoice paid while a request is pending cancels the request', async () => {
+    const t = await setup(writeOff);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(6)); // the write-off request is pending
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook', openAmountMinorAfter: 0 });
+      expect((await handle.result()).stage).toBe('paid');
+      const approval = server.env.client.workflow.getHandle(approvalWorkflowId('test', `${t.input.invoice.number}-write-off`));
+      expect(await approval.result()).toMatchObject({ status: 'cancelled' });
+    });
+    expect(t.fake.callsOf('recordApprovalDecision').map((c) => c.args[0].status)).toEqual(['cancelled']);
+  });
+});
+
+describe('a dispute overtaken by payment (time-skipping)', () => {
+  it('an invoice paid while disputed withdraws the dispute', async () => {
+    const t = await setup(reminders);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      await handle.executeUpdate(openDisputeUpdate, { args: [dispute({ disputeId: 'D-W' })] });
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-2', amountMinor: 125_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook', openAmountMinorAfter: 0 });
+      expect((await handle.result()).stage).toBe('paid');
+      expect(await server.env.client.workflow.getHandle(disputeWorkflowId('test', 'D-W')).result()).toMatchObject({ status: 'withdrawn' });
+    });
+    expect(t.fake.callsOf('recordDisputeOutcome').map((c) => c.args[0].outcome.status)).toEqual(['withdrawn']);
   });
 });
