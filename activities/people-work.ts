@@ -1,4 +1,5 @@
 import type { Sql } from '../db/sql';
+import { newestConfigDocument } from '../db/config-documents';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import { authorityMatrixSchema, requiredRole, type ApprovalAction, type AuthorityMatrix } from '../domain/authority-matrix';
 import type { DisputeReason } from '../domain/disputes';
@@ -26,8 +27,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
 
   /** The newest saved version of a configuration document, else the file's. */
   async function current<T>(tenantId: string, name: 'resolution_matrix' | 'authority_matrix', parse: (doc: unknown) => T, fallback: T): Promise<T> {
-    const [row] = await sql<{ document: unknown }[]>`
-      select document from config_documents where tenant_id = ${tenantId} and name = ${name} order by version desc limit 1`;
+    const row = await newestConfigDocument(sql, tenantId, name);
     return row ? parse(row.document) : fallback;
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newestConfigDocument, type ConfigDocumentRow } from '../db/config-documents';
 import type { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
@@ -49,12 +50,7 @@ export const DEFAULT_ACTOR = 'config';
 /** Saves of one document are serialised by a transaction-scoped advisory lock (space distinct from cadences'). */
 const CONFIG_LOCK_SPACE = 7_262_006;
 
-interface Row {
-  version: number;
-  document: unknown;
-  created_by: string;
-  created_at: Date;
-}
+type Row = ConfigDocumentRow;
 
 /** zod issues in the shape the API's error handler answers for a bad body: { path: 'body.a.0.b', code, message }. */
 export function validationIssues(error: z.ZodError, at: readonly string[] = ['body']): { path: string; code: string; message: string }[] {
@@ -103,10 +99,7 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
     /** The version in force: the newest saved one, else the file default as version 0. */
     async current<N extends ConfigDocumentName>(name: N): Promise<ConfigDocumentVersion<N>> {
       assertName(name);
-      const [row] = await sql<Row[]>`
-        select version, document, created_by, created_at from config_documents
-        where tenant_id = ${tenantId} and name = ${name}
-        order by version desc limit 1`;
+      const row = await newestConfigDocument(sql, tenantId, name);
       return row ? toVersion(name, row) : fileDefault(name);
     },
 
