@@ -53,6 +53,7 @@ interface InvoiceRow {
   next_step_at: Date | null;
   paused_until: Date | null;
   promise_date: string | null;
+  disputed_amount_minor: number;
 }
 
 const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: string) =>
@@ -69,7 +70,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     const [row] = await sql<InvoiceRow[]>`
       select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(issue_date, 'YYYY-MM-DD') as issue_date,
              to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_action, next_step_at,
-             paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date
+             paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, disputed_amount_minor
       from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
     return row;
   }
@@ -267,6 +268,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           : null,
         pausedUntil: row.paused_until?.toISOString() ?? null,
         promiseDate: row.promise_date,
+        disputedAmountMinor: row.disputed_amount_minor,
         steps: steps.map((s) => ({ stepId: s.step_id, action: s.action, at: s.at.toISOString(), outcome: s.outcome })),
       };
     },

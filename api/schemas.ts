@@ -86,6 +86,8 @@ export const invoiceViewSchema = z.object({
   pausedUntil: z.string().nullable(),
   /** The date of the promise (or installment) being followed, while promised. */
   promiseDate: z.string().nullable(),
+  /** The part of the open amount under open disputes (not collected until they are resolved). */
+  disputedAmountMinor: z.number(),
   steps: z.array(stepSchema),
 });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;

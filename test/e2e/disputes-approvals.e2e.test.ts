@@ -119,6 +119,6 @@ describe('disputes and approvals through the API', () => {
     await expect.poll(async () => (await as('lena')('GET', '/disputes?customerId=CUST-E')).body.items, { timeout: 20_000 }).toEqual([
       expect.objectContaining({ disputeId: 'ERP-PAY-DSP-4', source: 'erp', reasonCode: 'damaged_goods', disputedAmountMinor: 20_000, ownerTeam: 'customer_service', owner: 'cara' }),
     ]);
-    await expect.poll(async () => (await as('anna')('GET', '/invoices/DSP-4')).body, { timeout: 10_000 }).toMatchObject({ stage: 'disputed', invoice: { openAmountMinor: 20_000 } });
+    await expect.poll(async () => (await as('anna')('GET', '/invoices/DSP-4')).body, { timeout: 10_000 }).toMatchObject({ stage: 'disputed', disputedAmountMinor: 20_000, invoice: { openAmountMinor: 20_000 } });
   });
 });

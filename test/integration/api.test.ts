@@ -255,6 +255,7 @@ describe('GET /invoices/:invoiceNumber', () => {
       nextStep: null, // no worker ran the workflow, so it never planned a step
       pausedUntil: null,
       promiseDate: null,
+      disputedAmountMinor: 0,
       steps: [],
     });
   });
