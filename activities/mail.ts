@@ -216,12 +216,13 @@ export function createMailActivities(deps: MailDeps) {
     return { status: 'sent', messageId };
   }
 
-  /** The customer's open invoices as our mirror knows them, for statements. */
+  /** The customer's open invoices as our mirror knows them, for statements: what is asked for, disputed amounts left out. */
   async function openInvoicesOf(tenantId: string, customerId: string, timeZone: string) {
     const today = DateTime.now().setZone(timeZone).toISODate()!;
     const rows = await deps.sql<{ invoice_number: string; due_date: string; open_amount_minor: number; currency: string }[]>`
-      select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date, open_amount_minor, currency from invoices
-      where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor > 0 and stage not in ('paid', 'cancelled', 'written_off', 'handed_off')
+      select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date, open_amount_minor - disputed_amount_minor as open_amount_minor, currency from invoices
+      where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor - disputed_amount_minor > 0
+        and stage not in ('paid', 'cancelled', 'written_off', 'handed_off')
       order by due_date, invoice_number`;
     return rows.map((r) => ({ number: r.invoice_number, dueDate: r.due_date, openAmountMinor: r.open_amount_minor, currency: r.currency, daysPastDue: calendarDaysPastDue(r.due_date, today) }));
   }

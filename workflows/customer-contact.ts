@@ -67,7 +67,8 @@ export async function customerContact(input: CustomerContactInput): Promise<void
     const live: (CustomerMessageRequest & { openAmountMinor: number })[] = [];
     for (const request of batch) {
       const balance = await system.getInvoiceBalance(request.invoice.number);
-      if (balance.status === 'open' && balance.openAmountMinor > 0) live.push({ ...request, openAmountMinor: balance.openAmountMinor });
+      // A partly disputed invoice asks only for the undisputed rest.
+      if (balance.status === 'open' && balance.openAmountMinor > 0) live.push({ ...request, openAmountMinor: Math.max(0, balance.openAmountMinor - (request.disputedAmountMinor ?? 0)) });
       else await answer(request, { outcome: 'paid_before_send', at: new Date().toISOString(), batchSize: 0 });
     }
     if (live.length > 0) {

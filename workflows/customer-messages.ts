@@ -25,6 +25,8 @@ export interface CustomerMessageRequest {
   sendWindow?: Cadence['sendWindow'];
   /** The customer's public holidays, so that a held message never goes out on one. */
   calendar?: BusinessCalendar;
+  /** The part of the invoice under an open dispute: not asked for while the owner team works it. */
+  disputedAmountMinor?: number;
 }
 
 export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send' | 'do_not_contact';

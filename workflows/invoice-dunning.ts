@@ -809,6 +809,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
           contactCap: cadence.contactCap,
           sendWindow: cadence.sendWindow,
           ...(state.calendar ? { calendar: state.calendar } : {}),
+          ...(state.dispute ? { disputedAmountMinor: state.dispute.amountMinor } : {}),
         });
         // Wait for the answer even if the invoice closes meanwhile: the message may already be on its way, and the
         // step must be recorded either way (a paid invoice is answered 'paid_before_send' if it was not).

@@ -82,6 +82,20 @@ describe('disputes routed by the resolution matrix (time-skipping)', () => {
     expect(t.auditTypes()).toEqual(expect.arrayContaining(['dispute_opened', 'dispute_settled']));
   });
 
+  it('a partial dispute leaves the undisputed rest in dunning: the next reminder asks for the rest only', async () => {
+    const t = await setup(reminders);
+    await t.worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, t.input, t.taskQueue);
+      await sleepUntil(await berlinDate(2));
+      const opened = await handle.executeUpdate(openDisputeUpdate, { args: [dispute({ disputeId: 'D-P', amountMinor: 25_000 })] });
+      expect(opened).toMatchObject({ stage: 'active', amountMinor: 25_000 });
+      await sleepUntil(await berlinDate(21));
+      await handle.terminate('test done');
+    });
+    const reminders2 = t.fake.callsOf('sendCustomerMessage').map((c) => c.args[0].items[0]!);
+    expect(reminders2.map((i) => [i.template, i.openAmountMinor])).toEqual([['reminder-friendly', 125_000], ['reminder-firm', 100_000]]);
+  });
+
   it('an invalid dispute resumes collection: the customer is told why by email, the collector gets a call task', async () => {
     const t = await setup(reminders);
     await t.worker.runUntil(async () => {
