@@ -463,6 +463,14 @@ describe('service endpoints', () => {
     expect(Object.keys(paths['/invoices/{invoiceNumber}/payments']!)).toContain('post');
     expect(paths['/webhooks/erp']).toBeUndefined();
     expect(paths['/openapi.json']).toBeUndefined();
+    // People's work is documented with its shapes too.
+    expect(Object.keys(paths)).toEqual(
+      expect.arrayContaining(['/worklist', '/tasks/{taskId}/outcome', '/disputes', '/disputes/{disputeId}/resolution', '/approval-requests', '/approval-requests/{requestId}/decision', '/notifications']),
+    );
+    const queue = (paths['/approval-requests'] as any).get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(queue.properties.items.items.properties)).toEqual(expect.arrayContaining(['requestId', 'requiredRole', 'canDecide']));
+    const outcome = (paths['/disputes/{disputeId}/resolution'] as any).post.requestBody.content['application/json'].schema;
+    expect(JSON.stringify(outcome)).toContain('creditAmountMinor');
   });
 
   it('answers GET /health with ok after touching the database', async () => {
