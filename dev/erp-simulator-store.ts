@@ -1,4 +1,4 @@
-import type { ErpInvoiceBalance } from '../activities/erp/adapter';
+import type { ErpInvoiceBalance, ErpRebillRequest } from '../activities/erp/adapter';
 import type { DisputeReason } from '../domain/disputes';
 
 /** The simulator's in-memory ledger: plain data and the rules a real ERP applies to it. */
@@ -83,14 +83,8 @@ export interface AdjustmentRequest {
   idempotencyKey: string;
 }
 
-export interface RebillRequest {
-  originalInvoiceNumber: string;
-  amountMinor: number;
-  currency: string;
-  issueDate: string;
-  dueDate: string;
-  idempotencyKey: string;
-}
+/** The simulator takes what the adapter sends. */
+export type RebillRequest = ErpRebillRequest;
 
 /** The invoice's balance right after an adjustment: what a retry of the same key gets again. */
 export type InvoiceSnapshot = ErpInvoiceBalance;
