@@ -165,7 +165,19 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
     schema: {
       summary: 'Promises and plan installments with their status (open, kept, partially_kept, broken, cancelled)',
       querystring: z.object({ customerId: customerParams.shape.customerId.optional(), status: z.enum(['open', 'kept', 'partially_kept', 'broken', 'cancelled']).optional(), ...page }),
-      response: { 200: z.object({ total: z.number(), items: z.array(z.record(z.string(), z.unknown())) }), ...errors },
+      response: {
+        200: z.object({
+          total: z.number(),
+          items: z.array(
+            z.object({
+              promiseId: z.string(), invoiceNumber: z.string(), customerId: z.string(), planId: z.string().nullable(), installmentNo: z.number().nullable(),
+              amountMinor: z.number(), currency: z.string(), promisedDate: z.string(), checkDate: z.string().nullable(), madeBy: z.string(), recordedBy: z.string(),
+              collectorId: z.string().nullable(), status: z.string(), paidMinor: z.number().nullable(), evaluatedAt: z.string().nullable(),
+            }),
+          ),
+        }),
+        ...errors,
+      },
     },
     handler: async (request) => collectors.promises(request.user, request.query),
   });
@@ -188,7 +200,22 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
     schema: {
       summary: 'Promise-kept rate per collector or per customer: kept / settled promises checked in [from, to)',
       querystring: z.object({ by: z.enum(['collector', 'customer']).default('collector'), from: instant.optional(), to: instant.optional() }),
-      response: { 200: z.object({ by: z.string(), from: z.string().nullable(), to: z.string().nullable(), items: z.array(z.record(z.string(), z.unknown())) }), ...errors },
+      response: {
+        200: z.object({
+          by: z.string(),
+          from: z.string().nullable(),
+          to: z.string().nullable(),
+          items: z.array(
+            z.object({
+              collectorId: z.string().optional().describe('with by=collector'),
+              customerId: z.string().optional().describe('with by=customer'),
+              kept: z.number(), partiallyKept: z.number(), broken: z.number(), open: z.number(), settled: z.number(),
+              keptRate: z.number().nullable().describe('kept / settled; null when none is settled'),
+            }),
+          ),
+        }),
+        ...errors,
+      },
     },
     handler: async (request) => collectors.promiseKeptRate(request.user, request.query),
   });
