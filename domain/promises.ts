@@ -176,6 +176,11 @@ export function checkInstallments(promise: ActivePromise, openAmountNowMinor: nu
   return { promise: { ...promise, seen, installments }, result: { settled, planStatus: evaluation.planStatus, paidMinor: paidTotal } };
 }
 
+/** The installments still to come, called off (a broken plan, a dispute, a closed invoice). */
+export function cancelPending(promise: ActivePromise): (Omit<PromiseInstallment, 'status'> & { status: 'cancelled' })[] {
+  return promise.installments.filter((i) => i.status === 'pending').map((i) => ({ ...i, status: 'cancelled' as const }));
+}
+
 /** Marks a courtesy reminder done. */
 export function courtesyDone(promise: ActivePromise, no: number): ActivePromise {
   return { ...promise, installments: promise.installments.map((i) => (i.no === no ? { ...i, courtesyDate: null } : i)) };

@@ -13,7 +13,7 @@ import {
 import { contact, system } from './activity-proxies';
 import { applyContactCap, planNextStep, planEscalatedStep, daysPastDue, dueAfter } from '../domain/schedule';
 import { collectionPolicyOf } from '../domain/collection-policy';
-import { checkInstallments, courtesyDone, localDate, newPromise, nextPromiseEvent, promiseProblems, type PromiseInstallment, type PromiseRequest } from '../domain/promises';
+import { cancelPending, checkInstallments, courtesyDone, localDate, newPromise, nextPromiseEvent, promiseProblems, type PromiseInstallment, type PromiseRequest } from '../domain/promises';
 import { CUSTOMER_FACING, type Cadence, type CadenceStep } from '../domain/cadence';
 import { evaluateConditions } from '../domain/step-conditions';
 import { customerMessageResultSignal, type CustomerMessageResult } from './customer-messages';
@@ -23,6 +23,7 @@ import { approvalWorkflow } from './approval';
 import { disputeSettledSignal, disputeWorkflowId } from './dispute-messages';
 import { approvalDecidedSignal, approvalWorkflowId, type ApprovalDetails } from './approval-messages';
 import type { ApprovalAction } from '../domain/authority-matrix';
+import type { ErpInvoiceBalance } from '../activities/erp/adapter';
 import { stepIdempotencyKey } from '../domain/ids';
 import {
   cadenceChangedSignal,
@@ -65,6 +66,9 @@ function approvalActionOf(action: CadenceStep['action']): ApprovalAction {
 function stepReason(action: CadenceStep['action']): string {
   return 'reason' in action ? action.reason : 'note' in action ? action.note : action.type;
 }
+
+/** The stage of an invoice the ERP shows closed, or with nothing left open. */
+const closedStageOf = (status: ErpInvoiceBalance['status']): DunningStage => (status === 'credited' ? 'cancelled' : status === 'written_off' ? 'written_off' : 'paid');
 
 /** Outcomes that mean the customer was (or may have been) contacted: they count against the cap. */
 const CONTACTED: readonly StepRecord['outcome'][] = ['sent', 'already_sent', 'uncertain'];
@@ -112,6 +116,16 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     if (state.stage === stage) return;
     state.stage = stage;
     upsertSearchAttributes([{ key: dunningStageKey, value: stage }]);
+  };
+
+  /** Re-reads the ERP balance (the system of record); false when the invoice is closed, the ERP's closure applied. */
+  const rereadBalance = async (): Promise<boolean> => {
+    const balance = await system.getInvoiceBalance(invoice.number);
+    if (isClosed()) return false;
+    state.openAmountMinor = balance.openAmountMinor;
+    if (balance.status === 'open' && balance.openAmountMinor > 0) return true;
+    setStage(closedStageOf(balance.status));
+    return false;
   };
 
   // People change the invoice's course (a promise, a pause, a dispute): `wake` tells the main loop to look again.
@@ -265,6 +279,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       ...(p.promise.courtesyReminder ? { courtesyBusinessDaysBefore: p.promise.courtesyReminder.businessDaysBefore } : {}),
     };
   };
+  /** Throws every reason the promise (or plan, settlement) cannot be followed, as the validators' message. */
+  const assertPromiseFits = (req: PromiseRequest) => {
+    const problems = promiseProblems(req, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
+    if (problems.length) throw new Error(problems.join('; '));
+  };
   const checkDisputeAllowed = (req: OpenDisputeRequest) => {
     if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
     if (state.dispute) throw new Error(`the invoice is already disputed (${state.dispute.disputeId})`);
@@ -287,7 +306,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       // A disputed invoice is not collected on a promise: the promise is called off.
       await system.recordPromiseVerdict({
         tenantId, invoiceNumber: invoice.number, customerId: customer.id, promise: state.promise,
-        settled: state.promise.installments.filter((i) => i.status === 'pending').map((i) => ({ ...i, status: 'cancelled' as const })),
+        settled: cancelPending(state.promise),
         eventKey: `${workflowId}:promise:${state.promise.promiseId}:disputed`,
       });
       state.promise = undefined;
@@ -322,14 +341,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       const s = req.details.settlement;
       if (!s || !Number.isSafeInteger(s.amountMinor) || s.amountMinor <= 0 || s.amountMinor >= state.openAmountMinor)
         throw new Error(`a settlement accepts less than the open amount ${state.openAmountMinor}: settlement.amountMinor between 1 and ${state.openAmountMinor - 1}`);
-      const problems = promiseProblems({ promiseId: 'settlement', madeBy: 'customer', recordedBy: req.actor, installments: [{ dueDate: s.payBy, amountMinor: s.amountMinor }] }, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
-      if (problems.length) throw new Error(problems.join('; '));
+      assertPromiseFits({ promiseId: 'settlement', madeBy: 'customer', recordedBy: req.actor, installments: [{ dueDate: s.payBy, amountMinor: s.amountMinor }] });
     }
     if (req.action === 'extended_payment_plan') {
       const installments = req.details.installments ?? [];
       if (installments.length < 2) throw new Error('an extended payment plan needs at least two installments');
-      const problems = promiseProblems({ promiseId: 'plan', planId: 'plan', madeBy: 'customer', recordedBy: req.actor, installments }, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
-      if (problems.length) throw new Error(problems.join('; '));
+      assertPromiseFits({ promiseId: 'plan', planId: 'plan', madeBy: 'customer', recordedBy: req.actor, installments });
     }
   };
 
@@ -360,8 +377,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     if (isClosed()) throw new Error(`invoice ${invoice.number} is ${state.stage}`);
     if (state.dispute) throw new Error('the invoice is disputed: resolve the dispute before taking a promise');
     if (state.promise) throw new Error(`promise ${state.promise.promiseId} is still being followed: its check date is ${state.promise.installments.find((i) => i.status === 'pending')?.checkDate ?? 'past'}`);
-    const problems = promiseProblems(req, { openAmountMinor: state.openAmountMinor, today: today(), rules: promiseRules() });
-    if (problems.length) throw new Error(problems.join('; '));
+    assertPromiseFits(req);
   };
   const acceptPromise = async (req: PromiseRequest) => {
     state.promise = newPromise(req, {
@@ -510,25 +526,25 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     },
   );
 
+  /** Hands a customer-facing message to the customer's contact workflow (consolidation, cap, window, ERP re-check). */
+  const queueMessage = (m: { requestId: string; stepId: string; kind: 'email' | 'statement'; template: string; daysPastDue: number; requestedAt: string }) =>
+    system.queueCustomerMessage({
+      ...m,
+      tenantId,
+      invoiceWorkflowId: workflowId,
+      invoice,
+      customer,
+      contactCap: cadence.contactCap,
+      sendWindow: cadence.sendWindow,
+      ...(state.calendar ? { calendar: state.calendar } : {}),
+      ...(state.dispute ? { disputedAmountMinor: state.dispute.amountMinor } : {}),
+    });
+
   /** Sends a promise's courtesy reminder through the customer's contact workflow (caps and send window apply). */
   const sendCourtesy = async (inst: PromiseInstallment, template: string) => {
     const promise = state.promise!;
     const requestId = `${workflowId}:promise:${promise.promiseId}:${inst.no}:courtesy`;
-    await system.queueCustomerMessage({
-      requestId,
-      tenantId,
-      invoiceWorkflowId: workflowId,
-      stepId: `promise-courtesy-${inst.no}`,
-      kind: 'email',
-      template,
-      invoice,
-      customer,
-      daysPastDue: daysPastDue(scheduleCtx(), new Date()),
-      requestedAt: new Date().toISOString(),
-      contactCap: cadence.contactCap,
-      sendWindow: cadence.sendWindow,
-      ...(state.calendar ? { calendar: state.calendar } : {}),
-    });
+    await queueMessage({ requestId, stepId: `promise-courtesy-${inst.no}`, kind: 'email', template, daysPastDue: daysPastDue(scheduleCtx(), new Date()), requestedAt: new Date().toISOString() });
     const answered = await condition(() => messageResults.has(requestId), '30 days');
     if (state.promise?.promiseId === promise.promiseId) state.promise = courtesyDone(state.promise, inst.no);
     await audit('promise_courtesy_reminder', { promiseId: promise.promiseId, installment: inst.no, outcome: answered ? messageResults.get(requestId)!.outcome : 'uncertain' });
@@ -540,7 +556,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     if (isClosed() || !state.promise) return;
     state.openAmountMinor = balance.openAmountMinor;
     if (balance.status !== 'open' || balance.openAmountMinor <= 0) {
-      setStage(balance.status === 'credited' ? 'cancelled' : balance.status === 'written_off' ? 'written_off' : 'paid');
+      setStage(closedStageOf(balance.status));
       return; // the closing code settles the promise
     }
     const { promise, result } = checkInstallments(state.promise, balance.openAmountMinor, inst.checkDate, state.calendar);
@@ -554,7 +570,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       customerId: customer.id,
       promise,
       // A broken plan's installments still to come are called off.
-      settled: broken && !single ? [...result.settled, ...promise.installments.filter((i) => i.status === 'pending').map((i) => ({ ...i, status: 'cancelled' as const }))] : result.settled,
+      settled: broken && !single ? [...result.settled, ...cancelPending(promise)] : result.settled,
       planStatus: single ? undefined : result.planStatus,
       eventKey: `${workflowId}:promise:${promise.promiseId}:check:${inst.no}`,
     });
@@ -581,13 +597,19 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       state.settlement = undefined;
       if (verdict === 'kept') {
         // The settled amount came in: the rest is written off, as approved.
-        const remainder = state.openAmountMinor;
-        const off = await system.postWriteOff({ invoiceNumber: invoice.number, amountMinor: remainder, currency: invoice.currency, reason: `settlement ${settled.requestId}: remainder written off`, idempotencyKey: `${workflowId}:settlement:${settled.requestId}` });
-        state.openAmountMinor = off.invoice.openAmountMinor;
-        await system.recordApprovalEffect({ tenantId, requestId: settled.requestId, invoiceNumber: invoice.number, effect: { settledAmountMinor: settled.settledAmountMinor, writtenOffMinor: remainder, journalId: off.journalId } });
+        const off = await writeOffOpen(`settlement ${settled.requestId}: remainder written off`, `${workflowId}:settlement:${settled.requestId}`);
+        await system.recordApprovalEffect({ tenantId, requestId: settled.requestId, invoiceNumber: invoice.number, effect: { settledAmountMinor: settled.settledAmountMinor, ...off } });
         setStage('written_off');
       }
     }
+  };
+
+  /** Writes off what is open through the ERP (a journal entry); the caller closes the invoice as written off. */
+  const writeOffOpen = async (reason: string, idempotencyKey: string) => {
+    const writtenOffMinor = state.openAmountMinor;
+    const off = await system.postWriteOff({ invoiceNumber: invoice.number, amountMinor: writtenOffMinor, currency: invoice.currency, reason, idempotencyKey });
+    state.openAmountMinor = off.invoice.openAmountMinor;
+    return { journalId: off.journalId, writtenOffMinor };
   };
 
   /** A dispute's outcome: a valid one credited the invoice (the ERP says what is left); an invalid one resumes collection. */
@@ -595,11 +617,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     const outcome = state.disputeOutcomes!.shift()!;
     const dispute = state.dispute;
     state.dispute = undefined;
-    if (outcome.status === 'resolved_valid') {
-      const balance = await system.getInvoiceBalance(invoice.number);
-      state.openAmountMinor = balance.openAmountMinor;
-      if (balance.status !== 'open' || balance.openAmountMinor <= 0) setStage(balance.status === 'written_off' ? 'written_off' : balance.status === 'paid' ? 'paid' : 'cancelled');
-    }
+    if (outcome.status === 'resolved_valid') await rereadBalance(); // the credit reduced or closed it
     changeCourse();
     await audit('dispute_settled', { disputeId: outcome.disputeId, status: outcome.status, creditAmountMinor: outcome.creditAmountMinor, creditMemoId: outcome.creditMemoId, rebillInvoiceNumber: outcome.rebillInvoiceNumber, rootCause: outcome.rootCause, by: outcome.resolvedBy, reasonCode: dispute?.reasonCode ?? null });
   };
@@ -613,9 +631,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     if (outcome.status === 'approved') {
       switch (outcome.action) {
         case 'write_off': {
-          const off = await system.postWriteOff({ invoiceNumber: invoice.number, amountMinor: state.openAmountMinor, currency: invoice.currency, reason: `approved by ${outcome.decidedBy}: ${outcome.note}`, idempotencyKey: `${key}:write-off` });
-          effect = { journalId: off.journalId, writtenOffMinor: state.openAmountMinor };
-          state.openAmountMinor = off.invoice.openAmountMinor;
+          effect = await writeOffOpen(`approved by ${outcome.decidedBy}: ${outcome.note}`, `${key}:write-off`);
           setStage('written_off');
           break;
         }
@@ -765,13 +781,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     }
 
     // The ERP is the system of record: re-read the balance right before contacting anyone.
-    const balance = await system.getInvoiceBalance(invoice.number);
-    if (isClosed()) break;
-    state.openAmountMinor = balance.openAmountMinor;
-    if (balance.status !== 'open' || balance.openAmountMinor <= 0) {
-      setStage(balance.status === 'credited' ? 'cancelled' : balance.status === 'written_off' ? 'written_off' : 'paid');
-      break;
-    }
+    if (!(await rereadBalance())) break;
 
     const key = stepIdempotencyKey(workflowId, step.id);
     const pastDue = daysPastDue(scheduleCtx(), new Date());
@@ -795,22 +805,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
         const task = await createTask('follow_up', key, new Date().toISOString(), 1, `Customer prefers phone: call instead of reminder "${step.id}" (${step.action.template}).`);
         result = { outcome: 'call_instead', detail: `task ${task.taskId}` };
       } else if (step.action.type === 'email' || step.action.type === 'statement') {
-        await system.queueCustomerMessage({
-          requestId: key,
-          tenantId,
-          invoiceWorkflowId: workflowId,
-          stepId: step.id,
-          kind: step.action.type,
-          template: step.action.template,
-          invoice,
-          customer,
-          daysPastDue: pastDue,
-          requestedAt: at,
-          contactCap: cadence.contactCap,
-          sendWindow: cadence.sendWindow,
-          ...(state.calendar ? { calendar: state.calendar } : {}),
-          ...(state.dispute ? { disputedAmountMinor: state.dispute.amountMinor } : {}),
-        });
+        await queueMessage({ requestId: key, stepId: step.id, kind: step.action.type, template: step.action.template, daysPastDue: pastDue, requestedAt: at });
         // Wait for the answer even if the invoice closes meanwhile: the message may already be on its way, and the
         // step must be recorded either way (a paid invoice is answered 'paid_before_send' if it was not).
         // The bound outlasts the longest contact cap a cadence may set (90 days).
@@ -872,13 +867,12 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   if (state.promise) {
     // Paid before the check: the promise was kept; closed otherwise (credited, written off): nothing left to promise.
     const kept = state.stage === 'paid';
-    const pending = state.promise.installments.filter((i) => i.status === 'pending');
     await system.recordPromiseVerdict({
       tenantId,
       invoiceNumber: invoice.number,
       customerId: customer.id,
       promise: state.promise,
-      settled: pending.map((i) => (kept ? { ...i, status: 'kept' as const, paidMinor: i.amountMinor } : { ...i, status: 'cancelled' as const })),
+      settled: kept ? state.promise.installments.filter((i) => i.status === 'pending').map((i) => ({ ...i, status: 'kept' as const, paidMinor: i.amountMinor })) : cancelPending(state.promise),
       planStatus: state.promise.planId ? (kept ? 'completed' : undefined) : undefined,
       eventKey: `${workflowId}:promise:${state.promise.promiseId}:closed`,
     });
