@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import type { Segment } from '../domain/cadence';
+import { reachableByEmail } from '../domain/contact-reach';
 import { businessCalendarFor } from './holidays';
 import {
   customerContactWorkflowId,
@@ -23,21 +24,20 @@ export function createCustomerActivities(deps: CustomerActivityDeps) {
     /**
      * What a step's conditions need to know about the customer now (flags change while a cadence runs).
      * doNotContact: the customer's flag, or contacts on record none of whom may be written to (each is
-     * do-not-contact or has no email). preferredChannel: the primary contact's; 'email' without one.
+     * do-not-contact, has no email, or shares a do-not-contact person's mailbox). preferredChannel: the primary contact's; 'email' without one.
      */
     async getCustomerFacts(req: { tenantId: string; customerId: string }): Promise<{ segment: Segment; doNotContact: boolean; preferredChannel: 'email' | 'phone' | 'letter' }> {
-      const [row] = await deps.sql<{ segment: Segment; do_not_contact: boolean; has_contacts: boolean; email_reachable: boolean; primary_channel: 'email' | 'phone' | 'letter' | null }[]>`
-        select c.segment, c.do_not_contact,
-          exists (select 1 from customer_contacts k where k.tenant_id = c.tenant_id and k.customer_id = c.customer_id) as has_contacts,
-          exists (select 1 from customer_contacts k where k.tenant_id = c.tenant_id and k.customer_id = c.customer_id
-                  and not k.do_not_contact and coalesce(btrim(k.email), '') <> '') as email_reachable,
-          (select k.preferred_channel from customer_contacts k where k.tenant_id = c.tenant_id and k.customer_id = c.customer_id and k.is_primary) as primary_channel
-        from customers c where c.tenant_id = ${req.tenantId} and c.customer_id = ${req.customerId}`;
+      const [row] = await deps.sql<{ segment: Segment; do_not_contact: boolean }[]>`
+        select segment, do_not_contact from customers where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
       if (!row) throw new Error(`customer ${req.customerId} not found`); // retried: the enrollment transaction may still be committing
+      const contacts = await deps.sql<{ name: string; email: string | null; doNotContact: boolean; isPrimary: boolean; preferredChannel: 'email' | 'phone' | 'letter' }[]>`
+        select name, email, do_not_contact as "doNotContact", is_primary as "isPrimary", preferred_channel as "preferredChannel"
+        from customer_contacts where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
       return {
         segment: row.segment,
-        doNotContact: row.do_not_contact || (row.has_contacts && !row.email_reachable),
-        preferredChannel: row.primary_channel ?? 'email',
+        // The mail activity writes to the same contacts (domain/contact-reach.ts): nobody reachable there is do-not-contact here.
+        doNotContact: row.do_not_contact || (contacts.length > 0 && reachableByEmail(contacts).length === 0),
+        preferredChannel: contacts.find((c) => c.isPrimary)?.preferredChannel ?? 'email',
       };
     },
 

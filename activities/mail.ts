@@ -5,6 +5,7 @@ import type { Transporter } from 'nodemailer';
 import type { Sql } from '../db/sql';
 import { agingBucket, daysPastDue as calendarDaysPastDue } from '../domain/aging';
 import { formatMoney } from '../domain/money';
+import { reachableByEmail } from '../domain/contact-reach';
 import { escapeHtml, renderEmail, type EmailTemplate, type RenderedEmail, type TemplateValues } from '../domain/templates';
 import type { CustomerContact, InvoiceRef } from '../workflows/messages';
 
@@ -148,23 +149,13 @@ export function createMailActivities(deps: MailDeps) {
    * are on record and none of them may be written to.
    */
   async function recipientsOf(tenantId: string, customer: CustomerContact): Promise<Recipients | undefined> {
-    const rows = await deps.sql<{ name: string; email: string | null; do_not_contact: boolean }[]>`
-      select name, email, do_not_contact from customer_contacts
+    const rows = await deps.sql<{ name: string; email: string | null; doNotContact: boolean }[]>`
+      select name, email, do_not_contact as "doNotContact" from customer_contacts
       where tenant_id = ${tenantId} and customer_id = ${customer.id}
       order by is_primary desc, name, contact_id`;
     if (rows.length === 0) return { to: customer.email, cc: [] };
-    const address = (email: string | null) => email?.trim() ?? '';
-    // A mailbox shared with a do-not-contact person is not written to either.
-    const blocked = new Set(rows.filter((r) => r.do_not_contact).map((r) => address(r.email).toLowerCase()));
-    const seen = new Set<string>();
-    const reachable = rows.filter((r) => {
-      const key = address(r.email).toLowerCase();
-      if (r.do_not_contact || key === '' || blocked.has(key) || seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-    const [first, ...others] = reachable;
-    return first ? { to: address(first.email), cc: others.map((r) => address(r.email)), toName: first.name } : undefined;
+    const [first, ...others] = reachableByEmail(rows);
+    return first ? { to: first.address, cc: others.map((r) => r.address), toName: first.name } : undefined;
   }
 
   /**

@@ -248,6 +248,13 @@ describe('getCustomerFacts: do-not-contact and preferred channel from the contac
     expect((await facts(customerId)).doNotContact).toBe(true); // the customer flag wins
   });
 
+  it('agrees with the mail activity: a mailbox shared with a do-not-contact person reaches nobody', async () => {
+    const customerId = await insertCustomer();
+    await service.upsert(customerId, 'ap', contact({ isPrimary: true, doNotContact: true, email: 'ap@kunde.example' }), 'u1');
+    await service.upsert(customerId, 'ap2', contact({ name: 'Second AP clerk', email: 'AP@kunde.example' }), 'u1');
+    expect((await facts(customerId)).doNotContact).toBe(true);
+  });
+
   it("preferredChannel is the primary contact's; 'email' without a primary", async () => {
     const customerId = await insertCustomer();
     await service.upsert(customerId, 'ap', contact({ phone: '+44 20 7946 0000', preferredChannel: 'phone' }), 'u1');
