@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql';
-import type { DunningState, DunningStage } from '../workflows/messages';
+import { TERMINAL_STAGES, type DunningState, type DunningStage } from '../workflows/messages';
 
 export interface DunningEvent {
   eventKey: string;
@@ -33,7 +33,7 @@ export function createAuditActivities(deps: { sql: Sql }) {
         if (migratedTo)
           await tx`update invoices set cadence_id = ${migratedTo.id}, cadence_version = ${migratedTo.version}
                    where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
-        if (['paid', 'cancelled', 'written_off', 'handed_off'].includes(event.stage))
+        if (TERMINAL_STAGES.includes(event.stage))
           // A closed invoice needs no more calls: its open tasks leave the worklist, saying why.
           await tx`update call_tasks set status = 'cancelled', cancelled_reason = ${`invoice ${event.stage}`}
                    where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber} and status = 'open'`;

@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { loadReportingConfig } from '../config/load';
 import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 
@@ -44,10 +43,9 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
  * (or a second hand-off request to the same recipient) gets the stored document back, unchanged.
  * The reads run in one repeatable-read snapshot, so the sections agree with each other.
  */
-export function createHandoffActivities(deps: { sql: Sql; fx?: Pick<FxTable, 'reportingCurrency'> }) {
-  // Approval amounts are also in the reporting currency: the worker's exchange table names it, else the shipped file.
-  let reportingCurrency = deps.fx?.reportingCurrency;
-  const reporting = () => (reportingCurrency ??= loadReportingConfig().reportingCurrency);
+export function createHandoffActivities(deps: { sql: Sql; fx: Pick<FxTable, 'reportingCurrency'> }) {
+  // Approval amounts are also in the reporting currency: the worker's exchange table names it.
+  const reporting = () => deps.fx.reportingCurrency;
 
   async function stored(req: HandoffPackageRequest) {
     const [row] = await deps.sql<{ package: unknown; created_at: Date }[]>`

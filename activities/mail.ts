@@ -7,7 +7,7 @@ import { agingBucket, daysPastDue as calendarDaysPastDue } from '../domain/aging
 import { formatMoney } from '../domain/money';
 import { reachableByEmail } from '../domain/contact-reach';
 import { escapeHtml, renderEmail, type EmailTemplate, type RenderedEmail, type TemplateValues } from '../domain/templates';
-import type { CustomerContact, InvoiceRef } from '../workflows/messages';
+import { TERMINAL_STAGES, type CustomerContact, type InvoiceRef } from '../workflows/messages';
 
 export interface MailDeps {
   sql: Sql;
@@ -213,7 +213,7 @@ export function createMailActivities(deps: MailDeps) {
     const rows = await deps.sql<{ invoice_number: string; due_date: string; open_amount_minor: number; currency: string }[]>`
       select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date, open_amount_minor - disputed_amount_minor as open_amount_minor, currency from invoices
       where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor - disputed_amount_minor > 0
-        and stage not in ('paid', 'cancelled', 'written_off', 'handed_off')
+        and stage <> all(${TERMINAL_STAGES as string[]})
       order by due_date, invoice_number`;
     return rows.map((r) => ({ number: r.invoice_number, dueDate: r.due_date, openAmountMinor: r.open_amount_minor, currency: r.currency, daysPastDue: calendarDaysPastDue(r.due_date, today) }));
   }

@@ -20,7 +20,7 @@ export interface PeopleWorkDeps {
   authorityMatrix: AuthorityMatrix;
 }
 
-type NotificationKind = 'dispute_assigned' | 'dispute_reminder' | 'dispute_overdue' | 'approval_requested' | 'approval_escalated' | 'approval_decided';
+type NotificationKind = 'dispute_assigned' | 'dispute_reminder' | 'dispute_overdue' | 'approval_requested' | 'approval_escalated';
 
 export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
   const { sql } = deps;
@@ -93,15 +93,16 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
     }): Promise<void> {
       const { route } = req;
       await sql.begin(async (tx) => {
-        await tx`
+        const [opened] = await tx`
           insert into disputes (tenant_id, dispute_id, invoice_number, customer_id, workflow_id, disputed_amount_minor, currency, reason_code, evidence_note,
                                 source, opened_by, owner_team, owner_user, lead_user, deadline_date, deadline_at)
           values (${req.tenantId}, ${req.disputeId}, ${req.invoiceNumber}, ${req.customerId}, ${req.workflowId}, ${req.disputedAmountMinor}, ${req.currency},
                   ${req.reasonCode}, ${req.note}, ${req.source}, ${req.openedBy}, ${route.ownerTeam}, ${route.owner}, ${route.lead}, ${route.deadlineDate}, ${route.deadlineAt})
-          on conflict (tenant_id, dispute_id) do nothing`;
-        await tx`update invoices set disputed_amount_minor = disputed_amount_minor + ${req.disputedAmountMinor}
-                 where tenant_id = ${req.tenantId} and invoice_number = ${req.invoiceNumber}
-                   and not exists (select 1 from audit_events where event_key = ${`dispute:${req.tenantId}:${req.disputeId}:opened`})`;
+          on conflict (tenant_id, dispute_id) do nothing returning dispute_id`;
+        // Counted once: a retry finds the dispute already there.
+        if (opened)
+          await tx`update invoices set disputed_amount_minor = disputed_amount_minor + ${req.disputedAmountMinor}
+                   where tenant_id = ${req.tenantId} and invoice_number = ${req.invoiceNumber}`;
         await tx`
           insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
           values (${`dispute:${req.tenantId}:${req.disputeId}:opened`}, ${req.tenantId}, ${req.openedBy}, ${req.invoiceNumber}, ${req.workflowId}, 'dispute_opened',
@@ -212,7 +213,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
     /** Whether a cadence step's action needs an approval under the authority matrix in force (credit holds may not). */
     async approvalNeeded(req: { tenantId: string; action: 'credit_hold' }): Promise<boolean> {
       const matrix = await current(req.tenantId, 'authority_matrix', (d) => authorityMatrixSchema.parse(d), deps.authorityMatrix);
-      return req.action === 'credit_hold' ? matrix.creditHoldNeedsApproval : true;
+      return matrix.creditHoldNeedsApproval;
     },
 
     /** Nobody decided in time: the request moves up to `toRole`, who is told. */

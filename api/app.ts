@@ -87,7 +87,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(invoiceRoutes, { invoices, sql: deps.sql });
   await app.register(erpWebhookRoutes, { invoices, secret: deps.webhookSecret });
   await app.register(cadenceRoutes, { cadences });
-  await app.register(contactRoutes, { sql: deps.sql, tenantId: deps.tenantId });
+  const contacts = createContactsService({ sql: deps.sql, tenantId: deps.tenantId });
+  await app.register(contactRoutes, { sql: deps.sql, contacts });
   await app.register(userRoutes, { sql: deps.sql, tenantId: deps.tenantId });
   await app.register(configDocumentRoutes, { configDocs });
   const collectors = createCollectorService({
@@ -96,7 +97,7 @@ export async function buildApp(deps: AppDeps) {
     tenantId: deps.tenantId,
     fx,
     cadences,
-    contacts: createContactsService({ sql: deps.sql, tenantId: deps.tenantId }),
+    contacts,
   });
   await app.register(worklistRoutes, { collectors });
   await app.register(disputeRoutes, { service: createDisputeApprovalService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, configDocs }) });

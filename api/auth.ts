@@ -236,6 +236,32 @@ export async function authenticate(sql: Sql, tenantId: string, header: string | 
   return toUser(row);
 }
 
+export interface InvoiceForUser {
+  customer_id: string;
+  workflow_id: string;
+  stage: string;
+  open_amount_minor: number;
+  currency: string;
+  due_date: string;
+  cadence_id: string;
+  cadence_version: number;
+}
+
+/** An invoice the user may act on, in one query: 404 if the tenant has no such invoice; 403 outside a collector's portfolio. */
+export async function invoiceForUser(sql: Sql, user: AuthUser, invoiceNumber: string): Promise<InvoiceForUser> {
+  const [row] = await sql<(InvoiceForUser & { collector_id: string | null })[]>`
+    select i.customer_id, i.workflow_id, i.stage, i.open_amount_minor, i.currency, to_char(i.due_date, 'YYYY-MM-DD') as due_date,
+           i.cadence_id, i.cadence_version, c.collector_id
+    from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
+    where i.tenant_id = ${user.tenantId} and i.invoice_number = ${invoiceNumber}`;
+  if (!row) throw new DomainError(404, 'not_found', `invoice ${invoiceNumber} not found`);
+  const scope = portfolioScope(user);
+  if (scope !== undefined && row.collector_id !== scope)
+    throw new DomainError(403, 'forbidden', `customer ${row.customer_id} is not in the portfolio of ${user.userId}`);
+  const { collector_id: _, ...invoice } = row;
+  return invoice;
+}
+
 /** 404 if the tenant has no such customer; 403 if a collector asks for a customer outside their portfolio. */
 export async function assertCustomerAccess(sql: Sql, user: AuthUser, customerId: string): Promise<void> {
   const [row] = await sql<{ collector_id: string | null }[]>`

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import type { Sql } from '../db/sql';
 import { agingBucket, daysBetween, daysPastDue, type AgingBucket } from '../domain/aging';
@@ -14,12 +14,14 @@ import {
   pauseUpdate,
   recordCallOutcomeUpdate,
   REACHED_OUTCOMES,
+  TERMINAL_STAGES,
   resumeUpdate,
   type CallOutcome,
   type CallOutcomeResult,
   type StageResult,
 } from '../workflows/messages';
-import { assertCustomerAccess, portfolioScope, requireRole, type AuthUser } from './auth';
+import { assertCustomerAccess, invoiceForUser, portfolioScope, requireRole, type AuthUser } from './auth';
+import { runUpdate } from './workflow-updates';
 import type { CadenceService } from './cadence-service';
 import type { ContactsService } from './contacts-service';
 import { DomainError, notFound } from './errors';
@@ -170,20 +172,13 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     return row;
   }
 
-  async function invoiceOf(user: AuthUser, invoiceNumber: string) {
-    const [row] = await sql<{ customer_id: string; workflow_id: string; stage: string; open_amount_minor: number; currency: string; cadence_id: string; cadence_version: number }[]>`
-      select customer_id, workflow_id, stage, open_amount_minor, currency, cadence_id, cadence_version from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
-    if (!row) throw notFound(`invoice ${invoiceNumber}`);
-    await assertCustomerAccess(sql, user, row.customer_id);
-    return row;
-  }
-
   async function history(entry: { eventKey?: string; customerId: string; invoiceNumber?: string | null; taskId?: number | null; actor: string; kind: string; outcome?: string | null; reached?: boolean; note: string; details?: object }) {
-    await sql`
+    const [row] = await sql<{ id: number; occurred_at: Date }[]>`
       insert into customer_activities (event_key, tenant_id, customer_id, invoice_number, task_id, actor, kind, outcome, reached, note, details)
       values (${entry.eventKey ?? `activity:${randomUUID()}`}, ${tenantId}, ${entry.customerId}, ${entry.invoiceNumber ?? null}, ${entry.taskId ?? null}, ${entry.actor},
               ${entry.kind}, ${entry.outcome ?? null}, ${entry.reached ?? false}, ${entry.note}, ${sql.json((entry.details ?? {}) as never)})
-      on conflict (event_key) do nothing`;
+      on conflict (event_key) do nothing returning id, occurred_at`;
+    return row;
   }
 
   async function audit(actor: string, type: string, invoiceNumber: string | null, workflowId: string | null, details: object, eventKey = `${type}:${randomUUID()}`) {
@@ -193,20 +188,9 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       on conflict (event_key) do nothing`;
   }
 
-  /** Runs a workflow update; a refusal by its validator is the caller's 409/422, a closed workflow is `undefined`. */
-  async function update<R>(workflowId: string, run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>): Promise<R | undefined> {
-    try {
-      return await run(temporal.workflow.getHandle(workflowId));
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        const reason = err.cause?.message ?? err.message;
-        const conflict = /already completed|already disputed|still being followed|is (paid|cancelled|written_off)|disputed/.test(reason);
-        throw new DomainError(conflict ? 409 : 422, conflict ? 'conflict' : 'rejected_by_workflow', reason);
-      }
-      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) return undefined;
-      throw err;
-    }
-  }
+  /** Runs an update on the workflow; refusals become 409/422 (api/workflow-updates.ts), a closed workflow `undefined`. */
+  const update = <R>(workflowId: string, run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>) =>
+    runUpdate(() => run(temporal.workflow.getHandle(workflowId)));
 
   return {
     /** Open tasks (by default) of a portfolio, highest priority first; collectors only ever see their own. */
@@ -246,8 +230,8 @@ export function createCollectorService(deps: CollectorServiceDeps) {
 
     /** A task made by a person (an agreed call, a follow-up the cadence does not know about). */
     async createTask(user: AuthUser, body: { invoiceNumber: string; dueAt: string; note: string }): Promise<TaskView> {
-      const inv = await invoiceOf(user, body.invoiceNumber);
-      if (['paid', 'cancelled', 'written_off', 'handed_off'].includes(inv.stage)) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
+      const inv = await invoiceForUser(sql, user, body.invoiceNumber);
+      if ((TERMINAL_STAGES as readonly string[]).includes(inv.stage)) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
       const [row] = await sql<{ id: number }[]>`
         insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, note, kind, workflow_id, created_by)
         values (${`manual:${randomUUID()}`}, ${tenantId}, ${body.invoiceNumber}, ${inv.customer_id},
@@ -309,13 +293,12 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async addNote(user: AuthUser, customerId: string, body: { note: string; invoiceNumber?: string }) {
       await assertCustomerAccess(sql, user, customerId);
       if (body.invoiceNumber) {
-        const inv = await invoiceOf(user, body.invoiceNumber);
+        const inv = await invoiceForUser(sql, user, body.invoiceNumber);
         if (inv.customer_id !== customerId) throw new DomainError(422, 'invoice_of_other_customer', `invoice ${body.invoiceNumber} belongs to customer ${inv.customer_id}`);
       }
       const eventKey = `note:${randomUUID()}`;
-      await history({ eventKey, customerId, invoiceNumber: body.invoiceNumber ?? null, actor: user.userId, kind: 'note', note: body.note });
+      const entry = await history({ eventKey, customerId, invoiceNumber: body.invoiceNumber ?? null, actor: user.userId, kind: 'note', note: body.note });
       await audit(user.userId, 'note_added', body.invoiceNumber ?? null, null, { customerId, note: body.note }, eventKey);
-      const [entry] = await sql<{ id: number; occurred_at: Date }[]>`select id, occurred_at from customer_activities where event_key = ${eventKey}`;
       return { id: entry!.id, customerId, invoiceNumber: body.invoiceNumber ?? null, note: body.note, actor: user.userId, occurredAt: entry!.occurred_at.toISOString() };
     },
 
@@ -336,12 +319,14 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       await assertCustomerAccess(sql, user, body.customerId);
       const promiseId = `PTP-${randomUUID().slice(0, 8)}`;
       const results: { invoiceNumber: string; stage: string; nextStep: StageResult['nextStep'] }[] = [];
+      // Every invoice is checked before any promise is made.
+      const parts = [];
       for (const part of body.invoices) {
-        const inv = await invoiceOf(user, part.number);
+        const inv = await invoiceForUser(sql, user, part.number);
         if (inv.customer_id !== body.customerId) throw new DomainError(422, 'invoice_of_other_customer', `invoice ${part.number} belongs to customer ${inv.customer_id}`);
+        parts.push({ part, inv });
       }
-      for (const part of body.invoices) {
-        const inv = await invoiceOf(user, part.number);
+      for (const { part, inv } of parts) {
         const r = await update(inv.workflow_id, (h) =>
           h.executeUpdate(makePromiseUpdate, { updateId: `${promiseId}-${part.number}`, args: [{ promiseId, madeBy: body.madeBy, recordedBy: user.userId, installments: [{ dueDate: body.promisedDate, amountMinor: part.amountMinor }] }] }),
         );
@@ -360,18 +345,14 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       await assertCustomerAccess(sql, user, body.customerId);
       const invoices = [];
       for (const number of body.invoiceNumbers) {
-        const inv = await invoiceOf(user, number);
+        const inv = await invoiceForUser(sql, user, number);
         if (inv.customer_id !== body.customerId) throw new DomainError(422, 'invoice_of_other_customer', `invoice ${number} belongs to customer ${inv.customer_id}`);
         if (!['active', 'paused'].includes(inv.stage)) throw new DomainError(409, 'invoice_not_active', `invoice ${number} is ${inv.stage}: a plan needs invoices in active dunning`);
         invoices.push({ number, ...inv });
       }
       const currencies = new Set(invoices.map((i) => i.currency));
       if (currencies.size > 1) throw new DomainError(422, 'mixed_currencies', `a plan covers invoices of one currency, got ${[...currencies].join(', ')}`);
-      const ordered = [...invoices];
-      const dueDates = await sql<{ invoice_number: string; due_date: string }[]>`
-        select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date from invoices where tenant_id = ${tenantId} and invoice_number = any(${body.invoiceNumbers})`;
-      const dueOf = new Map(dueDates.map((d) => [d.invoice_number, d.due_date]));
-      ordered.sort((a, b) => dueOf.get(a.number)!.localeCompare(dueOf.get(b.number)!) || a.number.localeCompare(b.number));
+      const ordered = [...invoices].sort((a, b) => a.due_date.localeCompare(b.due_date) || a.number.localeCompare(b.number));
       let shares: Map<string, { dueDate: string; amountMinor: number }[]>;
       try {
         shares = allocatePlan(ordered.map((i) => ({ number: i.number, openAmountMinor: i.open_amount_minor })), body.installments);
@@ -452,7 +433,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     },
 
     async pauseInvoice(user: AuthUser, invoiceNumber: string, body: { reason: string; until: string | null }) {
-      const inv = await invoiceOf(user, invoiceNumber);
+      const inv = await invoiceForUser(sql, user, invoiceNumber);
       const r = await update(inv.workflow_id, (h) => h.executeUpdate(pauseUpdate, { args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'invoice' }] }));
       if (!r) throw new DomainError(409, 'invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
       await history({ customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until } });
@@ -461,7 +442,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     },
 
     async resumeInvoice(user: AuthUser, invoiceNumber: string, body: { note: string }) {
-      const inv = await invoiceOf(user, invoiceNumber);
+      const inv = await invoiceForUser(sql, user, invoiceNumber);
       const r = await update(inv.workflow_id, (h) => h.executeUpdate(resumeUpdate, { args: [{ actor: user.userId, note: body.note, scope: 'invoice' }] }));
       if (!r) throw new DomainError(409, 'invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
       if (!r.changed) throw new DomainError(409, 'not_paused', `invoice ${invoiceNumber} is not paused (stage ${r.stage})`);
@@ -474,15 +455,8 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async pauseCustomer(user: AuthUser, customerId: string, body: { reason: string; until: string | null }) {
       await assertCustomerAccess(sql, user, customerId);
       await sql`update customers set paused = true, paused_until = ${body.until}, pause_reason = ${body.reason}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-      const invoices = await openInvoices(customerId);
-      const results = [];
-      for (const inv of invoices) {
-        const r = await update(inv.workflow_id, (h) => h.executeUpdate(pauseUpdate, { args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'customer' }] })).catch((err: unknown) => {
-          if (err instanceof DomainError) return undefined; // closed meanwhile
-          throw err;
-        });
-        if (r) results.push({ invoiceNumber: inv.invoice_number, stage: r.stage });
-      }
+      const results = (await updateOpenInvoices(customerId, (h) => h.executeUpdate(pauseUpdate, { args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'customer' }] })))
+        .map(({ invoiceNumber, result }) => ({ invoiceNumber, stage: result.stage }));
       await history({ customerId, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until, scope: 'customer', invoices: results.map((r) => r.invoiceNumber) } });
       await audit(user.userId, 'customer_paused', null, null, { customerId, ...body, invoices: results.map((r) => r.invoiceNumber) });
       return { customerId, paused: true, until: body.until, invoices: results };
@@ -491,11 +465,8 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async resumeCustomer(user: AuthUser, customerId: string, body: { note: string }) {
       await assertCustomerAccess(sql, user, customerId);
       await sql`update customers set paused = false, paused_until = null, pause_reason = null, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-      const results = [];
-      for (const inv of await openInvoices(customerId)) {
-        const r = await update(inv.workflow_id, (h) => h.executeUpdate(resumeUpdate, { args: [{ actor: user.userId, note: body.note, scope: 'customer' }] })).catch(() => undefined);
-        if (r) results.push({ invoiceNumber: inv.invoice_number, stage: r.stage, resumed: r.changed });
-      }
+      const results = (await updateOpenInvoices(customerId, (h) => h.executeUpdate(resumeUpdate, { args: [{ actor: user.userId, note: body.note, scope: 'customer' }] })))
+        .map(({ invoiceNumber, result }) => ({ invoiceNumber, stage: result.stage, resumed: result.changed }));
       await history({ customerId, actor: user.userId, kind: 'resume', note: body.note, details: { scope: 'customer' } });
       await audit(user.userId, 'customer_resumed', null, null, { customerId, ...body });
       return { customerId, paused: false, invoices: results };
@@ -528,7 +499,20 @@ export function createCollectorService(deps: CollectorServiceDeps) {
   async function openInvoices(customerId: string) {
     return sql<{ invoice_number: string; workflow_id: string }[]>`
       select invoice_number, workflow_id from invoices where tenant_id = ${tenantId} and customer_id = ${customerId}
-        and stage not in ('paid', 'cancelled', 'written_off', 'handed_off') order by invoice_number`;
+        and stage <> all(${TERMINAL_STAGES as string[]}) order by invoice_number`;
+  }
+
+  /** Runs an update on each open invoice of the customer; one that closed or refuses meanwhile is left out, other failures propagate. */
+  async function updateOpenInvoices<R>(customerId: string, run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>) {
+    const done: { invoiceNumber: string; result: R }[] = [];
+    for (const inv of await openInvoices(customerId)) {
+      const result = await update(inv.workflow_id, run).catch((err: unknown) => {
+        if (err instanceof DomainError) return undefined;
+        throw err;
+      });
+      if (result) done.push({ invoiceNumber: inv.invoice_number, result });
+    }
+    return done;
   }
 }
 

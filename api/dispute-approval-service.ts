@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
 import { approvalLimit, type ApprovalAction } from '../domain/authority-matrix';
 import type { DisputeReason } from '../domain/disputes';
@@ -7,7 +7,8 @@ import { roleRank, type Role } from '../domain/roles';
 import { openDisputeUpdate, requestApprovalUpdate, type OpenDisputeResult, type ApprovalRequestResult } from '../workflows/messages';
 import { disputeWorkflowId, resolveDisputeUpdate, type DisputeOutcome, type DisputeResolution } from '../workflows/dispute-messages';
 import { approvalWorkflowId, decideApprovalUpdate, type ApprovalDetails, type ApprovalState } from '../workflows/approval-messages';
-import { assertCustomerAccess, hasRole, portfolioScope, requireRole, type AuthUser } from './auth';
+import { assertCustomerAccess, hasRole, invoiceForUser, portfolioScope, requireRole, type AuthUser } from './auth';
+import { runUpdate } from './workflow-updates';
 import type { ConfigDocumentsService } from './config-documents-service';
 import { DomainError, notFound } from './errors';
 
@@ -81,30 +82,6 @@ const iso = (d: Date | null) => d?.toISOString() ?? null;
 
 export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   const { sql, temporal, tenantId } = deps;
-
-  /** A workflow's refusal (its validator) as an HTTP answer; `undefined` when the workflow is closed. */
-  async function update<R>(run: () => Promise<R>, forbidden: RegExp = /^$/): Promise<R | undefined> {
-    try {
-      return await run();
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        const reason = err.cause?.message ?? err.message;
-        if (forbidden.test(reason)) throw new DomainError(403, 'forbidden', reason);
-        const conflict = /already|pending|still being followed|is (paid|cancelled|written_off|handed_off)/.test(reason);
-        throw new DomainError(conflict ? 409 : 422, conflict ? 'conflict' : 'rejected_by_workflow', reason);
-      }
-      if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) return undefined;
-      throw err;
-    }
-  }
-
-  async function invoiceOf(user: AuthUser, invoiceNumber: string) {
-    const [row] = await sql<{ customer_id: string; workflow_id: string; stage: string }[]>`
-      select customer_id, workflow_id, stage from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
-    if (!row) throw notFound(`invoice ${invoiceNumber}`);
-    await assertCustomerAccess(sql, user, row.customer_id);
-    return row;
-  }
 
   const disputeView = (r: DisputeRow, now = Date.now()) => {
     const open = OPEN_DISPUTE.includes(r.status);
@@ -202,9 +179,9 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   return {
     async openDispute(user: AuthUser, body: { invoiceNumber: string; reasonCode: DisputeReason; disputedAmountMinor?: number; note: string }): Promise<OpenDisputeResult> {
       requireRole(user, 'collector');
-      const inv = await invoiceOf(user, body.invoiceNumber);
+      const inv = await invoiceForUser(sql, user, body.invoiceNumber);
       const disputeId = `D-${randomUUID().slice(0, 8)}`;
-      const result = await update(() =>
+      const result = await runUpdate(() =>
         temporal.workflow.getHandle(inv.workflow_id).executeUpdate(openDisputeUpdate, {
           updateId: disputeId,
           args: [{ disputeId, reasonCode: body.reasonCode, note: body.note, source: 'api', actor: user.userId, ...(body.disputedAmountMinor !== undefined ? { amountMinor: body.disputedAmountMinor } : {}) }],
@@ -243,7 +220,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       if (!canResolve(user, row))
         throw new DomainError(403, 'forbidden', `dispute ${disputeId} belongs to ${row.owner_team} (owner ${row.owner_user ?? 'none'}, lead ${row.lead_user ?? 'none'}); ${user.userId} may not resolve it`);
       if (!OPEN_DISPUTE.includes(row.status)) throw new DomainError(409, 'dispute_closed', `dispute ${disputeId} is ${row.status}`);
-      const outcome = await update(() =>
+      const outcome = await runUpdate(() =>
         temporal.workflow.getHandle(disputeWorkflowId(tenantId, disputeId)).executeUpdate(resolveDisputeUpdate, { updateId: `resolve-${disputeId}`, args: [{ ...body, actor: user.userId }] }),
       );
       if (!outcome) throw new DomainError(409, 'dispute_closed', `dispute ${disputeId} is closed`);
@@ -276,9 +253,9 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
 
     async requestApproval(user: AuthUser, invoiceNumber: string, body: { action: ApprovalAction; reason: string; amountMinor?: number; details: ApprovalDetails }): Promise<ApprovalRequestResult> {
       requireRole(user, 'collector');
-      const inv = await invoiceOf(user, invoiceNumber);
+      const inv = await invoiceForUser(sql, user, invoiceNumber);
       const requestId = `AR-${randomUUID().slice(0, 8)}`;
-      const result = await update(() =>
+      const result = await runUpdate(() =>
         temporal.workflow.getHandle(inv.workflow_id).executeUpdate(requestApprovalUpdate, {
           updateId: requestId,
           args: [{ requestId, action: body.action, reason: body.reason, actor: user.userId, details: body.details, ...(body.amountMinor !== undefined ? { amountMinor: body.amountMinor } : {}) }],
@@ -315,7 +292,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       const limit = await limitOf(user);
       const why = refusal(user, limit, row);
       if (why) throw new DomainError(403, why.code, why.message);
-      const state = await update(
+      const state = await runUpdate(
         () =>
           temporal.workflow.getHandle(approvalWorkflowId(tenantId, requestId)).executeUpdate(decideApprovalUpdate, {
             updateId: `decide-${requestId}`,

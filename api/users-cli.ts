@@ -136,7 +136,6 @@ async function main(argv: string[]): Promise<number> {
   const { loadEnvOrExit } = await import('../config/env');
   const { createSql } = await import('../db/sql');
   const { migrate } = await import('../db/migrate');
-  const { DomainError } = await import('./errors');
   const auth = await import('./auth');
   const env = loadEnvOrExit();
   const sql = createSql(env.DATABASE_URL, { max: 1 });
@@ -188,10 +187,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof DomainError) {
-      process.stderr.write(`users: ${err.message}\n`);
-      return 1;
-    }
+    // A refused change (a DomainError) or a database error: one line, exit 1.
     process.stderr.write(`users: ${(err as Error).message}\n`);
     return 1;
   } finally {

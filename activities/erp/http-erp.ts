@@ -92,8 +92,8 @@ export function createHttpErp({ baseUrl, apiKey, timeoutMs = 10_000 }: HttpErpOp
 
   return {
     async getInvoiceBalance(invoiceNumber) {
-      const answer = await exchange('GET', `/invoices/${encodeURIComponent(invoiceNumber)}`);
-      if (answer.status === 404) throw new ErpInvoiceNotFoundError(`Invoice ${invoiceNumber} does not exist in the ERP`);
+      const answer = await exchange('GET', invoicePath(invoiceNumber));
+      invoiceNotFound(answer, invoiceNumber);
       return parse(answer, erpInvoiceBalanceSchema, `invoice ${invoiceNumber}`, 'balance');
     },
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Sql } from '../../db/sql';
 import { assertCustomerAccess } from '../auth';
-import { CONTACT_CHANNELS, createContactsService } from '../contacts-service';
+import { CONTACT_CHANNELS, type ContactsService } from '../contacts-service';
 import { customerParams, errorSchema } from '../schemas';
 
 /** The same rule as the customer_contacts.contact_id check constraint. */
@@ -50,9 +50,7 @@ const doNotContactBody = z.object({ doNotContact: z.boolean().describe('true: no
  * The people at a customer and how they want to be reached. Every role may read and change them for
  * customers it may see (a collector: their portfolio); every change is in the customer's history and the audit trail.
  */
-export const contactRoutes: FastifyPluginAsyncZod<{ sql: Sql; tenantId: string }> = async (app, { sql, tenantId }) => {
-  const contacts = createContactsService({ sql, tenantId });
-
+export const contactRoutes: FastifyPluginAsyncZod<{ sql: Sql; contacts: ContactsService }> = async (app, { sql, contacts }) => {
   app.get('/customers/:customerId/contacts', {
     schema: {
       summary: "A customer's contacts (primary first) and its do-not-contact flag",
