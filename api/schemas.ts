@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isCurrencyCode } from '../domain/money';
+import { currencyCodeSchema } from '../domain/money';
 import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
 import { DUNNING_STAGES } from '../workflows/messages';
 
@@ -21,7 +21,7 @@ const isLocale = (locale: string) => {
   }
 };
 
-export const currencySchema = z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR');
+export const currencySchema = currencyCodeSchema;
 export const amountMinorSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('integer amount in minor units (cents)');
 export const invoiceNumberSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]{0,63}$/, 'letters, digits, . _ / -, at most 64');
 
@@ -64,6 +64,11 @@ export const paymentSchema = z.object({
 export const invoiceParams = z.object({ invoiceNumber: invoiceNumberSchema });
 
 export const errorSchema = z.object({ error: z.string(), message: z.string() }).loose();
+/** The refusals people's routes answer with, in the one error shape. */
+export const errorResponses = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+/** limit and offset of a listing. */
+export const pageQuery = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
+export const instantSchema = z.iso.datetime({ offset: true });
 
 export const stepSchema = z.object({ stepId: z.string(), action: z.string(), at: z.string(), outcome: z.string() });
 export const nextStepSchema = z.object({ stepId: z.string(), action: z.string(), at: z.string() }).nullable();
@@ -95,8 +100,7 @@ export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 export const invoiceListQuery = z.object({
   stage: z.enum(DUNNING_STAGES).optional(),
   customerId: z.string().min(1).max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  ...pageQuery,
 });
 
 export const invoiceListSchema = z.object({

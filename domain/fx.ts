@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isCurrencyCode, minorDigits } from './money';
+import { currencyCodeSchema, isCurrencyCode, minorDigits } from './money';
 
 /**
  * Conversion to the reporting currency, for the worklist's priority score and the totals of a
@@ -119,7 +119,6 @@ export function sumInReporting(items: readonly { amountMinor: number; currency: 
 
 // --- The rate table as configuration (config/reporting.json). ---
 
-const currencyCodeSchema = z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR');
 
 export const fxRateSchema = z
   .string()

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Money is an integer count of the currency's minor units plus an ISO 4217 code; floats never
  * store amounts. Intl knows each currency's number of minor digits (JPY 0, EUR 2, KWD 3).
@@ -21,6 +23,9 @@ export function isCurrencyCode(code: string): boolean {
 
 const digitsByCurrency = new Map<string, number>();
 /** Minor digits of a currency (memoized: building an Intl.NumberFormat costs microseconds, and the answer never changes). */
+/** An ISO 4217 code that Intl knows, as a zod schema (HTTP bodies, configuration files). */
+export const currencyCodeSchema = z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR');
+
 export function minorDigits(currency: string): number {
   let digits = digitsByCurrency.get(currency);
   if (digits === undefined) {

@@ -4,14 +4,14 @@ import { APPROVAL_ACTIONS } from '../../domain/authority-matrix';
 import { DISPUTE_REASONS } from '../../domain/disputes';
 import { ROOT_CAUSES } from '../../workflows/dispute-messages';
 import type { DisputeApprovalService } from '../dispute-approval-service';
-import { amountMinorSchema, customerParams, errorSchema, invoiceNumberSchema, invoiceParams } from '../schemas';
+import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
 
 /** Disputes for owner teams, approval requests for approvers, and everyone's notifications. */
 
-const page = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
-const instant = z.iso.datetime({ offset: true });
+const page = pageQuery;
+const instant = instantSchema;
 const note = z.string().trim().min(1).max(2000);
-const errors = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+const errors = errorResponses;
 const disputeParams = z.object({ disputeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/) });
 const requestParams = z.object({ requestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/) });
 const nullableString = z.string().nullable();

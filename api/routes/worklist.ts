@@ -3,12 +3,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AGING_BUCKETS } from '../../domain/aging';
 import { DISPUTE_REASONS } from '../../domain/disputes';
 import type { CollectorService } from '../collector-service';
-import { amountMinorSchema, customerParams, errorSchema, invoiceNumberSchema, invoiceParams } from '../schemas';
+import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
 
 /** The collectors' day: worklist, tasks and outcomes, notes and history, promises and plans, pauses, portfolios. */
 
 const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:mm');
-const instant = z.iso.datetime({ offset: true });
+const instant = instantSchema;
 const note = z.string().trim().max(2000);
 const madeBy = z.string().trim().min(1).max(200).describe('who at the customer made the commitment');
 
@@ -29,8 +29,8 @@ const outcomeBody = z
   .refine((b) => b.outcome.code !== 'dispute' || b.note.length > 0, { path: ['note'], message: 'a dispute needs a note: what the customer contests and why' });
 
 const taskParams = z.object({ taskId: z.coerce.number().int().positive() });
-const page = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
-const nextStep = z.object({ stepId: z.string(), action: z.string(), at: z.string() }).nullable();
+const page = pageQuery;
+const nextStep = nextStepSchema;
 
 const taskSchema = z.object({
   taskId: z.number(),
@@ -64,7 +64,7 @@ const pauseBody = z.object({
   until: instant.nullable().default(null).describe('omitted or null: until someone resumes'),
 });
 const resumeBody = z.object({ note: note.default('') });
-const errors = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+const errors = errorResponses;
 
 export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorService }> = async (app, { collectors }) => {
   app.get('/worklist', {
