@@ -1,5 +1,5 @@
 import type { Sql } from '../db/sql';
-import { TERMINAL_STAGES, type DunningState, type DunningStage } from '../workflows/messages';
+import { TERMINAL_STAGES, type DunningState, type DunningStage } from '../domain/invoice-state';
 
 export interface DunningEvent {
   eventKey: string;

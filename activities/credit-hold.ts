@@ -4,7 +4,7 @@ import {
   ErpRequestRejectedError,
   type ErpAdapter,
   type ErpCreditHold,
-} from './erp/adapter';
+} from '../integrations/erp/adapter';
 
 export interface CreditHoldRequest {
   /** Workflow id + step id: the ERP answers a repeat of the same key with its first answer. */

@@ -3,13 +3,13 @@ import type { Sql } from '../db/sql';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import type { Segment } from '../domain/cadence';
 import { reachableByEmail } from '../domain/contact-reach';
-import { businessCalendarFor } from './holidays';
+import { businessCalendarFor } from '../integrations/holidays';
 import {
   customerContactWorkflowId,
   queueCustomerMessageSignal,
   type CustomerContactInput,
-  type CustomerMessageRequest,
 } from '../workflows/customer-messages';
+import type { CustomerMessageRequest } from '../domain/customer-messages';
 
 export interface CustomerActivityDeps {
   sql: Sql;

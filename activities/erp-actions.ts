@@ -10,7 +10,7 @@ import {
   type ErpCreditRelease,
   type ErpRebill,
   type ErpWriteOff,
-} from './erp/adapter';
+} from '../integrations/erp/adapter';
 
 /**
  * What the workflow asks the ERP to do once a dispute is resolved or an approval is granted: a

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { ErpInvoiceNotFoundError, type ErpAdapter, type ErpInvoiceBalance } from './erp/adapter';
+import { ErpInvoiceNotFoundError, type ErpAdapter, type ErpInvoiceBalance } from '../integrations/erp/adapter';
 
 export function createErpActivities(deps: { erp: ErpAdapter }) {
   return {

@@ -1,4 +1,4 @@
-import type { ErpAdapter } from './erp/adapter';
+import type { ErpAdapter } from '../integrations/erp/adapter';
 import { createAuditActivities } from './audit';
 import { createCallTaskActivities } from './call-tasks';
 import { createCreditHoldActivities } from './credit-hold';
@@ -9,7 +9,8 @@ import { createHandoffActivities } from './handoff';
 import { createMailActivities, type MailDeps } from './mail';
 import { createPromiseActivities } from './promises';
 import { createPeopleWorkActivities, type PeopleWorkDeps } from './people-work';
-import { createOutboundWebhookActivities, type WebhookEndpoints } from './outbound-webhook';
+import { createOutboundWebhookActivities } from './outbound-webhook';
+import type { WebhookEndpoints } from '../config/webhook-endpoints';
 
 export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWorkDeps {
   erp: ErpAdapter;

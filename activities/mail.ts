@@ -7,7 +7,7 @@ import { agingBucket, daysPastDue as calendarDaysPastDue } from '../domain/aging
 import { formatMoney } from '../domain/money';
 import { reachableByEmail } from '../domain/contact-reach';
 import { escapeHtml, renderEmail, type EmailTemplate, type RenderedEmail, type TemplateValues } from '../domain/templates';
-import { TERMINAL_STAGES, type CustomerContact, type InvoiceRef } from '../workflows/messages';
+import { TERMINAL_STAGES, type CustomerContact, type InvoiceRef } from '../domain/invoice-state';
 
 export interface MailDeps {
   sql: Sql;

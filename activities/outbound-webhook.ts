@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { z } from 'zod';
-import { signWebhookBody } from './erp/webhook-signature';
+import { signWebhookBody } from '../integrations/erp/webhook-signature';
+import type { WebhookEndpoints } from '../config/webhook-endpoints';
+
 
 /**
  * Signed JSON events to other systems (CRM, chat, data warehouse), by endpoint name; the URLs and
@@ -10,57 +11,10 @@ import { signWebhookBody } from './erp/webhook-signature';
  * (workflow id + step id), sent both as `id` in the body and in the `Idempotency-Key` header, so a
  * Temporal retry after a lost answer resends the same id and the receiver drops the duplicate.
  * Receivers verify `x-dunning-signature: sha256=<hex HMAC-SHA256 of the raw body>` with the
- * endpoint's secret (verifyWebhookSignature in activities/erp/webhook-signature.ts does exactly that).
+ * endpoint's secret (verifyWebhookSignature in integrations/erp/webhook-signature.ts does exactly that).
  */
 export const DUNNING_SIGNATURE_HEADER = 'x-dunning-signature';
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
-
-/** Same rule as a cadence's `webhook.endpoint` (domain/cadence.ts), so every name a cadence can use can be configured. */
-const ENDPOINT_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-
-export const webhookEndpointSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-  secret: z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).min(16, 'must be at least 16 characters'),
-});
-
-/** `{"crm": {"url": "https://…", "secret": "…"}}`: endpoint name to URL and HMAC secret. */
-export const webhookEndpointsSchema = z.record(z.string(), webhookEndpointSchema).superRefine((endpoints, ctx) => {
-  for (const name of Object.keys(endpoints)) {
-    if (!ENDPOINT_NAME.test(name)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: 'endpoint name must be lower-case letters, digits, _ and -, at most 64' });
-    }
-  }
-});
-
-export type WebhookEndpoint = z.infer<typeof webhookEndpointSchema>;
-export type WebhookEndpoints = z.infer<typeof webhookEndpointsSchema>;
-
-/**
- * The environment variable: a JSON string, validated by webhookEndpointsSchema. Blank means none.
- * Every problem is reported on the variable itself, with the endpoint and field in the message (the
- * secret's value never appears), e.g. `WEBHOOK_ENDPOINTS: crm.secret: must be at least 16 characters`.
- */
-export const webhookEndpointsEnvSchema = z.string().transform((text, ctx): WebhookEndpoints => {
-  if (text.trim() === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be JSON like {"crm":{"url":"https://…","secret":"at least 16 characters"}} (${(err as Error).message})`,
-    });
-    return z.NEVER;
-  }
-  const parsed = webhookEndpointsSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) {
-    const where = issue.path.map(String).join('.');
-    const message = issue.code === 'invalid_type' && issue.path.length === 0 ? 'must be a JSON object of endpoints by name' : issue.message;
-    ctx.addIssue({ code: 'custom', message: where ? `${where}: ${message}` : message });
-  }
-  return z.NEVER;
-});
 
 export interface OutboundWebhookDeps {
   endpoints: WebhookEndpoints;

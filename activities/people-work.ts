@@ -6,7 +6,7 @@ import type { DisputeReason } from '../domain/disputes';
 import { convertMinor, type FxTable } from '../domain/fx';
 import { dateDisputeRoute, resolveDisputeRoute, resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
 import type { Role } from '../domain/roles';
-import type { DisputeOutcome, DisputeRoute } from '../workflows/dispute-messages';
+import type { DisputeOutcome, DisputeRoute } from '../domain/disputes';
 
 /**
  * Disputes, approvals and the notifications that go with them: the database side of the dispute

@@ -4,7 +4,7 @@ import type { Cadence, Segment } from '../domain/cadence';
 import type { EmailTemplate } from '../domain/templates';
 import { selectCadence } from '../domain/cadence-selection';
 import { previewCadence, type PreviewStep } from '../domain/preview';
-import { businessCalendarFor } from '../activities/holidays';
+import { businessCalendarFor } from '../integrations/holidays';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import { DomainError, notFound } from './errors';
 import { unknownTemplateIssues, type ValidationIssue } from '../domain/templates';

@@ -13,13 +13,10 @@ import {
   makePromiseUpdate,
   pauseUpdate,
   recordCallOutcomeUpdate,
-  REACHED_OUTCOMES,
-  TERMINAL_STAGES,
   resumeUpdate,
-  type CallOutcome,
-  type CallOutcomeResult,
-  type StageResult,
 } from '../workflows/messages';
+import { REACHED_OUTCOMES, type CallOutcome, type CallOutcomeResult } from '../domain/call-outcomes';
+import { TERMINAL_STAGES, type StageResult } from '../domain/invoice-state';
 import { assertCustomerAccess, invoiceForUser, portfolioScope, requireRole, type AuthUser } from './auth';
 import { runUpdate } from './workflow-updates';
 import type { CadenceService } from './cadence-service';

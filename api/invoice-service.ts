@@ -8,7 +8,7 @@ import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
-import type { PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
+import type { PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
 import {
   collectorIdKey,
   customerIdKey,
@@ -19,9 +19,8 @@ import {
   pauseUpdate,
   recordPaymentUpdate,
   type InvoiceDunningInput,
-  type PaymentNotice,
-  type PaymentResult,
 } from '../workflows/messages';
+import type { PaymentNotice, PaymentResult } from '../domain/invoice-state';
 import { DomainError, notFound } from './errors';
 import type { Enrollment, InvoiceView } from './schemas';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { currencyCodeSchema } from '../domain/money';
 import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
-import { DUNNING_STAGES } from '../workflows/messages';
+import { DUNNING_STAGES } from '../domain/invoice-state';
 
 /** Request and response shapes, checked at the edge and published as OpenAPI. */
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { webhookEndpointsEnvSchema } from '../activities/outbound-webhook';
+import { webhookEndpointsEnvSchema } from './webhook-endpoints';
 
 /**
  * Every process reads its configuration from environment variables, validated once at start-up.

@@ -1,4 +1,4 @@
-import type { ErpInvoiceBalance, ErpRebillRequest } from '../activities/erp/adapter';
+import type { ErpInvoiceBalance, ErpRebillRequest } from '../integrations/erp/adapter';
 import type { DisputeReason } from '../domain/disputes';
 
 /** The simulator's in-memory ledger: plain data and the rules a real ERP applies to it. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { erpInvoiceBalanceSchema } from '../activities/erp/adapter';
-import { paymentDeductionSchema, type PaymentAppliedEvent } from '../activities/erp/payment-applied-event';
+import { erpInvoiceBalanceSchema } from '../integrations/erp/adapter';
+import { paymentDeductionSchema, type PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
 import {
   ErpSimulatorStore,
   type AdjustmentKind,

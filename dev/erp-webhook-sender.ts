@@ -1,5 +1,5 @@
-import { ERP_EVENT_ID_HEADER } from '../activities/erp/payment-applied-event';
-import { ERP_SIGNATURE_HEADER, signWebhookBody } from '../activities/erp/webhook-signature';
+import { ERP_EVENT_ID_HEADER } from '../integrations/erp/payment-applied-event';
+import { ERP_SIGNATURE_HEADER, signWebhookBody } from '../integrations/erp/webhook-signature';
 
 export interface WebhookDelivery {
   eventId: string;

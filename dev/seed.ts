@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseArCsv } from '../domain/ar-csv';
-import { buildDemoPortfolio, type DemoPortfolio } from '../domain/demo-portfolio';
+import { buildDemoPortfolio, type DemoPortfolio } from './demo-portfolio';
 import { createUser, findUser, issueToken, formatToken, type Role } from '../api/auth';
 import { DomainError } from '../api/errors';
 import type { Sql } from '../db/sql';

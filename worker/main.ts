@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
 import { loadAuthorityMatrix, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
 import { createActivities } from '../activities';
-import { createHttpErp } from '../activities/erp/http-erp';
+import { createHttpErp } from '../integrations/erp/http-erp';
 import { createSql } from '../db/sql';
 import { workflowsPath } from './workflows-path';
 

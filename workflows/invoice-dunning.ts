@@ -23,7 +23,7 @@ import { approvalWorkflow } from './approval';
 import { disputeSettledSignal, disputeWorkflowId } from './dispute-messages';
 import { approvalDecidedSignal, approvalWorkflowId, type ApprovalDetails } from './approval-messages';
 import type { ApprovalAction } from '../domain/authority-matrix';
-import type { ErpInvoiceBalance } from '../activities/erp/adapter';
+import type { ErpInvoiceBalance } from '../integrations/erp/adapter';
 import { stepIdempotencyKey } from '../domain/ids';
 import {
   cadenceChangedSignal,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { APPROVAL_ACTIONS } from '../../domain/authority-matrix';
 import { DISPUTE_REASONS } from '../../domain/disputes';
-import { ROOT_CAUSES } from '../../workflows/dispute-messages';
+import { ROOT_CAUSES } from '../../domain/disputes';
 import type { DisputeApprovalService } from '../dispute-approval-service';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
 

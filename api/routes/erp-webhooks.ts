@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { paymentAppliedEventSchema } from '../../activities/erp/payment-applied-event';
-import { ERP_SIGNATURE_HEADER, verifyWebhookSignature } from '../../activities/erp/webhook-signature';
+import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
+import { ERP_SIGNATURE_HEADER, verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
 import { DomainError } from '../errors';
 import type { InvoiceService } from '../invoice-service';
 

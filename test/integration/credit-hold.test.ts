@@ -3,8 +3,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../support/listen';
 import { createCreditHoldActivities, type CreditHoldRequest } from '../../activities/credit-hold';
-import { ErpCustomerNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../activities/erp/adapter';
-import { createHttpErp } from '../../activities/erp/http-erp';
+import { ErpCustomerNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../integrations/erp/adapter';
+import { createHttpErp } from '../../integrations/erp/http-erp';
 import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
 
 const apiKey = 'test-erp-key';

@@ -4,10 +4,10 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listen } from '../support/listen';
 import { createErpActionActivities } from '../../activities/erp-actions';
-import { ErpInvoiceNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../activities/erp/adapter';
-import { createHttpErp } from '../../activities/erp/http-erp';
-import { paymentAppliedEventSchema } from '../../activities/erp/payment-applied-event';
-import { verifyWebhookSignature } from '../../activities/erp/webhook-signature';
+import { ErpInvoiceNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../integrations/erp/adapter';
+import { createHttpErp } from '../../integrations/erp/http-erp';
+import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
+import { verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
 import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
 
 /**

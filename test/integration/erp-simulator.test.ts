@@ -1,10 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ErpInvoiceNotFoundError, ErpUnavailableError } from '../../activities/erp/adapter';
-import { createHttpErp } from '../../activities/erp/http-erp';
-import { paymentAppliedEventSchema } from '../../activities/erp/payment-applied-event';
-import { verifyWebhookSignature } from '../../activities/erp/webhook-signature';
+import { ErpInvoiceNotFoundError, ErpUnavailableError } from '../../integrations/erp/adapter';
+import { createHttpErp } from '../../integrations/erp/http-erp';
+import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
+import { verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
 import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
 
 const apiKey = 'test-erp-key';

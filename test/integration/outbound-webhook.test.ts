@@ -4,14 +4,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { verifyWebhookSignature } from '../../activities/erp/webhook-signature';
-import {
-  createOutboundWebhookActivities,
-  webhookEndpointsEnvSchema,
-  webhookEndpointsSchema,
-  type OutboundWebhookRequest,
-  type WebhookEndpoints,
-} from '../../activities/outbound-webhook';
+import { verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
+import { createOutboundWebhookActivities, type OutboundWebhookRequest } from '../../activities/outbound-webhook';
+import { webhookEndpointsEnvSchema, webhookEndpointsSchema, type WebhookEndpoints } from '../../config/webhook-endpoints';
 
 const secret = 'crm-webhook-secret-0123456789';
 

@@ -4,7 +4,7 @@ import { requiredRole, type AuthorityMatrix } from '../../domain/authority-matri
 import { convertMinor } from '../../domain/fx';
 import { dateDisputeRoute, resolveDisputeRoute, type ResolutionMatrix } from '../../domain/resolution-matrix';
 import type { createActivities } from '../../activities';
-import type { ErpInvoiceBalance } from '../../activities/erp/adapter';
+import type { ErpInvoiceBalance } from '../../integrations/erp/adapter';
 import type { Segment } from '../../domain/cadence';
 import { customerContactWorkflowId, queueCustomerMessageSignal } from '../../workflows/customer-messages';
 

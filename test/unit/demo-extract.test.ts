@@ -1,7 +1,7 @@
 import { arSampleText, hasArSample } from '../support/ar-sample';
 import { describe, expect, it } from 'vitest';
 import { parseArCsv } from '../../domain/ar-csv';
-import { buildDemoPortfolio } from '../../domain/demo-portfolio';
+import { buildDemoPortfolio } from '../../dev/demo-portfolio';
 import { DEFAULT_DEMO_CSV, DEMO_AS_OF, loadDemoPortfolio } from '../../dev/seed';
 
 

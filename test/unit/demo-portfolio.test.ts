@@ -9,7 +9,7 @@ import {
   demoCompanyName,
   demoCustomerEmail,
   type DemoPortfolio,
-} from '../../domain/demo-portfolio';
+} from '../../dev/demo-portfolio';
 
 const { rows, errors } = hasArSample ? parseArCsv(arSampleText()) : { rows: [], errors: [] };
 const byNumber = new Map(rows.map((r) => [r.invoiceNumber, r]));
@@ -201,7 +201,7 @@ describe.skipIf(!hasArSample)('buildDemoPortfolio edge cases', () => {
 
 describe.skipIf(!hasArSample)('country profiles and holiday calendars', () => {
   it('name a country (and region) that the holiday calendar knows', async () => {
-    const { businessCalendarFor } = await import('../../activities/holidays');
+    const { businessCalendarFor } = await import('../../integrations/holidays');
     for (const profile of Object.values(COUNTRY_PROFILES)) {
       expect(businessCalendarFor(profile.country, profile.region, 2026, 2026).holidays.length).toBeGreaterThan(3);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { businessCalendarFor } from '../../activities/holidays';
+import { businessCalendarFor } from '../../integrations/holidays';
 import { addBusinessDays, isBusinessDay } from '../../domain/business-calendar';
 
 /** Public holidays from the date-holidays library: a few well-known dates, not the whole list (the library's data may grow). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signWebhookBody, verifyWebhookSignature } from '../../activities/erp/webhook-signature';
+import { signWebhookBody, verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
 
 describe('ERP webhook signature', () => {
   it('is the hex HMAC-SHA256 of the raw body (RFC 4231 test case 2)', () => {

@@ -8,8 +8,8 @@
  *
  * Pure and deterministic: no clock, no randomness, no I/O. `today` is a parameter.
  */
-import type { ArInvoiceRecord } from './ar-csv';
-import { type AgingBucket, AGING_BUCKETS, addDays, agingBucket, daysBetween, daysPastDue, isoDateToEpochDay } from './aging';
+import type { ArInvoiceRecord } from '../domain/ar-csv';
+import { type AgingBucket, AGING_BUCKETS, addDays, agingBucket, daysBetween, daysPastDue, isoDateToEpochDay } from '../domain/aging';
 
 // ---------------------------------------------------------------------------------------------
 // Country codes → time zone / locale
