@@ -25,3 +25,14 @@ export function createSql(url: string, options: { max?: number } = {}) {
 }
 
 export type Sql = ReturnType<typeof createSql>;
+
+type SqlTypes = Sql extends postgres.Sql<infer T> ? T : never;
+
+/** The handle inside `sql.begin(async (tx) => ...)`. */
+export type TransactionSql = postgres.TransactionSql<SqlTypes>;
+
+/**
+ * What every repository function takes first: the pool, or a transaction when the caller composes
+ * several writes in one `sql.begin`.
+ */
+export type Db = Sql | TransactionSql;

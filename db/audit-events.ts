@@ -1,0 +1,177 @@
+import type { ApprovalAction } from '../domain/authority-matrix';
+import type { Segment } from '../domain/cadence';
+import type { DisputeOutcome, DisputeRoute } from '../domain/disputes';
+import type { Role } from '../domain/roles';
+import type { Db } from './sql';
+
+/**
+ * The audit trail (audit_events): append-only, one row per event key. Every writer (the workflows
+ * through their activities, the API) appends here with a deterministic key, so that a retried
+ * activity or request finds its row and writes nothing twice.
+ */
+
+interface CadenceRef {
+  id: string;
+  version: number;
+}
+
+/**
+ * What the invoice workflow records through the recordDunningEvent activity (its details are the
+ * workflow's own, see workflows/invoice-dunning.ts); every one of them also moves the invoice mirror.
+ */
+export const WORKFLOW_EVENT_TYPES = [
+  'enrolled',
+  'step_done',
+  'step_superseded',
+  'cadence_completed',
+  'cadence_migrated',
+  'payment_received',
+  'promise_made',
+  'promise_kept',
+  'promise_partially_kept',
+  'promise_broken',
+  'promise_courtesy_reminder',
+  'installment_kept',
+  'installment_missed',
+  'payment_plan_completed',
+  'payment_plan_broken',
+  'dispute_opened',
+  'dispute_settled',
+  'approval_requested',
+  'approval_approved',
+  'approval_rejected',
+  'approval_cancelled',
+  'call_outcome',
+  'paused',
+  'resumed',
+  'closed',
+] as const;
+export type WorkflowEventType = (typeof WORKFLOW_EVENT_TYPES)[number];
+
+type WorkflowDetails = Record<string, unknown>;
+
+/** Details by event type. A type written by the invoice workflow and by an activity accepts either's details. */
+export interface AuditDetailsByType {
+  // The invoice workflow (recordDunningEvent).
+  enrolled: { cadence: CadenceRef };
+  step_done: WorkflowDetails;
+  step_superseded: WorkflowDetails;
+  cadence_completed: WorkflowDetails;
+  cadence_migrated: { from: CadenceRef; to: CadenceRef };
+  payment_received: WorkflowDetails;
+  promise_made: WorkflowDetails;
+  promise_kept: WorkflowDetails;
+  promise_partially_kept: WorkflowDetails;
+  promise_broken: WorkflowDetails;
+  promise_courtesy_reminder: WorkflowDetails;
+  installment_kept: WorkflowDetails;
+  installment_missed: WorkflowDetails;
+  payment_plan_completed: WorkflowDetails;
+  payment_plan_broken: WorkflowDetails;
+  dispute_settled: WorkflowDetails;
+  call_outcome: WorkflowDetails;
+  paused: WorkflowDetails;
+  resumed: WorkflowDetails;
+  closed: WorkflowDetails;
+
+  // Disputes and approvals (activities/people-work.ts), some also written by the invoice workflow.
+  dispute_opened:
+    | { disputeId: string; reasonCode: string; disputedAmountMinor: number; currency: string; source: 'call' | 'api' | 'erp'; route: DisputeRoute }
+    | WorkflowDetails;
+  dispute_owner_reminded: { disputeId: string; to: string; deadlineDate: string };
+  dispute_escalated: { disputeId: string; to: string; deadlineDate: string };
+  dispute_resolved_valid: DisputeOutcome & { note: string };
+  dispute_resolved_invalid: DisputeOutcome & { note: string };
+  dispute_withdrawn: DisputeOutcome & { note: string };
+  approval_requested:
+    | {
+        requestId: string;
+        action: ApprovalAction;
+        amountMinor: number;
+        currency: string;
+        amountReportingMinor: number;
+        requiredRole: Role;
+        reason: string;
+        source: 'cadence' | 'api';
+      }
+    | WorkflowDetails;
+  approval_escalated: { requestId: string; toRole: Role; level: number };
+  approval_approved: { requestId: string; note: string } | WorkflowDetails;
+  approval_rejected: { requestId: string; note: string } | WorkflowDetails;
+  approval_cancelled: { requestId: string; note: string } | WorkflowDetails;
+  approval_effect: { requestId: string } & Record<string, unknown>;
+
+  // The API.
+  invoice_enrolled: { cadence: CadenceRef };
+  cadence_migration_requested: { from: CadenceRef; to: CadenceRef };
+  payment_reported: Record<string, unknown>;
+  deduction_not_disputed: { paymentId: string; deduction: unknown; reason: string };
+  config_document_saved: { name: string; version: number };
+  cadence_activated: { cadenceId: string; version: number; previousVersion: number | null };
+  cadence_assigned: { segment: Segment; cadenceId: string };
+  cadence_unassigned: { segment: Segment };
+  customer_cadence_set: { customerId: string; cadenceId: string | null };
+  task_created: { taskId: number; dueAt: string; note: string };
+  task_completed: { taskId: number; outcome: unknown; note: string };
+  note_added: { customerId: string; note: string };
+  payment_plan_created: Record<string, unknown>;
+  pause_requested: Record<string, unknown>;
+  resume_requested: Record<string, unknown>;
+  customer_paused: Record<string, unknown>;
+  customer_resumed: Record<string, unknown>;
+  customer_reassigned: Record<string, unknown>;
+  contact_created: Record<string, unknown>;
+  contact_updated: Record<string, unknown>;
+  contact_flagged: Record<string, unknown>;
+  customer_do_not_contact_set: Record<string, unknown>;
+}
+
+export type AuditEventType = keyof AuditDetailsByType;
+
+interface AuditEventCommon {
+  /**
+   * Deterministic: the same event always has the same key (workflow id and event sequence, the
+   * dispute or request id and step, the request's idempotency key). Never random: a retry must find its row.
+   */
+  eventKey: string;
+  tenantId: string;
+  /** A user id, 'workflow', 'erp', 'seed'... */
+  actor: string;
+  invoiceNumber?: string | null;
+  workflowId?: string | null;
+}
+
+/** One audit event: a discriminated union on `type`, with the details that type carries. */
+export type AuditEvent = { [T in AuditEventType]: AuditEventCommon & { type: T; details: AuditDetailsByType[T] } }[AuditEventType];
+
+/**
+ * Appends the event once: a second append with the same key changes nothing (the first row wins).
+ * Returns whether this call wrote the row.
+ */
+export async function appendAuditEvent(db: Db, event: AuditEvent): Promise<boolean> {
+  const rows = await db`
+    insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
+    values (${event.eventKey}, ${event.tenantId}, ${event.actor}, ${event.invoiceNumber ?? null}, ${event.workflowId ?? null}, ${event.type},
+            ${db.json(event.details as never)})
+    on conflict (event_key) do nothing
+    returning id`;
+  return rows.length > 0;
+}
+
+/** The audit trail of one invoice, oldest first. */
+export async function auditEventsOfInvoice(db: Db, tenantId: string, invoiceNumber: string) {
+  return db<AuditEventRow[]>`
+    select * from audit_events where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by id`;
+}
+
+export interface AuditEventRow {
+  id: number;
+  event_key: string;
+  tenant_id: string;
+  occurred_at: Date;
+  actor: string;
+  invoice_number: string | null;
+  workflow_id: string | null;
+  event_type: string;
+  details: Record<string, unknown>;
+}
