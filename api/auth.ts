@@ -59,7 +59,7 @@ export function hasRole(user: Pick<AuthUser, 'role'>, minimum: Role): boolean {
 /** Throws 403 `forbidden` unless the user's role ranks at least `minimum`. */
 export function requireRole(user: AuthUser, minimum: Role): void {
   if (!hasRole(user, minimum))
-    throw new DomainError(403, 'forbidden', `this needs the role ${minimum} or above; ${user.userId} is ${user.role}`, { requiredRole: minimum });
+    throw new DomainError('role_too_low', `this needs the role ${minimum} or above; ${user.userId} is ${user.role}`, { requiredRole: minimum });
 }
 
 /**
@@ -100,7 +100,7 @@ export function tokenFromHeader(header: string | undefined): { tokenId: string; 
   return parsed;
 }
 
-const unauthorized = (message: string) => new DomainError(401, 'unauthorized', message);
+const unauthorized = (message: string) => new DomainError('unauthorized', message);
 
 /** 12 characters of [A-Za-z0-9]: the public part of a token, also what revoke takes. */
 function randomTokenId(): string {
@@ -131,7 +131,7 @@ const toUser = (r: UserRow): AuthUser => ({ tenantId: r.tenant_id, userId: r.use
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new DomainError(400, 'validation_failed', `invalid ${what}: ${result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ')}`);
+  throw new DomainError('validation_failed', `invalid ${what}: ${result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ')}`);
 }
 
 /** Creates a user; 409 `user_exists` if the id is taken in the tenant (never overwrites). */
@@ -146,7 +146,7 @@ export async function createUser(
     values (${tenantId}, ${user.userId}, ${user.name}, ${user.role}, ${user.approvalLimitMinor ?? null}, ${user.team ?? null})
     on conflict (tenant_id, user_id) do nothing
     returning tenant_id, user_id, name, role, approval_limit_minor, team, active`;
-  if (!row) throw new DomainError(409, 'user_exists', `user ${user.userId} already exists`);
+  if (!row) throw new DomainError('user_exists', `user ${user.userId} already exists`);
   return toUser(row);
 }
 
@@ -196,12 +196,12 @@ export async function issueToken(
   const tokenId = opts.tokenId === undefined ? randomTokenId() : parseOrThrow(tokenIdSchema, opts.tokenId, 'token id');
   const secret = opts.secret === undefined ? randomBytes(32).toString('base64url') : parseOrThrow(tokenSecretSchema, opts.secret, 'token secret');
   const { label, expiresAt } = parseOrThrow(newTokenSchema, { label: opts.label, expiresAt: opts.expiresAt }, 'token options');
-  if (!(await findUser(sql, tenantId, userId))) throw new DomainError(404, 'not_found', `user ${userId} not found`);
+  if (!(await findUser(sql, tenantId, userId))) throw new DomainError('not_found', `user ${userId} not found`);
   const inserted = await sql`
     insert into api_tokens (token_id, tenant_id, user_id, secret_sha256, label, expires_at)
     values (${tokenId}, ${tenantId}, ${userId}, ${hashSecret(secret)}, ${label ?? ''}, ${expiresAt ?? null})
     on conflict (token_id) do nothing returning token_id`;
-  if (inserted.length === 0) throw new DomainError(409, 'token_exists', `token id ${tokenId} is already taken`);
+  if (inserted.length === 0) throw new DomainError('token_exists', `token id ${tokenId} is already taken`);
   return { token: formatToken(tokenId, secret), tokenId };
 }
 
@@ -254,10 +254,10 @@ export async function invoiceForUser(sql: Sql, user: AuthUser, invoiceNumber: st
            i.cadence_id, i.cadence_version, c.collector_id
     from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
     where i.tenant_id = ${user.tenantId} and i.invoice_number = ${invoiceNumber}`;
-  if (!row) throw new DomainError(404, 'not_found', `invoice ${invoiceNumber} not found`);
+  if (!row) throw new DomainError('not_found', `invoice ${invoiceNumber} not found`);
   const scope = portfolioScope(user);
   if (scope !== undefined && row.collector_id !== scope)
-    throw new DomainError(403, 'forbidden', `customer ${row.customer_id} is not in the portfolio of ${user.userId}`);
+    throw new DomainError('not_in_portfolio', `customer ${row.customer_id} is not in the portfolio of ${user.userId}`);
   const { collector_id: _, ...invoice } = row;
   return invoice;
 }
@@ -266,10 +266,10 @@ export async function invoiceForUser(sql: Sql, user: AuthUser, invoiceNumber: st
 export async function assertCustomerAccess(sql: Sql, user: AuthUser, customerId: string): Promise<void> {
   const [row] = await sql<{ collector_id: string | null }[]>`
     select collector_id from customers where tenant_id = ${user.tenantId} and customer_id = ${customerId}`;
-  if (!row) throw new DomainError(404, 'not_found', `customer ${customerId} not found`);
+  if (!row) throw new DomainError('not_found', `customer ${customerId} not found`);
   const scope = portfolioScope(user);
   if (scope !== undefined && row.collector_id !== scope)
-    throw new DomainError(403, 'forbidden', `customer ${customerId} is not in the portfolio of ${user.userId}`);
+    throw new DomainError('not_in_portfolio', `customer ${customerId} is not in the portfolio of ${user.userId}`);
 }
 
 // ------------------------------------------------------------------------------------- HTTP

@@ -51,14 +51,14 @@ const toView = (row: VersionRow): CadenceVersionView => ({
 });
 
 const unknownTemplates = (issues: ValidationIssue[]) =>
-  new DomainError(400, 'unknown_template', `unknown template at ${issues.map((i) => i.path).join(', ')}`, { issues });
+  new DomainError('unknown_template', `unknown template at ${issues.map((i) => i.path).join(', ')}`, { issues });
 
 /** An unknown country or region (or years out of range) is a problem with the request, not with the server. */
 function holidayCalendar(...args: Parameters<typeof businessCalendarFor>): BusinessCalendar {
   try {
     return businessCalendarFor(...args);
   } catch (err) {
-    throw new DomainError(400, 'unknown_holiday_calendar', (err as Error).message);
+    throw new DomainError('unknown_holiday_calendar', (err as Error).message);
   }
 }
 
@@ -88,7 +88,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
     const all = await versions(cadenceId);
     if (all.length === 0) throw notFound(`cadence ${cadenceId}`);
     const active = all.find((v) => v.status === 'active');
-    if (!active) throw new DomainError(409, 'cadence_not_active', `cadence ${cadenceId} has no active version; activate one first`);
+    if (!active) throw new DomainError('cadence_not_active', `cadence ${cadenceId} has no active version; activate one first`);
     return active.definition;
   }
 
@@ -187,7 +187,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
         ...(parsed.error?.issues ?? []).map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), code: i.code, message: i.message })),
         ...unknownTemplateIssues(definition, templates, ['body']),
       ];
-      if (issues.length) throw new DomainError(400, 'validation_failed', 'invalid body', { issues });
+      if (issues.length) throw new DomainError('validation_failed', 'invalid body', { issues });
       return { valid: true };
     },
 
@@ -247,7 +247,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
         if (!target) throw notFound(`cadence ${cadenceId} version ${version}`);
         // Templates are configuration: one may have gone since the version was saved.
         const issues = unknownTemplateIssues(target.definition, templates, ['definition']);
-        if (issues.length) throw new DomainError(409, 'unknown_template', `cannot activate: unknown template at ${issues.map((i) => i.path).join(', ')}`, { issues });
+        if (issues.length) throw new DomainError('activation_blocked', `cannot activate: unknown template at ${issues.map((i) => i.path).join(', ')}`, { issues });
         if (target.status !== 'active') {
           const [previous] = await tx<{ version: number }[]>`
             update cadence_versions set status = 'retired'

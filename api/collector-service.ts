@@ -194,7 +194,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async worklist(user: AuthUser, filter: WorklistFilter) {
       const scope = portfolioScope(user);
       if (scope !== undefined && filter.collectorId !== undefined && filter.collectorId !== scope)
-        throw new DomainError(403, 'forbidden', `a collector sees only their own worklist (${scope})`);
+        throw new DomainError('not_in_portfolio', `a collector sees only their own worklist (${scope})`);
       const collectorId = scope ?? filter.collectorId;
       if (filter.customerId) await assertCustomerAccess(sql, user, filter.customerId);
       const rows = await sql<TaskRow[]>`
@@ -228,7 +228,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     /** A task made by a person (an agreed call, a follow-up the cadence does not know about). */
     async createTask(user: AuthUser, body: { invoiceNumber: string; dueAt: string; note: string }): Promise<TaskView> {
       const inv = await invoiceForUser(sql, user, body.invoiceNumber);
-      if ((TERMINAL_STAGES as readonly string[]).includes(inv.stage)) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
+      if ((TERMINAL_STAGES as readonly string[]).includes(inv.stage)) throw new DomainError('invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
       const [row] = await sql<{ id: number }[]>`
         insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, note, kind, workflow_id, created_by)
         values (${`manual:${randomUUID()}`}, ${tenantId}, ${body.invoiceNumber}, ${inv.customer_id},
@@ -248,7 +248,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       const row = await loadTask(taskId);
       await assertCustomerAccess(sql, user, row.customer_id);
       const alreadyDone = (r: TaskRow) =>
-        new DomainError(409, 'task_already_completed', r.status === 'cancelled'
+        new DomainError('task_already_completed', r.status === 'cancelled'
           ? `task ${taskId} was cancelled (${r.cancelled_reason ?? 'no reason'}); nothing to complete`
           : `task ${taskId} was already completed by ${r.completed_by} at ${r.completed_at?.toISOString()} with outcome ${r.outcome}`, {
           task: { taskId, status: r.status, outcome: r.outcome, completedBy: r.completed_by, completedAt: r.completed_at?.toISOString() ?? null },
@@ -291,7 +291,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       await assertCustomerAccess(sql, user, customerId);
       if (body.invoiceNumber) {
         const inv = await invoiceForUser(sql, user, body.invoiceNumber);
-        if (inv.customer_id !== customerId) throw new DomainError(422, 'invoice_of_other_customer', `invoice ${body.invoiceNumber} belongs to customer ${inv.customer_id}`);
+        if (inv.customer_id !== customerId) throw new DomainError('invoice_of_other_customer', `invoice ${body.invoiceNumber} belongs to customer ${inv.customer_id}`);
       }
       const eventKey = `note:${randomUUID()}`;
       const entry = await history({ eventKey, customerId, invoiceNumber: body.invoiceNumber ?? null, actor: user.userId, kind: 'note', note: body.note });
@@ -320,14 +320,14 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       const parts = [];
       for (const part of body.invoices) {
         const inv = await invoiceForUser(sql, user, part.number);
-        if (inv.customer_id !== body.customerId) throw new DomainError(422, 'invoice_of_other_customer', `invoice ${part.number} belongs to customer ${inv.customer_id}`);
+        if (inv.customer_id !== body.customerId) throw new DomainError('invoice_of_other_customer', `invoice ${part.number} belongs to customer ${inv.customer_id}`);
         parts.push({ part, inv });
       }
       for (const { part, inv } of parts) {
         const r = await update(inv.workflow_id, (h) =>
           h.executeUpdate(makePromiseUpdate, { updateId: `${promiseId}-${part.number}`, args: [{ promiseId, madeBy: body.madeBy, recordedBy: user.userId, installments: [{ dueDate: body.promisedDate, amountMinor: part.amountMinor }] }] }),
         );
-        if (!r) throw new DomainError(409, 'invoice_closed', `invoice ${part.number} is no longer in dunning`);
+        if (!r) throw new DomainError('invoice_closed', `invoice ${part.number} is no longer in dunning`);
         results.push({ invoiceNumber: part.number, stage: r.stage, nextStep: r.nextStep });
       }
       return { promiseId, invoices: results };
@@ -343,18 +343,18 @@ export function createCollectorService(deps: CollectorServiceDeps) {
       const invoices = [];
       for (const number of body.invoiceNumbers) {
         const inv = await invoiceForUser(sql, user, number);
-        if (inv.customer_id !== body.customerId) throw new DomainError(422, 'invoice_of_other_customer', `invoice ${number} belongs to customer ${inv.customer_id}`);
-        if (!['active', 'paused'].includes(inv.stage)) throw new DomainError(409, 'invoice_not_active', `invoice ${number} is ${inv.stage}: a plan needs invoices in active dunning`);
+        if (inv.customer_id !== body.customerId) throw new DomainError('invoice_of_other_customer', `invoice ${number} belongs to customer ${inv.customer_id}`);
+        if (!['active', 'paused'].includes(inv.stage)) throw new DomainError('invoice_not_active', `invoice ${number} is ${inv.stage}: a plan needs invoices in active dunning`);
         invoices.push({ number, ...inv });
       }
       const currencies = new Set(invoices.map((i) => i.currency));
-      if (currencies.size > 1) throw new DomainError(422, 'mixed_currencies', `a plan covers invoices of one currency, got ${[...currencies].join(', ')}`);
+      if (currencies.size > 1) throw new DomainError('mixed_currencies', `a plan covers invoices of one currency, got ${[...currencies].join(', ')}`);
       const ordered = [...invoices].sort((a, b) => a.due_date.localeCompare(b.due_date) || a.number.localeCompare(b.number));
       let shares: Map<string, { dueDate: string; amountMinor: number }[]>;
       try {
         shares = allocatePlan(ordered.map((i) => ({ number: i.number, openAmountMinor: i.open_amount_minor })), body.installments);
       } catch (err) {
-        throw new DomainError(422, 'plan_does_not_add_up', (err as Error).message);
+        throw new DomainError('plan_does_not_add_up', (err as Error).message);
       }
       const policy = collectionPolicyOf((await deps.cadences.getVersion(ordered[0]!.cadence_id, ordered[0]!.cadence_version)).definition);
       const planId = `PLAN-${randomUUID().slice(0, 8)}`;
@@ -369,7 +369,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
         const r = await update(inv.workflow_id, (h) =>
           h.executeUpdate(makePromiseUpdate, { updateId: `${planId}-${inv.number}`, args: [{ promiseId: `${planId}-${inv.number}`, planId, madeBy: body.madeBy, recordedBy: user.userId, installments }] }),
         );
-        if (!r) throw new DomainError(409, 'invoice_closed', `invoice ${inv.number} closed while the plan was made`);
+        if (!r) throw new DomainError('invoice_closed', `invoice ${inv.number} closed while the plan was made`);
         results.push({ invoiceNumber: inv.number, installments, stage: r.stage });
       }
       await audit(user.userId, 'payment_plan_created', null, null, { planId, customerId: body.customerId, madeBy: body.madeBy, installments: body.installments, invoices: results.map((r) => r.invoiceNumber) });
@@ -432,7 +432,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async pauseInvoice(user: AuthUser, invoiceNumber: string, body: { reason: string; until: string | null }) {
       const inv = await invoiceForUser(sql, user, invoiceNumber);
       const r = await update(inv.workflow_id, (h) => h.executeUpdate(pauseUpdate, { args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'invoice' }] }));
-      if (!r) throw new DomainError(409, 'invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
+      if (!r) throw new DomainError('invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
       await history({ customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until } });
       await audit(user.userId, 'pause_requested', invoiceNumber, inv.workflow_id, body);
       return { invoiceNumber, ...r };
@@ -441,8 +441,8 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async resumeInvoice(user: AuthUser, invoiceNumber: string, body: { note: string }) {
       const inv = await invoiceForUser(sql, user, invoiceNumber);
       const r = await update(inv.workflow_id, (h) => h.executeUpdate(resumeUpdate, { args: [{ actor: user.userId, note: body.note, scope: 'invoice' }] }));
-      if (!r) throw new DomainError(409, 'invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
-      if (!r.changed) throw new DomainError(409, 'not_paused', `invoice ${invoiceNumber} is not paused (stage ${r.stage})`);
+      if (!r) throw new DomainError('invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
+      if (!r.changed) throw new DomainError('not_paused', `invoice ${invoiceNumber} is not paused (stage ${r.stage})`);
       await history({ customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'resume', note: body.note });
       await audit(user.userId, 'resume_requested', invoiceNumber, inv.workflow_id, body);
       return { invoiceNumber, ...r };
@@ -473,7 +473,7 @@ export function createCollectorService(deps: CollectorServiceDeps) {
     async reassign(user: AuthUser, customerId: string, body: { collectorId: string }) {
       requireRole(user, 'team_lead');
       const [collector] = await sql<{ role: string; active: boolean }[]>`select role, active from users where tenant_id = ${tenantId} and user_id = ${body.collectorId}`;
-      if (!collector || !collector.active) throw new DomainError(422, 'unknown_collector', `no active user ${body.collectorId}`);
+      if (!collector || !collector.active) throw new DomainError('unknown_collector', `no active user ${body.collectorId}`);
       const result = await sql.begin(async (tx) => {
         const [before] = await tx<{ collector_id: string | null }[]>`select collector_id from customers where tenant_id = ${tenantId} and customer_id = ${customerId} for update`;
         if (!before) throw notFound(`customer ${customerId}`);
@@ -525,7 +525,7 @@ function toCallOutcome(body: CallOutcomeBody, timeZone: string): CallOutcome {
   if (body.code === 'promise_to_pay') return { ...body, promiseId: `PTP-${randomUUID().slice(0, 8)}` };
   if (body.code === 'callback_requested') {
     const at = DateTime.fromISO(`${body.callbackDate}T${body.callbackTime}`, { zone: timeZone });
-    if (!at.isValid) throw new DomainError(400, 'invalid_callback_time', `${body.callbackDate} ${body.callbackTime} is not a time in ${timeZone}`);
+    if (!at.isValid) throw new DomainError('invalid_callback_time', `${body.callbackDate} ${body.callbackTime} is not a time in ${timeZone}`);
     return { code: 'callback_requested', callbackAt: at.toUTC().toISO()! };
   }
   return body;

@@ -61,7 +61,7 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
   const { sql, tenantId } = deps;
 
   function assertName(name: string): asserts name is ConfigDocumentName {
-    if (!(CONFIG_DOCUMENT_NAMES as readonly string[]).includes(name)) throw new DomainError(404, 'not_found', `configuration document ${name} not found`);
+    if (!(CONFIG_DOCUMENT_NAMES as readonly string[]).includes(name)) throw new DomainError('not_found', `configuration document ${name} not found`);
   }
 
   /** A stored version, parsed again so that defaults added to the format since it was saved apply. */
@@ -83,7 +83,7 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
     assertName(name);
     const parsed = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(document);
     if (!parsed.success)
-      throw new DomainError(400, 'validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: validationIssues(parsed.error) });
+      throw new DomainError('validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: validationIssues(parsed.error) });
     return parsed.data as ConfigDocumentTypes[N];
   }
 

@@ -95,7 +95,7 @@ function checkReachable(contactId: string, c: { email: string | null; phone: str
     issues.push({ path: 'body.phone', code: 'custom', message: 'required when preferredChannel is "phone"' });
   if (issues.length > 0) {
     const message = `contact ${contactId} prefers ${c.preferredChannel} but has no ${c.preferredChannel === 'email' ? 'email address' : 'phone number'}`;
-    throw new DomainError(400, 'validation_failed', message, { issues });
+    throw new DomainError('validation_failed', message, { issues });
   }
 }
 
@@ -161,7 +161,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
         doNotContact: body.doNotContact,
         isPrimary: body.isPrimary,
       };
-      if (!next.name) throw new DomainError(400, 'validation_failed', 'a contact needs a name', { issues: [{ path: 'body.name', code: 'custom', message: 'must not be blank' }] });
+      if (!next.name) throw new DomainError('validation_failed', 'a contact needs a name', { issues: [{ path: 'body.name', code: 'custom', message: 'must not be blank' }] });
       checkReachable(contactId, next);
 
       return sql.begin(async (tx) => {
@@ -232,7 +232,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
       opts: { eventKey?: string } = {},
     ): Promise<{ contact: ContactView; created: boolean }> {
       const why = reason.trim();
-      if (!why) throw new DomainError(400, 'validation_failed', 'a reason is required to flag a contact', { issues: [{ path: 'body.reason', code: 'custom', message: 'must not be blank' }] });
+      if (!why) throw new DomainError('validation_failed', 'a reason is required to flag a contact', { issues: [{ path: 'body.reason', code: 'custom', message: 'must not be blank' }] });
       return sql.begin(async (tx) => {
         const customer = await lockCustomer(tx, customerId);
         let target: string;
@@ -248,7 +248,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
           if (primary) {
             target = primary.contact_id;
           } else if (rows.length > 0) {
-            throw new DomainError(409, 'no_primary_contact', `customer ${customerId} has contacts but none is primary: name the contact to flag`);
+            throw new DomainError('no_primary_contact', `customer ${customerId} has contacts but none is primary: name the contact to flag`);
           } else {
             target = 'primary';
             created = true;

@@ -12,6 +12,7 @@ import type { ApprovalDetails, ApprovalRequestResult, ApprovalState } from '../d
 import { assertCustomerAccess, hasRole, invoiceForUser, portfolioScope, requireRole, type AuthUser } from './auth';
 import { runUpdate } from './workflow-updates';
 import type { ConfigDocumentsService } from './config-documents-service';
+import { refusal as refuse, type Refusal } from '../domain/refusals';
 import { DomainError, notFound } from './errors';
 
 /**
@@ -159,11 +160,11 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   });
 
   /** Why `user` may not decide the request, or null. */
-  function refusal(user: AuthUser, limit: number | null, r: Pick<ApprovalRow, 'requested_by' | 'required_role' | 'amount_reporting_minor'>): { code: string; message: string } | null {
-    if (user.userId === r.requested_by) return { code: 'self_approval', message: 'the requester can never decide their own request' };
-    if (roleRank(user.role) < roleRank(r.required_role)) return { code: 'role_too_low', message: `this request needs a ${r.required_role} or above; ${user.userId} is ${user.role}` };
+  function refusal(user: AuthUser, limit: number | null, r: Pick<ApprovalRow, 'requested_by' | 'required_role' | 'amount_reporting_minor'>): Refusal | null {
+    if (user.userId === r.requested_by) return refuse('self_approval', 'the requester can never decide their own request');
+    if (roleRank(user.role) < roleRank(r.required_role)) return refuse('role_too_low', `this request needs a ${r.required_role} or above; ${user.userId} is ${user.role}`);
     if (limit !== null && r.amount_reporting_minor > limit)
-      return { code: 'above_limit', message: `${r.amount_reporting_minor} (reporting currency, minor units) is above the approval limit ${limit} of ${user.userId}` };
+      return refuse('over_limit', `${r.amount_reporting_minor} (reporting currency, minor units) is above the approval limit ${limit} of ${user.userId}`);
     return null;
   }
 
@@ -189,13 +190,13 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
           args: [{ disputeId, reasonCode: body.reasonCode, note: body.note, source: 'api', actor: user.userId, ...(body.disputedAmountMinor !== undefined ? { amountMinor: body.disputedAmountMinor } : {}) }],
         }),
       );
-      if (!result) throw new DomainError(409, 'invoice_closed', `invoice ${body.invoiceNumber} is no longer in dunning`);
+      if (!result) throw new DomainError('invoice_closed', `invoice ${body.invoiceNumber} is no longer in dunning`);
       return result;
     },
 
     async listDisputes(user: AuthUser, q: { ownerTeam?: string; status: 'open' | 'resolved' | 'all'; overdue?: boolean; customerId?: string; limit: number; offset: number }) {
       if (q.customerId) await assertCustomerAccess(sql, user, q.customerId).catch((err: unknown) => {
-        if (!(err instanceof DomainError && err.statusCode === 403 && user.role === 'team_member')) throw err;
+        if (!(err instanceof DomainError && err.code === 'not_in_portfolio' && user.role === 'team_member')) throw err;
       });
       const rows = await sql<DisputeRow[]>`
         select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_date, c.collector_id
@@ -213,19 +214,19 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
 
     async dispute(user: AuthUser, disputeId: string) {
       const row = await loadDispute(disputeId);
-      if (!canSeeDispute(user, row)) throw new DomainError(403, 'forbidden', `dispute ${disputeId} is neither in ${user.userId}'s portfolio nor their team's`);
+      if (!canSeeDispute(user, row)) throw new DomainError('not_in_portfolio', `dispute ${disputeId} is neither in ${user.userId}'s portfolio nor their team's`);
       return disputeView(row);
     },
 
     async resolveDispute(user: AuthUser, disputeId: string, body: Omit<DisputeResolution, 'actor'>): Promise<DisputeOutcome> {
       const row = await loadDispute(disputeId);
       if (!canResolve(user, row))
-        throw new DomainError(403, 'forbidden', `dispute ${disputeId} belongs to ${row.owner_team} (owner ${row.owner_user ?? 'none'}, lead ${row.lead_user ?? 'none'}); ${user.userId} may not resolve it`);
-      if (!OPEN_DISPUTE.includes(row.status)) throw new DomainError(409, 'dispute_closed', `dispute ${disputeId} is ${row.status}`);
+        throw new DomainError('not_dispute_owner', `dispute ${disputeId} belongs to ${row.owner_team} (owner ${row.owner_user ?? 'none'}, lead ${row.lead_user ?? 'none'}); ${user.userId} may not resolve it`);
+      if (!OPEN_DISPUTE.includes(row.status)) throw new DomainError('dispute_closed', `dispute ${disputeId} is ${row.status}`);
       const outcome = await runUpdate(() =>
         temporal.workflow.getHandle(disputeWorkflowId(tenantId, disputeId)).executeUpdate(resolveDisputeUpdate, { updateId: `resolve-${disputeId}`, args: [{ ...body, actor: user.userId }] }),
       );
-      if (!outcome) throw new DomainError(409, 'dispute_closed', `dispute ${disputeId} is closed`);
+      if (!outcome) throw new DomainError('dispute_closed', `dispute ${disputeId} is closed`);
       return outcome;
     },
 
@@ -263,7 +264,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
           args: [{ requestId, action: body.action, reason: body.reason, actor: user.userId, details: body.details, ...(body.amountMinor !== undefined ? { amountMinor: body.amountMinor } : {}) }],
         }),
       );
-      if (!result) throw new DomainError(409, 'invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
+      if (!result) throw new DomainError('invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
       return result;
     },
 
@@ -290,19 +291,18 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
     /** Approve or reject: never one's own request, never above one's role or limit (403). */
     async decide(user: AuthUser, requestId: string, body: { decision: 'approve' | 'reject'; note: string }): Promise<ApprovalState & { requestId: string }> {
       const row = await loadRequest(requestId);
-      if (row.status !== 'pending') throw new DomainError(409, 'already_decided', `request ${requestId} is ${row.status}${row.decided_by ? ` (by ${row.decided_by})` : ''}`);
+      if (row.status !== 'pending') throw new DomainError('already_decided', `request ${requestId} is ${row.status}${row.decided_by ? ` (by ${row.decided_by})` : ''}`);
       const limit = await limitOf(user);
       const why = refusal(user, limit, row);
-      if (why) throw new DomainError(403, why.code, why.message);
+      if (why) throw new DomainError(why.code, why.message);
       const state = await runUpdate(
         () =>
           temporal.workflow.getHandle(approvalWorkflowId(tenantId, requestId)).executeUpdate(decideApprovalUpdate, {
             updateId: `decide-${requestId}`,
             args: [{ decision: body.decision, note: body.note, actor: { userId: user.userId, role: user.role, approvalLimitMinor: limit } }],
           }),
-        /needs a .* or above|above the approval limit|requester cannot/,
       );
-      if (!state) throw new DomainError(409, 'already_decided', `request ${requestId} is closed`);
+      if (!state) throw new DomainError('already_decided', `request ${requestId} is closed`);
       return { requestId, ...state };
     },
 

@@ -1,20 +1,26 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { RefusalCode } from '../domain/refusals';
+import { REFUSAL_STATUS } from './refusal-status';
 
-/** Domain errors carry their HTTP status; the one error handler below maps everything once. */
+/**
+ * A refusal the API answers: a typed code (domain/refusals.ts), whose HTTP status comes from the one
+ * table (api/refusal-status.ts), and a message for people. The one error handler below maps everything once.
+ */
 export class DomainError extends Error {
+  readonly statusCode: number;
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
+    readonly code: RefusalCode,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'DomainError';
+    this.statusCode = REFUSAL_STATUS[code];
   }
 }
 
-export const notFound = (what: string) => new DomainError(404, 'not_found', `${what} not found`);
+export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
 
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {

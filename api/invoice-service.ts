@@ -1,9 +1,4 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
@@ -22,6 +17,7 @@ import {
 } from '../workflows/messages';
 import type { PaymentNotice, PaymentResult } from '../domain/invoice-state';
 import { DomainError, notFound } from './errors';
+import { isWorkflowClosed, runUpdate } from './workflow-updates';
 import type { Enrollment, InvoiceView } from './schemas';
 
 export interface InvoiceServiceDeps {
@@ -89,7 +85,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       on conflict (tenant_id, payment_id) do update set payment_id = excluded.payment_id
       returning invoice_number, amount_minor, currency`;
     if (row && (row.invoice_number !== invoiceNumber || row.amount_minor !== p.amountMinor || row.currency !== p.currency))
-      throw new DomainError(409, 'payment_conflict', `payment ${p.paymentId} was already recorded with other data`);
+      throw new DomainError('payment_conflict', `payment ${p.paymentId} was already recorded with other data`);
   }
 
   /**
@@ -107,7 +103,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
                  note: `Short payment ${event.payment.paymentId}: ${deduction.amountMinor} ${event.payment.currency} deducted (${deduction.reasonCode}).` }],
       });
     } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError)) throw err;
+      if (!(err instanceof WorkflowUpdateFailedError || isWorkflowClosed(err))) throw err;
       await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'deduction_not_disputed', {
         paymentId: event.payment.paymentId, deduction, reason: err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : 'invoice closed',
       });
@@ -123,7 +119,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const { customer, invoice } = body;
       const workflowId = invoiceWorkflowId(tenantId, invoice.number);
       if (deps.fx && invoice.currency !== deps.fx.reportingCurrency && deps.fx.rates[invoice.currency] === undefined)
-        throw new DomainError(422, 'no_exchange_rate', `no exchange rate from ${invoice.currency} to the reporting currency ${deps.fx.reportingCurrency}: add it to config/reporting.json`);
+        throw new DomainError('no_exchange_rate', `no exchange rate from ${invoice.currency} to the reporting currency ${deps.fx.reportingCurrency}: add it to config/reporting.json`);
       // A rejected enrollment changes nothing: the customer is only written with a new invoice.
       const [known] = await sql<InvoiceRow[]>`select cadence_id, cadence_version from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
       // A new invoice pins the cadence version chosen now; a retried enrollment keeps the one it pinned.
@@ -155,7 +151,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       if (existing) {
         const row = (await findInvoice(invoice.number))!;
         if (!sameInvoice(row, invoice, customer.id))
-          throw new DomainError(409, 'invoice_conflict', `invoice ${invoice.number} is already enrolled with different data`, { workflowId });
+          throw new DomainError('invoice_conflict', `invoice ${invoice.number} is already enrolled with different data`, { workflowId });
       }
       const input: InvoiceDunningInput = {
         tenantId,
@@ -199,7 +195,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         return { workflowId, runId: handle.firstExecutionRunId };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError)
-          throw new DomainError(409, 'already_enrolled', `invoice ${invoice.number} is already enrolled`, { workflowId });
+          throw new DomainError('already_enrolled', `invoice ${invoice.number} is already enrolled`, { workflowId });
         throw err;
       }
     },
@@ -278,7 +274,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
      */
     async migrateCadence(cadenceId: string, version: number, filter: { invoiceNumbers?: string[] }, actor: string) {
       const target = await deps.cadences.getVersion(cadenceId, version);
-      if (target.status !== 'active') throw new DomainError(409, 'cadence_not_active', `version ${version} of cadence ${cadenceId} is ${target.status}; activate it first`);
+      if (target.status !== 'active') throw new DomainError('cadence_not_active', `version ${version} of cadence ${cadenceId} is ${target.status}; activate it first`);
       const rows = await sql<{ invoice_number: string; workflow_id: string; cadence_version: number }[]>`
         select invoice_number, workflow_id, cadence_version from invoices
         where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and cadence_version <> ${version} and stage = 'active'
@@ -289,7 +285,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         try {
           await temporal.workflow.getHandle(row.workflow_id).signal(cadenceChangedSignal, target.definition);
         } catch (err) {
-          if (err instanceof WorkflowNotFoundError) continue; // closed meanwhile: nothing to migrate
+          if (isWorkflowClosed(err)) continue; // closed meanwhile: nothing to migrate
           throw err;
         }
         await audit(`${row.workflow_id}:migrate:${cadenceId}:${version}`, actor, row.invoice_number, row.workflow_id, 'cadence_migration_requested', {
@@ -306,35 +302,30 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const row = await findInvoice(invoiceNumber);
       if (!row) throw notFound(`invoice ${invoiceNumber}`);
       if (payment.currency !== row.currency)
-        throw new DomainError(422, 'currency_mismatch', `payment in ${payment.currency} for an invoice in ${row.currency}`);
+        throw new DomainError('currency_mismatch', `payment in ${payment.currency} for an invoice in ${row.currency}`);
       const notice: PaymentNotice = { ...payment, source: 'api' };
       await storePayment(invoiceNumber, notice);
       await audit(`payment:${tenantId}:${payment.paymentId}`, actor, invoiceNumber, row.workflow_id, 'payment_reported', notice);
-      try {
-        return await temporal.workflow.getHandle(row.workflow_id).executeUpdate(recordPaymentUpdate, { args: [notice] });
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw new DomainError(422, 'payment_rejected', err.cause?.message ?? err.message);
-        if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message))
-          return { duplicate: false, stage: row.stage as PaymentResult['stage'], openAmountMinor: row.open_amount_minor };
-        throw err;
-      }
+      const result = await runUpdate(() => temporal.workflow.getHandle(row.workflow_id).executeUpdate(recordPaymentUpdate, { args: [notice] }));
+      // A closed workflow needs no news: the payment is stored, the invoice stays as it closed.
+      return result ?? { duplicate: false, stage: row.stage as PaymentResult['stage'], openAmountMinor: row.open_amount_minor };
     },
 
     /** A payment the ERP applied (webhook): the ERP's open amount is authoritative. Unknown invoices are not ours. */
     async applyErpPayment(event: PaymentAppliedEvent): Promise<'applied' | 'ignored'> {
       if (event.invoice.invoiceNumber !== event.payment.invoiceNumber)
-        throw new DomainError(422, 'inconsistent_event', 'payment and invoice numbers differ in the event');
+        throw new DomainError('inconsistent_event', 'payment and invoice numbers differ in the event');
       const row = await findInvoice(event.payment.invoiceNumber);
       if (!row) return 'ignored';
       if (event.payment.currency !== row.currency)
-        throw new DomainError(422, 'currency_mismatch', `payment in ${event.payment.currency} for an invoice in ${row.currency}`);
+        throw new DomainError('currency_mismatch', `payment in ${event.payment.currency} for an invoice in ${row.currency}`);
       const notice: PaymentNotice = { ...event.payment, source: 'erp_webhook', openAmountMinorAfter: event.invoice.openAmountMinor };
       await storePayment(row.invoice_number, notice);
       await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'payment_reported', { ...notice, eventId: event.eventId });
       try {
         await temporal.workflow.getHandle(row.workflow_id).signal(paymentNotifiedSignal, notice);
       } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // a closed workflow needs no news
+        if (!isWorkflowClosed(err)) throw err; // a closed workflow needs no news
         return 'applied';
       }
       if (event.deduction) await disputeDeduction(row, event);

@@ -1,24 +1,43 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { isRefusalCode } from '../domain/refusals';
 import { DomainError } from './errors';
 
 /**
- * A workflow update as an HTTP answer, for every service that calls one: a refusal by the workflow's
- * validator is 409 when it conflicts with the invoice's state (already done, pending, disputed, closed)
- * and 422 otherwise (403 when `forbidden` matches); `undefined` when the workflow is closed.
+ * A workflow update's failure that carries no refusal code: a bug in the workflow (an update validator
+ * or handler that threw something else), answered 500 and logged by the error handler, never guessed at.
  */
-const CONFLICT = /already|pending|still being followed|is disputed|is (paid|cancelled|written_off|handed_off)/;
+export class UntypedWorkflowFailure extends Error {
+  constructor(readonly failure: WorkflowUpdateFailedError) {
+    const cause = failure.cause;
+    super(`workflow update failed without a refusal code (${cause instanceof ApplicationFailure ? `type ${cause.type ?? 'none'}` : (cause?.name ?? 'no cause')}): ${cause?.message ?? failure.message}`, { cause: failure });
+    this.name = 'UntypedWorkflowFailure';
+  }
+}
 
-export async function runUpdate<R>(run: () => Promise<R>, forbidden?: RegExp): Promise<R | undefined> {
+/**
+ * The one mapping of a refused workflow update to an HTTP answer: the validator (or handler) threw an
+ * ApplicationFailure whose `type` is a refusal code (workflows/refuse.ts), answered with that code's
+ * status (api/refusal-status.ts) and its message. Anything else is a bug, never classified by its wording.
+ */
+export function refusalOf(err: WorkflowUpdateFailedError): DomainError | UntypedWorkflowFailure {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && isRefusalCode(cause.type)) return new DomainError(cause.type, cause.message);
+  return new UntypedWorkflowFailure(err);
+}
+
+/**
+ * The workflow is closed: it never existed or completed (paid, written off...), including an update it
+ * admitted but aborted by completing. The client reports each as WorkflowNotFoundError.
+ */
+export const isWorkflowClosed = (err: unknown): err is WorkflowNotFoundError => err instanceof WorkflowNotFoundError;
+
+/** Runs a workflow update: its refusal is thrown as above; `undefined` when the workflow is closed. */
+export async function runUpdate<R>(run: () => Promise<R>): Promise<R | undefined> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const reason = err.cause?.message ?? err.message;
-      if (forbidden?.test(reason)) throw new DomainError(403, 'forbidden', reason);
-      const conflict = CONFLICT.test(reason);
-      throw new DomainError(conflict ? 409 : 422, conflict ? 'conflict' : 'rejected_by_workflow', reason);
-    }
-    if (err instanceof WorkflowNotFoundError || /already completed/i.test((err as Error).message)) return undefined;
+    if (err instanceof WorkflowUpdateFailedError) throw refusalOf(err);
+    if (isWorkflowClosed(err)) return undefined;
     throw err;
   }
 }

@@ -29,6 +29,7 @@ export const REFUSALS = {
   idempotency_key_in_use: 'conflict',
   // Who asks may not do this.
   unauthorized: 'unauthenticated',
+  bad_signature: 'unauthenticated',
   forbidden: 'forbidden',
   not_in_portfolio: 'forbidden',
   role_too_low: 'forbidden',
@@ -56,6 +57,7 @@ export const REFUSALS = {
   idempotency_key_reused: 'unprocessable',
   // The request itself is malformed (schema, unknown reference in a document).
   validation_failed: 'invalid',
+  invalid_json: 'invalid',
   unknown_template: 'invalid',
   unknown_holiday_calendar: 'invalid',
   invalid_callback_time: 'invalid',

@@ -14,16 +14,16 @@ export const erpWebhookRoutes: FastifyPluginAsync<{ invoices: InvoiceService; se
   app.post('/webhooks/erp', { schema: { hide: true } }, async (request, reply) => {
     const raw = request.body as Buffer;
     if (!verifyWebhookSignature(secret, raw, request.headers[ERP_SIGNATURE_HEADER]))
-      throw new DomainError(401, 'bad_signature', `missing or invalid ${ERP_SIGNATURE_HEADER} header`);
+      throw new DomainError('bad_signature', `missing or invalid ${ERP_SIGNATURE_HEADER} header`);
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch {
-      throw new DomainError(400, 'invalid_json', 'body is not JSON');
+      throw new DomainError('invalid_json', 'body is not JSON');
     }
     const parsed = paymentAppliedEventSchema.safeParse(json);
     if (!parsed.success)
-      throw new DomainError(400, 'validation_failed', 'not a payment.applied event', {
+      throw new DomainError('validation_failed', 'not a payment.applied event', {
         issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), code: i.code, message: i.message })),
       });
     return reply.code(202).send({ result: await invoices.applyErpPayment(parsed.data) });

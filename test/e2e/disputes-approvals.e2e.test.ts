@@ -84,7 +84,7 @@ describe('disputes and approvals through the API', () => {
     const lena = await as('lena')('POST', `/approval-requests/${requestId}/decision`, { decision: 'approve', note: 'ok' });
     expect([lena.status, lena.body.error]).toEqual([403, 'role_too_low']);
     const tom = await as('tom')('POST', `/approval-requests/${requestId}/decision`, { decision: 'approve', note: 'ok' });
-    expect([tom.status, tom.body.error]).toEqual([403, 'above_limit']);
+    expect([tom.status, tom.body.error]).toEqual([403, 'over_limit']);
     expect((await as('mark')('POST', `/approval-requests/${requestId}/decision`, { decision: 'maybe', note: 'x' })).status).toBe(400);
     // Mark's queue has it, decidable; Tom's does not list what he may not decide.
     expect((await as('mark')('GET', '/approval-requests')).body.items).toEqual([expect.objectContaining({ requestId, canDecide: true, requestedBy: 'anna' })]);

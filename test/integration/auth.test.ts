@@ -175,12 +175,12 @@ describe('roles and portfolios', () => {
     const annas = await enrolled('CUST-ANNA-3', 'anna');
     const bens = await enrolled('CUST-BEN-2', 'ben');
     expect((await call('GET', `/invoices/${annas}`, anna)).status).toBe(200);
-    expect(await call('GET', `/invoices/${bens}`, anna)).toMatchObject({ status: 403, body: { error: 'forbidden', message: expect.stringMatching(/not in the portfolio of anna/) } });
+    expect(await call('GET', `/invoices/${bens}`, anna)).toMatchObject({ status: 403, body: { error: 'not_in_portfolio', message: expect.stringMatching(/not in the portfolio of anna/) } });
     expect((await call('GET', `/invoices/${bens}`, lead)).status).toBe(200);
     expect(await call('GET', `/invoices/${uniqueNumber('NOPE')}`, anna)).toMatchObject({ status: 404, body: { error: 'not_found' } });
 
     const payment = { paymentId: `PAY-${randomUUID().slice(0, 8)}`, amountMinor: 1_000, currency: 'EUR' };
-    expect(await call('POST', `/invoices/${bens}/payments`, anna, payment)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    expect(await call('POST', `/invoices/${bens}/payments`, anna, payment)).toMatchObject({ status: 403, body: { error: 'not_in_portfolio' } });
     expect(await sql`select 1 from payments where tenant_id = ${tenantId} and payment_id = ${payment.paymentId}`).toHaveLength(0);
     expect((await call('POST', `/invoices/${uniqueNumber('NOPE')}/payments`, anna, payment)).status).toBe(404);
     // Her own invoice passes the access check (and then meets the usual rules: here a currency mismatch).
@@ -193,7 +193,7 @@ describe('roles and portfolios', () => {
       invoice: { number, currency: 'EUR', amountMinor: 10_000, issueDate: '2026-01-01', dueDate: '2026-01-31' },
     });
     const refused = uniqueNumber('COL');
-    expect(await call('POST', '/invoices', anna, body(refused))).toMatchObject({ status: 403, body: { error: 'forbidden', requiredRole: 'team_lead' } });
+    expect(await call('POST', '/invoices', anna, body(refused))).toMatchObject({ status: 403, body: { error: 'role_too_low', requiredRole: 'team_lead' } });
     expect(await sql`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${refused}`).toHaveLength(0);
     const number = uniqueNumber('LEAD');
     const res = await call('POST', '/invoices', lead, body(number));
@@ -221,7 +221,7 @@ describe('roles and portfolios', () => {
       asOf: '2026-03-01T00:00:00Z',
     });
     expect(preview.status, JSON.stringify(preview.body)).toBe(200);
-    for (const c of [anna, lead]) expect(await call('POST', '/cadences', c, definition)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    for (const c of [anna, lead]) expect(await call('POST', '/cadences', c, definition)).toMatchObject({ status: 403, body: { error: 'role_too_low' } });
     const created = await call('POST', '/cadences', manager, definition);
     expect(created).toMatchObject({ status: 201, body: { createdBy: 'mark' } });
     expect((await call('GET', `/cadences/${id}/versions/1`, anna)).status).toBe(200);

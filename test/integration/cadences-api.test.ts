@@ -243,7 +243,7 @@ describe('activation, listing, reading', () => {
     const after = createCadenceService({ sql, tenantId: otherTenant, templates: fewer, defaultCadenceId: DEFAULT_ID });
     await expect(after.activate('soon-stale', 1, 'api')).rejects.toMatchObject({
       statusCode: 409,
-      code: 'unknown_template',
+      code: 'activation_blocked',
       details: { issues: [{ path: 'definition.steps.1.action.template', code: 'unknown_template', message: 'unknown template "reminder-firm"' }] },
     });
     expect(await sql`select status from cadence_versions where tenant_id = ${otherTenant}`).toEqual([{ status: 'draft' }]);

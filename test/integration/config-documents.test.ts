@@ -51,7 +51,7 @@ describe('resolution matrix through the API', () => {
       });
     }
     expect(await call('GET', '/config/resolution-matrix/versions', collector)).toEqual({ status: 200, body: { items: [] } });
-    expect(await call('GET', '/config/resolution-matrix', member)).toMatchObject({ status: 403, body: { error: 'forbidden', requiredRole: 'collector' } });
+    expect(await call('GET', '/config/resolution-matrix', member)).toMatchObject({ status: 403, body: { error: 'role_too_low', requiredRole: 'collector' } });
   });
 
   it('PUT by an AR manager saves version 1, in force at once for GET and for the service; then version 2', async () => {
@@ -105,7 +105,7 @@ describe('resolution matrix through the API', () => {
 
   it('PUT needs an AR manager or above: 403 for a collector and a team lead', async () => {
     for (const who of [collector, lead, member]) {
-      expect(await call('PUT', '/config/resolution-matrix', who, fileResolution)).toMatchObject({ status: 403, body: { error: 'forbidden', requiredRole: 'ar_manager' } });
+      expect(await call('PUT', '/config/resolution-matrix', who, fileResolution)).toMatchObject({ status: 403, body: { error: 'role_too_low', requiredRole: 'ar_manager' } });
     }
   });
 });
@@ -117,7 +117,7 @@ describe('authority matrix through the API', () => {
       body: { name: 'authority_matrix', version: 0, document: fileAuthority, createdBy: 'config', createdAt: null },
     });
     for (const who of [manager, lead, collector]) {
-      expect(await call('PUT', '/config/authority-matrix', who, fileAuthority)).toMatchObject({ status: 403, body: { error: 'forbidden', requiredRole: 'admin' } });
+      expect(await call('PUT', '/config/authority-matrix', who, fileAuthority)).toMatchObject({ status: 403, body: { error: 'role_too_low', requiredRole: 'admin' } });
     }
     expect((await app.configDocs.current('authority_matrix')).version).toBe(0);
   });

@@ -415,7 +415,7 @@ describe('contacts over HTTP: tokens, portfolios, validation', () => {
       await api(anna, 'POST', `/customers/${bensCustomer}/contacts/ap/flag`, { reason: 'x' }),
       await api(anna, 'PUT', `/customers/${bensCustomer}/do-not-contact`, { doNotContact: true }),
     ];
-    for (const res of attempts) expect(res).toMatchObject({ status: 403, body: { error: 'forbidden' } });
+    for (const res of attempts) expect(res).toMatchObject({ status: 403, body: { error: 'not_in_portfolio' } });
     expect((await service.list(bensCustomer)).contacts.map((c) => c.name)).toEqual(['Anna Ap']);
     expect((await service.list(bensCustomer)).doNotContact).toBe(false);
     // A team lead sees every portfolio.

@@ -84,11 +84,11 @@ describe('roles', () => {
       for (const needed of ROLES) expect(hasRole(user(held), needed), `${held} for ${needed}`).toBe(roleRank(held) >= roleRank(needed));
   });
 
-  it('requireRole throws 403 forbidden naming the role needed', () => {
+  it('requireRole throws 403 role_too_low naming the role needed', () => {
     expect(() => requireRole(user('admin'), 'ar_manager')).not.toThrow();
     expect(() => requireRole(user('ar_manager'), 'ar_manager')).not.toThrow();
     expect(() => requireRole(user('team_lead', 'lena'), 'ar_manager')).toThrow(
-      expect.objectContaining({ statusCode: 403, code: 'forbidden', message: expect.stringMatching(/ar_manager.*lena is team_lead/) }),
+      expect.objectContaining({ statusCode: 403, code: 'role_too_low', message: expect.stringMatching(/ar_manager.*lena is team_lead/) }),
     );
   });
 
