@@ -1,7 +1,8 @@
 import type { Cadence } from './cadence';
 import type { BusinessCalendar } from './business-calendar';
-import type { ActivePromise, PromiseRequest } from './promises';
-import type { DisputeOutcome, DisputeReason } from './disputes';
+import { checkInstallments, nextPromiseEvent, newPromise, type ActivePromise, type CheckResult, type PromiseInstallment, type PromiseRequest, type PromiseRules } from './promises';
+import { planNextStep, type ScheduleContext } from './schedule';
+import type { DisputeOutcome, DisputeReason, DisputeRoute, OpenDisputeRequest } from './disputes';
 import type { ApprovalAction, ApprovalOutcome } from './approvals';
 import type { Role } from './roles';
 
@@ -157,3 +158,181 @@ export interface StageResult {
 
 /** A promise made outside a call task (or for a further invoice of the same call), or a plan's share. */
 export type PromiseUpdateInput = PromiseRequest;
+
+/*
+ * The state machine. Stages: `active` (the cadence runs), the holds `promised`, `awaiting_approval`,
+ * `disputed` (a dispute of the whole open amount) and `paused`, and the terminal `paid`, `cancelled`,
+ * `written_off`, `handed_off`. An open invoice's stage is derived from what holds it (a pause over a
+ * full dispute over a pending approval over a promise); a terminal stage is final. Every transition
+ * below is pure: it takes a state and returns the next one, and the workflow commits it.
+ */
+
+export const isClosed = (s: Pick<DunningState, 'stage'>): boolean => TERMINAL_STAGES.includes(s.stage);
+
+/** A partial dispute leaves the undisputed rest in dunning; a full one holds the cadence. */
+export const fullDispute = (s: Pick<DunningState, 'dispute'>): boolean => s.dispute !== undefined && s.dispute.full;
+
+/** Whether the cadence waits: for a pause, a full dispute, a decision or a promise. */
+export const onHold = (s: DunningState): boolean => s.pause !== undefined || fullDispute(s) || s.approval !== undefined || s.promise !== undefined;
+
+/** The stage of an open invoice, derived from what holds it. */
+export const openStage = (s: DunningState): DunningStage =>
+  s.pause ? 'paused' : fullDispute(s) ? 'disputed' : s.approval ? 'awaiting_approval' : s.promise ? 'promised' : 'active';
+
+/** The ERP's status of an invoice (integrations/erp/adapter.ts validates it). */
+export type ErpInvoiceStatus = 'open' | 'paid' | 'credited' | 'written_off';
+
+/** The stage of an invoice the ERP shows closed, or with nothing left open. */
+export const closedStageOf = (status: ErpInvoiceStatus): DunningStage => (status === 'credited' ? 'cancelled' : status === 'written_off' ? 'written_off' : 'paid');
+
+export const withStage = (s: DunningState, stage: DunningStage): DunningState => (s.stage === stage ? s : { ...s, stage });
+
+/**
+ * The ERP's balance, the system of record: the open amount follows it, and an invoice it shows closed
+ * (or with nothing open) takes the matching terminal stage. A closed invoice stays as it is.
+ */
+export function applyBalance(s: DunningState, balance: { status: ErpInvoiceStatus; openAmountMinor: number }): { state: DunningState; open: boolean } {
+  if (isClosed(s)) return { state: s, open: false };
+  const next = { ...s, openAmountMinor: balance.openAmountMinor };
+  if (balance.status === 'open' && balance.openAmountMinor > 0) return { state: next, open: true };
+  return { state: withStage(next, closedStageOf(balance.status)), open: false };
+}
+
+/**
+ * A payment: recorded once by id; it lowers the open amount (to the ERP's figure when the notice has
+ * one) and closes the invoice as paid at zero. A payment for a closed invoice is recorded and changes nothing.
+ */
+export function applyPayment(s: DunningState, payment: PaymentNotice): { state: DunningState; result: PaymentResult } {
+  const duplicate = s.payments.some((p) => p.paymentId === payment.paymentId);
+  let next = s;
+  if (!duplicate && !isClosed(s)) {
+    const openAmountMinor = Math.max(0, payment.openAmountMinorAfter ?? s.openAmountMinor - payment.amountMinor);
+    next = { ...s, payments: [...s.payments, payment], openAmountMinor };
+    if (openAmountMinor === 0) next = withStage(next, 'paid');
+  } else if (!duplicate) {
+    next = { ...s, payments: [...s.payments, payment] };
+  }
+  return { state: next, result: { duplicate, stage: next.stage, openAmountMinor: next.openAmountMinor } };
+}
+
+/** What the plan needs besides the state: the cadence in force, the customer's calendar and zone, the instant. */
+export interface PlanContext {
+  cadence: Cadence;
+  schedule: ScheduleContext;
+  now: Date;
+}
+
+/** The cadence's next step as of now (what the database mirror shows as "next step"). */
+export function upcomingStep(s: DunningState, ctx: PlanContext): DunningState['nextStep'] {
+  const next = planNextStep(ctx.cadence, ctx.schedule, s.steps, ctx.now)?.next;
+  return next ? { stepId: next.step.id, action: next.step.action.type, at: next.at } : null;
+}
+
+/** What the invoice waits for next: the end of a pause, a promise's courtesy reminder or check, or the cadence's next step. */
+export function describeNext(s: DunningState, ctx: PlanContext): DunningState['nextStep'] {
+  if (isClosed(s)) return null;
+  if (s.pause) return s.pause.until ? { stepId: 'pause-ends', action: 'resume', at: s.pause.until } : null;
+  if (fullDispute(s) || s.approval) return null;
+  if (s.promise) {
+    const event = nextPromiseEvent(s.promise, { timeZone: ctx.schedule.timeZone, sendAt: ctx.cadence.sendAt });
+    return event ? { stepId: `promise-${event.installment.no}`, action: event.kind === 'check' ? 'promise_check' : 'promise_courtesy', at: event.at } : null;
+  }
+  return upcomingStep(s, ctx);
+}
+
+/** After people's work changed what holds the invoice: the stage is derived again and the next step re-described. */
+export function changeCourse(s: DunningState, ctx: PlanContext): DunningState {
+  const staged = isClosed(s) ? s : withStage(s, openStage(s));
+  return { ...staged, nextStep: describeNext(staged, ctx) };
+}
+
+/** A promise (or plan) accepted: customer-facing dunning waits for its dates. */
+export function acceptPromise(
+  s: DunningState,
+  req: PromiseRequest,
+  ctx: PlanContext & { currency: string; today: string; rules: PromiseRules },
+): DunningState {
+  const promise = newPromise(req, {
+    openAmountMinor: s.openAmountMinor,
+    currency: ctx.currency,
+    today: ctx.today,
+    madeAt: ctx.now.toISOString(),
+    rules: ctx.rules,
+    ...(s.calendar ? { calendar: s.calendar } : {}),
+  });
+  return changeCourse({ ...s, promise }, ctx);
+}
+
+/** A pause placed by a person, for the invoice or its whole customer. */
+export function pause(s: DunningState, req: PauseRequest, ctx: PlanContext): DunningState {
+  return changeCourse({ ...s, pause: { reason: req.reason, until: req.until, by: req.actor, since: ctx.now.toISOString(), scope: req.scope } }, ctx);
+}
+
+/** A resume: a customer-wide resume leaves an invoice paused on its own alone. `ended` is undefined when nothing changed. */
+export function resume(s: DunningState, scope: ResumeRequest['scope'], ctx: PlanContext): { state: DunningState; ended?: PauseState } {
+  if (!s.pause || (scope === 'customer' && s.pause.scope !== 'customer')) return { state: s };
+  const ended = s.pause;
+  return { state: changeCourse({ ...s, pause: undefined }, ctx), ended };
+}
+
+/** The answer of a people's-work update: where the invoice stands now. */
+export const stageResult = (s: DunningState, changed: boolean): StageResult => ({ stage: s.stage, openAmountMinor: s.openAmountMinor, nextStep: s.nextStep, changed });
+
+/** A promise's check against the ERP's open amount: the verdict, and the promise as it goes on (undefined when it is over). */
+export interface PromiseCheck {
+  state: DunningState;
+  /** The promise with its installments judged. */
+  promise: ActivePromise;
+  result: CheckResult;
+  /** One promised payment (not a plan). */
+  single: boolean;
+  verdict: CheckResult['settled'][number]['status'] | CheckResult['planStatus'] | undefined;
+  broken: boolean;
+}
+
+export function checkPromise(s: DunningState, active: ActivePromise, openAmountNowMinor: number, inst: Pick<PromiseInstallment, 'checkDate'>): PromiseCheck {
+  const { promise, result } = checkInstallments(active, openAmountNowMinor, inst.checkDate, s.calendar);
+  const single = promise.installments.length === 1 && !promise.planId;
+  const verdict = single ? result.settled[0]?.status : result.planStatus;
+  const broken = verdict === 'broken';
+  const over = broken || (single && verdict !== undefined) || result.planStatus === 'completed';
+  return { state: { ...s, promise: over ? undefined : promise }, promise, result, single, verdict, broken };
+}
+
+/** A broken promise or plan counts against the customer, and the cadence resumes at once (at `resumeAtStep` when given). */
+export function breakPromise(s: DunningState, single: boolean, resumeAtStep: string | null, ctx: PlanContext): DunningState {
+  return changeCourse(
+    { ...s, brokenPromises: (s.brokenPromises ?? 0) + 1, resumeAt: { stepId: resumeAtStep, reason: single ? 'broken_promise' : 'broken_payment_plan' } },
+    ctx,
+  );
+}
+
+/**
+ * A dispute opened: claimed at once (so that a second request is refused meanwhile), before it is routed.
+ * A dispute of the whole open amount holds the cadence; a partial one leaves the rest in dunning.
+ */
+export function claimDispute(s: DunningState, req: OpenDisputeRequest, openedAt: string): DunningState {
+  const amountMinor = req.amountMinor ?? s.openAmountMinor;
+  const dispute: OpenDispute = {
+    disputeId: req.disputeId, reasonCode: req.reasonCode, amountMinor, full: amountMinor >= s.openAmountMinor, note: req.note,
+    openedAt, openedBy: req.actor, source: req.source, ownerTeam: '', owner: null, deadlineDate: '',
+  };
+  return { ...s, dispute };
+}
+
+/** The resolution matrix's route for the open dispute: collection waits for it. */
+export function routeDispute(s: DunningState, route: Pick<DisputeRoute, 'ownerTeam' | 'owner' | 'deadlineDate'>, ctx: PlanContext): DunningState {
+  return changeCourse({ ...s, dispute: { ...s.dispute!, ownerTeam: route.ownerTeam, owner: route.owner, deadlineDate: route.deadlineDate } }, ctx);
+}
+
+/** A child workflow's outcome arrives (kept in state across continue-as-new until the loop applies it); a stray one is ignored. */
+export function receiveDisputeOutcome(s: DunningState, outcome: DisputeOutcome): DunningState | undefined {
+  if (s.dispute?.disputeId !== outcome.disputeId) return undefined;
+  return { ...s, disputeOutcomes: [...(s.disputeOutcomes ?? []).filter((o) => o.disputeId !== outcome.disputeId), outcome] };
+}
+
+export function receiveApprovalOutcome(s: DunningState, outcome: ApprovalOutcome): DunningState | undefined {
+  if (s.approval?.requestId !== outcome.requestId) return undefined;
+  return { ...s, approvalOutcomes: [...(s.approvalOutcomes ?? []).filter((o) => o.requestId !== outcome.requestId), outcome] };
+}
+

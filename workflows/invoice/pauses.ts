@@ -1,0 +1,44 @@
+import { setHandler } from '@temporalio/workflow';
+import { pause, resume, stageResult } from '../../domain/invoice-state';
+import { pauseUpdate, resumeUpdate } from '../messages';
+import type { InvoiceRun } from './run';
+
+/** Pause and resume, for the invoice or its whole customer; a pause with an end resumes by itself (see `holdForPause`). */
+export function registerPauseHandlers(run: InvoiceRun): void {
+  setHandler(
+    pauseUpdate,
+    async (req) => {
+      run.commit(pause(run.state, req, run.planContext()));
+      run.wake++;
+      await run.audit('paused', { reason: req.reason, until: req.until, by: req.actor, scope: req.scope });
+      return stageResult(run.state, true);
+    },
+    { validator: (req) => run.validate({ kind: 'pause', pause: req }) },
+  );
+
+  setHandler(
+    resumeUpdate,
+    async (req) => {
+      const { state, ended } = resume(run.state, req.scope, run.planContext());
+      if (!ended) return stageResult(run.state, false);
+      run.commit(state);
+      run.wake++;
+      await run.audit('resumed', { by: req.actor, note: req.note, scope: req.scope, pausedBy: ended.by, pausedSince: ended.since });
+      return stageResult(run.state, true);
+    },
+    { validator: (_req) => run.validate({ kind: 'resume' }) },
+  );
+}
+
+/** While paused, no cadence step runs: wait for the end of the pause (or a change of course). */
+export async function holdForPause(run: InvoiceRun): Promise<void> {
+  const since = run.wake;
+  const until = run.state.pause!.until ? Date.parse(run.state.pause!.until) : Infinity;
+  await run.waitUntil(until);
+  const paused = run.state.pause;
+  if (paused && run.wake === since && !run.isClosed() && Date.now() >= until) {
+    run.commit(resume(run.state, 'invoice', run.planContext()).state);
+    run.wake++;
+    await run.audit('resumed', { by: 'schedule', note: `pause until ${paused.until} ended`, scope: paused.scope, pausedBy: paused.by, pausedSince: paused.since });
+  }
+}
