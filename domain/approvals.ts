@@ -1,5 +1,6 @@
 import type { ApprovalAction } from './authority-matrix';
-import type { Role } from './roles';
+import { roleRank, type Role } from './roles';
+import { refusal, type Refusal } from './refusals';
 import type { DunningStage } from './invoice-state';
 
 /** Approval requests, decisions and outcomes: shared by the approval and invoice workflows, activities and the API. */
@@ -55,3 +56,21 @@ export interface ApprovalRequestResult {
   amountReportingMinor: number;
   stage: DunningStage;
 }
+
+/**
+ * Why a decision is refused (undefined = accepted). The API checks the same with the caller's token;
+ * the approval workflow checks it again so that it is safe on its own.
+ */
+export function decisionRefusal(
+  d: ApprovalDecision,
+  ctx: { requestId: string; requestedBy: string; requiredRole: Role; amountReportingMinor: number; status: string },
+): Refusal | undefined {
+  if (ctx.status !== 'pending') return refusal('already_decided', `request ${ctx.requestId} is already ${ctx.status}`);
+  if (d.actor.userId === ctx.requestedBy) return refusal('self_approval', 'the requester cannot decide their own request');
+  if (roleRank(d.actor.role) < roleRank(ctx.requiredRole)) return refusal('role_too_low', `this request needs a ${ctx.requiredRole} or above; ${d.actor.userId} is ${d.actor.role}`);
+  if (d.actor.approvalLimitMinor !== null && d.actor.approvalLimitMinor < ctx.amountReportingMinor)
+    return refusal('over_limit', `${ctx.amountReportingMinor} is above the approval limit ${d.actor.approvalLimitMinor} of ${d.actor.userId}`);
+  if (!d.note.trim()) return refusal('note_required', 'a decision needs a note');
+  return undefined;
+}
+

@@ -1,5 +1,6 @@
 import type { DatedDisputeRoute } from './resolution-matrix';
 import type { DunningStage } from './invoice-state';
+import { refusal, type Refusal } from './refusals';
 
 /**
  * Dispute reason codes, as AR teams record them (DESIGN.md section 1): the resolution matrix maps
@@ -84,3 +85,20 @@ export interface OpenDisputeResult {
   route: DisputeRoute;
   stage: DunningStage;
 }
+
+/** Why a resolution is refused (undefined = accepted): a dispute is resolved once, with a root cause and a note; only a valid one grants credit. */
+export function resolutionRefusal(r: DisputeResolution, ctx: { disputeId: string; disputedAmountMinor: number; settled: string | undefined }): Refusal | undefined {
+  if (ctx.settled) return refusal('dispute_closed', `dispute ${ctx.disputeId} is already ${ctx.settled}`);
+  if (!ROOT_CAUSES.includes(r.rootCause)) return refusal('invalid_resolution', `rootCause must be one of ${ROOT_CAUSES.join(', ')}`);
+  if (!r.note.trim()) return refusal('note_required', 'a resolution needs a note (an invalid one is sent to the customer)');
+  if (r.resolution === 'valid') {
+    const credit = r.creditAmountMinor;
+    if (credit === undefined || !Number.isSafeInteger(credit) || credit <= 0 || credit > ctx.disputedAmountMinor)
+      return refusal('invalid_amount', `a valid dispute needs creditAmountMinor between 1 and the disputed ${ctx.disputedAmountMinor}`);
+    if (r.rebill && (!Number.isSafeInteger(r.rebill.amountMinor) || r.rebill.amountMinor <= 0)) return refusal('invalid_amount', 'rebill.amountMinor must be a positive integer');
+  } else if (r.creditAmountMinor !== undefined || r.rebill) {
+    return refusal('invalid_resolution', 'an invalid dispute grants no credit and no rebill');
+  }
+  return undefined;
+}
+

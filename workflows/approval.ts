@@ -1,7 +1,8 @@
 import { allHandlersFinished, CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler } from '@temporalio/workflow';
 import { system } from './activity-proxies';
 import { nextRole } from '../domain/authority-matrix';
-import { roleRank } from '../domain/roles';
+import { decisionRefusal } from '../domain/approvals';
+import { refuseIf } from './refuse';
 import { approvalDecidedSignal, approvalStateQuery, decideApprovalUpdate, type ApprovalInput, type ApprovalOutcome, type ApprovalState } from './approval-messages';
 
 /**
@@ -32,12 +33,7 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalOu
     {
       // The API checks the same with the caller's token (403); this keeps the workflow safe on its own.
       validator: (d) => {
-        if (deciding || state.status !== 'pending') throw new Error(`request ${requestId} is already ${deciding ? 'being decided' : state.status}`);
-        if (d.actor.userId === input.requestedBy) throw new Error('the requester cannot decide their own request');
-        if (roleRank(d.actor.role) < roleRank(state.requiredRole)) throw new Error(`this request needs a ${state.requiredRole} or above; ${d.actor.userId} is ${d.actor.role}`);
-        if (d.actor.approvalLimitMinor !== null && d.actor.approvalLimitMinor < input.amountReportingMinor)
-          throw new Error(`${input.amountReportingMinor} is above the approval limit ${d.actor.approvalLimitMinor} of ${d.actor.userId}`);
-        if (!d.note.trim()) throw new Error('a decision needs a note');
+        refuseIf(decisionRefusal(d, { requestId, requestedBy: input.requestedBy, requiredRole: state.requiredRole, amountReportingMinor: input.amountReportingMinor, status: deciding ? 'being decided' : state.status }));
       },
     },
   );

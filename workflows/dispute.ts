@@ -2,11 +2,12 @@ import { allHandlersFinished, CancellationScope, condition, getExternalWorkflowH
 import { contact, system } from './activity-proxies';
 import { daysPastDue } from '../domain/aging';
 import { localDate } from '../domain/promises';
+import { resolutionRefusal } from '../domain/disputes';
+import { refuseIf } from './refuse';
 import {
   disputeSettledSignal,
   disputeStateQuery,
   resolveDisputeUpdate,
-  ROOT_CAUSES,
   type DisputeInput,
   type DisputeOutcome,
   type DisputeResolution,
@@ -90,17 +91,7 @@ export async function disputeWorkflow(input: DisputeInput): Promise<DisputeOutco
     },
     {
       validator: (r) => {
-        if (resolving || state.outcome) throw new Error(`dispute ${disputeId} is already ${state.outcome?.status ?? 'being resolved'}`);
-        if (!ROOT_CAUSES.includes(r.rootCause)) throw new Error(`rootCause must be one of ${ROOT_CAUSES.join(', ')}`);
-        if (!r.note.trim()) throw new Error('a resolution needs a note (an invalid one is sent to the customer)');
-        if (r.resolution === 'valid') {
-          const credit = r.creditAmountMinor;
-          if (credit === undefined || !Number.isSafeInteger(credit) || credit <= 0 || credit > input.disputedAmountMinor)
-            throw new Error(`a valid dispute needs creditAmountMinor between 1 and the disputed ${input.disputedAmountMinor}`);
-          if (r.rebill && (!Number.isSafeInteger(r.rebill.amountMinor) || r.rebill.amountMinor <= 0)) throw new Error('rebill.amountMinor must be a positive integer');
-        } else if (r.creditAmountMinor !== undefined || r.rebill) {
-          throw new Error('an invalid dispute grants no credit and no rebill');
-        }
+        refuseIf(resolutionRefusal(r, { disputeId, disputedAmountMinor: input.disputedAmountMinor, settled: resolving ? 'being resolved' : state.outcome?.status }));
       },
     },
   );
