@@ -2,8 +2,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Sql } from '../db/sql';
+import { validationIssues, zodErrorLine } from '../config/validation-issues';
 import { DomainError } from './errors';
-import { ROLES, roleRank, type Role } from '../domain/roles';
+import { ROLES, roleRank, teamIdSchema, userIdSchema, type Role } from '../domain/roles';
 
 /**
  * Users, their API tokens, roles and portfolios. A token is `dun_<tokenId>_<secret>`: the token id
@@ -13,7 +14,7 @@ import { ROLES, roleRank, type Role } from '../domain/roles';
  */
 
 // Roles in rank order (team_member < collector < team_lead < ar_manager < admin) live in domain/roles.ts.
-export { ROLES, roleRank, type Role };
+export { ROLES, roleRank, userIdSchema, type Role };
 
 export interface AuthUser {
   tenantId: string;
@@ -36,7 +37,6 @@ declare module 'fastify' {
 // ------------------------------------------------------------------------------------- pure parts
 
 export const roleSchema = z.enum(ROLES);
-export const userIdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ -, at most 64, starting with a letter or digit');
 export const tokenIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'letters, digits and -, at most 64');
 export const tokenSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'at least 16 of letters, digits, _ and -');
 export const approvalLimitSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -45,7 +45,7 @@ export const newUserSchema = z.object({
   name: z.string().trim().min(1).max(200),
   role: roleSchema,
   approvalLimitMinor: approvalLimitSchema.nullable().optional(),
-  team: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case team id, e.g. pricing').nullable().optional(),
+  team: teamIdSchema.nullable().optional(),
 });
 export const newTokenSchema = z.object({
   label: z.string().trim().max(200).optional(),
@@ -131,7 +131,7 @@ const toUser = (r: UserRow): AuthUser => ({ tenantId: r.tenant_id, userId: r.use
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new DomainError('validation_failed', `invalid ${what}: ${result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ` : '') + i.message).join('; ')}`);
+  throw new DomainError('validation_failed', `invalid ${what}: ${zodErrorLine(result.error)}`, { issues: validationIssues(result.error) });
 }
 
 /** Creates a user; 409 `user_exists` if the id is taken in the tenant (never overwrites). */

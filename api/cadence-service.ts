@@ -7,7 +7,8 @@ import { previewCadence, type PreviewStep } from '../domain/preview';
 import { businessCalendarFor } from '../integrations/holidays';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import { DomainError, notFound } from './errors';
-import { unknownTemplateIssues, type ValidationIssue } from '../domain/templates';
+import { unknownTemplateIssues } from '../domain/templates';
+import { validationIssues, type ValidationIssue } from '../config/validation-issues';
 import { cadenceDefinitionSchema, type CadenceVersionView, type PreviewRequest } from './schemas';
 
 /**
@@ -184,7 +185,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
     validate(definition: unknown): { valid: true } {
       const parsed = cadenceDefinitionSchema.safeParse(definition);
       const issues: ValidationIssue[] = [
-        ...(parsed.error?.issues ?? []).map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), code: i.code, message: i.message })),
+        ...(parsed.error ? validationIssues(parsed.error, ['body']) : []),
         ...unknownTemplateIssues(definition, templates, ['body']),
       ];
       if (issues.length) throw new DomainError('validation_failed', 'invalid body', { issues });

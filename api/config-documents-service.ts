@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
 import { authorityMatrixSchema, type AuthorityMatrix } from '../domain/authority-matrix';
+import { validationIssues, zodErrorLine } from '../config/validation-issues';
 import { DomainError } from './errors';
 
 /**
@@ -52,11 +53,6 @@ const CONFIG_LOCK_SPACE = 7_262_006;
 
 type Row = ConfigDocumentRow;
 
-/** zod issues in the shape the API's error handler answers for a bad body: { path: 'body.a.0.b', code, message }. */
-export function validationIssues(error: z.ZodError, at: readonly string[] = ['body']): { path: string; code: string; message: string }[] {
-  return error.issues.map((i) => ({ path: [...at, ...i.path.map(String)].join('.'), code: i.code, message: i.message }));
-}
-
 export function createConfigDocuments(deps: ConfigDocumentsDeps) {
   const { sql, tenantId } = deps;
 
@@ -68,7 +64,7 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
   function toVersion<N extends ConfigDocumentName>(name: N, row: Row): ConfigDocumentVersion<N> {
     const parsed = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(row.document);
     if (!parsed.success)
-      throw new Error(`${name} version ${row.version} of tenant ${tenantId} no longer validates: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(`${name} version ${row.version} of tenant ${tenantId} no longer validates: ${zodErrorLine(parsed.error)}`);
     return {
       name,
       version: row.version,
@@ -83,7 +79,7 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
     assertName(name);
     const parsed = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(document);
     if (!parsed.success)
-      throw new DomainError('validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: validationIssues(parsed.error) });
+      throw new DomainError('validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: validationIssues(parsed.error, ['body']) });
     return parsed.data as ConfigDocumentTypes[N];
   }
 

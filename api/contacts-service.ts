@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Sql } from '../db/sql';
+import { validationIssue, type ValidationIssue } from '../config/validation-issues';
 import { DomainError, notFound } from './errors';
 
 /**
@@ -88,11 +89,9 @@ const blankToNull = (value: string | null | undefined): string | null => (value 
  * one who prefers the phone a number. Answered like a schema violation (400 validation_failed with issues).
  */
 function checkReachable(contactId: string, c: { email: string | null; phone: string | null; preferredChannel: ContactChannel }): void {
-  const issues: { path: string; code: string; message: string }[] = [];
-  if (c.preferredChannel === 'email' && !c.email)
-    issues.push({ path: 'body.email', code: 'custom', message: 'required when preferredChannel is "email"' });
-  if (c.preferredChannel === 'phone' && !c.phone)
-    issues.push({ path: 'body.phone', code: 'custom', message: 'required when preferredChannel is "phone"' });
+  const issues: ValidationIssue[] = [];
+  if (c.preferredChannel === 'email' && !c.email) issues.push(validationIssue(['body', 'email'], 'custom', 'required when preferredChannel is "email"'));
+  if (c.preferredChannel === 'phone' && !c.phone) issues.push(validationIssue(['body', 'phone'], 'custom', 'required when preferredChannel is "phone"'));
   if (issues.length > 0) {
     const message = `contact ${contactId} prefers ${c.preferredChannel} but has no ${c.preferredChannel === 'email' ? 'email address' : 'phone number'}`;
     throw new DomainError('validation_failed', message, { issues });
@@ -161,7 +160,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
         doNotContact: body.doNotContact,
         isPrimary: body.isPrimary,
       };
-      if (!next.name) throw new DomainError('validation_failed', 'a contact needs a name', { issues: [{ path: 'body.name', code: 'custom', message: 'must not be blank' }] });
+      if (!next.name) throw new DomainError('validation_failed', 'a contact needs a name', { issues: [validationIssue(['body', 'name'], 'custom', 'must not be blank')] });
       checkReachable(contactId, next);
 
       return sql.begin(async (tx) => {
@@ -232,7 +231,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
       opts: { eventKey?: string } = {},
     ): Promise<{ contact: ContactView; created: boolean }> {
       const why = reason.trim();
-      if (!why) throw new DomainError('validation_failed', 'a reason is required to flag a contact', { issues: [{ path: 'body.reason', code: 'custom', message: 'must not be blank' }] });
+      if (!why) throw new DomainError('validation_failed', 'a reason is required to flag a contact', { issues: [validationIssue(['body', 'reason'], 'custom', 'must not be blank')] });
       return sql.begin(async (tx) => {
         const customer = await lockCustomer(tx, customerId);
         let target: string;

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { validationIssue } from '../config/validation-issues';
 import type { RefusalCode } from '../domain/refusals';
 import { REFUSAL_STATUS } from './refusal-status';
 
@@ -29,11 +30,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
         error: 'validation_failed',
         message: `invalid ${err.validationContext ?? 'request'}`,
         // The type provider reports each zod issue as { keyword: code, instancePath: '/a/b', message }.
-        issues: err.validation.map((v) => ({
-          path: [err.validationContext, ...v.instancePath.split('/').filter(Boolean)].filter((p) => p !== undefined).join('.'),
-          code: v.keyword,
-          message: v.message,
-        })),
+        issues: err.validation.map((v) =>
+          validationIssue([...(err.validationContext ? [err.validationContext] : []), ...v.instancePath.split('/').filter(Boolean)], v.keyword, v.message ?? ''),
+        ),
       });
     }
     if (err instanceof DomainError) return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { zodErrorLine } from '../config/validation-issues';
 import { approvalLimitSchema, newTokenSchema, newUserSchema, ROLES, tokenIdSchema, userIdSchema } from './auth';
 
 /**
@@ -31,12 +32,9 @@ export type Command =
 
 export class UsageError extends Error {}
 
-const firstProblem = (error: z.ZodError) =>
-  error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ');
-
 function check<T>(schema: z.ZodType<T>, value: unknown, what?: string): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw new UsageError(`${what ? `${what}: ` : ''}${firstProblem(result.error)}`);
+  if (!result.success) throw new UsageError(`${what ? `${what}: ` : ''}${zodErrorLine(result.error)}`);
   return result.data;
 }
 

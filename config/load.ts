@@ -7,6 +7,7 @@ import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolut
 import { authorityMatrixSchema, type AuthorityMatrix } from '../domain/authority-matrix';
 import { emailTemplatesSchema, unknownTemplateIssues, type EmailTemplate } from '../domain/templates';
 import { ConfigError } from './env';
+import { validationIssues } from './validation-issues';
 
 /** Configuration files are resolved from the project root, so every process finds the same ones. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', path.basename(path.resolve(__dirname, '..')) === 'dist' ? '..' : '.');
@@ -20,7 +21,7 @@ function loadJson<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
     throw new ConfigError([`${file}: ${(err as Error).message}`]);
   }
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${file} at ${i.path.join('.') || '(root)'}: ${i.message}`));
+  if (!parsed.success) throw new ConfigError(validationIssues(parsed.error).map((i) => `${file} at ${i.path || '(root)'}: ${i.message}`));
   return parsed.data;
 }
 

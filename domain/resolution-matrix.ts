@@ -4,6 +4,7 @@ import { addBusinessDays, type BusinessCalendar } from './business-calendar';
 import { localDate, localInstant } from './promises';
 import { DISPUTE_REASONS, type DisputeReason } from './disputes';
 import { segmentSchema, type Segment } from './cadence';
+import { teamIdSchema, userIdSchema } from './roles';
 
 /**
  * The resolution matrix: which team owns a dispute, who works it by default, and how many business
@@ -17,17 +18,13 @@ import { segmentSchema, type Segment } from './cadence';
  * (no segments, no bounds), so the lookup always finds one.
  */
 
-/** Same shape as users.team (migration 006). */
-export const teamIdSchema = z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case team id: a letter, then letters, digits and _ (at most 41)');
-/** Same shape as a user id (api/auth.ts userIdSchema). */
-const matrixUserIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a user id: lower-case letters, digits, . _ -, at most 64, starting with a letter or digit');
+/** Teams and people are named by the same ids as users.team and users.user_id (domain/roles.ts). */
+export { teamIdSchema };
 const amountSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const resolutionTeamSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).describe('what people call the team'),
-  lead: matrixUserIdSchema.describe("the team's lead: told when a dispute of the team passes its deadline"),
+  lead: userIdSchema.describe("the team's lead: told when a dispute of the team passes its deadline"),
 });
 
 export const resolutionRuleSchema = z.strictObject({
@@ -36,7 +33,7 @@ export const resolutionRuleSchema = z.strictObject({
   minAmountReportingMinor: amountSchema.optional().describe('only for disputed amounts of at least this much (reporting currency, minor units)'),
   maxAmountReportingMinor: amountSchema.optional().describe('only for disputed amounts of at most this much (inclusive)'),
   ownerTeam: teamIdSchema.describe('a key of teams'),
-  defaultOwner: matrixUserIdSchema.optional().describe('the person who gets the dispute; without one it goes to the team (its lead assigns it)'),
+  defaultOwner: userIdSchema.optional().describe('the person who gets the dispute; without one it goes to the team (its lead assigns it)'),
   deadlineBusinessDays: z.number().int().min(1).max(60).describe("business days (the customer's calendar) to resolve it"),
   note: z.string().max(500).optional().describe('why the rule exists; not used by the lookup'),
 });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
 import { ERP_SIGNATURE_HEADER, verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
+import { validationIssues } from '../../config/validation-issues';
 import { DomainError } from '../errors';
 import type { InvoiceService } from '../invoice-service';
 
@@ -24,7 +25,7 @@ export const erpWebhookRoutes: FastifyPluginAsync<{ invoices: InvoiceService; se
     const parsed = paymentAppliedEventSchema.safeParse(json);
     if (!parsed.success)
       throw new DomainError('validation_failed', 'not a payment.applied event', {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), code: i.code, message: i.message })),
+        issues: validationIssues(parsed.error),
       });
     return reply.code(202).send({ result: await invoices.applyErpPayment(parsed.data) });
   });
