@@ -1,4 +1,6 @@
 import type { Client } from '@temporalio/client';
+import { contactReachOfCustomer, customerFlags } from '../db/customers';
+import { insertInternalNotificationOnce } from '../db/internal-notifications';
 import type { Sql } from '../db/sql';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import type { Segment } from '../domain/cadence';
@@ -27,16 +29,13 @@ export function createCustomerActivities(deps: CustomerActivityDeps) {
      * do-not-contact, has no email, or shares a do-not-contact person's mailbox). preferredChannel: the primary contact's; 'email' without one.
      */
     async getCustomerFacts(req: { tenantId: string; customerId: string }): Promise<{ segment: Segment; doNotContact: boolean; preferredChannel: 'email' | 'phone' | 'letter' }> {
-      const [row] = await deps.sql<{ segment: Segment; do_not_contact: boolean }[]>`
-        select segment, do_not_contact from customers where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
-      if (!row) throw new Error(`customer ${req.customerId} not found`); // retried: the enrollment transaction may still be committing
-      const contacts = await deps.sql<{ name: string; email: string | null; doNotContact: boolean; isPrimary: boolean; preferredChannel: 'email' | 'phone' | 'letter' }[]>`
-        select name, email, do_not_contact as "doNotContact", is_primary as "isPrimary", preferred_channel as "preferredChannel"
-        from customer_contacts where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
+      const customer = await customerFlags(deps.sql, req.tenantId, req.customerId);
+      if (!customer) throw new Error(`customer ${req.customerId} not found`); // retried: the enrollment transaction may still be committing
+      const contacts = await contactReachOfCustomer(deps.sql, req.tenantId, req.customerId);
       return {
-        segment: row.segment,
+        segment: customer.segment,
         // The mail activity writes to the same contacts (domain/contact-reach.ts): nobody reachable there is do-not-contact here.
-        doNotContact: row.do_not_contact || (contacts.length > 0 && reachableByEmail(contacts).length === 0),
+        doNotContact: customer.doNotContact || (contacts.length > 0 && reachableByEmail(contacts).length === 0),
         preferredChannel: contacts.find((c) => c.isPrimary)?.preferredChannel ?? 'email',
       };
     },
@@ -71,12 +70,9 @@ export function createCustomerActivities(deps: CustomerActivityDeps) {
       daysPastDue: number;
     }): Promise<{ notificationId: number }> {
       const details = { openAmountMinor: req.openAmountMinor, currency: req.currency, daysPastDue: req.daysPastDue };
-      const [row] = await deps.sql<{ id: number }[]>`
-        insert into internal_notifications (idempotency_key, tenant_id, role, invoice_number, customer_id, note, details)
-        values (${req.idempotencyKey}, ${req.tenantId}, ${req.role}, ${req.invoiceNumber}, ${req.customerId}, ${req.note}, ${deps.sql.json(details)})
-        on conflict (idempotency_key) do update set idempotency_key = excluded.idempotency_key
-        returning id`;
-      return { notificationId: row!.id };
+      const { idempotencyKey, tenantId, role, invoiceNumber, customerId, note } = req;
+      const id = await insertInternalNotificationOnce(deps.sql, { idempotencyKey, tenantId, kind: 'escalation', role, invoiceNumber, customerId, note, details });
+      return { notificationId: id };
     },
   };
 }

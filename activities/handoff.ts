@@ -1,8 +1,20 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Sql } from '../db/sql';
+import { approvalRequestsOfInvoice } from '../db/approval-requests';
+import { auditEventsOfInvoice } from '../db/audit-events';
+import { callTasksOfInvoice } from '../db/call-tasks';
+import { activitiesOfCustomer } from '../db/customer-activities';
+import { contactsOfCustomer, findCustomer } from '../db/customers';
+import { disputesOfInvoice } from '../db/disputes';
+import { findHandoffPackage, insertHandoffPackageOnce, type HandoffTarget, type StoredHandoffPackage } from '../db/handoff-packages';
+import { notificationsOfInvoice } from '../db/internal-notifications';
+import { invoiceWithAge } from '../db/invoices';
+import { messagesOfInvoice } from '../db/outbound-messages';
+import { paymentsOfInvoice } from '../db/payments';
+import { plansOfInvoice, promisesOfInvoice } from '../db/promises';
+import type { Sql, TransactionSql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 
-export type HandoffTarget = 'legal' | 'agency';
+export type { HandoffTarget };
 
 export interface HandoffPackageRequest {
   tenantId: string;
@@ -31,8 +43,6 @@ export interface Money {
   currency: string;
 }
 
-type Tx = Parameters<Parameters<Sql['begin']>[1]>[0];
-
 const money = (minor: number | null | undefined, currency: string): Money | null =>
   minor === null || minor === undefined ? null : { minor, currency };
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -47,14 +57,7 @@ export function createHandoffActivities(deps: { sql: Sql; fx: Pick<FxTable, 'rep
   // Approval amounts are also in the reporting currency: the worker's exchange table names it.
   const reporting = () => deps.fx.reportingCurrency;
 
-  async function stored(req: HandoffPackageRequest) {
-    const [row] = await deps.sql<{ package: unknown; created_at: Date }[]>`
-      select package, created_at from handoff_packages
-      where tenant_id = ${req.tenantId} and invoice_number = ${req.invoiceNumber} and handed_to = ${req.handedTo}`;
-    return row;
-  }
-
-  const summary = (req: HandoffPackageRequest, row: { package: unknown; created_at: Date }): HandoffPackageSummary => ({
+  const summary = (req: HandoffPackageRequest, row: StoredHandoffPackage): HandoffPackageSummary => ({
     invoiceNumber: req.invoiceNumber,
     handedTo: req.handedTo,
     sizeBytes: Buffer.byteLength(JSON.stringify(row.package), 'utf8'),
@@ -63,60 +66,36 @@ export function createHandoffActivities(deps: { sql: Sql; fx: Pick<FxTable, 'rep
 
   return {
     async buildHandoffPackage(req: HandoffPackageRequest): Promise<HandoffPackageSummary> {
-      const existing = await stored(req);
+      const existing = await findHandoffPackage(deps.sql, req);
       if (existing) return summary(req, existing);
 
       const document = await deps.sql.begin('isolation level repeatable read read only', (tx) => readPackage(tx, req, reporting()));
-      const [inserted] = await deps.sql<{ package: unknown; created_at: Date }[]>`
-        insert into handoff_packages (tenant_id, invoice_number, handed_to, package)
-        values (${req.tenantId}, ${req.invoiceNumber}, ${req.handedTo}, ${deps.sql.json(document as never)})
-        on conflict (tenant_id, invoice_number, handed_to) do nothing
-        returning package, created_at`;
+      const inserted = await insertHandoffPackageOnce(deps.sql, req, document);
       // Lost a race with a concurrent attempt: its document is the package.
-      return summary(req, inserted ?? (await stored(req))!);
+      return summary(req, inserted ?? (await findHandoffPackage(deps.sql, req))!);
     },
   };
 }
 
-async function readPackage(sql: Tx, req: HandoffPackageRequest, reportingCurrency: string) {
+async function readPackage(tx: TransactionSql, req: HandoffPackageRequest, reportingCurrency: string) {
   const { tenantId, invoiceNumber } = req;
-  const [inv] = await sql`
-    select i.*, to_char(i.issue_date, 'YYYY-MM-DD') as issue_day, to_char(i.due_date, 'YYYY-MM-DD') as due_day,
-           to_char(i.promise_date, 'YYYY-MM-DD') as promise_day,
-           ((now() at time zone c.time_zone)::date - i.due_date) as days_past_due
-    from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
-    where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
+  const inv = await invoiceWithAge(tx, tenantId, invoiceNumber);
   if (!inv) throw ApplicationFailure.nonRetryable(`invoice ${invoiceNumber} is not enrolled for tenant ${tenantId}`, 'InvoiceNotFound');
-  const cur = inv.currency as string;
-  const customerId = inv.customer_id as string;
+  const cur = inv.currency;
+  const customerId = inv.customer_id;
 
-  const [c] = await sql`select * from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-  const contacts = await sql`
-    select * from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId} order by is_primary desc, contact_id`;
-  const payments = await sql`
-    select * from payments where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by received_at, payment_id`;
-  const promises = await sql`
-    select *, to_char(promised_date, 'YYYY-MM-DD') as promised_day, to_char(check_date, 'YYYY-MM-DD') as check_day
-    from promises where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by created_at, promise_id`;
-  const plans = await sql`
-    select * from payment_plans
-    where tenant_id = ${tenantId} and plan_id in (select plan_id from promises where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber})
-    order by created_at, plan_id`;
-  const disputes = await sql`
-    select *, to_char(deadline_date, 'YYYY-MM-DD') as deadline_day
-    from disputes where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by opened_at, dispute_id`;
-  const approvals = await sql`
-    select * from approval_requests where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by requested_at, request_id`;
-  const tasks = await sql`
-    select * from call_tasks where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by created_at, id`;
-  const activities = await sql`
-    select * from customer_activities where tenant_id = ${tenantId} and customer_id = ${customerId} order by occurred_at, id`;
-  const audit = await sql`
-    select * from audit_events where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by id`;
-  const messages = await sql`
-    select * from outbound_messages where tenant_id = ${tenantId} and invoice_numbers @> array[${invoiceNumber}]::text[] order by created_at, idempotency_key`;
-  const notifications = await sql`
-    select * from internal_notifications where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by created_at, id`;
+  const c = await findCustomer(tx, tenantId, customerId);
+  const contacts = await contactsOfCustomer(tx, tenantId, customerId);
+  const payments = await paymentsOfInvoice(tx, tenantId, invoiceNumber);
+  const promises = await promisesOfInvoice(tx, tenantId, invoiceNumber);
+  const plans = await plansOfInvoice(tx, tenantId, invoiceNumber);
+  const disputes = await disputesOfInvoice(tx, tenantId, invoiceNumber);
+  const approvals = await approvalRequestsOfInvoice(tx, tenantId, invoiceNumber);
+  const tasks = await callTasksOfInvoice(tx, tenantId, invoiceNumber);
+  const activities = await activitiesOfCustomer(tx, tenantId, customerId);
+  const audit = await auditEventsOfInvoice(tx, tenantId, invoiceNumber);
+  const messages = await messagesOfInvoice(tx, tenantId, invoiceNumber);
+  const notifications = await notificationsOfInvoice(tx, tenantId, invoiceNumber);
 
   const approvalRequests = approvals.map((a) => ({
     requestId: a.request_id,
@@ -137,7 +116,7 @@ async function readPackage(sql: Tx, req: HandoffPackageRequest, reportingCurrenc
     effect: a.effect,
     details: a.details,
   }));
-  const paymentsTotal = payments.reduce((sum, p) => sum + (p.amount_minor as number), 0);
+  const paymentsTotal = payments.reduce((sum, p) => sum + p.amount_minor, 0);
 
   return {
     schemaVersion: HANDOFF_PACKAGE_SCHEMA_VERSION,

@@ -2,12 +2,15 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { DateTime } from 'luxon';
 import type { Transporter } from 'nodemailer';
+import { contactReachOfCustomer } from '../db/customers';
+import { statementLinesOfCustomer } from '../db/invoices';
+import { claimOutboundMessage, markOutboundSent, releaseOutboundClaim, settleOutboundClaim } from '../db/outbound-messages';
 import type { Sql } from '../db/sql';
 import { agingBucket, daysPastDue as calendarDaysPastDue } from '../domain/aging';
 import { formatMoney } from '../domain/money';
 import { reachableByEmail } from '../domain/contact-reach';
 import { escapeHtml, renderEmail, type EmailTemplate, type RenderedEmail, type TemplateValues } from '../domain/templates';
-import { TERMINAL_STAGES, type CustomerContact, type InvoiceRef } from '../domain/invoice-state';
+import type { CustomerContact, InvoiceRef } from '../domain/invoice-state';
 
 export interface MailDeps {
   sql: Sql;
@@ -136,10 +139,8 @@ export function createMailActivities(deps: MailDeps) {
    * 'sending' is marked so: that attempt died mid-send). undefined when the key was never claimed.
    */
   async function settleClaimed(key: string): Promise<'already_sent' | 'uncertain' | undefined> {
-    const [row] = await deps.sql<{ status: string }[]>`
-      update outbound_messages set status = case when status = 'sending' then 'uncertain' else status end
-      where idempotency_key = ${key} returning status`;
-    return row === undefined ? undefined : row.status === 'sent' ? 'already_sent' : 'uncertain';
+    const status = await settleOutboundClaim(deps.sql, key);
+    return status === undefined ? undefined : status === 'sent' ? 'already_sent' : 'uncertain';
   }
 
   /**
@@ -149,10 +150,7 @@ export function createMailActivities(deps: MailDeps) {
    * are on record and none of them may be written to.
    */
   async function recipientsOf(tenantId: string, customer: CustomerContact): Promise<Recipients | undefined> {
-    const rows = await deps.sql<{ name: string; email: string | null; doNotContact: boolean }[]>`
-      select name, email, do_not_contact as "doNotContact" from customer_contacts
-      where tenant_id = ${tenantId} and customer_id = ${customer.id}
-      order by is_primary desc, name, contact_id`;
+    const rows = await contactReachOfCustomer(deps.sql, tenantId, customer.id);
     if (rows.length === 0) return { to: customer.email, cc: [] };
     const [first, ...others] = reachableByEmail(rows);
     return first ? { to: first.address, cc: others.map((r) => r.address), toName: first.name } : undefined;
@@ -173,12 +171,15 @@ export function createMailActivities(deps: MailDeps) {
   async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; cc?: string[]; rendered: RenderedEmail }): Promise<{ status: SendStatus; messageId: string }> {
     const { idempotencyKey: key, rendered } = args;
     const messageId = messageIdFor(key);
-    const claimed = await deps.sql`
-      insert into outbound_messages (idempotency_key, tenant_id, invoice_number, invoice_numbers, channel, recipient, subject, status, message_id)
-      values (${key}, ${args.tenantId}, ${args.invoiceNumbers[0]!}, ${args.invoiceNumbers}, 'email', ${args.to}, ${rendered.subject}, 'sending', ${messageId})
-      on conflict (idempotency_key) do nothing
-      returning idempotency_key`;
-    if (claimed.length === 0) return { status: (await settleClaimed(key)) ?? 'uncertain', messageId };
+    const claimed = await claimOutboundMessage(deps.sql, {
+      idempotencyKey: key,
+      tenantId: args.tenantId,
+      invoiceNumbers: args.invoiceNumbers,
+      recipient: args.to,
+      subject: rendered.subject,
+      messageId,
+    });
+    if (!claimed) return { status: (await settleClaimed(key)) ?? 'uncertain', messageId };
     try {
       await deps.mailer.sendMail({
         from: deps.mailFrom,
@@ -199,23 +200,19 @@ export function createMailActivities(deps: MailDeps) {
       // Without a reply after DATA the server may have accepted the mail: keep the claim (at most once).
       if (e.command === 'DATA' && !e.responseCode) throw err;
       // Otherwise the server never took the message: release the claim so that a retry may send it.
-      await deps.sql`delete from outbound_messages where idempotency_key = ${key} and status = 'sending'`;
+      await releaseOutboundClaim(deps.sql, key);
       if (e.responseCode && e.responseCode >= 500) throw ApplicationFailure.nonRetryable(`SMTP rejected the message: ${e.message}`, 'SmtpRejected');
       throw err;
     }
-    await deps.sql`update outbound_messages set status = 'sent', sent_at = now() where idempotency_key = ${key}`;
+    await markOutboundSent(deps.sql, key);
     return { status: 'sent', messageId };
   }
 
   /** The customer's open invoices as our mirror knows them, for statements: what is asked for, disputed amounts left out. */
   async function openInvoicesOf(tenantId: string, customerId: string, timeZone: string) {
     const today = DateTime.now().setZone(timeZone).toISODate()!;
-    const rows = await deps.sql<{ invoice_number: string; due_date: string; open_amount_minor: number; currency: string }[]>`
-      select invoice_number, to_char(due_date, 'YYYY-MM-DD') as due_date, open_amount_minor - disputed_amount_minor as open_amount_minor, currency from invoices
-      where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor - disputed_amount_minor > 0
-        and stage <> all(${TERMINAL_STAGES as string[]})
-      order by due_date, invoice_number`;
-    return rows.map((r) => ({ number: r.invoice_number, dueDate: r.due_date, openAmountMinor: r.open_amount_minor, currency: r.currency, daysPastDue: calendarDaysPastDue(r.due_date, today) }));
+    const lines = await statementLinesOfCustomer(deps.sql, tenantId, customerId);
+    return lines.map((l) => ({ number: l.invoiceNumber, dueDate: l.dueDate, openAmountMinor: l.openAmountMinor, currency: l.currency, daysPastDue: calendarDaysPastDue(l.dueDate, today) }));
   }
 
   return {

@@ -1,5 +1,16 @@
-import type { Sql } from '../db/sql';
+import {
+  decideApprovalRequest,
+  escalateApprovalRequest as escalateApprovalRow,
+  insertApprovalRequestOnce,
+  setApprovalEffect,
+} from '../db/approval-requests';
+import { appendAuditEvent } from '../db/audit-events';
 import { newestConfigDocument } from '../db/config-documents';
+import { customerFlags } from '../db/customers';
+import { escalateDispute, insertDisputeOnce, markDisputeReminded, resolveDispute } from '../db/disputes';
+import { insertInternalNotificationOnce, type NewInternalNotification } from '../db/internal-notifications';
+import { changeDisputedAmount } from '../db/invoices';
+import type { Sql } from '../db/sql';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import { authorityMatrixSchema, requiredRole, type ApprovalAction, type AuthorityMatrix } from '../domain/authority-matrix';
 import type { DisputeReason } from '../domain/disputes';
@@ -20,8 +31,6 @@ export interface PeopleWorkDeps {
   authorityMatrix: AuthorityMatrix;
 }
 
-type NotificationKind = 'dispute_assigned' | 'dispute_reminder' | 'dispute_overdue' | 'approval_requested' | 'approval_escalated';
-
 export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
   const { sql } = deps;
 
@@ -31,24 +40,8 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
     return row ? parse(row.document) : fallback;
   }
 
-  async function notify(n: {
-    idempotencyKey: string;
-    tenantId: string;
-    kind: NotificationKind;
-    recipientUserId?: string | null;
-    role?: Role | null;
-    invoiceNumber: string;
-    customerId: string;
-    note: string;
-    disputeId?: string;
-    requestId?: string;
-    details?: Record<string, unknown>;
-  }) {
-    await sql`
-      insert into internal_notifications (idempotency_key, tenant_id, role, recipient_user_id, kind, invoice_number, customer_id, note, dispute_id, request_id, details)
-      values (${n.idempotencyKey}, ${n.tenantId}, ${n.role ?? null}, ${n.recipientUserId ?? null}, ${n.kind}, ${n.invoiceNumber}, ${n.customerId}, ${n.note},
-              ${n.disputeId ?? null}, ${n.requestId ?? null}, ${sql.json((n.details ?? {}) as never)})
-      on conflict (idempotency_key) do nothing`;
+  async function notify(n: NewInternalNotification) {
+    await insertInternalNotificationOnce(sql, n);
   }
 
   return {
@@ -66,8 +59,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
       calendar?: BusinessCalendar;
     }): Promise<DisputeRoute> {
       const matrix = await current(req.tenantId, 'resolution_matrix', (d) => resolutionMatrixSchema.parse(d), deps.resolutionMatrix);
-      const [customer] = await sql<{ segment: 'strategic' | 'standard' | 'high_risk' }[]>`
-        select segment from customers where tenant_id = ${req.tenantId} and customer_id = ${req.customerId}`;
+      const customer = await customerFlags(sql, req.tenantId, req.customerId);
       const route = resolveDisputeRoute(matrix, {
         reasonCode: req.reasonCode,
         segment: customer?.segment ?? 'standard',
@@ -93,21 +85,18 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
     }): Promise<void> {
       const { route } = req;
       await sql.begin(async (tx) => {
-        const [opened] = await tx`
-          insert into disputes (tenant_id, dispute_id, invoice_number, customer_id, workflow_id, disputed_amount_minor, currency, reason_code, evidence_note,
-                                source, opened_by, owner_team, owner_user, lead_user, deadline_date, deadline_at)
-          values (${req.tenantId}, ${req.disputeId}, ${req.invoiceNumber}, ${req.customerId}, ${req.workflowId}, ${req.disputedAmountMinor}, ${req.currency},
-                  ${req.reasonCode}, ${req.note}, ${req.source}, ${req.openedBy}, ${route.ownerTeam}, ${route.owner}, ${route.lead}, ${route.deadlineDate}, ${route.deadlineAt})
-          on conflict (tenant_id, dispute_id) do nothing returning dispute_id`;
+        const opened = await insertDisputeOnce(tx, req);
         // Counted once: a retry finds the dispute already there.
-        if (opened)
-          await tx`update invoices set disputed_amount_minor = disputed_amount_minor + ${req.disputedAmountMinor}
-                   where tenant_id = ${req.tenantId} and invoice_number = ${req.invoiceNumber}`;
-        await tx`
-          insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
-          values (${`dispute:${req.tenantId}:${req.disputeId}:opened`}, ${req.tenantId}, ${req.openedBy}, ${req.invoiceNumber}, ${req.workflowId}, 'dispute_opened',
-                  ${tx.json({ disputeId: req.disputeId, reasonCode: req.reasonCode, disputedAmountMinor: req.disputedAmountMinor, currency: req.currency, source: req.source, route } as never)})
-          on conflict (event_key) do nothing`;
+        if (opened) await changeDisputedAmount(tx, req, req.disputedAmountMinor);
+        await appendAuditEvent(tx, {
+          eventKey: `dispute:${req.tenantId}:${req.disputeId}:opened`,
+          tenantId: req.tenantId,
+          actor: req.openedBy,
+          invoiceNumber: req.invoiceNumber,
+          workflowId: req.workflowId,
+          type: 'dispute_opened',
+          details: { disputeId: req.disputeId, reasonCode: req.reasonCode, disputedAmountMinor: req.disputedAmountMinor, currency: req.currency, source: req.source, route },
+        });
       });
       await notify({
         idempotencyKey: `dispute:${req.tenantId}:${req.disputeId}:assigned`,
@@ -123,8 +112,8 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
 
     /** A step of the dispute's life: the owner reminded before the deadline, or the lead told when it passed. */
     async disputeDeadlineEvent(req: { tenantId: string; disputeId: string; invoiceNumber: string; customerId: string; event: 'reminder' | 'overdue'; recipientUserId: string; deadlineDate: string }): Promise<void> {
-      if (req.event === 'reminder') await sql`update disputes set reminded_at = coalesce(reminded_at, now()) where tenant_id = ${req.tenantId} and dispute_id = ${req.disputeId}`;
-      else await sql`update disputes set status = 'escalated', escalated_at = coalesce(escalated_at, now()) where tenant_id = ${req.tenantId} and dispute_id = ${req.disputeId} and status = 'open'`;
+      if (req.event === 'reminder') await markDisputeReminded(sql, req.tenantId, req.disputeId);
+      else await escalateDispute(sql, req.tenantId, req.disputeId);
       await notify({
         idempotencyKey: `dispute:${req.tenantId}:${req.disputeId}:${req.event}`,
         tenantId: req.tenantId,
@@ -137,29 +126,29 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
           ? `Reminder: dispute ${req.disputeId} on invoice ${req.invoiceNumber} is due for resolution by ${req.deadlineDate}.`
           : `Dispute ${req.disputeId} on invoice ${req.invoiceNumber} missed its deadline ${req.deadlineDate}: escalated to you as the owner's lead.`,
       });
-      await sql`
-        insert into audit_events (event_key, tenant_id, actor, invoice_number, event_type, details)
-        values (${`dispute:${req.tenantId}:${req.disputeId}:${req.event}`}, ${req.tenantId}, 'workflow', ${req.invoiceNumber},
-                ${req.event === 'reminder' ? 'dispute_owner_reminded' : 'dispute_escalated'}, ${sql.json({ disputeId: req.disputeId, to: req.recipientUserId, deadlineDate: req.deadlineDate })})
-        on conflict (event_key) do nothing`;
+      await appendAuditEvent(sql, {
+        eventKey: `dispute:${req.tenantId}:${req.disputeId}:${req.event}`,
+        tenantId: req.tenantId,
+        actor: 'workflow',
+        invoiceNumber: req.invoiceNumber,
+        type: req.event === 'reminder' ? 'dispute_owner_reminded' : 'dispute_escalated',
+        details: { disputeId: req.disputeId, to: req.recipientUserId, deadlineDate: req.deadlineDate },
+      });
     },
 
     async recordDisputeOutcome(req: { tenantId: string; invoiceNumber: string; outcome: DisputeOutcome; disputedAmountMinor: number; note: string }): Promise<void> {
       const o = req.outcome;
       await sql.begin(async (tx) => {
-        const [changed] = await tx`
-          update disputes set status = ${o.status}, credit_amount_minor = ${o.creditAmountMinor}, credit_memo_id = ${o.creditMemoId},
-                 rebill_invoice_number = ${o.rebillInvoiceNumber}, root_cause = ${o.rootCause}, resolution_note = ${req.note},
-                 resolved_by = ${o.resolvedBy}, resolved_at = now()
-          where tenant_id = ${req.tenantId} and dispute_id = ${o.disputeId} and status in ('open', 'escalated') returning dispute_id`;
-        if (changed)
-          await tx`update invoices set disputed_amount_minor = greatest(0, disputed_amount_minor - ${req.disputedAmountMinor})
-                   where tenant_id = ${req.tenantId} and invoice_number = ${req.invoiceNumber}`;
-        await tx`
-          insert into audit_events (event_key, tenant_id, actor, invoice_number, event_type, details)
-          values (${`dispute:${req.tenantId}:${o.disputeId}:settled`}, ${req.tenantId}, ${o.resolvedBy}, ${req.invoiceNumber}, ${`dispute_${o.status}`},
-                  ${tx.json({ ...o, note: req.note } as never)})
-          on conflict (event_key) do nothing`;
+        const changed = await resolveDispute(tx, req.tenantId, o, req.note);
+        if (changed) await changeDisputedAmount(tx, req, -req.disputedAmountMinor);
+        await appendAuditEvent(tx, {
+          eventKey: `dispute:${req.tenantId}:${o.disputeId}:settled`,
+          tenantId: req.tenantId,
+          actor: o.resolvedBy,
+          invoiceNumber: req.invoiceNumber,
+          type: `dispute_${o.status}`,
+          details: { ...o, note: req.note },
+        });
       });
     },
 
@@ -185,17 +174,16 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
       const amountReportingMinor = convertMinor(req.amountMinor, req.currency, deps.fx);
       const role = requiredRole(matrix, req.action, amountReportingMinor);
       await sql.begin(async (tx) => {
-        await tx`
-          insert into approval_requests (tenant_id, request_id, invoice_number, customer_id, workflow_id, action, amount_minor, currency, amount_reporting_minor,
-                                         reason, source, requested_by, required_role, details)
-          values (${req.tenantId}, ${req.requestId}, ${req.invoiceNumber}, ${req.customerId}, ${req.workflowId}, ${req.action}, ${req.amountMinor}, ${req.currency},
-                  ${amountReportingMinor}, ${req.reason}, ${req.source}, ${req.requestedBy}, ${role}, ${tx.json(req.details as never)})
-          on conflict (tenant_id, request_id) do nothing`;
-        await tx`
-          insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
-          values (${`approval:${req.tenantId}:${req.requestId}:requested`}, ${req.tenantId}, ${req.requestedBy}, ${req.invoiceNumber}, ${req.workflowId}, 'approval_requested',
-                  ${tx.json({ requestId: req.requestId, action: req.action, amountMinor: req.amountMinor, currency: req.currency, amountReportingMinor, requiredRole: role, reason: req.reason, source: req.source } as never)})
-          on conflict (event_key) do nothing`;
+        await insertApprovalRequestOnce(tx, { ...req, amountReportingMinor, requiredRole: role });
+        await appendAuditEvent(tx, {
+          eventKey: `approval:${req.tenantId}:${req.requestId}:requested`,
+          tenantId: req.tenantId,
+          actor: req.requestedBy,
+          invoiceNumber: req.invoiceNumber,
+          workflowId: req.workflowId,
+          type: 'approval_requested',
+          details: { requestId: req.requestId, action: req.action, amountMinor: req.amountMinor, currency: req.currency, amountReportingMinor, requiredRole: role, reason: req.reason, source: req.source },
+        });
       });
       await notify({
         idempotencyKey: `approval:${req.tenantId}:${req.requestId}:requested`,
@@ -218,8 +206,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
 
     /** Nobody decided in time: the request moves up to `toRole`, who is told. */
     async escalateApprovalRequest(req: { tenantId: string; requestId: string; invoiceNumber: string; customerId: string; toRole: Role; level: number }): Promise<void> {
-      await sql`update approval_requests set required_role = ${req.toRole}, level = ${req.level}, escalated_at = now()
-                where tenant_id = ${req.tenantId} and request_id = ${req.requestId} and status = 'pending' and level < ${req.level}`;
+      await escalateApprovalRow(sql, req.tenantId, req.requestId, req.toRole, req.level);
       await notify({
         idempotencyKey: `approval:${req.tenantId}:${req.requestId}:escalated:${req.level}`,
         tenantId: req.tenantId,
@@ -230,31 +217,39 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
         requestId: req.requestId,
         note: `Approval request ${req.requestId} on invoice ${req.invoiceNumber} was not decided in time and now needs a ${req.toRole}.`,
       });
-      await sql`
-        insert into audit_events (event_key, tenant_id, actor, invoice_number, event_type, details)
-        values (${`approval:${req.tenantId}:${req.requestId}:escalated:${req.level}`}, ${req.tenantId}, 'workflow', ${req.invoiceNumber}, 'approval_escalated',
-                ${sql.json({ requestId: req.requestId, toRole: req.toRole, level: req.level })})
-        on conflict (event_key) do nothing`;
+      await appendAuditEvent(sql, {
+        eventKey: `approval:${req.tenantId}:${req.requestId}:escalated:${req.level}`,
+        tenantId: req.tenantId,
+        actor: 'workflow',
+        invoiceNumber: req.invoiceNumber,
+        type: 'approval_escalated',
+        details: { requestId: req.requestId, toRole: req.toRole, level: req.level },
+      });
     },
 
     async recordApprovalDecision(req: { tenantId: string; requestId: string; invoiceNumber: string; status: 'approved' | 'rejected' | 'cancelled'; decidedBy: string; note: string }): Promise<void> {
-      await sql`update approval_requests set status = ${req.status}, decided_by = ${req.decidedBy}, decided_at = now(), decision_note = ${req.note}
-                where tenant_id = ${req.tenantId} and request_id = ${req.requestId} and status = 'pending'`;
-      await sql`
-        insert into audit_events (event_key, tenant_id, actor, invoice_number, event_type, details)
-        values (${`approval:${req.tenantId}:${req.requestId}:decided`}, ${req.tenantId}, ${req.decidedBy}, ${req.invoiceNumber}, ${`approval_${req.status}`},
-                ${sql.json({ requestId: req.requestId, note: req.note })})
-        on conflict (event_key) do nothing`;
+      await decideApprovalRequest(sql, req.tenantId, req.requestId, req);
+      await appendAuditEvent(sql, {
+        eventKey: `approval:${req.tenantId}:${req.requestId}:decided`,
+        tenantId: req.tenantId,
+        actor: req.decidedBy,
+        invoiceNumber: req.invoiceNumber,
+        type: `approval_${req.status}`,
+        details: { requestId: req.requestId, note: req.note },
+      });
     },
 
     /** What the decision did (a journal, a hold, a package), on the request and in the audit trail. */
     async recordApprovalEffect(req: { tenantId: string; requestId: string; invoiceNumber: string; effect: Record<string, unknown> }): Promise<void> {
-      await sql`update approval_requests set effect = ${sql.json(req.effect as never)} where tenant_id = ${req.tenantId} and request_id = ${req.requestId}`;
-      await sql`
-        insert into audit_events (event_key, tenant_id, actor, invoice_number, event_type, details)
-        values (${`approval:${req.tenantId}:${req.requestId}:effect`}, ${req.tenantId}, 'workflow', ${req.invoiceNumber}, 'approval_effect',
-                ${sql.json({ requestId: req.requestId, ...req.effect } as never)})
-        on conflict (event_key) do nothing`;
+      await setApprovalEffect(sql, req.tenantId, req.requestId, req.effect);
+      await appendAuditEvent(sql, {
+        eventKey: `approval:${req.tenantId}:${req.requestId}:effect`,
+        tenantId: req.tenantId,
+        actor: 'workflow',
+        invoiceNumber: req.invoiceNumber,
+        type: 'approval_effect',
+        details: { requestId: req.requestId, ...req.effect },
+      });
     },
   };
 }

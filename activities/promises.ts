@@ -1,3 +1,6 @@
+import { appendCustomerActivity } from '../db/customer-activities';
+import { collectorOfCustomer } from '../db/customers';
+import { breakPaymentPlan, completePaymentPlanIfSettled, insertPromiseRowOnce, settlePromiseRow } from '../db/promises';
 import type { Sql } from '../db/sql';
 import type { ActivePromise, PromiseInstallment } from '../domain/promises';
 
@@ -26,25 +29,35 @@ export function createPromiseActivities(deps: { sql: Sql }) {
     async recordPromise(rec: PromiseRecord): Promise<void> {
       const { promise: p } = rec;
       await deps.sql.begin(async (tx) => {
-        const [customer] = await tx<{ collector_id: string | null }[]>`
-          select collector_id from customers where tenant_id = ${rec.tenantId} and customer_id = ${rec.customerId}`;
+        const customer = await collectorOfCustomer(tx, rec.tenantId, rec.customerId);
         for (const inst of p.installments) {
-          await tx`
-            insert into promises (tenant_id, promise_id, invoice_number, customer_id, plan_id, installment_no, amount_minor, currency,
-                                  promised_date, check_date, made_by, recorded_by, collector_id)
-            values (${rec.tenantId}, ${installmentRowId(p, inst.no)}, ${rec.invoiceNumber}, ${rec.customerId}, ${p.planId ?? null},
-                    ${p.installments.length > 1 || p.planId ? inst.no : null}, ${inst.amountMinor}, ${p.currency}, ${inst.dueDate}, ${inst.checkDate},
-                    ${p.madeBy}, ${p.recordedBy}, ${customer?.collector_id ?? null})
-            on conflict (tenant_id, promise_id, invoice_number) do nothing`;
+          await insertPromiseRowOnce(tx, {
+            tenantId: rec.tenantId,
+            promiseId: installmentRowId(p, inst.no),
+            invoiceNumber: rec.invoiceNumber,
+            customerId: rec.customerId,
+            planId: p.planId ?? null,
+            installmentNo: p.installments.length > 1 || p.planId ? inst.no : null,
+            amountMinor: inst.amountMinor,
+            currency: p.currency,
+            promisedDate: inst.dueDate,
+            checkDate: inst.checkDate,
+            madeBy: p.madeBy,
+            recordedBy: p.recordedBy,
+            collectorId: customer?.collectorId ?? null,
+          });
         }
         const total = p.installments.reduce((s, i) => s + i.amountMinor, 0);
-        await tx`
-          insert into customer_activities (event_key, tenant_id, customer_id, invoice_number, actor, kind, note, details)
-          values (${`promise:${rec.tenantId}:${p.promiseId}:${rec.invoiceNumber}`}, ${rec.tenantId}, ${rec.customerId}, ${rec.invoiceNumber}, ${p.recordedBy},
-                  ${p.planId ? 'payment_plan' : 'promise'},
-                  ${`${p.madeBy} promised ${total} ${p.currency} in ${p.installments.length} installment(s), first on ${p.installments[0]!.dueDate}`},
-                  ${tx.json({ promiseId: p.promiseId, planId: p.planId ?? null, installments: p.installments.map((i) => ({ no: i.no, dueDate: i.dueDate, amountMinor: i.amountMinor, checkDate: i.checkDate })) })})
-          on conflict (event_key) do nothing`;
+        await appendCustomerActivity(tx, {
+          eventKey: `promise:${rec.tenantId}:${p.promiseId}:${rec.invoiceNumber}`,
+          tenantId: rec.tenantId,
+          customerId: rec.customerId,
+          invoiceNumber: rec.invoiceNumber,
+          actor: p.recordedBy,
+          kind: p.planId ? 'payment_plan' : 'promise',
+          note: `${p.madeBy} promised ${total} ${p.currency} in ${p.installments.length} installment(s), first on ${p.installments[0]!.dueDate}`,
+          details: { promiseId: p.promiseId, planId: p.planId ?? null, installments: p.installments.map((i) => ({ no: i.no, dueDate: i.dueDate, amountMinor: i.amountMinor, checkDate: i.checkDate })) },
+        });
       });
     },
 
@@ -53,34 +66,36 @@ export function createPromiseActivities(deps: { sql: Sql }) {
       const { promise: p } = rec;
       await deps.sql.begin(async (tx) => {
         for (const inst of rec.settled) {
-          await tx`
-            update promises set status = ${inst.status}, paid_minor = ${inst.paidMinor ?? null}, evaluated_at = now()
-            where tenant_id = ${rec.tenantId} and promise_id = ${installmentRowId(p, inst.no)} and invoice_number = ${rec.invoiceNumber} and status = 'open'`;
+          if (inst.status === 'pending') continue; // not settled: nothing to write (the row would refuse it)
+          await settlePromiseRow(
+            tx,
+            { tenantId: rec.tenantId, promiseId: installmentRowId(p, inst.no), invoiceNumber: rec.invoiceNumber },
+            { status: inst.status, paidMinor: inst.paidMinor ?? null },
+          );
         }
         if (p.planId && rec.planStatus && rec.planStatus !== 'on_track') {
           // A plan is broken by any of its invoices; completed only when none of its rows is still open.
-          if (rec.planStatus === 'broken')
-            await tx`update payment_plans set status = 'broken' where tenant_id = ${rec.tenantId} and plan_id = ${p.planId} and status = 'active'`;
-          else
-            await tx`update payment_plans set status = 'completed' where tenant_id = ${rec.tenantId} and plan_id = ${p.planId} and status = 'active'
-                     and not exists (select 1 from promises where tenant_id = ${rec.tenantId} and plan_id = ${p.planId} and status = 'open')`;
+          if (rec.planStatus === 'broken') await breakPaymentPlan(tx, rec.tenantId, p.planId);
+          else await completePaymentPlanIfSettled(tx, rec.tenantId, p.planId);
         }
         const summary = rec.settled.map((i) => `${i.dueDate}: ${i.status}${i.paidMinor !== undefined ? ` (${i.paidMinor} of ${i.amountMinor})` : ''}`).join('; ');
-        await tx`
-          insert into customer_activities (event_key, tenant_id, customer_id, invoice_number, actor, kind, outcome, note, details)
-          values (${rec.eventKey}, ${rec.tenantId}, ${rec.customerId}, ${rec.invoiceNumber}, 'workflow', 'promise_verdict',
-                  ${rec.planStatus === 'broken' ? 'broken' : (rec.settled[rec.settled.length - 1]?.status ?? null)}, ${summary},
-                  ${tx.json({ promiseId: p.promiseId, planId: p.planId ?? null, planStatus: rec.planStatus ?? null, settled: rec.settled.map((i) => ({ no: i.no, status: i.status, paidMinor: i.paidMinor ?? null })) })})
-          on conflict (event_key) do nothing`;
+        await appendCustomerActivity(tx, {
+          eventKey: rec.eventKey,
+          tenantId: rec.tenantId,
+          customerId: rec.customerId,
+          invoiceNumber: rec.invoiceNumber,
+          actor: 'workflow',
+          kind: 'promise_verdict',
+          outcome: rec.planStatus === 'broken' ? 'broken' : (rec.settled[rec.settled.length - 1]?.status ?? null),
+          note: summary,
+          details: { promiseId: p.promiseId, planId: p.planId ?? null, planStatus: rec.planStatus ?? null, settled: rec.settled.map((i) => ({ no: i.no, status: i.status, paidMinor: i.paidMinor ?? null })) },
+        });
       });
     },
 
     /** An entry in the customer's activity history written by the workflow (a pause that ended, a step done instead by phone). */
     async recordCustomerActivity(rec: { eventKey: string; tenantId: string; customerId: string; invoiceNumber: string | null; kind: 'pause' | 'resume' | 'call_outcome'; note: string; details?: Record<string, unknown> }): Promise<void> {
-      await deps.sql`
-        insert into customer_activities (event_key, tenant_id, customer_id, invoice_number, actor, kind, note, details)
-        values (${rec.eventKey}, ${rec.tenantId}, ${rec.customerId}, ${rec.invoiceNumber}, 'workflow', ${rec.kind}, ${rec.note}, ${deps.sql.json((rec.details ?? {}) as never)})
-        on conflict (event_key) do nothing`;
+      await appendCustomerActivity(deps.sql, { ...rec, actor: 'workflow' });
     },
   };
 }

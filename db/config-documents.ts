@@ -1,4 +1,4 @@
-import type { Sql } from './sql';
+import type { Db } from './sql';
 
 /** A saved version of a configuration document (resolution matrix, authority matrix). */
 export interface ConfigDocumentRow {
@@ -12,7 +12,7 @@ export interface ConfigDocumentRow {
  * The newest saved version of a tenant's configuration document, or undefined while the file
  * default is in force. The API (to show and change it) and the activities (to apply it) read it here.
  */
-export async function newestConfigDocument(sql: Sql, tenantId: string, name: 'resolution_matrix' | 'authority_matrix'): Promise<ConfigDocumentRow | undefined> {
+export async function newestConfigDocument(sql: Db, tenantId: string, name: 'resolution_matrix' | 'authority_matrix'): Promise<ConfigDocumentRow | undefined> {
   const [row] = await sql<ConfigDocumentRow[]>`
     select version, document, created_by, created_at from config_documents
     where tenant_id = ${tenantId} and name = ${name}

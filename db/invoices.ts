@@ -1,0 +1,107 @@
+import { TERMINAL_STAGES, type DunningStage } from '../domain/invoice-state';
+import type { Db } from './sql';
+
+/**
+ * Enrolled invoices (invoices). The ERP is the system of record for amounts; this row mirrors the
+ * invoice's dunning state for lists and reports, written from the invoice workflow's events.
+ */
+
+export interface InvoiceRow {
+  tenant_id: string;
+  invoice_number: string;
+  customer_id: string;
+  currency: string;
+  amount_minor: number;
+  open_amount_minor: number;
+  issue_date: Date;
+  due_date: Date;
+  workflow_id: string;
+  cadence_id: string;
+  cadence_version: number;
+  stage: DunningStage;
+  next_step_id: string | null;
+  next_step_action: string | null;
+  next_step_at: Date | null;
+  paused_until: Date | null;
+  promise_date: Date | null;
+  disputed_amount_minor: number;
+  mirror_seq: number | null;
+  enrolled_at: Date;
+  updated_at: Date;
+}
+
+/** The dunning state an event shows, as the invoice lists read it. */
+export interface InvoiceMirror {
+  stage: DunningStage;
+  openAmountMinor: number;
+  nextStep: { stepId: string; action: string; at: string } | null;
+  pausedUntil: string | null;
+  promiseDate: string | null;
+}
+
+/**
+ * Writes the mirror as of the workflow's event number `seq`, unless the row already shows that
+ * event or a later one: a late or retried activity never overwrites newer state. Without a
+ * sequence number the mirror is written unconditionally and keeps the one it had.
+ * Returns whether the row was written.
+ */
+export async function writeInvoiceMirror(
+  db: Db,
+  ref: { tenantId: string; invoiceNumber: string },
+  mirror: InvoiceMirror,
+  seq: number | undefined,
+): Promise<boolean> {
+  const rows = await db`
+    update invoices set stage = ${mirror.stage}, open_amount_minor = ${mirror.openAmountMinor},
+      next_step_id = ${mirror.nextStep?.stepId ?? null}, next_step_action = ${mirror.nextStep?.action ?? null}, next_step_at = ${mirror.nextStep?.at ?? null},
+      paused_until = ${mirror.pausedUntil}, promise_date = ${mirror.promiseDate}, updated_at = now()
+      ${seq === undefined ? db`` : db`, mirror_seq = ${seq}`}
+    where tenant_id = ${ref.tenantId} and invoice_number = ${ref.invoiceNumber}
+      ${seq === undefined ? db`` : db`and (mirror_seq is null or mirror_seq < ${seq})`}
+    returning invoice_number`;
+  return rows.length > 0;
+}
+
+/** The cadence version the invoice runs now (after a migration). */
+export async function setInvoiceCadence(db: Db, ref: { tenantId: string; invoiceNumber: string }, cadence: { id: string; version: number }): Promise<void> {
+  await db`update invoices set cadence_id = ${cadence.id}, cadence_version = ${cadence.version}
+           where tenant_id = ${ref.tenantId} and invoice_number = ${ref.invoiceNumber}`;
+}
+
+/** Adds an opened dispute's amount to the amount under dispute, or (negative) takes a settled one off, never below 0. */
+export async function changeDisputedAmount(db: Db, ref: { tenantId: string; invoiceNumber: string }, deltaMinor: number): Promise<void> {
+  await db`update invoices set disputed_amount_minor = greatest(0, disputed_amount_minor + ${deltaMinor})
+           where tenant_id = ${ref.tenantId} and invoice_number = ${ref.invoiceNumber}`;
+}
+
+/** An open invoice as a statement lists it: what is asked for, the disputed amount left out. */
+export interface StatementLine {
+  invoiceNumber: string;
+  dueDate: string;
+  openAmountMinor: number;
+  currency: string;
+}
+
+/** The customer's invoices still in dunning with an undisputed amount open, oldest due first. */
+export async function statementLinesOfCustomer(db: Db, tenantId: string, customerId: string): Promise<StatementLine[]> {
+  return db<StatementLine[]>`
+    select invoice_number as "invoiceNumber", to_char(due_date, 'YYYY-MM-DD') as "dueDate",
+           open_amount_minor - disputed_amount_minor as "openAmountMinor", currency
+    from invoices
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and open_amount_minor - disputed_amount_minor > 0
+      and stage <> all(${TERMINAL_STAGES as string[]})
+    order by due_date, invoice_number`;
+}
+
+/** The row with its dates as ISO days and its days past due in the customer's time zone today. */
+export type InvoiceWithAge = InvoiceRow & { issue_day: string; due_day: string; promise_day: string | null; days_past_due: number };
+
+export async function invoiceWithAge(db: Db, tenantId: string, invoiceNumber: string): Promise<InvoiceWithAge | undefined> {
+  const [row] = await db<InvoiceWithAge[]>`
+    select i.*, to_char(i.issue_date, 'YYYY-MM-DD') as issue_day, to_char(i.due_date, 'YYYY-MM-DD') as due_day,
+           to_char(i.promise_date, 'YYYY-MM-DD') as promise_day,
+           ((now() at time zone c.time_zone)::date - i.due_date) as days_past_due
+    from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
+    where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
+  return row;
+}
