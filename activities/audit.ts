@@ -1,8 +1,17 @@
+import { appendAuditEvent, type AuditEvent } from '../db/audit-events';
+import { cancelOpenCallTasks } from '../db/call-tasks';
+import { setInvoiceCadence, writeInvoiceMirror } from '../db/invoices';
 import type { Sql } from '../db/sql';
 import { TERMINAL_STAGES, type DunningState, type DunningStage } from '../domain/invoice-state';
 
 export interface DunningEvent {
+  /** `${workflowId}:event:${n}`: n is the workflow's event sequence number (state.eventSeq). */
   eventKey: string;
+  /**
+   * The event's sequence number; when absent (histories recorded before it existed) it is read
+   * from the end of eventKey.
+   */
+  eventSeq?: number;
   tenantId: string;
   invoiceNumber: string;
   workflowId: string;
@@ -15,33 +24,51 @@ export interface DunningEvent {
   details: Record<string, unknown>;
 }
 
+/** The event's place in its workflow's sequence: the explicit field, else the `:event:<n>` ending of the key. */
+export function eventSeqOf(event: Pick<DunningEvent, 'eventKey' | 'eventSeq'>): number | undefined {
+  if (event.eventSeq !== undefined) return event.eventSeq;
+  const match = /:event:(\d+)$/.exec(event.eventKey);
+  return match ? Number(match[1]) : undefined;
+}
+
 export function createAuditActivities(deps: { sql: Sql }) {
   return {
     /**
      * Appends the event to the audit trail and mirrors the invoice's dunning state for lists and
-     * reports, in one transaction; a retried call finds its event_key and changes nothing.
+     * reports, in one transaction; a retried call finds its event_key and changes nothing. An event
+     * older than the one the mirror shows (its activity ran late) stays in the trail only.
      */
     async recordDunningEvent(event: DunningEvent): Promise<void> {
+      const invoice = { tenantId: event.tenantId, invoiceNumber: event.invoiceNumber };
       await deps.sql.begin(async (tx) => {
-        const [inserted] = await tx`
-          insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
-          values (${event.eventKey}, ${event.tenantId}, 'workflow', ${event.invoiceNumber}, ${event.workflowId}, ${event.type}, ${tx.json(event.details as never)})
-          on conflict (event_key) do nothing
-          returning id`;
+        // The workflow names its event types as strings (db/audit-events.ts lists them all).
+        const inserted = await appendAuditEvent(tx, {
+          eventKey: event.eventKey,
+          tenantId: event.tenantId,
+          actor: 'workflow',
+          invoiceNumber: event.invoiceNumber,
+          workflowId: event.workflowId,
+          type: event.type,
+          details: event.details,
+        } as AuditEvent);
         if (!inserted) return;
-        const migratedTo = event.type === 'cadence_migrated' ? (event.details.to as { id: string; version: number }) : undefined;
-        if (migratedTo)
-          await tx`update invoices set cadence_id = ${migratedTo.id}, cadence_version = ${migratedTo.version}
-                   where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
-        if (TERMINAL_STAGES.includes(event.stage))
-          // A closed invoice needs no more calls: its open tasks leave the worklist, saying why.
-          await tx`update call_tasks set status = 'cancelled', cancelled_reason = ${`invoice ${event.stage}`}
-                   where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber} and status = 'open'`;
-        await tx`
-          update invoices set stage = ${event.stage}, open_amount_minor = ${event.openAmountMinor},
-            next_step_id = ${event.nextStep?.stepId ?? null}, next_step_action = ${event.nextStep?.action ?? null}, next_step_at = ${event.nextStep?.at ?? null},
-            paused_until = ${event.hold?.pausedUntil ?? null}, promise_date = ${event.hold?.promiseDate ?? null}, updated_at = now()
-          where tenant_id = ${event.tenantId} and invoice_number = ${event.invoiceNumber}`;
+        // Not guarded by the sequence: migrations run one after the other in the workflow's main loop,
+        // so they arrive in order, though a handler's event may have moved the mirror on meanwhile.
+        if (event.type === 'cadence_migrated') await setInvoiceCadence(tx, invoice, (event.details as { to: { id: string; version: number } }).to);
+        // A closed invoice needs no more calls: its open tasks leave the worklist, saying why.
+        if (TERMINAL_STAGES.includes(event.stage)) await cancelOpenCallTasks(tx, invoice, `invoice ${event.stage}`);
+        await writeInvoiceMirror(
+          tx,
+          invoice,
+          {
+            stage: event.stage,
+            openAmountMinor: event.openAmountMinor,
+            nextStep: event.nextStep,
+            pausedUntil: event.hold?.pausedUntil ?? null,
+            promiseDate: event.hold?.promiseDate ?? null,
+          },
+          eventSeqOf(event),
+        );
       });
     },
   };
