@@ -16,7 +16,14 @@ import { userRoutes } from './routes/users';
 import { worklistRoutes } from './routes/worklist';
 import { disputeRoutes } from './routes/disputes';
 import { createDisputeApprovalService } from './dispute-approval-service';
-import { createCollectorService } from './collector-service';
+import { collectorWork } from './collector-work';
+import { createTaskReader, createWorklistService } from './worklist-service';
+import { createTasksService } from './tasks-service';
+import { createNotesService } from './notes-service';
+import { createPromisesService } from './promises-service';
+import { createPausesService } from './pauses-service';
+import { promiseRoutes } from './routes/promises';
+import { pauseRoutes } from './routes/pauses';
 import { createContactsService } from './contacts-service';
 import type { FxTable } from '../domain/fx';
 import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../config/load';
@@ -91,15 +98,16 @@ export async function buildApp(deps: AppDeps) {
   await app.register(contactRoutes, { sql: deps.sql, contacts });
   await app.register(userRoutes, { sql: deps.sql, tenantId: deps.tenantId });
   await app.register(configDocumentRoutes, { configDocs });
-  const collectors = createCollectorService({
-    sql: deps.sql,
-    temporal: deps.temporal,
-    tenantId: deps.tenantId,
-    fx,
-    cadences,
-    contacts,
+  // The collectors' work, one service per noun over what they share (api/collector-work.ts).
+  const work = collectorWork({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId });
+  const taskReader = createTaskReader({ sql: deps.sql, tenantId: deps.tenantId, fx });
+  await app.register(worklistRoutes, {
+    worklist: createWorklistService(work, taskReader, fx),
+    tasks: createTasksService(work, taskReader, contacts),
+    notes: createNotesService(work),
   });
-  await app.register(worklistRoutes, { collectors });
+  await app.register(promiseRoutes, { promises: createPromisesService(work, cadences) });
+  await app.register(pauseRoutes, { pauses: createPausesService(work) });
   await app.register(disputeRoutes, { service: createDisputeApprovalService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, configDocs }) });
   return app;
 }

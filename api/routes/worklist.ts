@@ -2,10 +2,12 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AGING_BUCKETS } from '../../domain/aging';
 import { DISPUTE_REASONS } from '../../domain/disputes';
-import type { CollectorService } from '../collector-service';
-import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
+import type { NotesService } from '../notes-service';
+import type { TasksService } from '../tasks-service';
+import type { WorklistService } from '../worklist-service';
+import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
 
-/** The collectors' day: worklist, tasks and outcomes, notes and history, promises and plans, pauses, portfolios. */
+/** The collectors' day: worklist, tasks and outcomes, notes and history, portfolios (promises and plans, pauses: their own routes). */
 
 const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:mm');
 const instant = instantSchema;
@@ -58,15 +60,9 @@ const taskSchema = z.object({
   outcome: z.object({ code: z.string(), note: z.string(), completedAt: z.string(), completedBy: z.string().nullable() }).nullable(),
   cancelledReason: z.string().nullable(),
 });
-const stageResult = z.object({ invoiceNumber: z.string(), stage: z.string(), openAmountMinor: z.number(), nextStep, changed: z.boolean() });
-const pauseBody = z.object({
-  reason: z.string().trim().min(1).max(500),
-  until: instant.nullable().default(null).describe('omitted or null: until someone resumes'),
-});
-const resumeBody = z.object({ note: note.default('') });
 const errors = errorResponses;
 
-export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorService }> = async (app, { collectors }) => {
+export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; tasks: TasksService; notes: NotesService }> = async (app, { worklist, tasks, notes }) => {
   app.get('/worklist', {
     schema: {
       summary: 'Call tasks by priority (highest first) with the filtered list’s total open amount in the reporting currency; collectors see their own',
@@ -81,7 +77,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
       }),
       response: { 200: z.object({ reportingCurrency: z.string(), total: z.number(), totalOpenAmountReportingMinor: z.number(), items: z.array(taskSchema) }), ...errors },
     },
-    handler: async (request) => collectors.worklist(request.user, request.query),
+    handler: async (request) => worklist.worklist(request.user, request.query),
   });
 
   app.post('/tasks', {
@@ -90,12 +86,12 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
       body: z.object({ invoiceNumber: invoiceNumberSchema, dueAt: instant, note: z.string().trim().min(1).max(500) }),
       response: { 201: taskSchema, ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await collectors.createTask(request.user, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await tasks.createTask(request.user, request.body)),
   });
 
   app.get('/tasks/:taskId', {
     schema: { summary: 'One call task with its priority and outcome', params: taskParams, response: { 200: taskSchema, ...errors } },
-    handler: async (request) => collectors.task(request.user, request.params.taskId),
+    handler: async (request) => tasks.task(request.user, request.params.taskId),
   });
 
   app.post('/tasks/:taskId/outcome', {
@@ -118,7 +114,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
         ...errors,
       },
     },
-    handler: async (request) => collectors.completeTask(request.user, request.params.taskId, request.body),
+    handler: async (request) => tasks.completeTask(request.user, request.params.taskId, request.body),
   });
 
   app.post('/customers/:customerId/notes', {
@@ -128,7 +124,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
       body: z.object({ note: z.string().trim().min(1).max(2000), invoiceNumber: invoiceNumberSchema.optional() }),
       response: { 201: z.object({ id: z.number(), customerId: z.string(), invoiceNumber: z.string().nullable(), note: z.string(), actor: z.string(), occurredAt: z.string() }), ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await collectors.addNote(request.user, request.params.customerId, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await notes.addNote(request.user, request.params.customerId, request.body)),
   });
 
   app.get('/customers/:customerId/activities', {
@@ -144,110 +140,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
         ...errors,
       },
     },
-    handler: async (request) => collectors.activities(request.user, request.params.customerId, request.query),
-  });
-
-  app.post('/promises', {
-    schema: {
-      summary: 'Record a promise to pay over one or more invoices of a customer; their dunning waits for the date',
-      body: z.object({
-        customerId: customerParams.shape.customerId,
-        madeBy,
-        promisedDate: z.iso.date(),
-        invoices: z.array(z.object({ number: invoiceNumberSchema, amountMinor: amountMinorSchema })).min(1).max(50),
-      }),
-      response: { 201: z.object({ promiseId: z.string(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), nextStep })) }), ...errors },
-    },
-    handler: async (request, reply) => reply.code(201).send(await collectors.makePromise(request.user, request.body)),
-  });
-
-  app.get('/promises', {
-    schema: {
-      summary: 'Promises and plan installments with their status (open, kept, partially_kept, broken, cancelled)',
-      querystring: z.object({ customerId: customerParams.shape.customerId.optional(), status: z.enum(['open', 'kept', 'partially_kept', 'broken', 'cancelled']).optional(), ...page }),
-      response: {
-        200: z.object({
-          total: z.number(),
-          items: z.array(
-            z.object({
-              promiseId: z.string(), invoiceNumber: z.string(), customerId: z.string(), planId: z.string().nullable(), installmentNo: z.number().nullable(),
-              amountMinor: z.number(), currency: z.string(), promisedDate: z.string(), checkDate: z.string().nullable(), madeBy: z.string(), recordedBy: z.string(),
-              collectorId: z.string().nullable(), status: z.string(), paidMinor: z.number().nullable(), evaluatedAt: z.string().nullable(),
-            }),
-          ),
-        }),
-        ...errors,
-      },
-    },
-    handler: async (request) => collectors.promises(request.user, request.query),
-  });
-
-  app.post('/payment-plans', {
-    schema: {
-      summary: 'Agree a payment plan: installments over invoices of one customer (oldest invoice first); they must add up to the open total',
-      body: z.object({
-        customerId: customerParams.shape.customerId,
-        madeBy,
-        invoiceNumbers: z.array(invoiceNumberSchema).min(1).max(50),
-        installments: z.array(z.object({ dueDate: z.iso.date(), amountMinor: amountMinorSchema })).min(2).max(36),
-      }),
-      response: { 201: z.object({ planId: z.string(), customerId: z.string(), currency: z.string(), totalMinor: z.number(), maxMissedInstallments: z.number(), invoices: z.array(z.object({ invoiceNumber: z.string(), installments: z.array(z.object({ dueDate: z.string(), amountMinor: z.number() })), stage: z.string() })) }), ...errors },
-    },
-    handler: async (request, reply) => reply.code(201).send(await collectors.createPaymentPlan(request.user, request.body)),
-  });
-
-  app.get('/reports/promise-kept-rate', {
-    schema: {
-      summary: 'Promise-kept rate per collector or per customer: kept / settled promises checked in [from, to)',
-      querystring: z.object({ by: z.enum(['collector', 'customer']).default('collector'), from: instant.optional(), to: instant.optional() }),
-      response: {
-        200: z.object({
-          by: z.string(),
-          from: z.string().nullable(),
-          to: z.string().nullable(),
-          items: z.array(
-            z.object({
-              collectorId: z.string().optional().describe('with by=collector'),
-              customerId: z.string().optional().describe('with by=customer'),
-              kept: z.number(), partiallyKept: z.number(), broken: z.number(), open: z.number(), settled: z.number(),
-              keptRate: z.number().nullable().describe('kept / settled; null when none is settled'),
-            }),
-          ),
-        }),
-        ...errors,
-      },
-    },
-    handler: async (request) => collectors.promiseKeptRate(request.user, request.query),
-  });
-
-  app.post('/invoices/:invoiceNumber/pause', {
-    schema: { summary: 'Pause dunning for an invoice, until a date or until resumed, with a reason', params: invoiceParams, body: pauseBody, response: { 200: stageResult, ...errors } },
-    handler: async (request) => collectors.pauseInvoice(request.user, request.params.invoiceNumber, request.body),
-  });
-
-  app.post('/invoices/:invoiceNumber/resume', {
-    schema: { summary: 'Resume dunning for a paused invoice', params: invoiceParams, body: resumeBody, response: { 200: stageResult, ...errors } },
-    handler: async (request) => collectors.resumeInvoice(request.user, request.params.invoiceNumber, request.body),
-  });
-
-  app.post('/customers/:customerId/pause', {
-    schema: {
-      summary: 'Pause dunning for every open invoice of a customer (and invoices enrolled meanwhile)',
-      params: customerParams,
-      body: pauseBody,
-      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), until: z.string().nullable(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string() })) }), ...errors },
-    },
-    handler: async (request) => collectors.pauseCustomer(request.user, request.params.customerId, request.body),
-  });
-
-  app.post('/customers/:customerId/resume', {
-    schema: {
-      summary: "Lift a customer-wide pause (invoices paused on their own stay paused)",
-      params: customerParams,
-      body: resumeBody,
-      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), resumed: z.boolean() })) }), ...errors },
-    },
-    handler: async (request) => collectors.resumeCustomer(request.user, request.params.customerId, request.body),
+    handler: async (request) => notes.activities(request.user, request.params.customerId, request.query),
   });
 
   app.put('/customers/:customerId/collector', {
@@ -257,6 +150,6 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ collectors: CollectorServic
       body: z.object({ collectorId: z.string().min(1).max(64) }),
       response: { 200: z.object({ customerId: z.string(), from: z.string().nullable(), to: z.string(), movedTasks: z.array(z.number()) }), ...errors },
     },
-    handler: async (request) => collectors.reassign(request.user, request.params.customerId, request.body),
+    handler: async (request) => worklist.reassign(request.user, request.params.customerId, request.body),
   });
 };

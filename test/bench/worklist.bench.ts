@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createCollectorService, localDay, type WorklistFilter } from '../../api/collector-service';
+import { collectorWork } from '../../api/collector-work';
+import { createTaskReader, createWorklistService, localDay, type WorklistFilter } from '../../api/worklist-service';
 import type { AuthUser } from '../../api/auth';
 import { loadReportingConfig } from '../../config/load';
 import { freePort } from '../../dev/process';
@@ -204,14 +205,8 @@ export const bench: Bench = {
 
     const fx = loadReportingConfig();
     const timings: Timing[] = [];
-    const service = createCollectorService({
-      sql: timedSql(db, timings),
-      temporal: {} as never,
-      tenantId: TENANT,
-      fx,
-      cadences: { getVersion: async () => { throw new Error('unused'); } } as never,
-      contacts: { flagForUpdate: async () => { throw new Error('unused'); } } as never,
-    });
+    const timedDb = timedSql(db, timings);
+    const service = createWorklistService(collectorWork({ sql: timedDb, temporal: {} as never, tenantId: TENANT }), createTaskReader({ sql: timedDb, tenantId: TENANT, fx }), fx);
 
     // Expected results, computed in SQL independently of the service (conversion per invoice with convertMinor).
     const expected = async (collectorId: string | null, extra: { customerId?: string; bucket31to60?: boolean } = {}) => {

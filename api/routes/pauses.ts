@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { PausesService } from '../pauses-service';
+import { customerParams, errorResponses, instantSchema, invoiceParams, nextStepSchema } from '../schemas';
+
+/** Pausing and resuming dunning: one invoice, or a whole customer. */
+
+const instant = instantSchema;
+const note = z.string().trim().max(2000);
+const nextStep = nextStepSchema;
+const stageResult = z.object({ invoiceNumber: z.string(), stage: z.string(), openAmountMinor: z.number(), nextStep, changed: z.boolean() });
+const pauseBody = z.object({
+  reason: z.string().trim().min(1).max(500),
+  until: instant.nullable().default(null).describe('omitted or null: until someone resumes'),
+});
+const resumeBody = z.object({ note: note.default('') });
+const errors = errorResponses;
+
+export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = async (app, { pauses }) => {
+  app.post('/invoices/:invoiceNumber/pause', {
+    schema: { summary: 'Pause dunning for an invoice, until a date or until resumed, with a reason', params: invoiceParams, body: pauseBody, response: { 200: stageResult, ...errors } },
+    handler: async (request) => pauses.pauseInvoice(request.user, request.params.invoiceNumber, request.body),
+  });
+
+  app.post('/invoices/:invoiceNumber/resume', {
+    schema: { summary: 'Resume dunning for a paused invoice', params: invoiceParams, body: resumeBody, response: { 200: stageResult, ...errors } },
+    handler: async (request) => pauses.resumeInvoice(request.user, request.params.invoiceNumber, request.body),
+  });
+
+  app.post('/customers/:customerId/pause', {
+    schema: {
+      summary: 'Pause dunning for every open invoice of a customer (and invoices enrolled meanwhile)',
+      params: customerParams,
+      body: pauseBody,
+      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), until: z.string().nullable(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string() })) }), ...errors },
+    },
+    handler: async (request) => pauses.pauseCustomer(request.user, request.params.customerId, request.body),
+  });
+
+  app.post('/customers/:customerId/resume', {
+    schema: {
+      summary: "Lift a customer-wide pause (invoices paused on their own stay paused)",
+      params: customerParams,
+      body: resumeBody,
+      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), resumed: z.boolean() })) }), ...errors },
+    },
+    handler: async (request) => pauses.resumeCustomer(request.user, request.params.customerId, request.body),
+  });
+};
