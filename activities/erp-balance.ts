@@ -1,16 +1,11 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { ErpInvoiceNotFoundError, type ErpAdapter, type ErpInvoiceBalance } from '../integrations/erp/adapter';
+import type { ErpAdapter, ErpInvoiceBalance } from '../integrations/erp/adapter';
+import { erpCall } from './erp-failures';
 
 export function createErpActivities(deps: { erp: ErpAdapter }) {
   return {
-    /** An invoice the ERP does not know is a permanent error; anything else (ERP down) is retried. */
+    /** The ERP's balance of the invoice (the system of record); an invoice the ERP does not know is a permanent error. */
     async getInvoiceBalance(invoiceNumber: string): Promise<ErpInvoiceBalance> {
-      try {
-        return await deps.erp.getInvoiceBalance(invoiceNumber);
-      } catch (err) {
-        if (err instanceof ErpInvoiceNotFoundError) throw ApplicationFailure.nonRetryable(err.message, 'ErpInvoiceNotFound');
-        throw err;
-      }
+      return erpCall(() => deps.erp.getInvoiceBalance(invoiceNumber));
     },
   };
 }

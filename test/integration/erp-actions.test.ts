@@ -3,7 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listen } from '../support/listen';
+import { createCreditHoldActivities } from '../../activities/credit-hold';
 import { createErpActionActivities } from '../../activities/erp-actions';
+import { createErpActivities } from '../../activities/erp-balance';
 import { ErpInvoiceNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../integrations/erp/adapter';
 import { createHttpErp } from '../../integrations/erp/http-erp';
 import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
@@ -237,7 +239,7 @@ describe('credit hold on the customer account', () => {
     const hold = await erp.placeCreditHold({ customerId, reason: 'approved: A-1', idempotencyKey: unique('hold') });
     expect((await call('GET', `/customers/${customerId}/credit-status`)).body).toEqual({ customerId, onHold: true, heldSince: hold.heldSince, reason: 'approved: A-1' });
 
-    const activities = createErpActionActivities({ erp });
+    const activities = createCreditHoldActivities({ erp });
     const release = { customerId, reason: 'approved: A-2', idempotencyKey: unique('release') };
     const env = new MockActivityEnvironment();
     expect(await env.run(activities.releaseCreditHold, release)).toEqual({ customerId, onHold: false });
@@ -339,12 +341,29 @@ describe('ERP action activities', () => {
     const unknown = await env().run(activities.postWriteOff, memo('INV-NONE', 1)).catch((e: unknown) => e);
     expect(unknown).toMatchObject({ nonRetryable: true, type: 'ErpInvoiceNotFound' });
 
-    const nobody = await env().run(activities.releaseCreditHold, { customerId: 'CUST-NOBODY', reason: 'x', idempotencyKey: unique('k') }).catch((e: unknown) => e);
+    const nobody = await env().run(createCreditHoldActivities({ erp }).releaseCreditHold, { customerId: 'CUST-NOBODY', reason: 'x', idempotencyKey: unique('k') }).catch((e: unknown) => e);
     expect(nobody).toMatchObject({ nonRetryable: true, type: 'ErpCustomerNotFound' });
 
     const invalid = await env().run(activities.requestCreditMemo, { ...memo(invoice.invoiceNumber, 0), currency: 'eur', reason: '' }).catch((e: unknown) => e);
     expect(invalid).toMatchObject({ nonRetryable: true, type: 'InvalidErpRequest', message: expect.stringMatching(/amountMinor[\s\S]*currency[\s\S]*reason/) });
     expect((await call('GET', `/credit-memos?invoiceNumber=${invoice.invoiceNumber}`)).body).toEqual([]);
+  });
+
+  it('map ERP errors alike in every ERP activity: the balance read and the credit hold too', async () => {
+    const balance = await env().run(createErpActivities({ erp }).getInvoiceBalance, 'INV-NONE').catch((e: unknown) => e);
+    expect(balance).toBeInstanceOf(ApplicationFailure);
+    expect(balance).toMatchObject({ nonRetryable: true, type: 'ErpInvoiceNotFound' });
+
+    const holds = createCreditHoldActivities({ erp });
+    const { customerId } = await createInvoice(10_000);
+    const key = unique('hold');
+    await env().run(holds.placeCreditHold, { idempotencyKey: key, customerId, reason: 'overdue' });
+    const { customerId: other } = await createInvoice(10_000);
+    const reused = await env().run(holds.placeCreditHold, { idempotencyKey: key, customerId: other, reason: 'overdue' }).catch((e: unknown) => e);
+    expect(reused).toMatchObject({ nonRetryable: true, type: 'ErpRequestRejected', details: [{ status: 409, code: 'idempotency_key_reused' }] });
+
+    const invalid = await env().run(holds.releaseCreditHold, { idempotencyKey: ' ', customerId, reason: '' }).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ nonRetryable: true, type: 'InvalidErpRequest' });
   });
 
   it('let Temporal retry while the ERP is unavailable', async () => {
