@@ -32,9 +32,12 @@ export async function customerContact(input: CustomerContactInput): Promise<void
   const state: CustomerContactState = input.state ?? { pending: [], sentAt: [], batchSeq: 0, answered: [] };
 
   setHandler(customerContactStateQuery, () => state);
+  // A request is known while pending, while its batch is in flight and once answered: a signal repeated by a
+  // retried activity (a worker that died after signalling) never queues it a second time.
+  const known = (requestId: string) =>
+    state.answered.includes(requestId) || state.pending.some((p) => p.requestId === requestId) || (state.inFlight ?? []).includes(requestId);
   setHandler(queueCustomerMessageSignal, (request) => {
-    const known = state.answered.includes(request.requestId) || state.pending.some((p) => p.requestId === request.requestId);
-    if (!known) state.pending.push(request);
+    if (!known(request.requestId)) state.pending.push(request);
   });
 
   const answer = async (request: CustomerMessageRequest, result: Omit<CustomerMessageResult, 'requestId'>) => {
@@ -64,6 +67,7 @@ export async function customerContact(input: CustomerContactInput): Promise<void
     }
 
     const batch = state.pending.splice(0);
+    state.inFlight = batch.map((r) => r.requestId);
     const live: (CustomerMessageRequest & { openAmountMinor: number })[] = [];
     for (const request of batch) {
       const balance = await system.getInvoiceBalance(request.invoice.number);
@@ -90,6 +94,7 @@ export async function customerContact(input: CustomerContactInput): Promise<void
       if (sent.status === 'sent') state.sentAt.push(at);
       for (const request of live) await answer(request, { outcome: sent.status, at, batchSize: live.length });
     }
+    state.inFlight = [];
     state.sentAt = state.sentAt.filter((t) => Date.parse(t) > Date.now() - CAP_MEMORY_MS);
 
     if (workflowInfo().continueAsNewSuggested && state.pending.length === 0) {

@@ -21,6 +21,8 @@ export interface CustomerContactState {
   /** Customer-facing messages sent, for the contact cap (ISO instants, newest last, trimmed). */
   sentAt: string[];
   batchSeq: number;
+  /** The requests of the batch being checked and sent (answered as soon as it is done). */
+  inFlight?: string[];
   /** Requests already answered, so a repeated signal is not sent twice (bounded). */
   answered: string[];
 }
