@@ -1,17 +1,10 @@
-import { insertCallTaskOnce, type CallTaskKind } from '../db/call-tasks';
+import { insertCallTaskOnce, type CallTaskKind, type NewCallTask } from '../db/call-tasks';
 import type { Sql } from '../db/sql';
 
 export type { CallTaskKind };
 
-export interface CallTaskRequest {
-  idempotencyKey: string;
-  tenantId: string;
-  invoiceNumber: string;
-  customerId: string;
-  /** The collector known when the workflow started; the customer's current collector wins (portfolios move). */
-  collectorId: string | null;
-  dueAt: string;
-  note: string;
+/** A task to write; what is left out defaults to a first cadence call of its own. */
+export interface CallTaskRequest extends Omit<NewCallTask, 'kind' | 'attempt' | 'parentTaskId' | 'workflowId'> {
   kind?: CallTaskKind;
   attempt?: number;
   parentTaskId?: number;

@@ -3,11 +3,12 @@ import {
   escalateApprovalRequest as escalateApprovalRow,
   insertApprovalRequestOnce,
   setApprovalEffect,
+  type NewApprovalRequest,
 } from '../db/approval-requests';
 import { appendAuditEvent } from '../db/audit-events';
 import { newestConfigDocument } from '../db/config-documents';
 import { customerFlags } from '../db/customers';
-import { escalateDispute, insertDisputeOnce, markDisputeReminded, resolveDispute } from '../db/disputes';
+import { escalateDispute, insertDisputeOnce, markDisputeReminded, resolveDispute, type NewDispute } from '../db/disputes';
 import { insertInternalNotificationOnce, type NewInternalNotification } from '../db/internal-notifications';
 import { changeDisputedAmount } from '../db/invoices';
 import type { Sql } from '../db/sql';
@@ -69,20 +70,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
     },
 
     /** The dispute's row and the owner's notification (the lead's when the team has no default owner). */
-    async recordDispute(req: {
-      tenantId: string;
-      disputeId: string;
-      invoiceNumber: string;
-      customerId: string;
-      workflowId: string;
-      disputedAmountMinor: number;
-      currency: string;
-      reasonCode: string;
-      note: string;
-      source: 'call' | 'api' | 'erp';
-      openedBy: string;
-      route: DisputeRoute;
-    }): Promise<void> {
+    async recordDispute(req: NewDispute): Promise<void> {
       const { route } = req;
       await sql.begin(async (tx) => {
         const opened = await insertDisputeOnce(tx, req);
@@ -156,20 +144,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
      * Registers an approval request: its amount in the reporting currency, the minimum role the
      * authority matrix asks for, the row, and a notification to that role.
      */
-    async registerApprovalRequest(req: {
-      tenantId: string;
-      requestId: string;
-      invoiceNumber: string;
-      customerId: string;
-      workflowId: string;
-      action: ApprovalAction;
-      amountMinor: number;
-      currency: string;
-      reason: string;
-      source: 'cadence' | 'api';
-      requestedBy: string;
-      details: Record<string, unknown>;
-    }): Promise<{ requiredRole: Role; amountReportingMinor: number; escalateAfterMs: number }> {
+    async registerApprovalRequest(req: Omit<NewApprovalRequest, 'amountReportingMinor' | 'requiredRole'>): Promise<{ requiredRole: Role; amountReportingMinor: number; escalateAfterMs: number }> {
       const matrix = await current(req.tenantId, 'authority_matrix', (d) => authorityMatrixSchema.parse(d), deps.authorityMatrix);
       const amountReportingMinor = convertMinor(req.amountMinor, req.currency, deps.fx);
       const role = requiredRole(matrix, req.action, amountReportingMinor);

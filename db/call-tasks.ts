@@ -33,7 +33,7 @@ export interface NewCallTask {
   tenantId: string;
   invoiceNumber: string;
   customerId: string;
-  /** Used when the customer has no collector of its own (the customer's current collector wins). */
+  /** The collector known when the workflow started; the customer's current collector wins (portfolios move). */
   collectorId: string | null;
   dueAt: string;
   note: string;
