@@ -1,5 +1,6 @@
 import type { ErpAdapter } from '../integrations/erp/adapter';
 import { createAuditActivities } from './audit';
+import { createBeforeSendActivities } from './before-send';
 import { createCallTaskActivities } from './call-tasks';
 import { createCreditHoldActivities } from './credit-hold';
 import { createCustomerActivities, type CustomerActivityDeps } from './customer';
@@ -21,6 +22,7 @@ export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWork
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createErpActivities(deps),
+    ...createBeforeSendActivities(deps),
     ...createMailActivities(deps),
     ...createCallTaskActivities(deps),
     ...createAuditActivities(deps),

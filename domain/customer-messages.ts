@@ -23,7 +23,16 @@ export interface CustomerMessageRequest {
   disputedAmountMinor?: number;
 }
 
-export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send' | 'do_not_contact';
+/** withdrawn: the invoice no longer wanted the message when its batch went (promised, disputed, paused, awaiting a decision, closed). */
+export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send' | 'do_not_contact' | 'withdrawn';
+
+/** What the contact workflow asks right before sending, per request: the invoice's own wish and the ERP's balance. */
+export interface BeforeSendItem {
+  requestId: string;
+  invoiceNumber: string;
+  invoiceWorkflowId: string;
+}
+export type BeforeSendVerdict = { requestId: string; verdict: 'send'; openAmountMinor: number } | { requestId: string; verdict: 'paid' | 'withdrawn' };
 
 export interface CustomerMessageResult {
   requestId: string;

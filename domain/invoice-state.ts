@@ -51,6 +51,7 @@ export interface StepRecord {
     | 'requested'
     | 'webhook_sent'
     | 'paid_before_send'
+    | 'withdrawn'
     | 'do_not_contact'
     | 'call_instead'
     | 'approval_requested';
@@ -334,5 +335,15 @@ export function receiveDisputeOutcome(s: DunningState, outcome: DisputeOutcome):
 export function receiveApprovalOutcome(s: DunningState, outcome: ApprovalOutcome): DunningState | undefined {
   if (s.approval?.requestId !== outcome.requestId) return undefined;
   return { ...s, approvalOutcomes: [...(s.approvalOutcomes ?? []).filter((o) => o.requestId !== outcome.requestId), outcome] };
+}
+
+/**
+ * Whether the invoice still wants a customer message it queued, asked by the customer's contact workflow right
+ * before it sends: a cadence step's message only while nothing holds the invoice; a promise's courtesy reminder
+ * only while that promise is followed and nothing else holds it. A closed invoice wants nothing.
+ */
+export function wantsMessage(s: DunningState, request: { kind: 'step' } | { kind: 'courtesy'; promiseId: string }): boolean {
+  if (isClosed(s) || s.pause || fullDispute(s) || s.approval) return false;
+  return request.kind === 'step' ? s.promise === undefined : s.promise?.promiseId === request.promiseId;
 }
 

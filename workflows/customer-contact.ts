@@ -2,6 +2,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
@@ -69,11 +70,22 @@ export async function customerContact(input: CustomerContactInput): Promise<void
     const batch = state.pending.splice(0);
     state.inFlight = batch.map((r) => r.requestId);
     const live: (CustomerMessageRequest & { openAmountMinor: number })[] = [];
-    for (const request of batch) {
-      const balance = await system.getInvoiceBalance(request.invoice.number);
-      // A partly disputed invoice asks only for the undisputed rest.
-      if (balance.status === 'open' && balance.openAmountMinor > 0) live.push({ ...request, openAmountMinor: Math.max(0, balance.openAmountMinor - (request.disputedAmountMinor ?? 0)) });
-      else await answer(request, { outcome: 'paid_before_send', at: new Date().toISOString(), batchSize: 0 });
+    // A partly disputed invoice asks only for the undisputed rest.
+    const keep = (request: CustomerMessageRequest, openAmountMinor: number) => live.push({ ...request, openAmountMinor: Math.max(0, openAmountMinor - (request.disputedAmountMinor ?? 0)) });
+    if (patched('ask-invoice-before-send')) {
+      // Each invoice is asked whether it still wants its message (promised, disputed, paused or closed since), then the ERP.
+      const verdicts = await system.recheckBeforeSend(batch.map((r) => ({ requestId: r.requestId, invoiceNumber: r.invoice.number, invoiceWorkflowId: r.invoiceWorkflowId })));
+      for (const request of batch) {
+        const v = verdicts.find((x) => x.requestId === request.requestId);
+        if (v?.verdict === 'send') keep(request, v.openAmountMinor);
+        else await answer(request, { outcome: v?.verdict === 'paid' ? 'paid_before_send' : 'withdrawn', at: new Date().toISOString(), batchSize: 0 });
+      }
+    } else {
+      for (const request of batch) {
+        const balance = await system.getInvoiceBalance(request.invoice.number);
+        if (balance.status === 'open' && balance.openAmountMinor > 0) keep(request, balance.openAmountMinor);
+        else await answer(request, { outcome: 'paid_before_send', at: new Date().toISOString(), batchSize: 0 });
+      }
     }
     if (live.length > 0) {
       const sent = await contact.sendCustomerMessage({

@@ -1,7 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { system } from './activity-proxies';
 import { customerMessageResultSignal } from './customer-messages';
-import { cadenceChangedSignal, collectorChangedSignal, collectorIdKey, dunningStageKey, dunningStateQuery, type InvoiceDunningInput } from './messages';
+import { cadenceChangedSignal, collectorChangedSignal, collectorIdKey, dunningStageKey, dunningStateQuery, messageWantedQuery, type InvoiceDunningInput } from './messages';
 import { applyContactCap, daysPastDue, planEscalatedStep, planNextStep } from '../domain/schedule';
 import { CUSTOMER_FACING } from '../domain/cadence';
 import { stepIdempotencyKey } from '../domain/ids';
@@ -33,6 +33,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   const { customer } = run;
 
   setHandler(dunningStateQuery, () => run.state);
+  setHandler(messageWantedQuery, (requestId) => run.wantsMessage(requestId));
   setHandler(cadenceChangedSignal, (next) => {
     if (next.id !== run.cadence.id || next.version !== run.cadence.version) run.pendingCadence = next;
   });

@@ -43,6 +43,8 @@ export const resumeUpdate = defineUpdate<StageResult, [ResumeRequest]>('resume')
 export const recordPaymentUpdate = defineUpdate<PaymentResult, [PaymentNotice]>('recordPayment');
 export const paymentNotifiedSignal = defineSignal<[PaymentNotice]>('paymentNotified');
 export const dunningStateQuery = defineQuery<DunningState>('dunningState');
+/** Asked by the customer's contact workflow (through an activity) right before it sends: does the invoice still want this message? */
+export const messageWantedQuery = defineQuery<boolean, [string]>('messageWanted');
 /** The customer moved to another collector's portfolio. */
 export const collectorChangedSignal = defineSignal<[string]>('collectorChanged');
 /** Moves a running invoice to another cadence version; takes effect at the next step boundary. */

@@ -7,6 +7,9 @@ import type { createActivities } from '../../activities';
 import type { ErpInvoiceBalance } from '../../integrations/erp/adapter';
 import type { Segment } from '../../domain/cadence';
 import { customerContactWorkflowId, queueCustomerMessageSignal } from '../../workflows/customer-messages';
+import { messageWantedQuery } from '../../workflows/messages';
+import type { BeforeSendVerdict } from '../../domain/customer-messages';
+import { WorkflowNotFoundError } from '@temporalio/client';
 
 type Activities = ReturnType<typeof createActivities>;
 export type ActivityName = keyof Activities;
@@ -60,6 +63,30 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
         status: inv.status ?? (open === 0 ? 'paid' : 'open'),
         asOf: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString(),
       };
+    },
+    /** As the real one: asks each invoice workflow (a real query on the test server), then the fake ERP. */
+    async recheckBeforeSend(items) {
+      record('recheckBeforeSend', [items]);
+      const { client } = Context.current();
+      const verdicts: BeforeSendVerdict[] = [];
+      for (const item of items) {
+        const inv = erp.get(item.invoiceNumber);
+        if (!inv) throw new Error(`fake ERP has no invoice ${item.invoiceNumber}`);
+        const open = inv.openAmountMinor ?? inv.amountMinor;
+        if ((inv.status ?? (open === 0 ? 'paid' : 'open')) !== 'open' || open <= 0) {
+          verdicts.push({ requestId: item.requestId, verdict: 'paid' });
+          continue;
+        }
+        let wanted: boolean;
+        try {
+          wanted = await client.workflow.getHandle(item.invoiceWorkflowId).query(messageWantedQuery, item.requestId);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+          wanted = false;
+        }
+        verdicts.push(wanted ? { requestId: item.requestId, verdict: 'send', openAmountMinor: open } : { requestId: item.requestId, verdict: 'withdrawn' });
+      }
+      return verdicts;
     },
     async sendDunningEmail(req) {
       record('sendDunningEmail', [req]);

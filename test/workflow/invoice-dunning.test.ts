@@ -59,8 +59,9 @@ describe('invoice dunning workflow (time-skipping)', () => {
       expect(Math.abs(task.scheduledAt - Date.parse(preview[3]!.at))).toBeLessThan(2_000);
       expect(task.args[0]).toMatchObject({ invoiceNumber: input.invoice.number, collectorId: 'col-1', customerId: 'C1' });
     });
-    // The balance is read by the invoice workflow before each step and by the customer workflow before each send.
-    expect(fake.callsOf('getInvoiceBalance')).toHaveLength(4 + 3);
+    // The invoice re-reads before each of its 4 steps; the contact workflow re-checks each of the 3 messages right before sending.
+    expect(fake.callsOf('getInvoiceBalance')).toHaveLength(4);
+    expect(fake.callsOf('recheckBeforeSend')).toHaveLength(3);
     const events = fake.callsOf('recordDunningEvent').map((c) => c.args[0]);
     expect(events.map((e) => e.type)).toEqual(['enrolled', 'step_done', 'step_done', 'step_done', 'step_done', 'cadence_completed', 'payment_received', 'closed']);
     expect(new Set(events.map((e) => e.eventKey)).size).toBe(events.length);

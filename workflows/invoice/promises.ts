@@ -51,7 +51,10 @@ export async function holdForPromise(run: InvoiceRun): Promise<void> {
 async function sendCourtesy(run: InvoiceRun, inst: PromiseInstallment, template: string): Promise<void> {
   const promise = run.state.promise!;
   const requestId = `${run.workflowId}:promise:${promise.promiseId}:${inst.no}:courtesy`;
-  await run.queueMessage({ requestId, stepId: `promise-courtesy-${inst.no}`, kind: 'email', template, daysPastDue: run.pastDue(), requestedAt: new Date().toISOString() });
+  await run.queueMessage(
+    { requestId, stepId: `promise-courtesy-${inst.no}`, kind: 'email', template, daysPastDue: run.pastDue(), requestedAt: new Date().toISOString() },
+    { kind: 'courtesy', promiseId: promise.promiseId },
+  );
   const answered = await condition(() => run.messageResults.has(requestId), '30 days');
   const current = run.state.promise;
   if (current?.promiseId === promise.promiseId) run.update({ promise: courtesyDone(current, inst.no) });

@@ -13,12 +13,15 @@ import {
   changeCourse,
   describeNext,
   isClosed,
+  wantsMessage,
   withStage,
   type DunningStage,
   type DunningState,
   type PlanContext,
 } from '../../domain/invoice-state';
 import { dunningStageKey, type InvoiceDunningInput } from '../messages';
+
+export type MessageWish = { kind: 'step' } | { kind: 'courtesy'; promiseId: string };
 
 /**
  * One run of an invoice's workflow: its state and the few things every handler needs (the audit trail,
@@ -36,6 +39,8 @@ export class InvoiceRun {
   pendingCadence: Cadence | undefined;
   /** The customer contact workflow's answers, by request id. */
   readonly messageResults = new Map<string, CustomerMessageResult>();
+  /** The messages this run queued, and what each is for: the contact workflow asks whether they are still wanted. */
+  readonly queuedMessages = new Map<string, MessageWish>();
   /** People change the invoice's course (a promise, a pause, a dispute): the main loop looks again when this moves. */
   wake = 0;
   /** Payments recorded in the audit trail so far (they arrive by signal or update, and are audited by the loop). */
@@ -216,8 +221,15 @@ export class InvoiceRun {
     });
   }
 
+  /** Whether the invoice still wants a message it queued (asked right before the contact workflow sends it). */
+  wantsMessage(requestId: string): boolean {
+    const wish = this.queuedMessages.get(requestId);
+    return wish !== undefined && wantsMessage(this.state, wish);
+  }
+
   /** Hands a customer-facing message to the customer's contact workflow (consolidation, cap, window, ERP re-check). */
-  queueMessage(m: { requestId: string; stepId: string; kind: 'email' | 'statement'; template: string; daysPastDue: number; requestedAt: string }) {
+  queueMessage(m: { requestId: string; stepId: string; kind: 'email' | 'statement'; template: string; daysPastDue: number; requestedAt: string }, wish: MessageWish) {
+    this.queuedMessages.set(m.requestId, wish);
     return system.queueCustomerMessage({
       ...m,
       tenantId: this.tenantId,

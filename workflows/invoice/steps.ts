@@ -59,7 +59,7 @@ export async function runStep(run: InvoiceRun, step: CadenceStep, at: string, ke
 
 /** A customer-facing message: queued with the customer's contact workflow, which answers what became of it. */
 async function sendMessage(run: InvoiceRun, step: CadenceStep, kind: 'email' | 'statement', template: string, at: string, key: string, pastDue: number): Promise<StepResult> {
-  await run.queueMessage({ requestId: key, stepId: step.id, kind, template, daysPastDue: pastDue, requestedAt: at });
+  await run.queueMessage({ requestId: key, stepId: step.id, kind, template, daysPastDue: pastDue, requestedAt: at }, { kind: 'step' });
   // Wait for the answer even if the invoice closes meanwhile: the message may already be on its way, and the
   // step must be recorded either way (a paid invoice is answered 'paid_before_send' if it was not).
   // The bound outlasts the longest contact cap a cadence may set (90 days).

@@ -1,0 +1,75 @@
+import { describe, expect, inject, it } from 'vitest';
+import { cadenceSchema } from '../../domain/cadence';
+import { dunningStateQuery, makePromiseUpdate, openDisputeUpdate, pauseUpdate, requestApprovalUpdate } from '../../workflows/messages';
+import { createFakeActivities } from '../support/fake-activities';
+import { localClock, startInvoiceWorkflow, useTimeSkippingServer } from '../support/workflow-server';
+import { createTestWorker, invoiceInput } from '../support/time-skipping';
+
+/**
+ * A reminder queued with the customer's contact workflow goes out only if the invoice still wants it when
+ * the batch is sent: a promise, a dispute, a pause or an approval request recorded during the gathering
+ * delay withdraws it (issue 10 #3: the reminder used to go out seconds after the invoice was promised).
+ */
+const GATHER_MS = 10 * 60_000;
+const ZONE = 'Europe/Berlin';
+const server = useTimeSkippingServer();
+const { date: berlinDate } = localClock(server, ZONE);
+
+const cadence = cadenceSchema.parse({
+  id: 'one-reminder',
+  version: 1,
+  name: 'One reminder, then a call',
+  sendAt: '00:00',
+  steps: [
+    { id: 'reminder-1', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+    { id: 'call-1', offset: { amount: 60, unit: 'days' }, action: { type: 'call_task', note: 'Call the AP contact.' } },
+  ],
+});
+
+describe('a message the invoice no longer wants is not sent (time-skipping)', () => {
+  it.each([
+    ['a promise to pay', 'promised'],
+    ['a dispute of the whole amount', 'disputed'],
+    ['a pause', 'paused'],
+    ['a write-off request', 'awaiting_approval'],
+  ] as const)('%s recorded while the reminder waits in the contact workflow withdraws it', async (what, stage) => {
+    // Overdue for a week: the first reminder falls due at once and waits the gathering delay in the contact workflow.
+    const input = invoiceInput(await berlinDate(-7), { cadence });
+    input.customer.id = `WD-${input.invoice.number}`;
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, input, taskQueue);
+      for (let i = 0; i < 50 && fake.callsOf('queueCustomerMessage').length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(fake.callsOf('queueCustomerMessage')).toHaveLength(1);
+      const actor = 'anna';
+      if (stage === 'promised')
+        await handle.executeUpdate(makePromiseUpdate, { args: [{ promiseId: 'P1', madeBy: 'AP clerk', recordedBy: actor, installments: [{ dueDate: await berlinDate(10), amountMinor: 125_000 }] }] });
+      if (stage === 'disputed') await handle.executeUpdate(openDisputeUpdate, { args: [{ disputeId: 'D1', reasonCode: 'pricing', note: 'price differs from the PO', source: 'api', actor }] });
+      if (stage === 'paused') await handle.executeUpdate(pauseUpdate, { args: [{ reason: 'customer asked to wait', until: null, actor, scope: 'invoice' }] });
+      if (stage === 'awaiting_approval') await handle.executeUpdate(requestApprovalUpdate, { args: [{ requestId: 'R1', action: 'write_off', reason: 'customer insolvent', actor, details: {} }] });
+      // Past the gathering delay: the batch is checked and the step answered.
+      await server.env.sleep(GATHER_MS + 60_000);
+      const state = await handle.query(dunningStateQuery);
+      expect(state.stage, what).toBe(stage);
+      expect(state.steps.map((s) => [s.stepId, s.outcome])).toEqual([['reminder-1', 'withdrawn']]);
+      await handle.terminate('test done');
+    });
+    expect(fake.callsOf('sendCustomerMessage')).toHaveLength(0);
+    expect(fake.callsOf('recheckBeforeSend')).toHaveLength(1);
+  });
+
+  it('a reminder for an invoice with nothing holding it still goes out', async () => {
+    const input = invoiceInput(await berlinDate(-7), { cadence });
+    input.customer.id = `WD-${input.invoice.number}`;
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, input, taskQueue);
+      await server.env.sleep(GATHER_MS + 60_000);
+      expect((await handle.query(dunningStateQuery)).steps.map((s) => [s.stepId, s.outcome])).toEqual([['reminder-1', 'sent']]);
+      await handle.terminate('test done');
+    });
+    expect(fake.callsOf('sendCustomerMessage')).toHaveLength(1);
+  });
+});
