@@ -136,6 +136,23 @@ interface CreditReply {
 /** What posting a record did; on a conflict the record is the one already stored. */
 type Recorded<T> = T & { outcome: 'created' | 'unchanged' | 'conflict' };
 
+/**
+ * Everything the simulator knows, as plain JSON: what it writes to its state file and reads back on
+ * start, so a restart keeps invoices, payments (scheduled ones included), holds, memos, journals and
+ * the first answers of idempotency keys.
+ */
+export interface ErpSimulatorState {
+  version: 1;
+  invoices: SimulatedInvoice[];
+  payments: SimulatedPayment[];
+  creditAccounts: SimulatedCreditAccount[];
+  creditEvents: CreditEvent[];
+  creditReplies: [string, CreditReply][];
+  creditMemos: SimulatedCreditMemo[];
+  journals: SimulatedJournalEntry[];
+  adjustmentReplies: [string, { fingerprint: string; answer: unknown }][];
+}
+
 export class ErpSimulatorStore {
   readonly invoices = new Map<string, SimulatedInvoice>();
   readonly payments = new Map<string, SimulatedPayment>();
@@ -147,6 +164,37 @@ export class ErpSimulatorStore {
   readonly journals: SimulatedJournalEntry[] = [];
   /** First answer per idempotency key for credit memos, write-offs and rebills, with what identifies the request. */
   private readonly adjustmentReplies = new Map<string, { fingerprint: string; answer: unknown }>();
+
+  /** A copy of the whole ledger as plain JSON (nothing shared with the live store). */
+  snapshot(): ErpSimulatorState {
+    return structuredClone({
+      version: 1,
+      invoices: [...this.invoices.values()],
+      payments: [...this.payments.values()],
+      creditAccounts: [...this.creditAccounts.values()],
+      creditEvents: this.creditEvents,
+      creditReplies: [...this.creditReplies],
+      creditMemos: this.creditMemos,
+      journals: this.journals,
+      adjustmentReplies: [...this.adjustmentReplies],
+    });
+  }
+
+  /** A store holding what `snapshot()` gave (e.g. read back from the state file). */
+  static fromSnapshot(state: ErpSimulatorState): ErpSimulatorStore {
+    if (state?.version !== 1) throw new Error(`unknown ERP simulator state version ${String(state?.version)}`);
+    const store = new ErpSimulatorStore();
+    const copy = structuredClone(state);
+    for (const invoice of copy.invoices) store.invoices.set(invoice.invoiceNumber, invoice);
+    for (const payment of copy.payments) store.payments.set(payment.paymentId, payment);
+    for (const account of copy.creditAccounts) store.creditAccounts.set(account.customerId, account);
+    store.creditEvents.push(...copy.creditEvents);
+    for (const [key, reply] of copy.creditReplies) store.creditReplies.set(key, reply);
+    store.creditMemos.push(...copy.creditMemos);
+    store.journals.push(...copy.journals);
+    for (const [key, reply] of copy.adjustmentReplies) store.adjustmentReplies.set(key, reply);
+    return store;
+  }
 
   /** Posting the same invoice again is a retry; the same number with other data is a conflict. */
   addInvoice(input: NewInvoice): Recorded<{ invoice: SimulatedInvoice }> {

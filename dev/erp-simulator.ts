@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { erpInvoiceBalanceSchema } from '../integrations/erp/adapter';
 import { paymentDeductionSchema, type PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
 import {
   ErpSimulatorStore,
+  type ErpSimulatorState,
   type AdjustmentKind,
   type AdjustmentRefusal,
   type CreditAction,
@@ -68,6 +71,13 @@ export interface ErpSimulatorOptions {
   webhookUrl?: string;
   webhookSecret: string;
   now?: () => Date;
+  /**
+   * Where the ledger persists (JSON). Read on start when it exists, rewritten atomically (a temporary
+   * file renamed over it) after every change, before the change is answered: a restart, even after a
+   * SIGKILL, finds every invoice, payment, hold, memo and journal it confirmed. Scheduled payments are
+   * scheduled again (posted at once when their time passed meanwhile). Without it, memory only.
+   */
+  stateFile?: string;
 }
 
 export interface ErpSimulator {
@@ -83,8 +93,18 @@ export async function startErpSimulator({
   webhookUrl,
   webhookSecret,
   now = () => new Date(),
+  stateFile,
 }: ErpSimulatorOptions): Promise<ErpSimulator> {
-  const store = new ErpSimulatorStore();
+  const store = stateFile ? loadState(stateFile) : new ErpSimulatorStore();
+  let saved = stateFile && existsSync(stateFile) ? JSON.stringify(store.snapshot()) : undefined;
+  /** Writes the ledger when it changed since the last write. */
+  const persist = () => {
+    if (!stateFile) return;
+    const text = JSON.stringify(store.snapshot());
+    if (text === saved) return;
+    writeAtomically(stateFile, text);
+    saved = text;
+  };
   const webhooks = webhookUrl ? createWebhookSender({ url: webhookUrl, secret: webhookSecret, now }) : undefined;
   const postingTimers = new Set<NodeJS.Timeout>();
 
@@ -106,6 +126,7 @@ export async function startErpSimulator({
     }
     const occurredAt = now().toISOString();
     const invoice = store.applyPayment(payment, occurredAt);
+    persist(); // before the webhook tells anyone
     const event: PaymentAppliedEvent = {
       eventId: randomUUID(),
       type: 'payment.applied',
@@ -130,6 +151,12 @@ export async function startErpSimulator({
   }
 
   const app = Fastify();
+
+  // Write-through: a change is on disk before it is answered (a failed write answers 500).
+  app.addHook('onSend', async (req, _reply, payload) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') persist();
+    return payload;
+  });
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof z.ZodError) return reply.code(400).send({ error: 'invalid_body', issues: err.issues });
@@ -259,6 +286,10 @@ export async function startErpSimulator({
     erp.get('/journals', async (req) => store.journalsOf(ledgerQuery.parse(req.query)));
   });
 
+  // Payments still scheduled when the simulator last stopped post at their time, or now if it passed.
+  for (const payment of store.payments.values()) if (payment.state === 'scheduled') post(payment);
+  persist();
+
   const url = await app.listen({ port, host });
   return {
     url,
@@ -272,11 +303,36 @@ export async function startErpSimulator({
   };
 }
 
+function loadState(file: string): ErpSimulatorStore {
+  if (!existsSync(file)) return new ErpSimulatorStore();
+  try {
+    return ErpSimulatorStore.fromSnapshot(JSON.parse(readFileSync(file, 'utf8')) as ErpSimulatorState);
+  } catch (err) {
+    throw new Error(`the ERP simulator's state in ${file} cannot be read (${(err as Error).message}): delete the file to start the simulator afresh`);
+  }
+}
+
+/** A crash leaves the previous file or the new one, never part of one. */
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  const fd = openSync(temporary, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, file);
+}
+
 if (require.main === module) {
   const env = z
     .object({
       HOST: z.string().min(1).default('127.0.0.1'),
       PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+      /** Optional: the ledger persists in this JSON file (see ErpSimulatorOptions.stateFile). */
+      STATE_FILE: z.string().min(1).optional(),
       ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
       ERP_WEBHOOK_URL: z.url().optional(),
       ERP_WEBHOOK_SECRET: z.string().min(1).default('dev-erp-webhook-secret'),
@@ -288,6 +344,7 @@ if (require.main === module) {
     apiKey: env.ERP_API_KEY,
     webhookUrl: env.ERP_WEBHOOK_URL,
     webhookSecret: env.ERP_WEBHOOK_SECRET,
+    stateFile: env.STATE_FILE,
   }).then(
     (sim) => {
       process.stdout.write(`ERP simulator listening on ${sim.url}\n`);

@@ -74,7 +74,14 @@ async function main() {
     let erpUrl = given.ERP_BASE_URL;
     const simulated = !erpUrl;
     if (!erpUrl) {
-      const erp = await startErpSimulator({ port: await portOr(4010), apiKey: erpApiKey, webhookSecret, webhookUrl: `http://127.0.0.1:${apiPort}/webhooks/erp` });
+      const erp = await startErpSimulator({
+        port: await portOr(4010),
+        apiKey: erpApiKey,
+        webhookSecret,
+        webhookUrl: `http://127.0.0.1:${apiPort}/webhooks/erp`,
+        // Beside the project's own state: a restart shows the ERP as it was, written-off invoices included.
+        stateFile: path.join(DATA, 'erp-simulator.json'),
+      });
       stops.push({ name: 'ERP simulator', stop: erp.close });
       erpUrl = erp.url;
     }
