@@ -12,6 +12,7 @@ import { erpWebhookRoutes } from './routes/erp-webhooks';
 import { cadenceRoutes } from './routes/cadences';
 import { contactRoutes } from './routes/contacts';
 import { registerAuth } from './auth';
+import { registerIdempotency } from './idempotency';
 import { userRoutes } from './routes/users';
 import { worklistRoutes } from './routes/worklist';
 import { disputeRoutes } from './routes/disputes';
@@ -61,6 +62,8 @@ export async function buildApp(deps: AppDeps) {
   registerErrorHandler(app);
   // Every route below needs "Authorization: Bearer <token>" except health, the docs and the signed ERP webhook.
   registerAuth(app, { sql: deps.sql, tenantId: deps.tenantId });
+  // Before swagger and the routes: each creating POST gets its Idempotency-Key header documented and honoured.
+  registerIdempotency(app, { sql: deps.sql, tenantId: deps.tenantId });
 
   await app.register(swagger, {
     openapi: {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { appendAuditEvent, type AuditEvent } from '../db/audit-events';
 import type { Db, Sql } from '../db/sql';
@@ -74,3 +75,8 @@ export function collectorWork(deps: CollectorDeps) {
 }
 
 export type CollectorWork = ReturnType<typeof collectorWork>;
+
+/** A short id from what identifies it (a request's key, or the request itself): the same parts, the same id. */
+export function derivedId(prefix: string, ...parts: unknown[]): string {
+  return `${prefix}-${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 12)}`;
+}

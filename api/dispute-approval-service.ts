@@ -11,6 +11,7 @@ import type { DisputeOutcome, DisputeResolution, OpenDisputeResult } from '../do
 import type { ApprovalDetails, ApprovalRequestResult, ApprovalState } from '../domain/approvals';
 import { assertCustomerAccess, hasRole, invoiceForUser, portfolioScope, requireRole, type AuthUser } from './auth';
 import { runUpdate } from './workflow-updates';
+import { derivedId } from './collector-work';
 import type { ConfigDocumentsService } from './config-documents-service';
 import { refusal as refuse, type Refusal } from '../domain/refusals';
 import { DomainError, notFound } from './errors';
@@ -180,10 +181,11 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   }
 
   return {
-    async openDispute(user: AuthUser, body: { invoiceNumber: string; reasonCode: DisputeReason; disputedAmountMinor?: number; note: string }): Promise<OpenDisputeResult> {
+    /** Opens a dispute; its id comes from the request's Idempotency-Key when it has one, so that a retry opens none. */
+    async openDispute(user: AuthUser, body: { invoiceNumber: string; reasonCode: DisputeReason; disputedAmountMinor?: number; note: string }, key?: string): Promise<OpenDisputeResult> {
       requireRole(user, 'collector');
       const inv = await invoiceForUser(sql, user, body.invoiceNumber);
-      const disputeId = `D-${randomUUID().slice(0, 8)}`;
+      const disputeId = key ? derivedId('D', key) : `D-${randomUUID().slice(0, 8)}`;
       const result = await runUpdate(() =>
         temporal.workflow.getHandle(inv.workflow_id).executeUpdate(openDisputeUpdate, {
           updateId: disputeId,
@@ -254,10 +256,11 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       };
     },
 
-    async requestApproval(user: AuthUser, invoiceNumber: string, body: { action: ApprovalAction; reason: string; amountMinor?: number; details: ApprovalDetails }): Promise<ApprovalRequestResult> {
+    /** Asks for an approval; its id comes from the request's Idempotency-Key when it has one. */
+    async requestApproval(user: AuthUser, invoiceNumber: string, body: { action: ApprovalAction; reason: string; amountMinor?: number; details: ApprovalDetails }, key?: string): Promise<ApprovalRequestResult> {
       requireRole(user, 'collector');
       const inv = await invoiceForUser(sql, user, invoiceNumber);
-      const requestId = `AR-${randomUUID().slice(0, 8)}`;
+      const requestId = key ? derivedId('AR', key) : `AR-${randomUUID().slice(0, 8)}`;
       const result = await runUpdate(() =>
         temporal.workflow.getHandle(inv.workflow_id).executeUpdate(requestApprovalUpdate, {
           updateId: requestId,

@@ -8,16 +8,19 @@ export function createNotesService(work: CollectorWork) {
   const { sql, tenantId } = work;
 
   return {
-    async addNote(user: AuthUser, customerId: string, body: { note: string; invoiceNumber?: string }) {
+    /** Adds a note; with an Idempotency-Key, a retry finds the note it made (without one, every request is a new note). */
+    async addNote(user: AuthUser, customerId: string, body: { note: string; invoiceNumber?: string }, key?: string) {
       await assertCustomerAccess(sql, user, customerId);
       if (body.invoiceNumber) {
         const inv = await invoiceForUser(sql, user, body.invoiceNumber);
         if (inv.customer_id !== customerId) throw new DomainError('invoice_of_other_customer', `invoice ${body.invoiceNumber} belongs to customer ${inv.customer_id}`);
       }
-      const eventKey = `note:${randomUUID()}`;
-      const entry = await work.history({ eventKey, customerId, invoiceNumber: body.invoiceNumber ?? null, actor: user.userId, kind: 'note', note: body.note });
+      const eventKey = `note:${tenantId}:${key ?? randomUUID()}`;
+      const entry =
+        (await work.history({ eventKey, customerId, invoiceNumber: body.invoiceNumber ?? null, actor: user.userId, kind: 'note', note: body.note })) ??
+        (await sql<{ id: number; occurred_at: Date }[]>`select id, occurred_at from customer_activities where event_key = ${eventKey}`)[0]!;
       await work.audit({ eventKey, actor: user.userId, type: 'note_added', invoiceNumber: body.invoiceNumber ?? null, details: { customerId, note: body.note } });
-      return { id: entry!.id, customerId, invoiceNumber: body.invoiceNumber ?? null, note: body.note, actor: user.userId, occurredAt: entry!.occurred_at.toISOString() };
+      return { id: entry.id, customerId, invoiceNumber: body.invoiceNumber ?? null, note: body.note, actor: user.userId, occurredAt: entry.occurred_at.toISOString() };
     },
 
     async activities(user: AuthUser, customerId: string, page: { limit: number; offset: number }) {

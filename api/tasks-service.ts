@@ -24,18 +24,21 @@ export function createTasksService(work: CollectorWork, tasks: TaskReader, conta
       return view(row);
     },
 
-    /** A task made by a person (an agreed call, a follow-up the cadence does not know about). */
-    async createTask(user: AuthUser, body: { invoiceNumber: string; dueAt: string; note: string }): Promise<TaskView> {
+    /** A task made by a person (an agreed call, a follow-up the cadence does not know about); with an Idempotency-Key, once per key. */
+    async createTask(user: AuthUser, body: { invoiceNumber: string; dueAt: string; note: string }, key?: string): Promise<TaskView> {
       const inv = await invoiceForUser(sql, user, body.invoiceNumber);
       if ((TERMINAL_STAGES as readonly string[]).includes(inv.stage)) throw new DomainError('invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
+      const taskKey = `manual:${tenantId}:${key ?? randomUUID()}`;
       const [row] = await sql<{ id: number }[]>`
         insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, note, kind, workflow_id, created_by)
-        values (${`manual:${randomUUID()}`}, ${tenantId}, ${body.invoiceNumber}, ${inv.customer_id},
+        values (${taskKey}, ${tenantId}, ${body.invoiceNumber}, ${inv.customer_id},
                 (select collector_id from customers where tenant_id = ${tenantId} and customer_id = ${inv.customer_id}),
                 ${body.dueAt}, ${body.note}, 'manual', ${inv.workflow_id}, ${user.userId})
+        on conflict (idempotency_key) do nothing
         returning id`;
-      await work.audit({ eventKey: `task:${tenantId}:${row!.id}:created`, actor: user.userId, type: 'task_created', invoiceNumber: body.invoiceNumber, workflowId: inv.workflow_id, details: { taskId: row!.id, dueAt: body.dueAt, note: body.note } });
-      return view(await loadTask(row!.id));
+      const id = row?.id ?? (await sql<{ id: number }[]>`select id from call_tasks where idempotency_key = ${taskKey}`)[0]!.id;
+      await work.audit({ eventKey: `task:${tenantId}:${id}:created`, actor: user.userId, type: 'task_created', invoiceNumber: body.invoiceNumber, workflowId: inv.workflow_id, details: { taskId: id, dueAt: body.dueAt, note: body.note } });
+      return view(await loadTask(id));
     },
 
     /**
@@ -53,7 +56,7 @@ export function createTasksService(work: CollectorWork, tasks: TaskReader, conta
           task: { taskId, status: r.status, outcome: r.outcome, completedBy: r.completed_by, completedAt: r.completed_at?.toISOString() ?? null },
         });
       if (row.status !== 'open') throw alreadyDone(row);
-      const outcome: CallOutcome = toCallOutcome(body.outcome, row.time_zone);
+      const outcome: CallOutcome = toCallOutcome(body.outcome, row.time_zone, taskId);
       if (outcome.code === 'wrong_contact') await contacts.flagForUpdate(row.customer_id, outcome.contactId, `wrong contact on call task ${taskId}: ${body.note}`.trim(), user.userId);
       const result: CallOutcomeResult | undefined = await work.update(row.workflow_id, (h) =>
         h.executeUpdate(recordCallOutcomeUpdate, { updateId: `task-${taskId}-outcome`, args: [{ taskId, attempt: row.attempt, outcome, note: body.note, actor: user.userId }] }),
@@ -97,8 +100,9 @@ export type CallOutcomeBody =
   | { code: 'promise_to_pay'; amountMinor: number; promisedDate: string; madeBy: string }
   | { code: 'callback_requested'; callbackDate: string; callbackTime: string };
 
-function toCallOutcome(body: CallOutcomeBody, timeZone: string): CallOutcome {
-  if (body.code === 'promise_to_pay') return { ...body, promiseId: `PTP-${randomUUID().slice(0, 8)}` };
+function toCallOutcome(body: CallOutcomeBody, timeZone: string, taskId: number): CallOutcome {
+  // A task completes once, so its promise is named by the task: a retried completion cannot make a second one.
+  if (body.code === 'promise_to_pay') return { ...body, promiseId: `PTP-T${taskId}` };
   if (body.code === 'callback_requested') {
     const at = DateTime.fromISO(`${body.callbackDate}T${body.callbackTime}`, { zone: timeZone });
     if (!at.isValid) throw new DomainError('invalid_callback_time', `${body.callbackDate} ${body.callbackTime} is not a time in ${timeZone}`);

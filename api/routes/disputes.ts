@@ -4,6 +4,7 @@ import { APPROVAL_ACTIONS } from '../../domain/authority-matrix';
 import { DISPUTE_REASONS } from '../../domain/disputes';
 import { ROOT_CAUSES } from '../../domain/disputes';
 import type { DisputeApprovalService } from '../dispute-approval-service';
+import { requestKey } from '../idempotency';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
 
 /** Disputes for owner teams, approval requests for approvers, and everyone's notifications. */
@@ -61,7 +62,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
       }),
       response: { 201: openedSchema, ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await service.openDispute(request.user, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await service.openDispute(request.user, request.body, requestKey(request))),
   });
 
   app.get('/disputes', {
@@ -131,7 +132,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
     handler: async (request, reply) => {
       const { action, reason, amountMinor, settlement, installments } = request.body;
       const details = { ...(settlement ? { settlement } : {}), ...(installments ? { installments } : {}) };
-      return reply.code(201).send(await service.requestApproval(request.user, request.params.invoiceNumber, { action, reason, details, ...(amountMinor !== undefined ? { amountMinor } : {}) }));
+      return reply.code(201).send(await service.requestApproval(request.user, request.params.invoiceNumber, { action, reason, details, ...(amountMinor !== undefined ? { amountMinor } : {}) }, requestKey(request)));
     },
   });
 

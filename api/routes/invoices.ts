@@ -71,6 +71,8 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
         422: errorSchema,
       },
     },
+    // Recorded once per paymentId anyway; with a key, a retry gets the first answer.
+    config: { idempotent: true },
     handler: async (request) => {
       await assertInvoiceAccess(request.user, request.params.invoiceNumber);
       return invoices.reportPayment(

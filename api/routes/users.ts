@@ -65,6 +65,8 @@ export const userRoutes: FastifyPluginAsyncZod<{ sql: Sql; tenantId: string }> =
       },
     },
     onRequest: adminOnly,
+    // Never replayed: the answer holds the token's secret, which is stored nowhere.
+    config: { idempotent: false },
     handler: async (request, reply) => {
       const { userId } = request.params;
       const issued = await issueToken(sql, tenantId, userId, request.body);

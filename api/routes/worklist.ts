@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AGING_BUCKETS } from '../../domain/aging';
 import { DISPUTE_REASONS } from '../../domain/disputes';
+import { requestKey } from '../idempotency';
 import type { NotesService } from '../notes-service';
 import type { TasksService } from '../tasks-service';
 import type { WorklistService } from '../worklist-service';
@@ -86,7 +87,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
       body: z.object({ invoiceNumber: invoiceNumberSchema, dueAt: instant, note: z.string().trim().min(1).max(500) }),
       response: { 201: taskSchema, ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await tasks.createTask(request.user, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await tasks.createTask(request.user, request.body, requestKey(request))),
   });
 
   app.get('/tasks/:taskId', {
@@ -114,6 +115,8 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
         ...errors,
       },
     },
+    // Completes once anyway (by task); with a key, a retry gets the first answer instead of 409 task_already_completed.
+    config: { idempotent: true },
     handler: async (request) => tasks.completeTask(request.user, request.params.taskId, request.body),
   });
 
@@ -124,7 +127,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
       body: z.object({ note: z.string().trim().min(1).max(2000), invoiceNumber: invoiceNumberSchema.optional() }),
       response: { 201: z.object({ id: z.number(), customerId: z.string(), invoiceNumber: z.string().nullable(), note: z.string(), actor: z.string(), occurredAt: z.string() }), ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await notes.addNote(request.user, request.params.customerId, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await notes.addNote(request.user, request.params.customerId, request.body, requestKey(request))),
   });
 
   app.get('/customers/:customerId/activities', {
