@@ -1,45 +1,125 @@
-import { randomUUID } from 'node:crypto';
-import { collectionPolicyOf } from '../domain/collection-policy';
-import type { StageResult } from '../domain/invoice-state';
-import { allocatePlan } from '../domain/promises';
-import { makePromiseUpdate } from '../workflows/messages';
-import { assertCustomerAccess, invoiceForUser, portfolioScope, requireRole, type AuthUser } from './auth';
+import { collectionPolicyOf, promiseRulesOf } from '../domain/collection-policy';
+import { invoiceRefusal } from '../domain/invoice-refusals';
+import { stageResult, type DunningState, type StageResult } from '../domain/invoice-state';
+import { allocatePlan, localDate, type PromiseRequest, type PromiseRules } from '../domain/promises';
+import { dunningStateQuery, makePromiseUpdate } from '../workflows/messages';
+import { allOrNothing } from './all-or-nothing';
+import { assertCustomerAccess, invoiceForUser, portfolioScope, requireRole, type AuthUser, type InvoiceForUser } from './auth';
 import type { CadenceService } from './cadence-service';
-import type { CollectorWork } from './collector-work';
+import { derivedId, type CollectorWork } from './collector-work';
 import { DomainError } from './errors';
+import { isWorkflowClosed } from './workflow-updates';
+
+/** One invoice's share of a promise or plan: the update its workflow gets. */
+interface Share {
+  number: string;
+  inv: InvoiceForUser;
+  request: PromiseRequest;
+  updateId: string;
+}
 
 /** Promises to pay and payment plans over a customer's invoices (each invoice's workflow follows its share), their list and the promise-kept rate. */
 export function createPromisesService(work: CollectorWork, cadences: Pick<CadenceService, 'getVersion'>) {
   const { sql, tenantId } = work;
 
+  /** The promise rules of a cadence version, each read once per request. */
+  function rulesReader() {
+    const read = new Map<string, Promise<PromiseRules>>();
+    return (cadence: { id: string; version: number }, pinned: { cadence_id: string; cadence_version: number }) => {
+      const key = `${cadence.id}@${cadence.version}`;
+      if (!read.has(key))
+        read.set(
+          key,
+          cadences
+            .getVersion(cadence.id, cadence.version)
+            .catch((err: unknown) => {
+              if (err instanceof DomainError && err.code === 'not_found') return cadences.getVersion(pinned.cadence_id, pinned.cadence_version);
+              throw err;
+            })
+            .then((v) => promiseRulesOf(collectionPolicyOf(v.definition))),
+        );
+      return read.get(key)!;
+    };
+  }
+
+  /**
+   * Whether the invoice's workflow, as it is now, takes its share: the same rule its update validator
+   * applies (domain/invoice-refusals.ts) to the state it answers by query. Throws the refusal; answers
+   * the invoice's state when this very promise is already there (a retry of a request that got through).
+   */
+  async function acceptance(share: Share, ctx: { timeZone: string; nowMs: number; rules: ReturnType<typeof rulesReader> }): Promise<StageResult | undefined> {
+    const handle = work.temporal.workflow.getHandle(share.inv.workflow_id);
+    const closed = () => new DomainError('invoice_closed', `invoice ${share.number} is no longer in dunning`, { invoiceNumber: share.number });
+    let state: DunningState;
+    try {
+      if ((await handle.describe()).status.name !== 'RUNNING') throw closed();
+      state = await handle.query(dunningStateQuery);
+    } catch (err) {
+      if (isWorkflowClosed(err)) throw closed();
+      throw err;
+    }
+    if (state.promise?.promiseId === share.request.promiseId) return stageResult(state, false);
+    const refused = invoiceRefusal(state, { kind: 'promise', promise: share.request }, {
+      invoice: { number: share.number, currency: state.currency },
+      nowMs: ctx.nowMs,
+      today: localDate(ctx.nowMs, ctx.timeZone),
+      promiseRules: await ctx.rules(state.cadence, share.inv),
+    });
+    if (refused) throw new DomainError(refused.code, refused.message, { invoiceNumber: share.number });
+    return undefined;
+  }
+
+  /**
+   * A promise (or a plan's shares) on several invoices, all or nothing. First every invoice's workflow
+   * is asked whether it takes its share, and nothing is sent unless all do; then the updates go out,
+   * one per invoice (deduplicated by update id). One can then fail only if the invoice changed in the
+   * meantime (a payment, a dispute, closing) or Temporal cannot be reached; the shares already made
+   * would be withdrawn, but the invoice workflow has no update for that yet, so such a failure names
+   * them (allOrNothing's notUndone) and a retry of the same request completes the rest.
+   */
+  async function promiseEverywhere(customerId: string, shares: Share[]): Promise<StageResult[]> {
+    const [customer] = await sql<{ time_zone: string }[]>`select time_zone from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+    const ctx = { timeZone: customer!.time_zone, nowMs: Date.now(), rules: rulesReader() };
+    const already = await Promise.all(shares.map((share) => acceptance(share, ctx)));
+    return allOrNothing(
+      shares.map((share, i) => ({
+        name: share.number,
+        apply: async () => {
+          if (already[i]) return already[i];
+          const r = await work.update(share.inv.workflow_id, (h) => h.executeUpdate(makePromiseUpdate, { updateId: share.updateId, args: [share.request] }));
+          if (!r) throw new DomainError('invoice_closed', `invoice ${share.number} closed while the promise was made`, { invoiceNumber: share.number });
+          return r;
+        },
+      })),
+    );
+  }
+
   return {
-    /** A promise over one or more invoices of one customer, made outside a task (or for further invoices of a call). */
-    async makePromise(user: AuthUser, body: { customerId: string; madeBy: string; promisedDate: string; invoices: { number: string; amountMinor: number }[] }) {
+    /**
+     * A promise over one or more invoices of one customer, made outside a task (or for further invoices
+     * of a call): one promise id for all of them, all or nothing (see promiseEverywhere). The id comes
+     * from the request's Idempotency-Key, else from the request itself, so a retry never makes a second promise.
+     */
+    async makePromise(user: AuthUser, body: { customerId: string; madeBy: string; promisedDate: string; invoices: { number: string; amountMinor: number }[] }, key?: string) {
       await assertCustomerAccess(sql, user, body.customerId);
-      const promiseId = `PTP-${randomUUID().slice(0, 8)}`;
-      const results: { invoiceNumber: string; stage: string; nextStep: StageResult['nextStep'] }[] = [];
-      // Every invoice is checked before any promise is made.
-      const parts = [];
+      const promiseId = derivedId('PTP', key ?? [tenantId, user.userId, body]);
+      const shares: Share[] = [];
       for (const part of body.invoices) {
         const inv = await invoiceForUser(sql, user, part.number);
         if (inv.customer_id !== body.customerId) throw new DomainError('invoice_of_other_customer', `invoice ${part.number} belongs to customer ${inv.customer_id}`);
-        parts.push({ part, inv });
+        const request = { promiseId, madeBy: body.madeBy, recordedBy: user.userId, installments: [{ dueDate: body.promisedDate, amountMinor: part.amountMinor }] };
+        shares.push({ number: part.number, inv, request, updateId: `${promiseId}-${part.number}` });
       }
-      for (const { part, inv } of parts) {
-        const r = await work.update(inv.workflow_id, (h) =>
-          h.executeUpdate(makePromiseUpdate, { updateId: `${promiseId}-${part.number}`, args: [{ promiseId, madeBy: body.madeBy, recordedBy: user.userId, installments: [{ dueDate: body.promisedDate, amountMinor: part.amountMinor }] }] }),
-        );
-        if (!r) throw new DomainError('invoice_closed', `invoice ${part.number} is no longer in dunning`);
-        results.push({ invoiceNumber: part.number, stage: r.stage, nextStep: r.nextStep });
-      }
-      return { promiseId, invoices: results };
+      const results = await promiseEverywhere(body.customerId, shares);
+      return { promiseId, invoices: shares.map((share, i) => ({ invoiceNumber: share.number, stage: results[i]!.stage, nextStep: results[i]!.nextStep })) };
     },
 
     /**
      * A payment plan: installments over one or more invoices of one customer, allocated oldest invoice
-     * first; each invoice's workflow follows its share. The installments must add up to the open total.
+     * first; each invoice's workflow follows its share, all or nothing. The installments must add up to
+     * the open total. The plan id comes from the Idempotency-Key, else from the request itself.
      */
-    async createPaymentPlan(user: AuthUser, body: { customerId: string; madeBy: string; invoiceNumbers: string[]; installments: { dueDate: string; amountMinor: number }[] }) {
+    async createPaymentPlan(user: AuthUser, body: { customerId: string; madeBy: string; invoiceNumbers: string[]; installments: { dueDate: string; amountMinor: number }[] }, key?: string) {
       requireRole(user, 'collector');
       await assertCustomerAccess(sql, user, body.customerId);
       const invoices = [];
@@ -59,23 +139,36 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
         throw new DomainError('plan_does_not_add_up', (err as Error).message);
       }
       const policy = collectionPolicyOf((await cadences.getVersion(ordered[0]!.cadence_id, ordered[0]!.cadence_version)).definition);
-      const planId = `PLAN-${randomUUID().slice(0, 8)}`;
+      const planId = derivedId('PLAN', key ?? [tenantId, user.userId, body]);
       const total = body.installments.reduce((s, i) => s + i.amountMinor, 0);
+      const planned = ordered
+        .map((inv) => ({ inv, installments: shares.get(inv.number)! }))
+        .filter((p) => p.installments.length > 0)
+        .map(({ inv, installments }) => ({
+          number: inv.number,
+          inv,
+          installments,
+          updateId: `${planId}-${inv.number}`,
+          request: { promiseId: `${planId}-${inv.number}`, planId, madeBy: body.madeBy, recordedBy: user.userId, installments },
+        }));
+      // The plan's row first: each invoice's promise rows refer to it.
       await sql`
         insert into payment_plans (tenant_id, plan_id, customer_id, currency, total_minor, max_missed, created_by)
-        values (${tenantId}, ${planId}, ${body.customerId}, ${ordered[0]!.currency}, ${total}, ${policy.paymentPlan.maxMissedInstallments}, ${user.userId})`;
-      const results = [];
-      for (const inv of ordered) {
-        const installments = shares.get(inv.number)!;
-        if (installments.length === 0) continue;
-        const r = await work.update(inv.workflow_id, (h) =>
-          h.executeUpdate(makePromiseUpdate, { updateId: `${planId}-${inv.number}`, args: [{ promiseId: `${planId}-${inv.number}`, planId, madeBy: body.madeBy, recordedBy: user.userId, installments }] }),
-        );
-        if (!r) throw new DomainError('invoice_closed', `invoice ${inv.number} closed while the plan was made`);
-        results.push({ invoiceNumber: inv.number, installments, stage: r.stage });
+        values (${tenantId}, ${planId}, ${body.customerId}, ${ordered[0]!.currency}, ${total}, ${policy.paymentPlan.maxMissedInstallments}, ${user.userId})
+        on conflict (tenant_id, plan_id) do nothing`;
+      let results: StageResult[];
+      try {
+        results = await promiseEverywhere(body.customerId, planned);
+      } catch (err) {
+        // Nothing of the plan stands: no row of it either (unless an invoice kept its share, see allOrNothing).
+        await sql`
+          delete from payment_plans p where p.tenant_id = ${tenantId} and p.plan_id = ${planId}
+            and not exists (select 1 from promises r where r.tenant_id = p.tenant_id and r.plan_id = p.plan_id)`;
+        throw err;
       }
-      await work.audit({ eventKey: `plan:${tenantId}:${planId}:created`, actor: user.userId, type: 'payment_plan_created', details: { planId, customerId: body.customerId, madeBy: body.madeBy, installments: body.installments, invoices: results.map((r) => r.invoiceNumber) } });
-      return { planId, customerId: body.customerId, currency: ordered[0]!.currency, totalMinor: total, maxMissedInstallments: policy.paymentPlan.maxMissedInstallments, invoices: results };
+      const invoicesOut = planned.map((p, i) => ({ invoiceNumber: p.number, installments: p.installments, stage: results[i]!.stage }));
+      await work.audit({ eventKey: `plan:${tenantId}:${planId}:created`, actor: user.userId, type: 'payment_plan_created', details: { planId, customerId: body.customerId, madeBy: body.madeBy, installments: body.installments, invoices: invoicesOut.map((r) => r.invoiceNumber) } });
+      return { planId, customerId: body.customerId, currency: ordered[0]!.currency, totalMinor: total, maxMissedInstallments: policy.paymentPlan.maxMissedInstallments, invoices: invoicesOut };
     },
 
     async promises(user: AuthUser, filter: { customerId?: string; status?: string; limit: number; offset: number }) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requestKey } from '../idempotency';
 import type { PromisesService } from '../promises-service';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
 
@@ -23,7 +24,7 @@ export const promiseRoutes: FastifyPluginAsyncZod<{ promises: PromisesService }>
       }),
       response: { 201: z.object({ promiseId: z.string(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), nextStep })) }), ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await promises.makePromise(request.user, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await promises.makePromise(request.user, request.body, requestKey(request))),
   });
 
   app.get('/promises', {
@@ -58,7 +59,7 @@ export const promiseRoutes: FastifyPluginAsyncZod<{ promises: PromisesService }>
       }),
       response: { 201: z.object({ planId: z.string(), customerId: z.string(), currency: z.string(), totalMinor: z.number(), maxMissedInstallments: z.number(), invoices: z.array(z.object({ invoiceNumber: z.string(), installments: z.array(z.object({ dueDate: z.string(), amountMinor: z.number() })), stage: z.string() })) }), ...errors },
     },
-    handler: async (request, reply) => reply.code(201).send(await promises.createPaymentPlan(request.user, request.body)),
+    handler: async (request, reply) => reply.code(201).send(await promises.createPaymentPlan(request.user, request.body, requestKey(request))),
   });
 
   app.get('/reports/promise-kept-rate', {
