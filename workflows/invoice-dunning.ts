@@ -5,6 +5,7 @@ import { cadenceChangedSignal, collectorChangedSignal, collectorIdKey, dunningSt
 import { applyContactCap, daysPastDue, planEscalatedStep, planNextStep } from '../domain/schedule';
 import { CUSTOMER_FACING } from '../domain/cadence';
 import { stepIdempotencyKey } from '../domain/ids';
+import { formatMoney } from '../domain/money';
 import { onHold, upcomingStep, type DunningState, type StepRecord } from '../domain/invoice-state';
 import { InvoiceRun } from './invoice/run';
 import { registerPaymentHandlers } from './invoice/payments';
@@ -87,6 +88,8 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       if (!run.state.cadenceDone) {
         run.update({ cadenceDone: true });
         await run.audit('cadence_completed');
+        // An open invoice always has a next step, a hold with an end, or a task for someone: here, the collector's.
+        if (patched('cadence-end-task')) await run.createTask('follow_up', `${run.workflowId}:cadence-done:${run.state.cadence.id}:${run.state.cadence.version}`, new Date().toISOString(), 1, cadenceDoneNote(run));
       }
       // The cadence is over but the invoice is still open: keep listening for its payment, closure, a new version or people's work.
       await run.waitUntil(Infinity);
@@ -138,6 +141,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
 
   await close(run);
   return run.state;
+}
+
+function cadenceDoneNote(run: InvoiceRun): string {
+  const open = formatMoney({ amountMinor: run.state.openAmountMinor, currency: run.invoice.currency }, run.customer.locale);
+  return `Every step of cadence ${run.state.cadence.id} v${run.state.cadence.version} has run and ${open} is still open: call the customer, agree a plan, or request a write-off or hand-off.`;
 }
 
 /** A new cadence version takes effect at the step boundary: the plan starts again from the steps handled so far. */

@@ -73,3 +73,25 @@ describe('a message the invoice no longer wants is not sent (time-skipping)', ()
     expect(fake.callsOf('sendCustomerMessage')).toHaveLength(1);
   });
 });
+
+describe('an open invoice always has a next step, a hold with an end, or a task for someone (time-skipping)', () => {
+  it('when every step of the cadence has run and money is still open, the collector gets a task (once)', async () => {
+    const input = invoiceInput(await berlinDate(-70), { cadence });
+    input.customer.id = `END-${input.invoice.number}`;
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000, openAmountMinor: 66_39 } }, { gatherMs: GATHER_MS });
+    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    await worker.runUntil(async () => {
+      const handle = await startInvoiceWorkflow(server.env, input, taskQueue);
+      await server.env.sleep('3 days');
+      const state = await handle.query(dunningStateQuery);
+      expect(state).toMatchObject({ stage: 'active', openAmountMinor: 66_39, nextStep: null, cadenceDone: true });
+      await server.env.sleep('30 days');
+      await handle.terminate('test done');
+    });
+    const tasks = fake.callsOf('createCallTask').map((c) => c.args[0]);
+    // 70 days late: reminder-1 is superseded, call-1 is the catch-up step; then the cadence is over with 66.39 open.
+    expect(tasks.map((t) => t.kind ?? 'cadence')).toEqual(['cadence', 'follow_up']);
+    expect(tasks[1]).toMatchObject({ collectorId: 'col-1', idempotencyKey: `${input.workflowId}:cadence-done:one-reminder:1` });
+    expect(tasks[1]!.note).toMatch(/66,39\s€ is still open/);
+  });
+});
