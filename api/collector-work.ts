@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { appendAuditEvent, type AuditEvent } from '../db/audit-events';
+import { appendCustomerActivity, type CustomerActivity } from '../db/customer-activities';
 import type { Db, Sql } from '../db/sql';
 import { TERMINAL_STAGES } from '../domain/invoice-state';
 import { runUpdate } from './workflow-updates';
@@ -25,19 +26,8 @@ export type WorkflowHandle = ReturnType<Client['workflow']['getHandle']>;
 /** An audit event of this tenant (the tenant is filled in). */
 export type TenantAuditEvent = AuditEvent extends infer E ? (E extends unknown ? Omit<E, 'tenantId'> : never) : never;
 
-export interface HistoryEntry {
-  /** Deterministic: a repeat with the same key writes nothing. */
-  eventKey: string;
-  customerId: string;
-  invoiceNumber?: string | null;
-  taskId?: number | null;
-  actor: string;
-  kind: string;
-  outcome?: string | null;
-  reached?: boolean;
-  note: string;
-  details?: object;
-}
+/** An entry of the customer's history, of this tenant (db/customer-activities.ts). */
+export type HistoryEntry = Omit<CustomerActivity, 'tenantId'>;
 
 export function collectorWork(deps: CollectorDeps) {
   const { sql, temporal, tenantId } = deps;
@@ -50,14 +40,9 @@ export function collectorWork(deps: CollectorDeps) {
       return runUpdate(() => run(temporal.workflow.getHandle(workflowId)));
     },
 
-    /** Appends to the customer's activity history once per key; the row written, or undefined when the key was there. */
-    async history(entry: HistoryEntry, db: Db = sql): Promise<{ id: number; occurred_at: Date } | undefined> {
-      const [row] = await db<{ id: number; occurred_at: Date }[]>`
-        insert into customer_activities (event_key, tenant_id, customer_id, invoice_number, task_id, actor, kind, outcome, reached, note, details)
-        values (${entry.eventKey}, ${tenantId}, ${entry.customerId}, ${entry.invoiceNumber ?? null}, ${entry.taskId ?? null}, ${entry.actor},
-                ${entry.kind}, ${entry.outcome ?? null}, ${entry.reached ?? false}, ${entry.note}, ${db.json((entry.details ?? {}) as never)})
-        on conflict (event_key) do nothing returning id, occurred_at`;
-      return row;
+    /** Appends to the customer's activity history once per key (in `db`'s transaction when given); the row written, or undefined when the key was there. */
+    history(entry: HistoryEntry, db: Db = sql) {
+      return appendCustomerActivity(db, { ...entry, tenantId });
     },
 
     /** Appends to the audit trail once per key (in `db`'s transaction when given). */

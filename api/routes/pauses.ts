@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { requestKey } from '../idempotency';
 import type { PausesService } from '../pauses-service';
 import { customerParams, errorResponses, instantSchema, invoiceParams, nextStepSchema } from '../schemas';
 
-/** Pausing and resuming dunning: one invoice, or a whole customer. */
+/** Pausing and resuming dunning: one invoice, or a whole customer. Each takes an Idempotency-Key (api/idempotency.ts). */
 
 const instant = instantSchema;
 const note = z.string().trim().max(2000);
@@ -19,12 +20,14 @@ const errors = errorResponses;
 export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = async (app, { pauses }) => {
   app.post('/invoices/:invoiceNumber/pause', {
     schema: { summary: 'Pause dunning for an invoice, until a date or until resumed, with a reason', params: invoiceParams, body: pauseBody, response: { 200: stageResult, ...errors } },
-    handler: async (request) => pauses.pauseInvoice(request.user, request.params.invoiceNumber, request.body),
+    config: { idempotent: true },
+    handler: async (request) => pauses.pauseInvoice(request.user, request.params.invoiceNumber, request.body, requestKey(request)),
   });
 
   app.post('/invoices/:invoiceNumber/resume', {
     schema: { summary: 'Resume dunning for a paused invoice', params: invoiceParams, body: resumeBody, response: { 200: stageResult, ...errors } },
-    handler: async (request) => pauses.resumeInvoice(request.user, request.params.invoiceNumber, request.body),
+    config: { idempotent: true },
+    handler: async (request) => pauses.resumeInvoice(request.user, request.params.invoiceNumber, request.body, requestKey(request)),
   });
 
   app.post('/customers/:customerId/pause', {
@@ -34,7 +37,8 @@ export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = asy
       body: pauseBody,
       response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), until: z.string().nullable(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string() })) }), ...errors },
     },
-    handler: async (request) => pauses.pauseCustomer(request.user, request.params.customerId, request.body),
+    config: { idempotent: true },
+    handler: async (request) => pauses.pauseCustomer(request.user, request.params.customerId, request.body, requestKey(request)),
   });
 
   app.post('/customers/:customerId/resume', {
@@ -44,6 +48,7 @@ export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = asy
       body: resumeBody,
       response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), resumed: z.boolean() })) }), ...errors },
     },
-    handler: async (request) => pauses.resumeCustomer(request.user, request.params.customerId, request.body),
+    config: { idempotent: true },
+    handler: async (request) => pauses.resumeCustomer(request.user, request.params.customerId, request.body, requestKey(request)),
   });
 };

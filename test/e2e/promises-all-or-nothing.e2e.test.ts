@@ -118,3 +118,16 @@ describe('promises over several invoices: idempotent and all or nothing', () => 
     expect((await promiseRows('AON-4')).map((r) => r.promise_id)).toEqual([`${made.body.planId}-AON-4`]);
   });
 });
+
+describe('pauses with an Idempotency-Key', () => {
+  it('pauses once: the retry gets the first answer, the history and the workflow have one pause', async () => {
+    const key = randomUUID();
+    const body = { reason: 'Audit at the customer: wait a week' };
+    const paused = await call('POST', '/invoices/AON-7/pause', body, key);
+    expect(paused.status, paused.raw).toBe(200);
+    expect(paused.body).toMatchObject({ stage: 'paused', changed: true });
+    expect(await call('POST', '/invoices/AON-7/pause', body, key)).toMatchObject({ status: 200, raw: paused.raw, replayed: 'true' });
+    expect(await stack.sql`select count(*)::int as n from customer_activities where tenant_id = ${stack.tenantId} and invoice_number = 'AON-7' and kind = 'pause'`).toEqual([{ n: 1 }]);
+    expect(await stack.sql`select count(*)::int as n from audit_events where tenant_id = ${stack.tenantId} and invoice_number = 'AON-7' and event_type = 'paused'`).toEqual([{ n: 1 }]);
+  });
+});

@@ -145,13 +145,14 @@ describe('Idempotency-Key on the POSTs that create something', () => {
     expect((await call('POST', '/tasks', anna, body, 'x'.repeat(200))).status).toBe(404);
   });
 
-  it('documents the header on every creating POST (and the outcome and payment routes), never on token issuance', async () => {
+  it('documents the header on every creating POST (and the outcome, payment and pause routes), never on token issuance', async () => {
     const doc = (await call('GET', '/openapi.json', admin)).body;
     const header = (path: string) =>
       ((doc.paths[path]?.post?.parameters ?? []) as { in: string; name: string; description?: string }[]).find((p) => p.in === 'header' && p.name === 'idempotency-key');
     for (const path of [
       '/invoices', '/cadences', '/users', '/tasks', '/customers/{customerId}/notes', '/promises', '/payment-plans', '/disputes',
-      '/invoices/{invoiceNumber}/approval-requests', '/tasks/{taskId}/outcome', '/invoices/{invoiceNumber}/payments',
+      '/invoices/{invoiceNumber}/approval-requests', '/tasks/{taskId}/outcome', '/invoices/{invoiceNumber}/payments', '/invoices/{invoiceNumber}/pause',
+      '/invoices/{invoiceNumber}/resume', '/customers/{customerId}/pause', '/customers/{customerId}/resume',
     ])
       expect(header(path)?.description, path).toMatch(/Idempotent-Replayed: true.*idempotency_key_reused.*idempotency_key_in_use/);
     expect(header('/users/{userId}/tokens')).toBeUndefined();
