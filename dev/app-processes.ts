@@ -27,3 +27,6 @@ export async function startApi(env: AppEnv, opts: { quiet?: boolean } = {}): Pro
 export function startWorker(env: AppEnv, opts: { quiet?: boolean } = {}): Service {
   return startService('worker', process.execPath, entry('worker/main'), { env: { ...process.env, ...env }, cwd: ROOT, quiet: opts.quiet });
 }
+
+/** What worker/main.ts prints once it polls its task queue. */
+export const WORKER_READY = /worker polling task queue/;

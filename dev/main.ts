@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { DateTime } from 'luxon';
 import { parseEnv, ConfigError } from '../config/env';
-import { startApi, startWorker, type AppEnv } from './app-processes';
+import { startApi, startWorker, WORKER_READY, type AppEnv } from './app-processes';
 import { startErpSimulator } from './erp-simulator';
 import { startMailCatcher } from './mail-catcher';
 import { startLocalPostgres } from './postgres';
-import { freePort } from './process';
+import { outputSettled, waitForOutput } from './process';
+import { BusyPortsError, choosePorts, PORT_MODES, portWarning, type PortMode, type WantedPort } from './ports';
 import { DEFAULT_DEMO_CSV, DEMO_ADMIN_TOKEN, DEMO_COLLECTORS, DEMO_USERS, demoToken, loadDemoPortfolio, seedDemo, seedDemoUsers } from './seed';
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
@@ -18,24 +18,46 @@ import { startTemporalDevServer } from './temporal';
  * simulator), each only when no external one is configured, then the API and the worker as their
  * own processes, and a seeded demo portfolio. Ctrl-C stops everything, in order.
  */
-const DATA = path.resolve(__dirname, '..', '.data');
+const USAGE = `usage: scripts/start [--any-ports | --free-ports]
+  (no option)    the default ports (API 3000, ERP simulator 4010, mail 1025/8025, Temporal 7233/8233,
+                 PostgreSQL 55432), which every README and docs command uses; refuses to start when one
+                 is busy, naming the process that holds it
+  --any-ports    the default ports where free, free ones elsewhere (or DEV_PORTS=any); the banner says which
+  --free-ports   free ports for everything (or DEV_PORTS=free)
+environment: DEV_DATA_DIR  where the state persists (default .data/ of the checkout); DEMO_SEED, DEMO_CSV, and
+             DATABASE_URL, TEMPORAL_ADDRESS, SMTP_URL, ERP_BASE_URL for external services (see README.md)`;
 
-async function portOr(preferred: number): Promise<number> {
-  const free = await new Promise<boolean>((resolve) => {
-    const server = net.createServer().once('error', () => resolve(false));
-    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-  return free ? preferred : freePort();
+function options(argv: string[], env: NodeJS.ProcessEnv): { mode: PortMode; dataDir: string } {
+  let mode = (env.DEV_PORTS || 'default') as PortMode;
+  if (!PORT_MODES.includes(mode)) throw new UsageError(`DEV_PORTS must be one of ${PORT_MODES.join(', ')}, not "${env.DEV_PORTS}"`);
+  for (const arg of argv) {
+    if (arg === '--any-ports') mode = 'any';
+    else if (arg === '--free-ports') mode = 'free';
+    else if (arg === '-h' || arg === '--help') throw new UsageError('');
+    else throw new UsageError(`unknown option ${arg}`);
+  }
+  return { mode, dataDir: path.resolve(env.DEV_DATA_DIR || path.join(__dirname, '..', '.data')) };
 }
+
+class UsageError extends Error {}
 
 async function main() {
   const given = process.env;
+  let mode: PortMode;
+  let DATA: string;
+  try {
+    ({ mode, dataDir: DATA } = options(process.argv.slice(2), given));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message ? `${err.message}\n` : ''}${USAGE}`);
+    process.exit(err.message ? 2 : 0);
+  }
   const stops: { name: string; stop: () => Promise<void> }[] = [];
   let stopping = false;
   const shutdown = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    console.log('\nstopping…');
+    if (stops.length) console.log('\nstopping…');
     for (const { name, stop } of stops.reverse()) {
       await stop().catch((err: Error) => console.error(`stopping ${name}: ${err.message}`));
     }
@@ -45,17 +67,29 @@ async function main() {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
+    // Every port is settled before anything starts: a refusal leaves nothing behind.
+    const wanted: WantedPort[] = [];
+    if (!given.DATABASE_URL) wanted.push({ name: 'PostgreSQL', port: 55432 });
+    if (!given.TEMPORAL_ADDRESS) wanted.push({ name: 'Temporal', port: 7233 }, { name: 'Temporal UI', port: 8233 });
+    if (!given.SMTP_URL) wanted.push({ name: 'mail catcher SMTP', port: 1025 }, { name: 'mail catcher HTTP', port: 8025 });
+    if (!given.ERP_BASE_URL) wanted.push({ name: 'ERP simulator', port: 4010 });
+    const explicitApiPort = given.API_PORT && /^\d+$/.test(given.API_PORT) ? Number(given.API_PORT) : undefined;
+    if (explicitApiPort !== undefined) wanted.push({ name: 'API', port: explicitApiPort, explicit: true });
+    else if (!given.API_PORT) wanted.push({ name: 'API', port: 3000 });
+    const choices = await choosePorts(wanted, mode);
+    const portOf = (name: string) => choices.find((c) => c.name === name)!.chosen;
+
     mkdirSync(DATA, { recursive: true });
     let databaseUrl = given.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startLocalPostgres({ dataDir: path.join(DATA, 'pg'), port: await portOr(55432), databases: ['dunning'], durable: true });
+      const pg = await startLocalPostgres({ dataDir: path.join(DATA, 'pg'), port: portOf('PostgreSQL'), databases: ['dunning'], durable: true });
       stops.push({ name: 'PostgreSQL', stop: pg.stop });
       databaseUrl = pg.url('dunning');
     }
     let temporalAddress = given.TEMPORAL_ADDRESS;
     let temporalUi: string | undefined;
     if (!temporalAddress) {
-      const temporal = await startTemporalDevServer({ port: await portOr(7233), uiPort: await portOr(8233), dbFile: path.join(DATA, 'temporal.db'), namespace: given.TEMPORAL_NAMESPACE ?? 'default' });
+      const temporal = await startTemporalDevServer({ port: portOf('Temporal'), uiPort: portOf('Temporal UI'), dbFile: path.join(DATA, 'temporal.db'), namespace: given.TEMPORAL_NAMESPACE ?? 'default' });
       stops.push({ name: 'Temporal', stop: temporal.stop });
       temporalAddress = temporal.address;
       temporalUi = temporal.uiUrl;
@@ -63,19 +97,19 @@ async function main() {
     let smtpUrl = given.SMTP_URL;
     let mailUi: string | undefined;
     if (!smtpUrl) {
-      const mail = await startMailCatcher({ smtpPort: await portOr(1025), httpPort: await portOr(8025) });
+      const mail = await startMailCatcher({ smtpPort: portOf('mail catcher SMTP'), httpPort: portOf('mail catcher HTTP') });
       stops.push({ name: 'mail catcher', stop: mail.close });
       smtpUrl = `smtp://127.0.0.1:${mail.smtpPort}`;
       mailUi = `${mail.httpUrl}/messages`;
     }
-    const apiPort = given.API_PORT ?? String(await portOr(3000));
+    const apiPort = given.API_PORT || String(portOf('API'));
     const erpApiKey = given.ERP_API_KEY ?? 'dev-erp-key';
     const webhookSecret = given.ERP_WEBHOOK_SECRET ?? 'dev-erp-webhook-secret';
     let erpUrl = given.ERP_BASE_URL;
     const simulated = !erpUrl;
     if (!erpUrl) {
       const erp = await startErpSimulator({
-        port: await portOr(4010),
+        port: portOf('ERP simulator'),
         apiKey: erpApiKey,
         webhookSecret,
         webhookUrl: `http://127.0.0.1:${apiPort}/webhooks/erp`,
@@ -102,6 +136,8 @@ async function main() {
     );
     const { TENANT_ID: tenantId } = parseEnv(env); // one clear message now rather than two half-started processes
     const worker = startWorker(env);
+    const workerReady = waitForOutput(worker, WORKER_READY, 180_000);
+    workerReady.catch(() => undefined); // awaited below, after the API and the seed
     stops.push({ name: 'worker', stop: () => worker.stop('SIGTERM', 15_000) });
     const api = await startApi(env);
     stops.push({ name: 'API', stop: () => api.stop('SIGTERM', 10_000) });
@@ -126,25 +162,31 @@ async function main() {
       const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, apiToken: DEMO_ADMIN_TOKEN, erpUrl, erpApiKey, collectors: DEMO_COLLECTORS });
       seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers (${enrolled} enrolled now, ${already} already enrolled)`;
     }
+    // The banner comes last, once the worker polls and the start-up and seeding lines are out, so it stays on screen.
+    await workerReady;
+    await outputSettled();
     console.log(
       [
         '',
         'Dunning orchestrator is running. Ctrl-C stops everything.',
         `  API            ${api.url}   (health: ${api.url}/health)`,
         `  OpenAPI docs   ${api.url}/docs   (spec: ${api.url}/openapi.json)`,
-        `  Temporal UI    ${temporalUi ?? '(external Temporal at ' + temporalAddress + ')'}`,
+        `  Temporal       ${temporalUi ? `${temporalAddress}   (UI: ${temporalUi})` : `(external Temporal at ${temporalAddress})`}`,
         `  Caught mail    ${mailUi ?? '(external SMTP at ' + smtpUrl + ')'}`,
-        `  ERP            ${erpUrl}${simulated ? ' (simulator)' : ''}`,
+        `  ERP            ${erpUrl}${simulated ? ` (simulator, API key ${erpApiKey})` : ''}`,
+        ...(given.DATABASE_URL ? [] : [`  PostgreSQL     ${databaseUrl}`]),
+        `  State          ${DATA}`,
         `  Demo portfolio ${seeded}`,
         ...users,
         users.length > 1
           ? `  Try: curl -H "Authorization: Bearer ${demoToken(DEMO_USERS[0]!)}" ${api.url}/invoices   (anna's portfolio; the admin token sees all)`
           : `  Try: curl -H "Authorization: Bearer <token>" ${api.url}/invoices`,
+        ...portWarning(choices, mode),
         '',
       ].join('\n'),
     );
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `start failed: ${(err as Error).message}`);
+    console.error(err instanceof ConfigError || err instanceof BusyPortsError ? err.message : `start failed: ${(err as Error).message}`);
     await shutdown(1);
   }
 }

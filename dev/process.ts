@@ -43,6 +43,11 @@ export interface Service {
  */
 export function startService(name: string, command: string, args: string[], options: SpawnOptions & { quiet?: boolean } = {}): Service {
   const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const seen = () => {
+    lastOutputAt = Date.now();
+  };
+  child.stdout?.on('data', seen);
+  child.stderr?.on('data', seen);
   const prefix = (chunk: Buffer) =>
     chunk
       .toString()
@@ -78,6 +83,43 @@ export function startService(name: string, command: string, args: string[], opti
       clearTimeout(timer);
     },
   };
+}
+
+let lastOutputAt = 0;
+
+/** Resolves when the service prints a line matching `pattern`; rejects when it exits first or after `timeoutMs`. */
+export function waitForOutput(service: Service, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const { child } = service;
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen = (seen + chunk.toString()).slice(-10_000);
+      if (pattern.test(seen)) done();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => done(new Error(`${service.name} exited (${signal ?? `code ${code}`}) before it was ready`));
+    const timer = setTimeout(() => done(new Error(`${service.name} not ready after ${timeoutMs} ms`)), timeoutMs);
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+    if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+  });
+}
+
+/**
+ * Resolves once no service has printed anything for `quietMs` (at most after `maxMs`): what is printed
+ * next, such as the main job's banner, then stays on screen instead of scrolling away under log lines.
+ */
+export async function outputSettled(quietMs = 1_500, maxMs = 15_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline && Date.now() - lastOutputAt < quietMs) await new Promise((r) => setTimeout(r, 100));
 }
 
 // If the launcher itself dies, its services must not outlive it.
