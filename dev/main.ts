@@ -2,11 +2,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { parseEnv, ConfigError } from '../config/env';
-import { startApi, startWorker, WORKER_READY, type AppEnv } from './app-processes';
+import { apiReady, apiUrl, spawnApi, startWorker, WORKER_READY, type AppEnv } from './app-processes';
 import { startErpSimulator } from './erp-simulator';
 import { startMailCatcher } from './mail-catcher';
 import { startLocalPostgres } from './postgres';
 import { outputSettled, waitForOutput } from './process';
+import { supervise } from './supervisor';
 import { BusyPortsError, choosePorts, PORT_MODES, portWarning, type PortMode, type WantedPort } from './ports';
 import { DEFAULT_DEMO_CSV, DEMO_ADMIN_TOKEN, DEMO_COLLECTORS, DEMO_USERS, demoToken, loadDemoPortfolio, seedDemo, seedDemoUsers } from './seed';
 import { createSql } from '../db/sql';
@@ -135,12 +136,19 @@ async function main() {
       }).map(([k, v]) => [k, String(v)]),
     );
     const { TENANT_ID: tenantId } = parseEnv(env); // one clear message now rather than two half-started processes
-    const worker = startWorker(env);
-    const workerReady = waitForOutput(worker, WORKER_READY, 180_000);
-    workerReady.catch(() => undefined); // awaited below, after the API and the seed
+    // The API and the worker are restarted when they die (with backoff); after 5 failures within 60 s
+    // of either, the supervisor gives up and everything stops, with a non-zero exit.
+    const onGiveUp = (message: string) => {
+      console.error(`${message}: stopping everything. The lines above from the process say why it failed.`);
+      void shutdown(1);
+    };
+    const worker = supervise('worker', () => startWorker(env), { ready: (svc) => waitForOutput(svc, WORKER_READY, 180_000), onGiveUp });
+    worker.firstReady.catch(() => undefined); // awaited below, after the API and the seed
     stops.push({ name: 'worker', stop: () => worker.stop('SIGTERM', 15_000) });
-    const api = await startApi(env);
-    stops.push({ name: 'API', stop: () => api.stop('SIGTERM', 10_000) });
+    const apiProcess = supervise('API', () => spawnApi(env), { ready: (svc) => apiReady(svc, env), onGiveUp });
+    stops.push({ name: 'API', stop: () => apiProcess.stop('SIGTERM', 10_000) });
+    await apiProcess.firstReady;
+    const api = { url: apiUrl(env) };
 
     let seeded = 'skipped (DEMO_SEED=0 or an external ERP)';
     // The demo's users have public tokens: they exist only where the demo portfolio does.
@@ -163,7 +171,7 @@ async function main() {
       seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers (${enrolled} enrolled now, ${already} already enrolled)`;
     }
     // The banner comes last, once the worker polls and the start-up and seeding lines are out, so it stays on screen.
-    await workerReady;
+    await worker.firstReady;
     await outputSettled();
     console.log(
       [

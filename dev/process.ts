@@ -19,7 +19,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutM
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with code ${child.exitCode}`);
+    if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${what}: process exited (${child.signalCode ?? `code ${child.exitCode}`})`);
     try {
       return await probe();
     } catch (err) {
