@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import { QueryNotRegisteredError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ErpAdapter } from '../integrations/erp/adapter';
 import type { BeforeSendItem, BeforeSendVerdict } from '../domain/customer-messages';
@@ -23,7 +24,15 @@ export function createBeforeSendActivities(deps: { erp: ErpAdapter; temporal: Cl
     async recheckBeforeSend(items: BeforeSendItem[]): Promise<BeforeSendVerdict[]> {
       const verdicts: BeforeSendVerdict[] = [];
       for (const item of items) {
-        const balance = await erpCall(() => deps.erp.getInvoiceBalance(item.invoiceNumber));
+        let balance;
+        try {
+          balance = await erpCall(() => deps.erp.getInvoiceBalance(item.invoiceNumber));
+        } catch (err) {
+          // One invoice the ERP does not know must not stop the customer's other messages: that invoice parks.
+          if (!(err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+          verdicts.push({ requestId: item.requestId, verdict: 'failed', failure: { code: err.type ?? 'ErpFailed', reason: err.message } });
+          continue;
+        }
         if (balance.status !== 'open' || balance.openAmountMinor <= 0) verdicts.push({ requestId: item.requestId, verdict: 'paid' });
         else if (!(await stillWanted(item))) verdicts.push({ requestId: item.requestId, verdict: 'withdrawn' });
         else verdicts.push({ requestId: item.requestId, verdict: 'send', openAmountMinor: balance.openAmountMinor });

@@ -1,6 +1,6 @@
 import { appendCustomerActivity } from '../db/customer-activities';
 import { collectorOfCustomer } from '../db/customers';
-import { breakPaymentPlan, completePaymentPlanIfSettled, insertPromiseRowOnce, settlePromiseRow } from '../db/promises';
+import { breakPaymentPlan, cancelPaymentPlan, completePaymentPlanIfSettled, insertPromiseRowOnce, settlePromiseRow } from '../db/promises';
 import type { Sql } from '../db/sql';
 import type { ActivePromise, PromiseInstallment } from '../domain/promises';
 
@@ -18,7 +18,7 @@ export interface PromiseRecord {
 export interface PromiseVerdictRecord extends PromiseRecord {
   /** Installments settled now; `closing` settles every pending one as the invoice closes. */
   settled: (Omit<PromiseInstallment, 'status'> & { status: PromiseInstallment['status'] | 'cancelled' })[];
-  planStatus?: 'on_track' | 'completed' | 'broken';
+  planStatus?: 'on_track' | 'completed' | 'broken' | 'cancelled';
   /** Idempotency of the activity history row. */
   eventKey: string;
 }
@@ -76,6 +76,7 @@ export function createPromiseActivities(deps: { sql: Sql }) {
         if (p.planId && rec.planStatus && rec.planStatus !== 'on_track') {
           // A plan is broken by any of its invoices; completed only when none of its rows is still open.
           if (rec.planStatus === 'broken') await breakPaymentPlan(tx, rec.tenantId, p.planId);
+          else if (rec.planStatus === 'cancelled') await cancelPaymentPlan(tx, rec.tenantId, p.planId);
           else await completePaymentPlanIfSettled(tx, rec.tenantId, p.planId);
         }
         const summary = rec.settled.map((i) => `${i.dueDate}: ${i.status}${i.paidMinor !== undefined ? ` (${i.paidMinor} of ${i.amountMinor})` : ''}`).join('; ');

@@ -44,6 +44,9 @@ export const WORKFLOW_EVENT_TYPES = [
   'call_outcome',
   'paused',
   'resumed',
+  'needs_attention',
+  'attention_retry',
+  'promise_withdrawn',
   'closed',
 ] as const;
 export type WorkflowEventType = (typeof WORKFLOW_EVENT_TYPES)[number];

@@ -82,6 +82,11 @@ export async function breakPaymentPlan(db: Db, tenantId: string, planId: string)
   await db`update payment_plans set status = 'broken' where tenant_id = ${tenantId} and plan_id = ${planId} and status = 'active'`;
 }
 
+/** A plan withdrawn as a whole (a promise over several invoices that could not be applied to all of them). */
+export async function cancelPaymentPlan(db: Db, tenantId: string, planId: string): Promise<void> {
+  await db`update payment_plans set status = 'cancelled' where tenant_id = ${tenantId} and plan_id = ${planId} and status = 'active'`;
+}
+
 /** An active plan is completed once none of its rows, on any invoice, is still open. */
 export async function completePaymentPlanIfSettled(db: Db, tenantId: string, planId: string): Promise<void> {
   await db`update payment_plans set status = 'completed' where tenant_id = ${tenantId} and plan_id = ${planId} and status = 'active'

@@ -23,8 +23,9 @@ export interface CustomerMessageRequest {
   disputedAmountMinor?: number;
 }
 
-/** withdrawn: the invoice no longer wanted the message when its batch went (promised, disputed, paused, awaiting a decision, closed). */
-export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send' | 'do_not_contact' | 'withdrawn';
+/** failed: not sent, for a reason retrying cannot fix (the invoice parks for attention).
+ * withdrawn: the invoice no longer wanted the message when its batch went (promised, disputed, paused, awaiting a decision, closed). */
+export type CustomerMessageOutcome = 'sent' | 'already_sent' | 'uncertain' | 'paid_before_send' | 'do_not_contact' | 'withdrawn' | 'failed';
 
 /** What the contact workflow asks right before sending, per request: the invoice's own wish and the ERP's balance. */
 export interface BeforeSendItem {
@@ -32,7 +33,10 @@ export interface BeforeSendItem {
   invoiceNumber: string;
   invoiceWorkflowId: string;
 }
-export type BeforeSendVerdict = { requestId: string; verdict: 'send'; openAmountMinor: number } | { requestId: string; verdict: 'paid' | 'withdrawn' };
+export type BeforeSendVerdict =
+  | { requestId: string; verdict: 'send'; openAmountMinor: number }
+  | { requestId: string; verdict: 'paid' | 'withdrawn' }
+  | { requestId: string; verdict: 'failed'; failure: { code: string; reason: string } };
 
 export interface CustomerMessageResult {
   requestId: string;
@@ -40,4 +44,6 @@ export interface CustomerMessageResult {
   at: string;
   /** The batch the request went out in: how many invoices the customer's message listed. */
   batchSize: number;
+  /** failed: why (a problem retrying cannot fix, e.g. an unknown template), with the failure's type. */
+  failure?: { code: string; reason: string };
 }

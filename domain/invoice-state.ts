@@ -9,7 +9,7 @@ import type { Role } from './roles';
 /** The invoice's dunning state and the payloads that change it: shared by the workflow, activities and the API. */
 
 /** Open stages first (a derived view of the state: paused over disputed over promised over active), then terminal ones. */
-export const DUNNING_STAGES = ['active', 'promised', 'awaiting_approval', 'disputed', 'paused', 'paid', 'cancelled', 'written_off', 'handed_off'] as const;
+export const DUNNING_STAGES = ['active', 'promised', 'awaiting_approval', 'disputed', 'paused', 'needs_attention', 'paid', 'cancelled', 'written_off', 'handed_off'] as const;
 export type DunningStage = (typeof DUNNING_STAGES)[number];
 export const TERMINAL_STAGES: readonly DunningStage[] = ['paid', 'cancelled', 'written_off', 'handed_off'];
 
@@ -75,7 +75,7 @@ export interface DunningState {
   currency: string;
   cadence: { id: string; version: number };
   /** The cadence's next step, or what a hold waits for ('resume', 'promise_check', 'promise_courtesy'). */
-  nextStep: { stepId: string; action: StepRecord['action'] | 'resume' | 'promise_check' | 'promise_courtesy'; at: string } | null;
+  nextStep: { stepId: string; action: StepRecord['action'] | 'resume' | 'promise_check' | 'promise_courtesy' | 'retry'; at: string } | null;
   steps: StepRecord[];
   /** The cadence ran its last step (recorded once; a migration to a longer version clears it). */
   cadenceDone?: boolean;
@@ -103,6 +103,23 @@ export interface DunningState {
   brokenPromises?: number;
   /** After a broken promise, the cadence resumes at once at this step (or the next one due when no id is given). */
   resumeAt?: { stepId: string | null; reason: string };
+  /** A configuration or data problem (an unknown template or endpoint, an invoice the ERP does not know) parked the cadence. */
+  attention?: Attention;
+  /** Times in a row the cadence was parked for attention (back to none when a step runs). */
+  attentionStreak?: number;
+}
+
+export interface Attention {
+  /** The failure's type, e.g. UnknownWebhookEndpoint, UnknownTemplate, ErpInvoiceNotFound. */
+  code: string;
+  reason: string;
+  /** The step that could not run (null: the ERP re-read before it). */
+  stepId: string | null;
+  since: string;
+  /** How many times in a row the step was tried and parked. */
+  attempts: number;
+  /** When the step is tried again by itself (a resume by a person tries it at once). */
+  retryAt: string;
 }
 
 export interface OpenDispute {
@@ -157,6 +174,13 @@ export interface StageResult {
   changed: boolean;
 }
 
+/** A promise taken back (a promise over several invoices that could not be applied to all of them). */
+export interface WithdrawPromiseRequest {
+  promiseId: string;
+  actor: string;
+  reason: string;
+}
+
 /** A promise made outside a call task (or for a further invoice of the same call), or a plan's share. */
 export type PromiseUpdateInput = PromiseRequest;
 
@@ -174,11 +198,12 @@ export const isClosed = (s: Pick<DunningState, 'stage'>): boolean => TERMINAL_ST
 export const fullDispute = (s: Pick<DunningState, 'dispute'>): boolean => s.dispute !== undefined && s.dispute.full;
 
 /** Whether the cadence waits: for a pause, a full dispute, a decision or a promise. */
-export const onHold = (s: DunningState): boolean => s.pause !== undefined || fullDispute(s) || s.approval !== undefined || s.promise !== undefined;
+export const onHold = (s: DunningState): boolean =>
+  s.pause !== undefined || s.attention !== undefined || fullDispute(s) || s.approval !== undefined || s.promise !== undefined;
 
 /** The stage of an open invoice, derived from what holds it. */
 export const openStage = (s: DunningState): DunningStage =>
-  s.pause ? 'paused' : fullDispute(s) ? 'disputed' : s.approval ? 'awaiting_approval' : s.promise ? 'promised' : 'active';
+  s.pause ? 'paused' : s.attention ? 'needs_attention' : fullDispute(s) ? 'disputed' : s.approval ? 'awaiting_approval' : s.promise ? 'promised' : 'active';
 
 /** The ERP's status of an invoice (integrations/erp/adapter.ts validates it). */
 export type ErpInvoiceStatus = 'open' | 'paid' | 'credited' | 'written_off';
@@ -233,6 +258,7 @@ export function upcomingStep(s: DunningState, ctx: PlanContext): DunningState['n
 export function describeNext(s: DunningState, ctx: PlanContext): DunningState['nextStep'] {
   if (isClosed(s)) return null;
   if (s.pause) return s.pause.until ? { stepId: 'pause-ends', action: 'resume', at: s.pause.until } : null;
+  if (s.attention) return { stepId: s.attention.stepId ?? 'erp-recheck', action: 'retry', at: s.attention.retryAt };
   if (fullDispute(s) || s.approval) return null;
   if (s.promise) {
     const event = nextPromiseEvent(s.promise, { timeZone: ctx.schedule.timeZone, sendAt: ctx.cadence.sendAt });
@@ -274,6 +300,18 @@ export function resume(s: DunningState, scope: ResumeRequest['scope'], ctx: Plan
   if (!s.pause || (scope === 'customer' && s.pause.scope !== 'customer')) return { state: s };
   const ended = s.pause;
   return { state: changeCourse({ ...s, pause: undefined }, ctx), ended };
+}
+
+/** Parked for attention: after 1, 2, 4... hours (at most a day) the step is tried again by itself. */
+export function needAttention(s: DunningState, problem: { code: string; reason: string; stepId: string | null }, ctx: PlanContext): DunningState {
+  const attempts = (s.attentionStreak ?? 0) + 1;
+  const retryAt = new Date(ctx.now.getTime() + Math.min(2 ** (attempts - 1), 24) * 3_600_000).toISOString();
+  return changeCourse({ ...s, attentionStreak: attempts, attention: { ...problem, since: ctx.now.toISOString(), attempts, retryAt } }, ctx);
+}
+
+/** The problem is to be tried again (its retry time came, or a person resumed the invoice). */
+export function retryAttention(s: DunningState, ctx: PlanContext): DunningState {
+  return s.attention ? changeCourse({ ...s, attention: undefined }, ctx) : s;
 }
 
 /** The answer of a people's-work update: where the invoice stands now. */

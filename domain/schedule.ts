@@ -29,6 +29,8 @@ export interface PlannedStep {
   step: CadenceStep;
   index: number;
   at: string; // ISO instant
+  /** When the step fell due, before the send window moved it: what decides whether it is due yet. */
+  dueAt: string;
 }
 
 export interface NextStepPlan {
@@ -92,8 +94,9 @@ export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handl
       return;
     }
     let at = stepTime(cadence, step, ctx, previousAt);
+    const dueAt = toIso(at);
     if (cadence.sendWindow && isCustomerFacing(step)) at = zoned(moveIntoSendWindow(toIso(at), cadence.sendWindow, ctx), ctx, step.id);
-    planned.push({ step, index, at: toIso(at) });
+    planned.push({ step, index, at: toIso(at), dueAt });
     previousAt = at < nowInZone ? nowInZone : at;
   });
   return planned;
@@ -104,15 +107,20 @@ export function planRemainingSteps(cadence: Cadence, ctx: ScheduleContext, handl
  * superseded, so that an invoice enrolled 20 days late gets one reminder, not three at once. A courtesy
  * step before the due date (a negative offset from it) is superseded once the due date has begun: an
  * "upcoming due date" note sent after it would be wrong.
+ *
+ * A step is due when its own time has passed, before the send window moves it (`byDueTime`, the default):
+ * enrolled on a Monday at 07:00 with a step that fell due on Saturday, that step runs in Monday's window and
+ * the one before it is superseded. Workflows started before this rule (`byDueTime: false`) judged by the
+ * window-moved time, and so sent both steps in Monday's window.
  */
-export function planNextStep(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date): NextStepPlan | undefined {
+export function planNextStep(cadence: Cadence, ctx: ScheduleContext, handled: readonly HandledStep[], now: Date, byDueTime = true): NextStepPlan | undefined {
   const remaining = planRemainingSteps(cadence, ctx, handled, now);
   const dueDayBegun = now.getTime() >= DateTime.fromISO(ctx.dueDate, { zone: ctx.timeZone }).startOf('day').toMillis();
   const expired = (p: PlannedStep) => dueDayBegun && p.step.anchor === 'due_date' && p.step.offset.amount < 0;
   const firstLive = remaining.findIndex((p) => !expired(p));
   if (firstLive < 0) return undefined;
   // Cadence order is authoritative: the last due step by position runs, everything before it is passed over.
-  const lastDue = Math.max(firstLive, remaining.findLastIndex((p) => !expired(p) && Date.parse(p.at) <= now.getTime()));
+  const lastDue = Math.max(firstLive, remaining.findLastIndex((p) => !expired(p) && Date.parse(byDueTime ? p.dueAt : p.at) <= now.getTime()));
   return { next: remaining[lastDue]!, superseded: remaining.slice(0, lastDue) };
 }
 

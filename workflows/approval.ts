@@ -46,7 +46,11 @@ export async function approvalWorkflow(input: ApprovalInput): Promise<ApprovalOu
       if (!next) break;
       state.requiredRole = next;
       state.level += 1;
-      await system.escalateApprovalRequest({ tenantId, requestId, invoiceNumber: input.invoiceNumber, customerId: input.customerId, toRole: next, level: state.level });
+      // Not cancelled midway: a cancellation (the invoice closed) waits for the notice, never races its completion.
+      const level = state.level;
+      await CancellationScope.nonCancellable(() =>
+        system.escalateApprovalRequest({ tenantId, requestId, invoiceNumber: input.invoiceNumber, customerId: input.customerId, toRole: next, level }),
+      );
     }
     await condition(() => outcome !== undefined && allHandlersFinished());
     return outcome!;

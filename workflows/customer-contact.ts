@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -15,6 +17,7 @@ import {
   queueCustomerMessageSignal,
   type CustomerContactInput,
   type CustomerContactState,
+  type CustomerMessageOutcome,
   type CustomerMessageRequest,
   type CustomerMessageResult,
 } from './customer-messages';
@@ -28,6 +31,20 @@ const ANSWERED_MEMORY = 500;
  * cap and the send window hold across all of them; every invoice is re-checked in the ERP right
  * before sending, and each invoice workflow is told what became of its step.
  */
+/**
+ * The send, or 'failed' when it fails for a reason retrying cannot fix (an unknown template, nobody to write to):
+ * each invoice then parks for attention, and the customer's other messages keep flowing.
+ */
+async function sendOrFail(req: Parameters<typeof contact.sendCustomerMessage>[0]): Promise<{ status: CustomerMessageOutcome; failure?: { code: string; reason: string } }> {
+  try {
+    return await contact.sendCustomerMessage(req);
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)
+      return { status: 'failed', failure: { code: err.cause.type ?? 'SendFailed', reason: err.cause.message } };
+    throw err;
+  }
+}
+
 export async function customerContact(input: CustomerContactInput): Promise<void> {
   const { workflowId } = workflowInfo();
   const state: CustomerContactState = input.state ?? { pending: [], sentAt: [], batchSeq: 0, answered: [] };
@@ -77,8 +94,10 @@ export async function customerContact(input: CustomerContactInput): Promise<void
       const verdicts = await system.recheckBeforeSend(batch.map((r) => ({ requestId: r.requestId, invoiceNumber: r.invoice.number, invoiceWorkflowId: r.invoiceWorkflowId })));
       for (const request of batch) {
         const v = verdicts.find((x) => x.requestId === request.requestId);
+        const at = new Date().toISOString();
         if (v?.verdict === 'send') keep(request, v.openAmountMinor);
-        else await answer(request, { outcome: v?.verdict === 'paid' ? 'paid_before_send' : 'withdrawn', at: new Date().toISOString(), batchSize: 0 });
+        else if (v?.verdict === 'failed') await answer(request, { outcome: 'failed', at, batchSize: 0, failure: v.failure });
+        else await answer(request, { outcome: v?.verdict === 'paid' ? 'paid_before_send' : 'withdrawn', at, batchSize: 0 });
       }
     } else {
       for (const request of batch) {
@@ -88,7 +107,7 @@ export async function customerContact(input: CustomerContactInput): Promise<void
       }
     }
     if (live.length > 0) {
-      const sent = await contact.sendCustomerMessage({
+      const sent = await sendOrFail({
         idempotencyKey: `${workflowId}:batch:${++state.batchSeq}`,
         tenantId: input.tenantId,
         customer: live[0]!.customer,
@@ -104,7 +123,7 @@ export async function customerContact(input: CustomerContactInput): Promise<void
       });
       const at = new Date().toISOString();
       if (sent.status === 'sent') state.sentAt.push(at);
-      for (const request of live) await answer(request, { outcome: sent.status, at, batchSize: live.length });
+      for (const request of live) await answer(request, { outcome: sent.status, at, batchSize: live.length, ...(sent.failure ? { failure: sent.failure } : {}) });
     }
     state.inFlight = [];
     state.sentAt = state.sentAt.filter((t) => Date.parse(t) > Date.now() - CAP_MEMORY_MS);

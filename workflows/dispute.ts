@@ -100,12 +100,17 @@ export async function disputeWorkflow(input: DisputeInput): Promise<DisputeOutco
   try {
     if (route.reminderAt && !(await condition(resolved, Math.max(0, Date.parse(route.reminderAt) - Date.now())))) {
       state.reminded = true;
-      await system.disputeDeadlineEvent({ tenantId, disputeId, invoiceNumber: invoice.number, customerId: customer.id, event: 'reminder', recipientUserId: route.owner ?? route.lead, deadlineDate: route.deadlineDate });
+      // Not cancelled midway: a cancellation (the invoice closed) waits for the notice, never races its completion.
+      await CancellationScope.nonCancellable(() =>
+        system.disputeDeadlineEvent({ tenantId, disputeId, invoiceNumber: invoice.number, customerId: customer.id, event: 'reminder', recipientUserId: route.owner ?? route.lead, deadlineDate: route.deadlineDate }),
+      );
     }
     if (!(await condition(resolved, Math.max(0, Date.parse(route.deadlineAt) - Date.now())))) {
       state.escalated = true;
       state.status = 'escalated';
-      await system.disputeDeadlineEvent({ tenantId, disputeId, invoiceNumber: invoice.number, customerId: customer.id, event: 'overdue', recipientUserId: route.lead, deadlineDate: route.deadlineDate });
+      await CancellationScope.nonCancellable(() =>
+        system.disputeDeadlineEvent({ tenantId, disputeId, invoiceNumber: invoice.number, customerId: customer.id, event: 'overdue', recipientUserId: route.lead, deadlineDate: route.deadlineDate }),
+      );
     }
     await condition(() => state.outcome !== null && allHandlersFinished());
     return state.outcome!;

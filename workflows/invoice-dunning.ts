@@ -18,6 +18,7 @@ import { hold } from './invoice/holds';
 import { runStep } from './invoice/steps';
 import { runStepV1 } from './invoice/v1';
 import { close } from './invoice/closing';
+import { attentionProblem, park } from './invoice/attention';
 
 /** Outcomes that mean the customer was (or may have been) contacted: they count against the cap. */
 const CONTACTED: readonly StepRecord['outcome'][] = ['sent', 'already_sent', 'uncertain'];
@@ -65,16 +66,17 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
 
   while (!run.isClosed()) {
     if (run.pendingCadence) await migrateCadence(run);
-    if (run.state.disputeOutcomes?.length) {
-      await applyDisputeOutcome(run);
-      continue;
-    }
-    if (run.state.approvalOutcomes?.length) {
-      await applyApprovalOutcome(run);
-      continue;
-    }
-    if (onHold(run.state)) {
-      await hold(run);
+    if (run.state.disputeOutcomes?.length || run.state.approvalOutcomes?.length || onHold(run.state)) {
+      try {
+        if (run.state.disputeOutcomes?.length) await applyDisputeOutcome(run);
+        else if (run.state.approvalOutcomes?.length) await applyApprovalOutcome(run);
+        else await hold(run);
+      } catch (err) {
+        // An outcome or a promise check that cannot be applied (the ERP refuses or does not know the invoice) parks it too.
+        const problem = attentionProblem(err);
+        if (!problem) throw err;
+        await park(run, problem, null);
+      }
       continue;
     }
 
@@ -82,7 +84,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     const resumeAt = run.state.resumeAt;
     const plan = resumeAt
       ? planEscalatedStep(run.cadence, ctx, run.state.steps, new Date(), resumeAt.stepId)
-      : planNextStep(run.cadence, ctx, run.state.steps, new Date());
+      : planNextStep(run.cadence, ctx, run.state.steps, new Date(), patched('supersede-by-due-time'));
     if (!plan) {
       run.update({ nextStep: null, resumeAt: undefined });
       if (!run.state.cadenceDone) {
@@ -122,13 +124,22 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       }
     }
 
-    // The ERP is the system of record: re-read the balance right before contacting anyone.
-    if (!(await run.rereadBalance())) break;
-
     const key = stepIdempotencyKey(run.workflowId, step.id);
-    const pastDue = daysPastDue(run.scheduleCtx(), new Date());
-    const result = v2 ? await runStep(run, step, at, key, pastDue) : await runStepV1(run, step, key, pastDue);
-    run.update({ steps: [...run.state.steps, { stepId: step.id, action: step.action.type, at: v2 ? at : new Date().toISOString(), ...result }], resumeAt: undefined });
+    let result: Pick<StepRecord, 'outcome' | 'detail'>;
+    try {
+      // The ERP is the system of record: re-read the balance right before contacting anyone.
+      if (!(await run.rereadBalance())) break;
+      const pastDue = daysPastDue(run.scheduleCtx(), new Date());
+      result = v2 ? await runStep(run, step, at, key, pastDue) : await runStepV1(run, step, key, pastDue);
+    } catch (err) {
+      // A configuration or data problem parks the invoice visibly; it never fails the workflow.
+      const problem = attentionProblem(err);
+      if (!problem) throw err;
+      await park(run, problem, step.id);
+      continue;
+    }
+    const done: StepRecord = { stepId: step.id, action: step.action.type, at: v2 ? at : new Date().toISOString(), ...result };
+    run.update({ steps: [...run.state.steps, done], resumeAt: undefined, ...(run.state.attentionStreak ? { attentionStreak: undefined } : {}) });
     run.update({ nextStep: run.describeNext() });
     await run.audit('step_done', { stepId: step.id, action: step.action.type, ...result });
 

@@ -14,6 +14,7 @@ import type {
   PromiseUpdateInput,
   ResumeRequest,
   StageResult,
+  WithdrawPromiseRequest,
 } from '../domain/invoice-state';
 
 export * from '../domain/invoice-state';
@@ -38,6 +39,8 @@ export const requestApprovalUpdate = defineUpdate<ApprovalRequestResult, [Approv
 export const recordCallOutcomeUpdate = defineUpdate<CallOutcomeResult, [CallOutcomeInput]>('recordCallOutcome');
 export const makePromiseUpdate = defineUpdate<StageResult, [PromiseUpdateInput]>('makePromise');
 export const pauseUpdate = defineUpdate<StageResult, [PauseRequest]>('pause');
+/** Takes back a promise still being followed (idempotent: another or no promise answers changed false). */
+export const withdrawPromiseUpdate = defineUpdate<StageResult, [WithdrawPromiseRequest]>('withdrawPromise');
 export const resumeUpdate = defineUpdate<StageResult, [ResumeRequest]>('resume');
 
 export const recordPaymentUpdate = defineUpdate<PaymentResult, [PaymentNotice]>('recordPayment');

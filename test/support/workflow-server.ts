@@ -7,11 +7,16 @@ import { createTimeSkippingEnv, type invoiceInput } from './time-skipping';
 /**
  * A time-skipping test server per test: time skipping is global to a server, and a customer's contact
  * workflow (shared by every invoice of the customer) outlives the test worker that started it.
+ * Every test starts on a Monday at 07:00 in Berlin (the server's clock is moved there first), so that
+ * no test depends on the day or hour it happens to run at.
  */
 export function useTimeSkippingServer() {
   const server = {} as { env: TestWorkflowEnvironment };
   beforeEach(async () => {
     server.env = await createTimeSkippingEnv(inject('testServerPath'));
+    const now = DateTime.fromMillis(await server.env.currentTimeMs(), { zone: 'Europe/Berlin' });
+    const monday = now.startOf('week').plus({ weeks: 1, hours: 7 }); // luxon weeks start on Monday
+    await server.env.sleep(monday.toMillis() - now.toMillis());
   });
   afterEach(async () => {
     await server.env?.teardown();

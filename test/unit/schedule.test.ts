@@ -245,7 +245,7 @@ describe('planRemainingSteps: inline cadences', () => {
     it('planNextStep waits for the chained step after a handled one', () => {
       const handled: HandledStep[] = [{ stepId: 'kickoff', at: '2025-03-27T08:31:07.250Z' }];
       const plan = planNextStep(demo, ctx, handled, new Date('2025-03-27T08:31:07.250Z'));
-      expect(plan).toEqual({ next: { step: demo.steps[1], index: 1, at: '2025-03-27T08:31:37.250Z' }, superseded: [] });
+      expect(plan).toEqual({ next: { step: demo.steps[1], index: 1, at: '2025-03-27T08:31:37.250Z', dueAt: '2025-03-27T08:31:37.250Z' }, superseded: [] });
     });
 
     it('a late start: the overdue first step runs now and the chain keeps its spacing from now', () => {
@@ -259,7 +259,7 @@ describe('planRemainingSteps: inline cadences', () => {
         ['call', 3, '2025-03-27T10:02:30.000Z'],
       ]);
       expect(planNextStep(demo, ctx, [], now)).toEqual({
-        next: { step: demo.steps[0], index: 0, at: '2025-03-27T08:30:00.000Z' },
+        next: { step: demo.steps[0], index: 0, at: '2025-03-27T08:30:00.000Z', dueAt: '2025-03-27T08:30:00.000Z' },
         superseded: [],
       });
     });
@@ -275,7 +275,7 @@ describe('planRemainingSteps: inline cadences', () => {
         ['call', 3, '2025-03-27T10:02:00.000Z'],
       ]);
       expect(planNextStep(demo, ctx, handled, now)).toEqual({
-        next: { step: demo.steps[1], index: 1, at: '2025-03-27T08:30:30.000Z' },
+        next: { step: demo.steps[1], index: 1, at: '2025-03-27T08:30:30.000Z', dueAt: '2025-03-27T08:30:30.000Z' },
         superseded: [],
       });
     });
@@ -523,3 +523,28 @@ describe('daysPastDue', () => {
     expect(at('2025-01-15', 'Europe/Berlin', '2025-07-15T10:00:00.000Z')).toBe(181);
   });
 });
+
+describe('planNextStep: a step is due by its own time, not by the send window that moves it', () => {
+  const weekly = cadenceSchema.parse({
+    id: 'weekly', version: 1, name: 'weekly', sendAt: '09:30',
+    sendWindow: { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '16:00' },
+    steps: [
+      { id: 'r1', offset: { amount: 7, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+      { id: 'r2', offset: { amount: 14, unit: 'days' }, action: { type: 'email', template: 'reminder-firm' } },
+    ],
+  });
+  // Due Saturday 2026-11-14: r1 fell due on Saturday 21st, r2 on Saturday 28th; the window moves r2 to Monday 30th 09:00.
+  const ctx = { dueDate: '2026-11-14', timeZone: 'Europe/Berlin' };
+  const mondayEarly = new Date('2026-11-30T06:00:00Z'); // 07:00 in Berlin, before the window opens
+
+  it('enrolled late on a Monday before the window opens: the Saturday step runs in the window, the one before is superseded', () => {
+    const plan = planNextStep(weekly, ctx, [], mondayEarly)!;
+    expect(plan.next).toMatchObject({ step: { id: 'r2' }, at: '2026-11-30T08:00:00.000Z', dueAt: '2026-11-28T08:30:00.000Z' });
+    expect(plan.superseded.map((p) => p.step.id)).toEqual(['r1']);
+  });
+
+  it('the rule before it (kept for workflows started under it) judged by the moved time and ran both in the window', () => {
+    expect(planNextStep(weekly, ctx, [], mondayEarly, false)!.next.step.id).toBe('r1');
+  });
+});
+

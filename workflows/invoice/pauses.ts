@@ -1,5 +1,5 @@
 import { setHandler } from '@temporalio/workflow';
-import { pause, resume, stageResult } from '../../domain/invoice-state';
+import { pause, resume, retryAttention, stageResult } from '../../domain/invoice-state';
 import { pauseUpdate, resumeUpdate } from '../messages';
 import type { InvoiceRun } from './run';
 
@@ -20,6 +20,14 @@ export function registerPauseHandlers(run: InvoiceRun): void {
     resumeUpdate,
     async (req) => {
       const { state, ended } = resume(run.state, req.scope, run.planContext());
+      if (!ended && run.state.attention && req.scope === 'invoice') {
+        // Someone fixed what parked the invoice: the step is tried again at once.
+        const attention = run.state.attention;
+        run.commit(retryAttention(run.state, run.planContext()));
+        run.wake++;
+        await run.audit('attention_retry', { code: attention.code, stepId: attention.stepId, attempts: attention.attempts, by: req.actor, note: req.note });
+        return stageResult(run.state, true);
+      }
       if (!ended) return stageResult(run.state, false);
       run.commit(state);
       run.wake++;

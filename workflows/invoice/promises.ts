@@ -1,8 +1,8 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import { system } from '../activity-proxies';
 import { cancelPending, courtesyDone, nextPromiseEvent, type PromiseInstallment, type PromiseRequest } from '../../domain/promises';
-import { acceptPromise as accepted, applyBalance, breakPromise, checkPromise as judge, stageResult } from '../../domain/invoice-state';
-import { makePromiseUpdate } from '../messages';
+import { acceptPromise as accepted, applyBalance, breakPromise, checkPromise as judge, stageResult, type StageResult, type WithdrawPromiseRequest } from '../../domain/invoice-state';
+import { makePromiseUpdate, withdrawPromiseUpdate } from '../messages';
 import type { InvoiceRun } from './run';
 
 /** Promises to pay and payment plans: accepted by update (or from a call, a settlement or a plan approval), followed until kept or broken. */
@@ -15,6 +15,26 @@ export function registerPromiseHandlers(run: InvoiceRun): void {
     },
     { validator: (promise) => run.validate({ kind: 'promise', promise }) },
   );
+  setHandler(withdrawPromiseUpdate, (req) => withdrawPromise(run, req), { validator: (_req) => run.validate({ kind: 'resume' }) });
+}
+
+/** Takes a promise back: its pending installments are cancelled and dunning goes on as if it had not been made. */
+async function withdrawPromise(run: InvoiceRun, req: WithdrawPromiseRequest): Promise<StageResult> {
+  const promise = run.state.promise;
+  if (!promise || promise.promiseId !== req.promiseId) return stageResult(run.state, false);
+  run.update({ promise: undefined });
+  run.changeCourse();
+  await system.recordPromiseVerdict({
+    tenantId: run.tenantId,
+    invoiceNumber: run.invoice.number,
+    customerId: run.customer.id,
+    promise,
+    settled: cancelPending(promise),
+    planStatus: promise.planId ? 'cancelled' : undefined,
+    eventKey: `${run.workflowId}:promise:${promise.promiseId}:withdrawn`,
+  });
+  await run.audit('promise_withdrawn', { promiseId: promise.promiseId, planId: promise.planId ?? null, by: req.actor, reason: req.reason });
+  return stageResult(run.state, true);
 }
 
 export async function acceptPromise(run: InvoiceRun, req: PromiseRequest): Promise<void> {

@@ -7,6 +7,7 @@ import type { ApprovalDetails } from '../../domain/approvals';
 import type { CadenceStep } from '../../domain/cadence';
 import type { StepRecord } from '../../domain/invoice-state';
 import { requestApproval } from './approvals';
+import { NeedsAttention } from './attention';
 import type { InvoiceRun } from './run';
 
 type StepResult = Pick<StepRecord, 'outcome' | 'detail'>;
@@ -58,13 +59,16 @@ export async function runStep(run: InvoiceRun, step: CadenceStep, at: string, ke
 }
 
 /** A customer-facing message: queued with the customer's contact workflow, which answers what became of it. */
-async function sendMessage(run: InvoiceRun, step: CadenceStep, kind: 'email' | 'statement', template: string, at: string, key: string, pastDue: number): Promise<StepResult> {
+async function sendMessage(run: InvoiceRun, step: CadenceStep, kind: 'email' | 'statement', template: string, at: string, stepKey: string, pastDue: number): Promise<StepResult> {
+  // A step tried again after a problem is a new request: the contact workflow answered the first one already.
+  const key = run.state.attentionStreak ? `${stepKey}#${run.state.attentionStreak}` : stepKey;
   await run.queueMessage({ requestId: key, stepId: step.id, kind, template, daysPastDue: pastDue, requestedAt: at }, { kind: 'step' });
   // Wait for the answer even if the invoice closes meanwhile: the message may already be on its way, and the
   // step must be recorded either way (a paid invoice is answered 'paid_before_send' if it was not).
   // The bound outlasts the longest contact cap a cadence may set (90 days).
   const answered = await condition(() => run.messageResults.has(key), '100 days');
   const answer = run.messageResults.get(key);
+  if (answer?.outcome === 'failed') throw new NeedsAttention(answer.failure?.code ?? 'SendFailed', answer.failure?.reason ?? 'the message could not be sent');
   const result: StepResult = !answered || !answer
     ? { outcome: 'uncertain', detail: 'no answer from the customer contact workflow' }
     : { outcome: answer.outcome, ...(answer.batchSize > 1 ? { detail: `one message for ${answer.batchSize} invoices` } : {}) };
