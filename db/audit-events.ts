@@ -47,6 +47,8 @@ export const WORKFLOW_EVENT_TYPES = [
   'needs_attention',
   'attention_retry',
   'promise_withdrawn',
+  'payment_claimed',
+  'payment_claim_unconfirmed',
   'closed',
 ] as const;
 export type WorkflowEventType = (typeof WORKFLOW_EVENT_TYPES)[number];

@@ -30,7 +30,7 @@ export interface RequestContext {
 export function invoiceRefusal(s: DunningState, req: InvoiceRequest, ctx: RequestContext): Refusal | undefined {
   switch (req.kind) {
     case 'payment':
-      return paymentRefusal(req.payment, ctx);
+      return paymentRefusal(req.payment, ctx) ?? (req.payment.source === 'api' ? claimRefusal(s, req.payment) : undefined);
     case 'promise':
       return promiseRefusal(s, req.promise, ctx);
     case 'dispute':
@@ -53,6 +53,13 @@ function paymentRefusal(p: PaymentNotice, ctx: RequestContext): Refusal | undefi
   if (!Number.isSafeInteger(p.amountMinor) || p.amountMinor <= 0) return refusal('invalid_amount', 'amountMinor must be a positive integer');
   if (p.currency !== ctx.invoice.currency) return refusal('currency_mismatch', `payment currency ${p.currency} differs from invoice currency ${ctx.invoice.currency}`);
   if (!p.paymentId) return refusal('invalid_request', 'paymentId is required');
+  return undefined;
+}
+
+/** A payment reported by a person is bounded by what is open: only the ERP may say more came in. */
+function claimRefusal(s: DunningState, p: PaymentNotice): Refusal | undefined {
+  if (!isClosed(s) && p.amountMinor > s.openAmountMinor)
+    return refusal('invalid_amount', `a reported payment is at most the open amount ${s.openAmountMinor}; the ERP reports larger ones itself`);
   return undefined;
 }
 

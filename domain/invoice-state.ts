@@ -144,12 +144,24 @@ export interface PauseState {
   by: string;
   since: string;
   scope: 'invoice' | 'customer';
+  /** A payment a person reported: dunning waits for the ERP to show it, until `until`. */
+  claim?: PaymentClaim;
+}
+
+export interface PaymentClaim {
+  paymentId: string;
+  amountMinor: number;
+  currency: string;
+  /** The open amount when the payment was claimed: the ERP must show less by `until`. */
+  openBeforeMinor: number;
 }
 
 export interface PaymentResult {
   duplicate: boolean;
   stage: DunningStage;
   openAmountMinor: number;
+  /** A payment reported by a person is a claim: it pauses dunning until the ERP shows it (or the claim's time runs out). */
+  claimed?: boolean;
 }
 
 export interface PauseRequest {
@@ -384,4 +396,21 @@ export function wantsMessage(s: DunningState, request: { kind: 'step' } | { kind
   if (isClosed(s) || s.pause || fullDispute(s) || s.approval) return false;
   return request.kind === 'step' ? s.promise === undefined : s.promise?.promiseId === request.promiseId;
 }
+
+/**
+ * A payment reported by a person (not by the ERP) is a claim: only the ERP's word closes an invoice. Dunning
+ * pauses until `checkAt`, when the ERP must show the open amount lower; a payment the ERP reports meanwhile
+ * applies as usual. A repeated claim, or a claim on a closed invoice, changes nothing.
+ */
+export function claimPayment(s: DunningState, payment: PaymentNotice, checkAt: string, ctx: PlanContext): { state: DunningState; result: PaymentResult } {
+  const duplicate = s.payments.some((p) => p.paymentId === payment.paymentId) || s.pause?.claim?.paymentId === payment.paymentId;
+  if (duplicate || isClosed(s)) return { state: s, result: { duplicate, stage: s.stage, openAmountMinor: s.openAmountMinor, claimed: false } };
+  const claim: PaymentClaim = { paymentId: payment.paymentId, amountMinor: payment.amountMinor, currency: payment.currency, openBeforeMinor: s.openAmountMinor };
+  const reason = `payment ${payment.paymentId} of ${payment.amountMinor} ${payment.currency} reported: waiting for the ERP to show it`;
+  const next = changeCourse({ ...s, pause: { reason, until: checkAt, by: 'payment claim', since: ctx.now.toISOString(), scope: 'invoice', claim } }, ctx);
+  return { state: next, result: { duplicate: false, stage: next.stage, openAmountMinor: next.openAmountMinor, claimed: true } };
+}
+
+/** Whether the ERP shows the claimed payment by the claim's end: the open amount went down by it (or the invoice closed). */
+export const claimConfirmed = (s: DunningState, claim: PaymentClaim): boolean => isClosed(s) || s.openAmountMinor <= claim.openBeforeMinor - claim.amountMinor;
 

@@ -68,7 +68,7 @@ describe('invoice dunning workflow (time-skipping)', () => {
     expect(events.map((e) => e.nextStep?.stepId ?? null)).toEqual(['reminder-1', 'reminder-2', 'reminder-3', 'call-1', null, null, null, null]);
   });
 
-  it('stops before the next step when a payment arrives between steps (update with the new state)', async () => {
+  it('stops before the next step when a payment arrives between steps (an ERP payment by update, answered with the new state; payments reported by people are claims, see payment-claims.test.ts)', async () => {
     const input = invoiceInput(await serverToday());
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } });
     const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
@@ -76,20 +76,20 @@ describe('invoice dunning workflow (time-skipping)', () => {
       const handle = await start(input, taskQueue);
       await server.env.sleep('5 days');
       const partial = await handle.executeUpdate(recordPaymentUpdate, {
-        args: [{ paymentId: 'P-1', amountMinor: 25_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'api' }],
+        args: [{ paymentId: 'P-1', amountMinor: 25_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook' }],
       });
       expect(partial).toEqual({ duplicate: false, stage: 'active', openAmountMinor: 100_000 });
       const again = await handle.executeUpdate(recordPaymentUpdate, {
-        args: [{ paymentId: 'P-1', amountMinor: 25_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'api' }],
+        args: [{ paymentId: 'P-1', amountMinor: 25_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook' }],
       });
       expect(again).toEqual({ duplicate: true, stage: 'active', openAmountMinor: 100_000 });
       const rejected = await handle
-        .executeUpdate(recordPaymentUpdate, { args: [{ paymentId: 'P-X', amountMinor: 1, currency: 'USD', receivedAt: new Date().toISOString(), source: 'api' }] })
+        .executeUpdate(recordPaymentUpdate, { args: [{ paymentId: 'P-X', amountMinor: 1, currency: 'USD', receivedAt: new Date().toISOString(), source: 'erp_webhook' }] })
         .catch((err: Error) => err);
       expect(rejected).toBeInstanceOf(WorkflowUpdateFailedError);
       expect((rejected as WorkflowUpdateFailedError).cause?.message).toMatch(/currency USD differs/);
       const rest = await handle.executeUpdate(recordPaymentUpdate, {
-        args: [{ paymentId: 'P-2', amountMinor: 100_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'api' }],
+        args: [{ paymentId: 'P-2', amountMinor: 100_000, currency: 'EUR', receivedAt: new Date().toISOString(), source: 'erp_webhook' }],
       });
       expect(rest.stage).toBe('paid');
       const final = await handle.result();

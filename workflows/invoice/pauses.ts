@@ -1,5 +1,5 @@
 import { setHandler } from '@temporalio/workflow';
-import { pause, resume, retryAttention, stageResult } from '../../domain/invoice-state';
+import { claimConfirmed, pause, resume, retryAttention, stageResult, type PaymentClaim } from '../../domain/invoice-state';
 import { pauseUpdate, resumeUpdate } from '../messages';
 import type { InvoiceRun } from './run';
 
@@ -38,6 +38,15 @@ export function registerPauseHandlers(run: InvoiceRun): void {
   );
 }
 
+/** A claimed payment's time is up: the ERP says whether it came; if not, a person checks and dunning goes on. */
+async function checkClaim(run: InvoiceRun, claim: PaymentClaim): Promise<void> {
+  await run.rereadBalance();
+  if (claimConfirmed(run.state, claim)) return; // closed or lowered by the ERP: the loop goes on from there
+  const task = await run.createTask('follow_up', `${run.workflowId}:claim:${claim.paymentId}`, new Date().toISOString(), 1,
+    `Payment ${claim.paymentId} of ${claim.amountMinor} ${claim.currency} was reported but the ERP does not show it: check with the customer and cash application.`);
+  await run.audit('payment_claim_unconfirmed', { paymentId: claim.paymentId, amountMinor: claim.amountMinor, openAmountMinor: run.state.openAmountMinor, followUpTask: task });
+}
+
 /** While paused, no cadence step runs: wait for the end of the pause (or a change of course). */
 export async function holdForPause(run: InvoiceRun): Promise<void> {
   const since = run.wake;
@@ -48,5 +57,6 @@ export async function holdForPause(run: InvoiceRun): Promise<void> {
     run.commit(resume(run.state, 'invoice', run.planContext()).state);
     run.wake++;
     await run.audit('resumed', { by: 'schedule', note: `pause until ${paused.until} ended`, scope: paused.scope, pausedBy: paused.by, pausedSince: paused.since });
+    if (paused.claim) await checkClaim(run, paused.claim);
   }
 }
