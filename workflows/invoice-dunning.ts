@@ -100,7 +100,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     for (const skipped of plan.superseded) {
       const superseded: StepRecord = { stepId: skipped.step.id, action: skipped.step.action.type, at: skipped.at, outcome: 'superseded', ...(resumeAt ? { detail: resumeAt.reason } : {}) };
       run.update({ steps: [...run.state.steps, superseded] });
-      await run.audit('step_superseded', { stepId: skipped.step.id, scheduledAt: skipped.at });
+      await run.audit('step_superseded', { stepId: skipped.step.id, action: skipped.step.action.type, scheduledAt: skipped.at });
     }
 
     const { step } = plan.next;
