@@ -4,9 +4,10 @@
  * ones: old histories must keep replaying, which is what makes a workflow change safe for running
  * invoices. Existing files are never overwritten.
  */
-const RECORDING = 'v4';
+const RECORDING = 'v5';
 // v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow; v3: people's work (outcomes, promises, plans, pauses);
-// v4: disputes and approvals as child workflows.
+// v4: disputes and approvals as child workflows; v5: the invoice's state machine split (typed refusals), messages withdrawn at
+// send time, needs_attention, payment claims, a task when the cadence runs out, steps due by their own time.
 const INDEX = path.join(__dirname, 'workflow-ids.json');
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,9 +21,9 @@ import { workflowsPath } from '../../worker/workflows-path';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
 import { disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
 import { approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
-import { makePromiseUpdate, openDisputeUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate } from '../../workflows/messages';
+import { makePromiseUpdate, openDisputeUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate, resumeUpdate } from '../../workflows/messages';
 import { customerContactWorkflowId } from '../../workflows/customer-messages';
-import { createFakeActivities } from '../support/fake-activities';
+import { createFakeActivities, type FakeOptions } from '../support/fake-activities';
 import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
 
 async function main() {
@@ -41,6 +42,15 @@ async function main() {
     'payment-plan-kept': 'v3',
     'dispute-valid-partial-credit': 'v4',
     'write-off-approved': 'v4',
+    'standard-full-cadence-v5': 'v5',
+    'promise-withdraws-reminder': 'v5',
+    'needs-attention-resumed': 'v5',
+    'payment-claim-unconfirmed': 'v5',
+  };
+  let webhookMissing = true;
+  const fakeOptions: Record<string, FakeOptions> = { 'needs-attention-resumed': { webhookEndpointMissing: () => webhookMissing } };
+  const waitFor = async (check: () => boolean) => {
+    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 100));
   };
   const scenarios: Record<string, (handle: any, input: ReturnType<typeof invoiceInput>, fake: Fake) => Promise<void>> = {
     // The whole standard cadence, then the payment that closes it.
@@ -94,6 +104,34 @@ async function main() {
       await env.sleep('10 days');
       await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 100_000, currency: 'EUR', receivedAt: '2026-12-10T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
     },
+    // v5: the whole standard cadence (steps due by their own time; the collector's task when it runs out), then the payment.
+    'standard-full-cadence-v5': async (handle) => {
+      await env.sleep('30 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-11-23T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
+    // v5: a reminder waiting in the contact workflow is withdrawn by a promise made meanwhile; the ERP's payment keeps it.
+    'promise-withdraws-reminder': async (handle, _input, fake) => {
+      await waitFor(() => fake.callsOf('queueCustomerMessage').length > 0);
+      await handle.executeUpdate(makePromiseUpdate, { args: [{ promiseId: 'PTP-V5', madeBy: 'AP clerk', recordedBy: 'anna', installments: [{ dueDate: await today(5), amountMinor: 125_000 }] }] });
+      await env.sleep('2 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-01T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
+    // v5: a webhook step to an endpoint that is not configured parks the invoice; retried after an hour; fixed and resumed; paid.
+    'needs-attention-resumed': async (handle) => {
+      await env.sleep('2 days');
+      await env.sleep('61 minutes');
+      webhookMissing = false;
+      await handle.executeUpdate(resumeUpdate, { args: [{ actor: 'mark', note: 'endpoint configured', scope: 'invoice' }] });
+      await env.sleep('1 day');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-01T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
+    // v5: a payment reported through the API is a claim; the ERP never shows it; a task; then the ERP's payment.
+    'payment-claim-unconfirmed': async (handle) => {
+      await env.sleep('2 days');
+      await handle.executeUpdate(recordPaymentUpdate, { args: [{ paymentId: 'CLAIM-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-01T10:00:00Z', source: 'api' }] });
+      await env.sleep('6 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-09T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
     // A cadence write-off step asks for approval; an AR manager approves; the invoice is written off.
     'write-off-approved': async (_handle, input) => {
       await env.sleep('6 days');
@@ -103,6 +141,13 @@ async function main() {
     },
   };
   const cadences: Record<string, Cadence> = {
+    'needs-attention-resumed': cadenceSchema.parse({
+      id: 'webhook', version: 1, name: 'webhook', sendAt: '09:30',
+      steps: [
+        { id: 'crm-notice', offset: { amount: 1, unit: 'days' }, action: { type: 'webhook', endpoint: 'crm', event: 'invoice.overdue' } },
+        { id: 'reminder-1', offset: { amount: 10, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+      ],
+    }),
     'write-off-approved': cadenceSchema.parse({
       id: 'write-off', version: 1, name: 'write-off', sendAt: '09:30',
       steps: [
@@ -116,12 +161,12 @@ async function main() {
     'dispute-valid-partial-credit': () => [{ type: 'dispute', id: disputeWorkflowId('test', 'D-REC') }],
     'write-off-approved': (input) => [{ type: 'approval', id: approvalWorkflowId('test', `${input.invoice.number}-write-off`) }],
   };
-  const dueOffsets: Record<string, number> = { 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
+  const dueOffsets: Record<string, number> = { 'standard-full-cadence-v5': 0, 'promise-withdraws-reminder': -7, 'needs-attention-resumed': 0, 'payment-claim-unconfirmed': 0, 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (since[name] !== RECORDING) continue;
     env = await createTimeSkippingEnv(toolPath('temporal-test-server'));
     const input = invoiceInput(await today(dueOffsets[name]!), cadences[name] ? { cadence: cadences[name] } : {});
-    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: 60_000 });
+    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: 60_000, ...fakeOptions[name] });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities, bundlePath);
     await worker.runUntil(async () => {
       input.customer.id = `C-${name}`; // a contact workflow per scenario
@@ -141,7 +186,10 @@ async function main() {
         console.log(`recorded ${history.events?.length} events to ${path.relative(process.cwd(), file)}`);
       };
       await save('invoice-dunning', workflowId);
-      await save('customer-contact', customerContactWorkflowId(input.tenantId, input.customer.id));
+      // A scenario that never wrote to the customer has no contact workflow.
+      await save('customer-contact', customerContactWorkflowId(input.tenantId, input.customer.id)).catch((err: { code?: number }) => {
+        if (err.code !== 5) throw err; // NOT_FOUND
+      });
       for (const child of children[name]?.(input) ?? []) await save(child.type, child.id);
     });
     await env.teardown();

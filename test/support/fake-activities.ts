@@ -38,6 +38,8 @@ export interface FakeOptions {
   resolutionMatrix?: ResolutionMatrix;
   /** What the fake mail server reports for customer messages (default 'sent'). */
   sendStatus?: 'sent' | 'already_sent' | 'uncertain';
+  /** While this answers true, outbound webhooks fail for good as an endpoint that is not configured. */
+  webhookEndpointMissing?: () => boolean;
 }
 
 export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceBalance> & { amountMinor: number }>, options: FakeOptions = {}) {
@@ -155,6 +157,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     },
     async postWebhook(req) {
       record('postWebhook', [req]);
+      if (options.webhookEndpointMissing?.()) throw ApplicationFailure.nonRetryable(`webhook endpoint "${req.endpoint}" is not configured`, 'UnknownWebhookEndpoint');
       return { status: 202 };
     },
     async recordPromise(rec) {
