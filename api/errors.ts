@@ -23,6 +23,9 @@ export class DomainError extends Error {
 
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found`);
 
+/** Seconds a client is asked to wait (header Retry-After) when a dependency cannot answer (503). */
+export const RETRY_AFTER_SECONDS = 5;
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -35,7 +38,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
         ),
       });
     }
-    if (err instanceof DomainError) return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details });
+    if (err instanceof DomainError) {
+      if (err.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details });
+    }
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });
     request.log.error({ err }, 'request failed');

@@ -4,6 +4,7 @@ import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import type { PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
+import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
   customerIdKey,
@@ -29,6 +30,11 @@ export interface InvoiceServiceDeps {
   cadences: Pick<CadenceService, 'resolveFor' | 'getVersion'>;
   /** The reporting currency's rates: an invoice in a currency without one could not be prioritized or totalled. */
   fx?: FxTable;
+  /**
+   * The ERP, asked at enrollment whether it knows the invoice (api/server.ts always gives one). Without
+   * it (tests of other concerns) enrollment trusts the request and the workflow finds out at its first balance read.
+   */
+  erp?: Pick<ErpAdapter, 'getInvoiceBalance'>;
 }
 
 interface InvoiceRow {
@@ -110,6 +116,29 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     }
   }
 
+  /**
+   * The ERP is the system of record: an invoice it does not know, or knows with another customer, currency
+   * or amount, is refused (422) before anything is stored. When the ERP cannot answer (down, too slow, an
+   * answer that is not its contract), nothing is stored either: 503 dependency_unavailable with Retry-After,
+   * and the caller enrolls again later. An invoice the ERP shows closed is enrolled: its workflow closes it at
+   * its first balance read, without contacting anyone.
+   */
+  async function checkWithErp(invoice: Enrollment['invoice'], customerId: string): Promise<void> {
+    if (!deps.erp) return;
+    let balance;
+    try {
+      balance = await deps.erp.getInvoiceBalance(invoice.number);
+    } catch (err) {
+      if (err instanceof ErpInvoiceNotFoundError)
+        throw new DomainError('unknown_to_erp', `the ERP does not know invoice ${invoice.number}: an invoice is enrolled once the ERP has it`);
+      throw new DomainError('dependency_unavailable', `the ERP could not confirm invoice ${invoice.number} (${(err as Error).message}); nothing was stored, enroll it again later`, { dependency: 'erp' });
+    }
+    const erp = { customerId: balance.customerId, currency: balance.currency, amountMinor: balance.amountMinor };
+    const differ = (Object.keys(erp) as (keyof typeof erp)[]).filter((k) => erp[k] !== (k === 'customerId' ? customerId : invoice[k]));
+    if (differ.length)
+      throw new DomainError('erp_mismatch', `the ERP knows invoice ${invoice.number} with another ${differ.join(', ')}`, { erp });
+  }
+
   return {
     /**
      * Stores customer and invoice, then starts the invoice's one workflow. A retry after a failed
@@ -122,6 +151,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         throw new DomainError('no_exchange_rate', `no exchange rate from ${invoice.currency} to the reporting currency ${deps.fx.reportingCurrency}: add it to config/reporting.json`);
       // A rejected enrollment changes nothing: the customer is only written with a new invoice.
       const [known] = await sql<InvoiceRow[]>`select cadence_id, cadence_version from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
+      // A new invoice must be the ERP's; a stored one was checked when it was first enrolled.
+      if (!known) await checkWithErp(invoice, customer.id);
       // A new invoice pins the cadence version chosen now; a retried enrollment keeps the one it pinned.
       const cadence = known
         ? (await deps.cadences.getVersion(known.cadence_id, known.cadence_version)).definition

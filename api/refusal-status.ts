@@ -66,6 +66,8 @@ export const REFUSAL_STATUS: Record<RefusalCode, number> = {
   inconsistent_event: 422,
   payment_rejected: 422,
   idempotency_key_reused: 422,
+  unknown_to_erp: 422,
+  erp_mismatch: 422,
   // invalid: the request itself is malformed
   validation_failed: 400,
   invalid_json: 400,

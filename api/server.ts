@@ -7,6 +7,7 @@ import { loadCadence, loadEmailTemplates, checkCadenceTemplates, PROJECT_ROOT } 
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { buildApp } from './app';
+import { createHttpErp } from '../integrations/erp/http-erp';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
 function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
@@ -43,6 +44,8 @@ async function main() {
     templates,
     defaultCadenceId: cadence.id,
     webhookSecret: env.ERP_WEBHOOK_SECRET,
+    // Asked at enrollment whether it knows the invoice; a person waits, so it gets 5 s, not an activity's 10.
+    erp: createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY, timeoutMs: 5_000 }),
     logger: { level: env.LOG_LEVEL },
   });
   // First start of a tenant: the file cadences become version N, active. Afterwards the API is where cadences change.

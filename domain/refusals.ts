@@ -55,6 +55,10 @@ export const REFUSALS = {
   inconsistent_event: 'unprocessable',
   payment_rejected: 'unprocessable',
   idempotency_key_reused: 'unprocessable',
+  /** Enrollment: the ERP (the system of record) does not know the invoice. */
+  unknown_to_erp: 'unprocessable',
+  /** Enrollment: the ERP knows the invoice with another customer, currency or amount. */
+  erp_mismatch: 'unprocessable',
   // The request itself is malformed (schema, unknown reference in a document).
   validation_failed: 'invalid',
   invalid_json: 'invalid',

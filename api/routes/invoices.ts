@@ -18,8 +18,11 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
   app.post('/invoices', {
     schema: {
       summary: 'Enroll an overdue invoice: stores it and starts its dunning workflow',
+      description:
+        'The ERP is asked first: an invoice it does not know is refused with 422 `unknown_to_erp`, one it knows with another customer, ' +
+        'currency or amount with 422 `erp_mismatch`. When the ERP cannot answer, nothing is stored: 503 `dependency_unavailable` with Retry-After.',
       body: enrollmentSchema,
-      response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 403: errorSchema, 409: errorSchema },
+      response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 403: errorSchema, 409: errorSchema, 422: errorSchema, 503: errorSchema },
     },
     onRequest: minimumRole('team_lead'),
     handler: async (request, reply) => reply.code(201).send(await invoices.enroll(request.body, request.user.userId)),

@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
-import { buildApp } from '../../api/app';
+import { buildApp, type AppDeps } from '../../api/app';
 import { loadCadence, loadEmailTemplates } from '../../config/load';
 import { migrate } from '../../db/migrate';
 import { createSql, type Sql } from '../../db/sql';
@@ -10,7 +10,7 @@ import { createSql, type Sql } from '../../db/sql';
  * integration project, for one tenant with the standard cadence. No worker polls its task queue:
  * enrollments really start workflows, which then just wait; close() terminates those in `started`.
  */
-export async function startTestApp(tenantId: string, opts: { webhookSecret?: string } = {}) {
+export async function startTestApp(tenantId: string, opts: { webhookSecret?: string; erp?: AppDeps['erp'] } = {}) {
   const sql: Sql = createSql(inject('databaseUrl'), { max: 4 });
   await migrate(sql);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -25,6 +25,8 @@ export async function startTestApp(tenantId: string, opts: { webhookSecret?: str
     templates: loadEmailTemplates(),
     defaultCadenceId: cadence.id,
     webhookSecret: opts.webhookSecret ?? 'test-secret-0123456789',
+    // Without one, enrollment does not ask an ERP (api/invoice-service.ts checkWithErp).
+    ...(opts.erp ? { erp: opts.erp } : {}),
   });
   await app.ready();
   await app.cadences.seedDefaults([cadence]);
