@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ping } from '../db/sql';
 import { registerErrorHandler } from './errors';
 import { createInvoiceService, type InvoiceServiceDeps } from './invoice-service';
 import { createCadenceService, type CadenceService } from './cadence-service';
@@ -90,7 +91,7 @@ export async function buildApp(deps: AppDeps) {
   const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx };
   const invoices = createInvoiceService(invoiceDeps);
   app.get('/health', { schema: { security: [], response: { 200: z.object({ ok: z.boolean() }) } } }, async () => {
-    await deps.sql`select 1`;
+    await ping(deps.sql);
     return { ok: true };
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -2,6 +2,19 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Sql } from '../db/sql';
+import { collectorOfCustomer } from '../db/customers';
+import { invoiceWithCollector, type InvoiceAccessRow } from '../db/invoices';
+import {
+  insertTokenOnce,
+  insertUserOnce,
+  markTokenUsed,
+  revokeTokenOfTenant,
+  tokensOfTenant,
+  tokenWithUser,
+  userById,
+  usersOfTenant,
+  type UserRow,
+} from '../db/users';
 import { validationIssues, zodErrorLine } from '../config/validation-issues';
 import { DomainError } from './errors';
 import { ROLES, roleRank, teamIdSchema, userIdSchema, type Role } from '../domain/roles';
@@ -116,16 +129,6 @@ function randomTokenId(): string {
 
 // ------------------------------------------------------------------------------------- database
 
-interface UserRow {
-  tenant_id: string;
-  user_id: string;
-  name: string;
-  role: Role;
-  approval_limit_minor: number | null;
-  team: string | null;
-  active: boolean;
-}
-
 const toUser = (r: UserRow): AuthUser => ({ tenantId: r.tenant_id, userId: r.user_id, name: r.name, role: r.role, approvalLimitMinor: r.approval_limit_minor, team: r.team });
 
 function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
@@ -141,18 +144,13 @@ export async function createUser(
   u: { userId: string; name: string; role: Role; approvalLimitMinor?: number | null; team?: string | null },
 ): Promise<AuthUser> {
   const user = parseOrThrow(newUserSchema, u, 'user');
-  const [row] = await sql<UserRow[]>`
-    insert into users (tenant_id, user_id, name, role, approval_limit_minor, team)
-    values (${tenantId}, ${user.userId}, ${user.name}, ${user.role}, ${user.approvalLimitMinor ?? null}, ${user.team ?? null})
-    on conflict (tenant_id, user_id) do nothing
-    returning tenant_id, user_id, name, role, approval_limit_minor, team, active`;
+  const row = await insertUserOnce(sql, tenantId, { ...user, approvalLimitMinor: user.approvalLimitMinor ?? null, team: user.team ?? null });
   if (!row) throw new DomainError('user_exists', `user ${user.userId} already exists`);
   return toUser(row);
 }
 
 export async function findUser(sql: Sql, tenantId: string, userId: string): Promise<(AuthUser & { active: boolean }) | undefined> {
-  const [row] = await sql<UserRow[]>`
-    select tenant_id, user_id, name, role, approval_limit_minor, team, active from users where tenant_id = ${tenantId} and user_id = ${userId}`;
+  const row = await userById(sql, tenantId, userId);
   return row ? { ...toUser(row), active: row.active } : undefined;
 }
 
@@ -168,10 +166,8 @@ export type UserWithTokens = AuthUser & { active: boolean; tokens: TokenInfo[] }
 
 /** Every user of the tenant with their tokens (ids and dates, never secrets or hashes). */
 export async function listUsers(sql: Sql, tenantId: string): Promise<UserWithTokens[]> {
-  const users = await sql<UserRow[]>`
-    select tenant_id, user_id, name, role, approval_limit_minor, team, active from users where tenant_id = ${tenantId} order by user_id`;
-  const tokens = await sql<{ user_id: string; token_id: string; label: string; created_at: Date; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null }[]>`
-    select user_id, token_id, label, created_at, expires_at, revoked_at, last_used_at from api_tokens where tenant_id = ${tenantId} order by created_at, token_id`;
+  const users = await usersOfTenant(sql, tenantId);
+  const tokens = await tokensOfTenant(sql, tenantId);
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return users.map((u) => ({
     ...toUser(u),
@@ -197,19 +193,14 @@ export async function issueToken(
   const secret = opts.secret === undefined ? randomBytes(32).toString('base64url') : parseOrThrow(tokenSecretSchema, opts.secret, 'token secret');
   const { label, expiresAt } = parseOrThrow(newTokenSchema, { label: opts.label, expiresAt: opts.expiresAt }, 'token options');
   if (!(await findUser(sql, tenantId, userId))) throw new DomainError('not_found', `user ${userId} not found`);
-  const inserted = await sql`
-    insert into api_tokens (token_id, tenant_id, user_id, secret_sha256, label, expires_at)
-    values (${tokenId}, ${tenantId}, ${userId}, ${hashSecret(secret)}, ${label ?? ''}, ${expiresAt ?? null})
-    on conflict (token_id) do nothing returning token_id`;
-  if (inserted.length === 0) throw new DomainError('token_exists', `token id ${tokenId} is already taken`);
+  const inserted = await insertTokenOnce(sql, { tokenId, tenantId, userId, secretSha256: hashSecret(secret), label: label ?? '', expiresAt: expiresAt ?? null });
+  if (!inserted) throw new DomainError('token_exists', `token id ${tokenId} is already taken`);
   return { token: formatToken(tokenId, secret), tokenId };
 }
 
 /** Revokes a token of the tenant (again: no change). False if the tenant has no such token. */
 export async function revokeToken(sql: Sql, tenantId: string, tokenId: string): Promise<boolean> {
-  const rows = await sql`
-    update api_tokens set revoked_at = coalesce(revoked_at, now()) where tenant_id = ${tenantId} and token_id = ${tokenId} returning token_id`;
-  return rows.length > 0;
+  return revokeTokenOfTenant(sql, tenantId, tokenId);
 }
 
 /** Any valid hash: compared against when the token id is unknown, so that both paths take the same time. */
@@ -219,10 +210,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 /** The user behind an `Authorization` header, or a 401 `unauthorized` saying what is wrong. */
 export async function authenticate(sql: Sql, tenantId: string, header: string | undefined): Promise<AuthUser> {
   const { tokenId, secret } = tokenFromHeader(header);
-  const [row] = await sql<(UserRow & { secret_sha256: string; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null })[]>`
-    select t.tenant_id, t.user_id, t.secret_sha256, t.expires_at, t.revoked_at, t.last_used_at, u.name, u.role, u.approval_limit_minor, u.team, u.active
-    from api_tokens t join users u on u.tenant_id = t.tenant_id and u.user_id = t.user_id
-    where t.token_id = ${tokenId}`;
+  const row = await tokenWithUser(sql, tokenId);
   // The secret is checked first: what is wrong with a token is only told to whoever holds it.
   const matches = secretMatches(secret, row?.secret_sha256 ?? NO_HASH);
   if (!row || !matches) throw unauthorized('unknown API token');
@@ -232,28 +220,16 @@ export async function authenticate(sql: Sql, tenantId: string, header: string | 
   if (row.expires_at && row.expires_at.getTime() <= now) throw unauthorized(`API token ${tokenId} expired at ${row.expires_at.toISOString()}`);
   if (!row.active) throw unauthorized(`user ${row.user_id} is inactive`);
   if (!row.last_used_at || now - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS)
-    await sql`update api_tokens set last_used_at = now() where token_id = ${tokenId}`;
+    await markTokenUsed(sql, tokenId);
   return toUser(row);
 }
 
-export interface InvoiceForUser {
-  customer_id: string;
-  workflow_id: string;
-  stage: string;
-  open_amount_minor: number;
-  currency: string;
-  due_date: string;
-  cadence_id: string;
-  cadence_version: number;
-}
+/** An invoice as the people's services act on it (db/invoices.ts). */
+export type InvoiceForUser = Omit<InvoiceAccessRow, 'collector_id'>;
 
 /** An invoice the user may act on, in one query: 404 if the tenant has no such invoice; 403 outside a collector's portfolio. */
 export async function invoiceForUser(sql: Sql, user: AuthUser, invoiceNumber: string): Promise<InvoiceForUser> {
-  const [row] = await sql<(InvoiceForUser & { collector_id: string | null })[]>`
-    select i.customer_id, i.workflow_id, i.stage, i.open_amount_minor, i.currency, to_char(i.due_date, 'YYYY-MM-DD') as due_date,
-           i.cadence_id, i.cadence_version, c.collector_id
-    from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
-    where i.tenant_id = ${user.tenantId} and i.invoice_number = ${invoiceNumber}`;
+  const row = await invoiceWithCollector(sql, user.tenantId, invoiceNumber);
   if (!row) throw new DomainError('not_found', `invoice ${invoiceNumber} not found`);
   const scope = portfolioScope(user);
   if (scope !== undefined && row.collector_id !== scope)
@@ -264,11 +240,10 @@ export async function invoiceForUser(sql: Sql, user: AuthUser, invoiceNumber: st
 
 /** 404 if the tenant has no such customer; 403 if a collector asks for a customer outside their portfolio. */
 export async function assertCustomerAccess(sql: Sql, user: AuthUser, customerId: string): Promise<void> {
-  const [row] = await sql<{ collector_id: string | null }[]>`
-    select collector_id from customers where tenant_id = ${user.tenantId} and customer_id = ${customerId}`;
+  const row = await collectorOfCustomer(sql, user.tenantId, customerId);
   if (!row) throw new DomainError('not_found', `customer ${customerId} not found`);
   const scope = portfolioScope(user);
-  if (scope !== undefined && row.collector_id !== scope)
+  if (scope !== undefined && row.collectorId !== scope)
     throw new DomainError('not_in_portfolio', `customer ${customerId} is not in the portfolio of ${user.userId}`);
 }
 

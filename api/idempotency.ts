@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { z } from 'zod';
 import type { Sql } from '../db/sql';
+import { claimIdempotencyKey, completeClaim, findIdempotencyKey, releaseClaim, takeOverStaleClaim } from '../db/api-idempotency-keys';
 import { DomainError } from './errors';
 import { errorSchema } from './schemas';
 
@@ -78,14 +79,6 @@ function canonical(value: unknown): string {
 export const requestHash = (method: string, url: string, body: unknown): string =>
   createHash('sha256').update(`${method} ${url}\n${canonical(body ?? null)}`).digest('hex');
 
-interface KeyRow {
-  request_hash: string;
-  status: 'pending' | 'completed';
-  response_status: number | null;
-  response_body: string | null;
-  created_at: Date;
-}
-
 /** Registers the hooks; call before the swagger plugin and the routes, so that both see the header in each route's schema. */
 export function registerIdempotency(app: FastifyInstance, deps: { sql: Sql; tenantId: string; leaseMs?: number }): void {
   const { sql, tenantId } = deps;
@@ -109,17 +102,12 @@ export function registerIdempotency(app: FastifyInstance, deps: { sql: Sql; tena
     const { userId } = request.user;
     const route = request.routeOptions.url ?? request.url;
     const hash = requestHash(request.method, request.url, request.body);
-    const [claimed] = await sql`
-      insert into api_idempotency_keys (tenant_id, user_id, idempotency_key, method, route, request_hash)
-      values (${tenantId}, ${userId}, ${key}, ${request.method}, ${route}, ${hash})
-      on conflict (tenant_id, user_id, idempotency_key) do nothing returning 1 as claimed`;
-    if (claimed) {
+    const ref = { tenantId, userId, key };
+    if (await claimIdempotencyKey(sql, ref, { method: request.method, route, hash })) {
       request.idempotency = { key, claimed: true };
       return;
     }
-    const [row] = await sql<KeyRow[]>`
-      select request_hash, status, response_status, response_body, created_at from api_idempotency_keys
-      where tenant_id = ${tenantId} and user_id = ${userId} and idempotency_key = ${key}`;
+    const row = await findIdempotencyKey(sql, ref);
     if (!row) throw new DomainError('idempotency_key_in_use', `Idempotency-Key ${key} is being released by its first request; retry`);
     if (row.request_hash !== hash)
       throw new DomainError('idempotency_key_reused', `Idempotency-Key ${key} was used for another request (another route or body); use a new key for a new request`);
@@ -132,12 +120,7 @@ export function registerIdempotency(app: FastifyInstance, deps: { sql: Sql; tena
         .send(row.response_body ?? '');
     }
     // Pending: the first request still runs, or died; after the lease, this one takes the claim over.
-    const [takenOver] = await sql`
-      update api_idempotency_keys set created_at = now()
-      where tenant_id = ${tenantId} and user_id = ${userId} and idempotency_key = ${key} and status = 'pending'
-        and created_at < now() - make_interval(secs => ${leaseMs / 1000})
-      returning 1 as taken`;
-    if (!takenOver)
+    if (!(await takeOverStaleClaim(sql, ref, leaseMs)))
       throw new DomainError('idempotency_key_in_use', `a request with Idempotency-Key ${key} is still being answered (since ${row.created_at.toISOString()}); retry later`);
     request.idempotency = { key, claimed: true };
   });
@@ -147,14 +130,11 @@ export function registerIdempotency(app: FastifyInstance, deps: { sql: Sql; tena
     const claim = request.idempotency;
     if (!claim?.claimed) return payload;
     claim.claimed = false;
-    const where = sql`tenant_id = ${tenantId} and user_id = ${request.user.userId} and idempotency_key = ${claim.key} and status = 'pending'`;
+    const ref = { tenantId, userId: request.user.userId, key: claim.key };
     try {
       const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
-      if (reply.statusCode >= 500 || body === undefined) await sql`delete from api_idempotency_keys where ${where}`;
-      else
-        await sql`
-          update api_idempotency_keys set status = 'completed', response_status = ${reply.statusCode}, response_body = ${body}, completed_at = now()
-          where ${where}`;
+      if (reply.statusCode >= 500 || body === undefined) await releaseClaim(sql, ref);
+      else await completeClaim(sql, ref, { status: reply.statusCode, body });
     } catch (err) {
       // The answer still goes out; the claim stays pending until its lease ends.
       request.log.error({ err, idempotencyKey: claim.key }, 'could not store the answer for an Idempotency-Key');

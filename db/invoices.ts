@@ -105,3 +105,33 @@ export async function invoiceWithAge(db: Db, tenantId: string, invoiceNumber: st
     where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
   return row;
 }
+
+/** An invoice as access checks and the people's services read it, with its customer's collector (the portfolio). */
+export interface InvoiceAccessRow {
+  customer_id: string;
+  workflow_id: string;
+  stage: DunningStage;
+  open_amount_minor: number;
+  currency: string;
+  /** YYYY-MM-DD */
+  due_date: string;
+  cadence_id: string;
+  cadence_version: number;
+  collector_id: string | null;
+}
+
+export async function invoiceWithCollector(db: Db, tenantId: string, invoiceNumber: string): Promise<InvoiceAccessRow | undefined> {
+  const [row] = await db<InvoiceAccessRow[]>`
+    select i.customer_id, i.workflow_id, i.stage, i.open_amount_minor, i.currency, to_char(i.due_date, 'YYYY-MM-DD') as due_date,
+           i.cadence_id, i.cadence_version, c.collector_id
+    from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
+    where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
+  return row;
+}
+
+/** The customer's invoices still in dunning, by number. */
+export async function openInvoicesOfCustomer(db: Db, tenantId: string, customerId: string): Promise<{ invoice_number: string; workflow_id: string }[]> {
+  return db<{ invoice_number: string; workflow_id: string }[]>`
+    select invoice_number, workflow_id from invoices where tenant_id = ${tenantId} and customer_id = ${customerId}
+      and stage <> all(${TERMINAL_STAGES as string[]}) order by invoice_number`;
+}

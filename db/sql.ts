@@ -36,3 +36,8 @@ export type TransactionSql = postgres.TransactionSql<SqlTypes>;
  * several writes in one `sql.begin`.
  */
 export type Db = Sql | TransactionSql;
+
+/** Whether the database answers (the health check). */
+export async function ping(db: Db): Promise<void> {
+  await db`select 1`;
+}
