@@ -1,24 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cadenceSchema } from '../../domain/cadence';
-import {
-  acceptPromise,
-  applyBalance,
-  applyPayment,
-  breakPromise,
-  changeCourse,
-  checkPromise,
-  claimDispute,
-  describeNext,
-  isClosed,
-  openStage,
-  pause,
-  receiveDisputeOutcome,
-  resume,
-  routeDispute,
-  type DunningState,
-  type PaymentNotice,
-  type PlanContext,
-} from '../../domain/invoice-state';
+import { applyBalance, applyPayment, changeCourse, describeNext, isClosed, openStage, type DunningState, type PaymentNotice, type PlanContext } from '../../domain/invoice-state';
+import { acceptPromise, breakPromise, checkPromise, claimDispute, pause, receiveDisputeOutcome, resume, routeDispute } from '../../domain/invoice-transitions';
 import { invoiceRefusal, type RequestContext } from '../../domain/invoice-refusals';
 import { REFUSALS } from '../../domain/refusals';
 import standard from '../../config/cadences/standard.json';

@@ -3,7 +3,7 @@ import { system } from '../activity-proxies';
 import { approvalWorkflow } from '../approval';
 import { approvalDecidedSignal, approvalWorkflowId } from '../approval-messages';
 import { requestApprovalUpdate } from '../messages';
-import { receiveApprovalOutcome } from '../../domain/invoice-state';
+import { receiveApprovalOutcome } from '../../domain/invoice-transitions';
 import type { ApprovalOutcome, ApprovalRequestInput, ApprovalRequestResult } from '../../domain/approvals';
 import { acceptPromise } from './promises';
 import type { InvoiceRun } from './run';

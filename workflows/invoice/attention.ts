@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { needAttention, retryAttention } from '../../domain/invoice-state';
+import { needAttention, retryAttention } from '../../domain/invoice-transitions';
 import type { InvoiceRun } from './run';
 
 /** A step that could not run for a reason retrying cannot fix: the customer's contact workflow said so. */

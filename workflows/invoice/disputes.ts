@@ -4,7 +4,7 @@ import { disputeWorkflow } from '../dispute';
 import { disputeSettledSignal, disputeWorkflowId } from '../dispute-messages';
 import { openDisputeUpdate } from '../messages';
 import { cancelPending } from '../../domain/promises';
-import { claimDispute, receiveDisputeOutcome, routeDispute } from '../../domain/invoice-state';
+import { claimDispute, receiveDisputeOutcome, routeDispute } from '../../domain/invoice-transitions';
 import type { OpenDisputeRequest, OpenDisputeResult } from '../../domain/disputes';
 import type { InvoiceRun } from './run';
 

@@ -1,5 +1,6 @@
 import { setHandler } from '@temporalio/workflow';
-import { claimConfirmed, pause, resume, retryAttention, stageResult, type PaymentClaim } from '../../domain/invoice-state';
+import { stageResult, type PaymentClaim } from '../../domain/invoice-state';
+import { claimConfirmed, pause, resume, retryAttention } from '../../domain/invoice-transitions';
 import { pauseUpdate, resumeUpdate } from '../messages';
 import type { InvoiceRun } from './run';
 

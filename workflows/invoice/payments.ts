@@ -1,5 +1,6 @@
 import { patched, setHandler } from '@temporalio/workflow';
-import { applyPayment, claimPayment, type PaymentNotice, type PaymentResult } from '../../domain/invoice-state';
+import { applyPayment, type PaymentNotice, type PaymentResult } from '../../domain/invoice-state';
+import { claimPayment } from '../../domain/invoice-transitions';
 import { dueAfter } from '../../domain/schedule';
 import { paymentNotifiedSignal, recordPaymentUpdate } from '../messages';
 import type { InvoiceRun } from './run';

@@ -1,7 +1,8 @@
 import { condition, setHandler } from '@temporalio/workflow';
 import { system } from '../activity-proxies';
 import { cancelPending, courtesyDone, nextPromiseEvent, type PromiseInstallment, type PromiseRequest } from '../../domain/promises';
-import { acceptPromise as accepted, applyBalance, breakPromise, checkPromise as judge, stageResult, type StageResult, type WithdrawPromiseRequest } from '../../domain/invoice-state';
+import { applyBalance, stageResult, type StageResult, type WithdrawPromiseRequest } from '../../domain/invoice-state';
+import { acceptPromise as accepted, breakPromise, checkPromise as judge } from '../../domain/invoice-transitions';
 import { makePromiseUpdate, withdrawPromiseUpdate } from '../messages';
 import type { InvoiceRun } from './run';
 

@@ -8,17 +8,8 @@ import type { Cadence } from '../../domain/cadence';
 import type { CustomerMessageResult } from '../../domain/customer-messages';
 import type { FollowUpTask } from '../../domain/call-outcomes';
 import { invoiceRefusal, type InvoiceRequest } from '../../domain/invoice-refusals';
-import {
-  applyBalance,
-  changeCourse,
-  describeNext,
-  isClosed,
-  wantsMessage,
-  withStage,
-  type DunningStage,
-  type DunningState,
-  type PlanContext,
-} from '../../domain/invoice-state';
+import { applyBalance, changeCourse, describeNext, isClosed, withStage, type DunningStage, type DunningState, type PlanContext } from '../../domain/invoice-state';
+import { wantsMessage } from '../../domain/invoice-transitions';
 import { dunningStageKey, type InvoiceDunningInput } from '../messages';
 
 export type MessageWish = { kind: 'step' } | { kind: 'courtesy'; promiseId: string };
