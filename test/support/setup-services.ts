@@ -5,12 +5,14 @@ import type { TestProject } from 'vitest/node';
 import { freePort } from '../../dev/process';
 import { startLocalPostgres } from '../../dev/postgres';
 import { startTemporalDevServer } from '../../dev/temporal';
+import { useRunTempDir } from './run-temp-dir';
 
 /**
  * Real services for integration and end-to-end tests, started once per run: a throw-away PostgreSQL
  * cluster (or TEST_DATABASE_URL) and the Temporal dev server (or TEST_TEMPORAL_ADDRESS).
  */
 export default async function setup(project: TestProject) {
+  const releaseTempDir = useRunTempDir();
   const stops: (() => Promise<void>)[] = [];
   let dir: string | undefined;
   try {
@@ -31,11 +33,14 @@ export default async function setup(project: TestProject) {
     project.provide('temporalAddress', temporalAddress);
   } catch (err) {
     await Promise.all(stops.map((stop) => stop()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    releaseTempDir();
     throw err;
   }
   return async () => {
     await Promise.all(stops.map((stop) => stop()));
     if (dir) rmSync(dir, { recursive: true, force: true });
+    releaseTempDir();
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -87,6 +87,7 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
       await sql.end();
       await erp.close();
       await mail.close();
+      rmSync(cadenceDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError } from '../../config/env';
 import { loadAuthorityMatrix, loadReportingConfig } from '../../config/load';
 import {
@@ -216,7 +216,7 @@ describe('authorityMatrixSchema: what it refuses, by path', () => {
 
   it('loadAuthorityMatrix turns a bad file into a ConfigError naming the file and the path', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'authority-'));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'matrix.json');
     writeFileSync(file, JSON.stringify(matrix([W(100, 'admin'), W(null, 'team_lead')])));
     expect(() => loadAuthorityMatrix(file)).toThrow(ConfigError);
