@@ -26,6 +26,15 @@ const cadence = cadenceSchema.parse({
   ],
 });
 
+/** An invoice of its own customer, due `dueOffset` days from the test's Monday, with a worker on the fakes. */
+async function setup(dueOffset: number, openAmountMinor = 125_000) {
+  const input = invoiceInput(await berlinDate(dueOffset), { cadence });
+  input.customer.id = `NS-${input.invoice.number}`;
+  const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000, openAmountMinor } }, { gatherMs: GATHER_MS });
+  const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+  return { input, fake, worker, taskQueue };
+}
+
 describe('a message the invoice no longer wants is not sent (time-skipping)', () => {
   it.each([
     ['a promise to pay', 'promised'],
@@ -34,10 +43,7 @@ describe('a message the invoice no longer wants is not sent (time-skipping)', ()
     ['a write-off request', 'awaiting_approval'],
   ] as const)('%s recorded while the reminder waits in the contact workflow withdraws it', async (what, stage) => {
     // Overdue for a week: the first reminder falls due at once and waits the gathering delay in the contact workflow.
-    const input = invoiceInput(await berlinDate(-7), { cadence });
-    input.customer.id = `WD-${input.invoice.number}`;
-    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    const { input, fake, worker, taskQueue } = await setup(-7);
     await worker.runUntil(async () => {
       const handle = await startInvoiceWorkflow(server.env, input, taskQueue);
       for (let i = 0; i < 50 && fake.callsOf('queueCustomerMessage').length === 0; i++) await new Promise((r) => setTimeout(r, 100));
@@ -60,10 +66,7 @@ describe('a message the invoice no longer wants is not sent (time-skipping)', ()
   });
 
   it('a reminder for an invoice with nothing holding it still goes out', async () => {
-    const input = invoiceInput(await berlinDate(-7), { cadence });
-    input.customer.id = `WD-${input.invoice.number}`;
-    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    const { input, fake, worker, taskQueue } = await setup(-7);
     await worker.runUntil(async () => {
       const handle = await startInvoiceWorkflow(server.env, input, taskQueue);
       await server.env.sleep(GATHER_MS + 60_000);
@@ -76,10 +79,7 @@ describe('a message the invoice no longer wants is not sent (time-skipping)', ()
 
 describe('an open invoice always has a next step, a hold with an end, or a task for someone (time-skipping)', () => {
   it('when every step of the cadence has run and money is still open, the collector gets a task (once)', async () => {
-    const input = invoiceInput(await berlinDate(-70), { cadence });
-    input.customer.id = `END-${input.invoice.number}`;
-    const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000, openAmountMinor: 66_39 } }, { gatherMs: GATHER_MS });
-    const { worker, taskQueue } = await createTestWorker(server.env, fake.activities, inject('workflowBundlePath'));
+    const { input, fake, worker, taskQueue } = await setup(-70, 66_39);
     await worker.runUntil(async () => {
       const handle = await startInvoiceWorkflow(server.env, input, taskQueue);
       await server.env.sleep('3 days');
