@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { appendAuditEvent, type AuditEvent } from '../db/audit-events';
 import { appendCustomerActivity, type CustomerActivity } from '../db/customer-activities';
 import type { Db, Sql } from '../db/sql';
-import { TERMINAL_STAGES } from '../domain/invoice-state';
+import { openInvoicesOfCustomer } from '../db/invoices';
 import { runUpdate } from './workflow-updates';
 
 /**
@@ -52,9 +52,7 @@ export function collectorWork(deps: CollectorDeps) {
 
     /** The customer's invoices still in dunning, by number. */
     openInvoices(customerId: string) {
-      return sql<{ invoice_number: string; workflow_id: string }[]>`
-        select invoice_number, workflow_id from invoices where tenant_id = ${tenantId} and customer_id = ${customerId}
-          and stage <> all(${TERMINAL_STAGES as string[]}) order by invoice_number`;
+      return openInvoicesOfCustomer(sql, tenantId, customerId);
     },
   };
 }

@@ -1,5 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { newestConfigDocument, type ConfigDocumentRow } from '../db/config-documents';
+import { isDeepStrictEqual } from 'node:util';
+import { appendAuditEvent } from '../db/audit-events';
+import {
+  configDocumentVersions,
+  insertConfigDocumentVersion,
+  lockConfigDocument,
+  newestConfigDocument,
+  type ConfigDocumentRow,
+} from '../db/config-documents';
 import type { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
@@ -48,8 +55,6 @@ export interface ConfigDocumentsDeps {
 
 /** The actor named for the file defaults. */
 export const DEFAULT_ACTOR = 'config';
-/** Saves of one document are serialised by a transaction-scoped advisory lock (space distinct from cadences'). */
-const CONFIG_LOCK_SPACE = 7_262_006;
 
 type Row = ConfigDocumentRow;
 
@@ -102,35 +107,37 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
     /** Every saved version, newest first (empty while the file default is in force). */
     async history<N extends ConfigDocumentName>(name: N): Promise<ConfigDocumentVersion<N>[]> {
       assertName(name);
-      const rows = await sql<Row[]>`
-        select version, document, created_by, created_at from config_documents
-        where tenant_id = ${tenantId} and name = ${name}
-        order by version desc`;
-      return rows.map((r) => toVersion(name, r));
+      return (await configDocumentVersions(sql, tenantId, name)).map((r) => toVersion(name, r));
     },
 
     /** Checks a document without saving it: 400 validation_failed with every issue by path. */
     validate,
 
     /**
-     * Validates and saves a document as the next version, in force at once, with an audit event.
+     * Validates and saves a document as the next version, in force at once, with an audit event keyed
+     * by that version. The document in force again (a retried PUT) changes nothing: it answers the
+     * version in force, and no version or audit event is added.
      * 400 validation_failed (issues by path, e.g. body.rules.3.ownerTeam) when it is not valid.
      */
     async save<N extends ConfigDocumentName>(name: N, document: unknown, actor: string): Promise<ConfigDocumentVersion<N>> {
       const valid = validate(name, document);
       return sql.begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(${CONFIG_LOCK_SPACE}::int, hashtext(${`${tenantId}:${name}`}))`;
-        const [{ next } = { next: 1 }] = await tx<{ next: number }[]>`
-          select coalesce(max(version), 0) + 1 as next from config_documents where tenant_id = ${tenantId} and name = ${name}`;
-        const [row] = await tx<Row[]>`
-          insert into config_documents (tenant_id, name, version, document, created_by)
-          values (${tenantId}, ${name}, ${next}, ${tx.json(valid as never)}, ${actor})
-          returning version, document, created_by, created_at`;
-        await tx`
-          insert into audit_events (event_key, tenant_id, actor, event_type, details)
-          values (${`config-document-saved:${tenantId}:${name}:${next}:${randomUUID()}`}, ${tenantId}, ${actor}, 'config_document_saved',
-                  ${tx.json({ name, version: next } as never)})`;
-        return toVersion(name, row!);
+        await lockConfigDocument(tx, tenantId, name);
+        const newest = await newestConfigDocument(tx, tenantId, name);
+        if (newest) {
+          const inForce = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(newest.document);
+          if (inForce.success && isDeepStrictEqual(inForce.data, valid)) return toVersion(name, newest);
+        }
+        const version = (newest?.version ?? 0) + 1;
+        const row = await insertConfigDocumentVersion(tx, { tenantId, name, version, document: valid, createdBy: actor });
+        await appendAuditEvent(tx, {
+          eventKey: `config-document-saved:${tenantId}:${name}:${version}`,
+          tenantId,
+          actor,
+          type: 'config_document_saved',
+          details: { name, version },
+        });
+        return toVersion(name, row);
       });
     },
   };

@@ -110,6 +110,30 @@ describe('resolution matrix through the API', () => {
   });
 });
 
+describe('a retried save', () => {
+  it('PUT of the document in force again (a retry without Idempotency-Key) adds no version and no audit event; audit keys name the version', async () => {
+    const savedRows = () =>
+      sql<{ event_key: string; version: number }[]>`
+        select event_key, (details->>'version')::int as version from audit_events
+        where tenant_id = ${tenantId} and event_type = 'config_document_saved' and details->>'name' = 'resolution_matrix' order by id`;
+    const before = await call('GET', '/config/resolution-matrix', lead);
+    const auditBefore = await savedRows();
+    const changed = structuredClone(fileResolution);
+    changed.rules = changed.rules.map((r) => (r.reasonCode === 'pricing' && r.segments === undefined ? { ...r, deadlineBusinessDays: r.deadlineBusinessDays + 1 } : r));
+    const first = await call('PUT', '/config/resolution-matrix', manager, changed);
+    expect(first).toMatchObject({ status: 200, body: { version: before.body.version + 1, createdBy: 'mark' } });
+    const retried = await call('PUT', '/config/resolution-matrix', manager, changed);
+    expect(retried).toEqual(first);
+    // Even by someone else: the document in force is not saved again.
+    expect(await call('PUT', '/config/resolution-matrix', admin, changed)).toEqual(first);
+    expect((await call('GET', '/config/resolution-matrix/versions', lead)).body.items).toHaveLength(first.body.version);
+    expect(await savedRows()).toEqual([
+      ...auditBefore,
+      { event_key: `config-document-saved:${tenantId}:resolution_matrix:${first.body.version}`, version: first.body.version },
+    ]);
+  });
+});
+
 describe('authority matrix through the API', () => {
   it('GET answers the file default; only an admin may PUT (403 for an AR manager)', async () => {
     expect(await call('GET', '/config/authority-matrix', collector)).toEqual({
