@@ -14,6 +14,7 @@ import { cadenceRoutes } from './routes/cadences';
 import { contactRoutes } from './routes/contacts';
 import { registerAuth } from './auth';
 import { registerIdempotency } from './idempotency';
+import { registerInputGuards } from './input-guards';
 import { userRoutes } from './routes/users';
 import { worklistRoutes } from './routes/worklist';
 import { disputeRoutes } from './routes/disputes';
@@ -63,6 +64,8 @@ export async function buildApp(deps: AppDeps) {
   registerErrorHandler(app);
   // Every route below needs "Authorization: Bearer <token>" except health, the docs and the signed ERP webhook.
   registerAuth(app, { sql: deps.sql, tenantId: deps.tenantId });
+  // No NUL in any string of a body, query or path (PostgreSQL stores none): 400 before any route runs.
+  registerInputGuards(app);
   // Before swagger and the routes: each creating POST gets its Idempotency-Key header documented and honoured.
   registerIdempotency(app, { sql: deps.sql, tenantId: deps.tenantId });
 

@@ -132,6 +132,7 @@ export const cadenceIdSchema = stepIdSchema;
  */
 export const cadenceDefinitionSchema = cadenceSchema.superRefine(
   (value, ctx) => {
+    if (typeof value !== 'object' || value === null) return; // null or not an object: cadenceSchema said so
     const steps: unknown = (value as { steps?: unknown }).steps;
     if (!Array.isArray(steps)) return;
     const seen = new Set<string>();
@@ -145,7 +146,9 @@ export const cadenceDefinitionSchema = cadenceSchema.superRefine(
   { when: (payload) => payload.issues.some((issue) => issue.continue !== true) }, // only when cadenceSchema's own checks were skipped
 );
 export const cadenceParams = z.object({ cadenceId: cadenceIdSchema });
-export const cadenceVersionParams = z.object({ cadenceId: cadenceIdSchema, version: z.coerce.number().int().positive() });
+/** A saved version's number: 1, 2, ... up to what its column (int) holds. */
+export const cadenceVersionSchema = z.number().int().positive().max(2_147_483_647);
+export const cadenceVersionParams = z.object({ cadenceId: cadenceIdSchema, version: z.coerce.number().pipe(cadenceVersionSchema) });
 export const segmentParams = z.object({ segment: segmentSchema });
 export const customerParams = z.object({ customerId: customerSchema.shape.id });
 
@@ -173,6 +176,8 @@ export const cadenceHistorySchema = z.object({ cadenceId: z.string(), activeVers
 export const validationIssueSchema = z.object({ path: z.string(), code: z.string(), message: z.string() });
 /** The error handler's validation_failed shape, also answered by POST /cadences/validate. */
 export const validationFailedSchema = z.object({ error: z.literal('validation_failed'), message: z.string(), issues: z.array(validationIssueSchema) });
+/** A 400 of a route that takes free-form JSON: validation_failed with its issues, or another refusal of the request (an empty JSON body, malformed JSON). */
+export const badRequestSchema = z.object({ error: z.string(), message: z.string(), issues: z.array(validationIssueSchema).optional() }).loose();
 
 export const segmentAssignmentBody = z.object({ cadenceId: cadenceIdSchema });
 export const segmentAssignmentSchema = z.object({ segment: segmentSchema, cadenceId: z.string() });
@@ -180,7 +185,7 @@ export const customerCadenceBody = z.object({ cadenceId: cadenceIdSchema.nullabl
 export const customerCadenceSchema = z.object({ customerId: z.string(), cadenceId: z.string().nullable() });
 
 /** A saved cadence; without a version, its active one. */
-export const savedCadenceRefSchema = z.strictObject({ id: cadenceIdSchema, version: z.number().int().positive().optional() });
+export const savedCadenceRefSchema = z.strictObject({ id: cadenceIdSchema, version: cadenceVersionSchema.optional() });
 export const enrolledInvoiceRefSchema = z.strictObject({ number: invoiceNumberSchema });
 export const previewInvoiceSchema = z.strictObject({
   currency: currencySchema,

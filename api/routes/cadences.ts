@@ -16,7 +16,7 @@ import {
   segmentAssignmentBody,
   segmentAssignmentSchema,
   segmentParams,
-  validationFailedSchema,
+  badRequestSchema,
 } from '../schemas';
 import type { CadenceService } from '../cadence-service';
 import { minimumRole } from '../auth';
@@ -39,7 +39,7 @@ export const cadenceRoutes: FastifyPluginAsyncZod<{ cadences: CadenceService }> 
     schema: {
       summary: 'Check a cadence definition without saving it: every problem at once, by path',
       body: z.unknown().describe('a cadence definition'),
-      response: { 200: z.object({ valid: z.literal(true) }), 400: validationFailedSchema },
+      response: { 200: z.object({ valid: z.literal(true) }), 400: badRequestSchema },
     },
     handler: async (request) => cadences.validate(request.body),
   });

@@ -5,7 +5,7 @@ import { authorityMatrixSchema } from '../../domain/authority-matrix';
 import type { Role } from '../../domain/roles';
 import { minimumRole } from '../auth';
 import type { ConfigDocumentName, ConfigDocumentsService } from '../config-documents-service';
-import { errorSchema, validationFailedSchema } from '../schemas';
+import { badRequestSchema, errorSchema } from '../schemas';
 
 const versionSchema = <S extends z.ZodType>(name: ConfigDocumentName, document: S) =>
   z.object({
@@ -42,7 +42,7 @@ export const configDocumentRoutes: FastifyPluginAsyncZod<{ configDocs: ConfigDoc
       schema: {
         summary: `Replace the ${doc.what} (${doc.writer}${doc.writer === 'admin' ? ' only' : ' and above'}): validated, saved as the next version, in force at once`,
         body: z.unknown().describe(`the whole ${doc.what}`),
-        response: { 200: view, 400: validationFailedSchema, 403: errorSchema },
+        response: { 200: view, 400: badRequestSchema, 403: errorSchema },
       },
       onRequest: minimumRole(doc.writer),
       handler: async (request) => configDocs.save(doc.name, request.body, request.user.userId),
