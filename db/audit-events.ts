@@ -48,6 +48,7 @@ export const WORKFLOW_EVENT_TYPES = [
   'attention_retry',
   'promise_withdrawn',
   'payment_claimed',
+  'step_deferred',
   'payment_claim_unconfirmed',
   'closed',
 ] as const;

@@ -47,3 +47,10 @@ export interface CustomerMessageResult {
   /** failed: why (a problem retrying cannot fix, e.g. an unknown template), with the failure's type. */
   failure?: { code: string; reason: string };
 }
+
+/** From the customer's contact workflow: a queued message waits, until `until`, for the customer's contact cap or send window. */
+export interface MessageDeferred {
+  requestId: string;
+  until: string;
+}
+

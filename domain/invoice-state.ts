@@ -75,7 +75,13 @@ export interface DunningState {
   currency: string;
   cadence: { id: string; version: number };
   /** The cadence's next step, or what a hold waits for ('resume', 'promise_check', 'promise_courtesy'). */
-  nextStep: { stepId: string; action: StepRecord['action'] | 'resume' | 'promise_check' | 'promise_courtesy' | 'retry'; at: string } | null;
+  nextStep: {
+    stepId: string;
+    action: StepRecord['action'] | 'resume' | 'promise_check' | 'promise_courtesy' | 'retry';
+    at: string;
+    /** The step fell due at `from` but waits, until `at`, for the send window or a contact cap (this invoice's or the customer's). */
+    deferred?: { from: string; reason: 'send_window_or_cap' | 'customer_contact_cap' };
+  } | null;
   steps: StepRecord[];
   /** The cadence ran its last step (recorded once; a migration to a longer version clears it). */
   cadenceDone?: boolean;

@@ -8,12 +8,14 @@ import {
   setHandler,
   sleep,
   workflowInfo,
+  type SignalDefinition,
 } from '@temporalio/workflow';
 import { contact, system } from './activity-proxies';
 import { applyContactCap } from '../domain/schedule';
 import {
   customerContactStateQuery,
   customerMessageResultSignal,
+  messageDeferredSignal,
   queueCustomerMessageSignal,
   type CustomerContactInput,
   type CustomerContactState,
@@ -45,6 +47,15 @@ async function sendOrFail(req: Parameters<typeof contact.sendCustomerMessage>[0]
   }
 }
 
+/** Signals an invoice workflow; one that has closed (paid meanwhile) is waiting for nothing. */
+async function tell<T>(invoiceWorkflowId: string, signal: SignalDefinition<[T]>, arg: T): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(invoiceWorkflowId).signal(signal, arg);
+  } catch {
+    // closed
+  }
+}
+
 export async function customerContact(input: CustomerContactInput): Promise<void> {
   const { workflowId } = workflowInfo();
   const state: CustomerContactState = input.state ?? { pending: [], sentAt: [], batchSeq: 0, answered: [] };
@@ -61,11 +72,7 @@ export async function customerContact(input: CustomerContactInput): Promise<void
   const answer = async (request: CustomerMessageRequest, result: Omit<CustomerMessageResult, 'requestId'>) => {
     state.answered.push(request.requestId);
     if (state.answered.length > ANSWERED_MEMORY) state.answered.splice(0, state.answered.length - ANSWERED_MEMORY);
-    try {
-      await getExternalWorkflowHandle(request.invoiceWorkflowId).signal(customerMessageResultSignal, { requestId: request.requestId, ...result });
-    } catch {
-      // The invoice workflow has closed (paid meanwhile): nobody is waiting for this answer.
-    }
+    await tell(request.invoiceWorkflowId, customerMessageResultSignal, { requestId: request.requestId, ...result });
   };
 
   for (;;) {
@@ -80,6 +87,8 @@ export async function customerContact(input: CustomerContactInput): Promise<void
       .map((p) => applyContactCap(now, state.sentAt, p.contactCap, p.sendWindow, { dueDate: p.invoice.dueDate, timeZone: p.customer.timeZone, calendar: p.calendar }))
       .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
     if (Date.parse(sendAt) > Date.now()) {
+      // Each invoice shows its step as deferred, with until when (it would show an instant in the past otherwise).
+      if (patched('tell-deferral')) for (const request of state.pending) await tell(request.invoiceWorkflowId, messageDeferredSignal, { requestId: request.requestId, until: sendAt });
       await sleep(Date.parse(sendAt) - Date.now());
       continue; // requests that arrived meanwhile join this batch
     }

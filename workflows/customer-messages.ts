@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CustomerMessageRequest, CustomerMessageResult } from '../domain/customer-messages';
+import type { CustomerMessageRequest, CustomerMessageResult, MessageDeferred } from '../domain/customer-messages';
 
 export type { CustomerMessageOutcome, CustomerMessageRequest, CustomerMessageResult } from '../domain/customer-messages';
 
@@ -29,6 +29,8 @@ export interface CustomerContactState {
 
 export const queueCustomerMessageSignal = defineSignal<[CustomerMessageRequest]>('queueCustomerMessage');
 export const customerMessageResultSignal = defineSignal<[CustomerMessageResult]>('customerMessageResult');
+/** To an invoice workflow: its queued message waits for the customer's cap or window. */
+export const messageDeferredSignal = defineSignal<[MessageDeferred]>('messageDeferred');
 export const customerContactStateQuery = defineQuery<CustomerContactState>('customerContactState');
 
 export function customerContactWorkflowId(tenantId: string, customerId: string): string {

@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, continueAsNew, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { system } from './activity-proxies';
-import { customerMessageResultSignal } from './customer-messages';
+import { customerMessageResultSignal, messageDeferredSignal } from './customer-messages';
 import { cadenceChangedSignal, collectorChangedSignal, collectorIdKey, dunningStageKey, dunningStateQuery, messageWantedQuery, type InvoiceDunningInput } from './messages';
 import { applyContactCap, daysPastDue, planEscalatedStep, planNextStep } from '../domain/schedule';
 import { CUSTOMER_FACING } from '../domain/cadence';
@@ -40,6 +40,13 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     if (next.id !== run.cadence.id || next.version !== run.cadence.version) run.pendingCadence = next;
   });
   setHandler(customerMessageResultSignal, (result) => void run.messageResults.set(result.requestId, result));
+  setHandler(messageDeferredSignal, async ({ requestId, until }) => {
+    // The customer's cap or window holds the message queued for the current step: the step shows as deferred.
+    const next = run.state.nextStep;
+    if (!next || run.messageResults.has(requestId) || !run.queuedMessages.has(requestId) || next.at === until) return;
+    run.update({ nextStep: { ...next, at: until, deferred: { from: next.deferred?.from ?? next.at, reason: 'customer_contact_cap' } } });
+    await run.audit('step_deferred', { stepId: next.stepId, from: next.at, until, reason: 'customer_contact_cap' });
+  });
   setHandler(collectorChangedSignal, (collectorId) => {
     // The customer moved to another portfolio: later tasks go to the new collector, and the workflow lists under them.
     if (customer.collectorId === collectorId) return;
@@ -116,8 +123,11 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
       const own = run.state.steps.filter((s) => CUSTOMER_FACING.includes(s.action) && CONTACTED.includes(s.outcome)).map((s) => s.at);
       const allowed = applyContactCap(at, own, run.cadence.contactCap, run.cadence.sendWindow, run.scheduleCtx());
       if (allowed !== at) {
+        const from = at;
         at = allowed;
-        run.update({ nextStep: { stepId: step.id, action: step.action.type, at } });
+        run.update({ nextStep: { stepId: step.id, action: step.action.type, at, deferred: { from, reason: 'send_window_or_cap' } } });
+        // The mirror shows the deferral (it would show the step's instant, now past, otherwise).
+        if (patched('audit-deferral')) await run.audit('step_deferred', { stepId: step.id, from, until: at, reason: 'send_window_or_cap' });
         await run.waitUntil(Date.parse(at));
         if (run.isClosed()) break;
         if (run.pendingCadence || Date.now() < Date.parse(at)) continue;

@@ -46,6 +46,7 @@ async function main() {
     'promise-withdraws-reminder': 'v5',
     'needs-attention-resumed': 'v5',
     'payment-claim-unconfirmed': 'v5',
+    'own-cap-deferral': 'v5',
   };
   let webhookMissing = true;
   const fakeOptions: Record<string, FakeOptions> = { 'needs-attention-resumed': { webhookEndpointMissing: () => webhookMissing } };
@@ -132,6 +133,11 @@ async function main() {
       await env.sleep('6 days');
       await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-09T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
     },
+    // v5: the second reminder waits for the contact cap, shown as deferred; then the payment.
+    'own-cap-deferral': async (handle) => {
+      await env.sleep('12 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-1', amountMinor: 125_000, currency: 'EUR', receivedAt: '2026-12-12T10:00:00Z', source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
     // A cadence write-off step asks for approval; an AR manager approves; the invoice is written off.
     'write-off-approved': async (_handle, input) => {
       await env.sleep('6 days');
@@ -141,6 +147,13 @@ async function main() {
     },
   };
   const cadences: Record<string, Cadence> = {
+    'own-cap-deferral': cadenceSchema.parse({
+      id: 'capped', version: 1, name: 'capped', sendAt: '09:30', contactCap: { maxEmails: 1, perDays: 7 },
+      steps: [
+        { id: 'reminder-1', offset: { amount: 1, unit: 'days' }, action: { type: 'email', template: 'reminder-friendly' } },
+        { id: 'reminder-2', offset: { amount: 3, unit: 'days' }, action: { type: 'email', template: 'reminder-firm' } },
+      ],
+    }),
     'needs-attention-resumed': cadenceSchema.parse({
       id: 'webhook', version: 1, name: 'webhook', sendAt: '09:30',
       steps: [
@@ -161,7 +174,7 @@ async function main() {
     'dispute-valid-partial-credit': () => [{ type: 'dispute', id: disputeWorkflowId('test', 'D-REC') }],
     'write-off-approved': (input) => [{ type: 'approval', id: approvalWorkflowId('test', `${input.invoice.number}-write-off`) }],
   };
-  const dueOffsets: Record<string, number> = { 'standard-full-cadence-v5': 0, 'promise-withdraws-reminder': -7, 'needs-attention-resumed': 0, 'payment-claim-unconfirmed': 0, 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
+  const dueOffsets: Record<string, number> = { 'own-cap-deferral': 0, 'standard-full-cadence-v5': 0, 'promise-withdraws-reminder': -7, 'needs-attention-resumed': 0, 'payment-claim-unconfirmed': 0, 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (since[name] !== RECORDING) continue;
     env = await createTimeSkippingEnv(toolPath('temporal-test-server'));

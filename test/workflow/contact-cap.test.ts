@@ -79,7 +79,15 @@ describe('contact cap across the invoices of one customer (time-skipping)', () =
       const waiting = await server.env.client.workflow.getHandle(contactWorkflowId).query(customerContactStateQuery);
       expect(waiting.sentAt).toHaveLength(1);
       expect(waiting.pending.map((p) => p.invoice.number)).toEqual([invB.invoice.number]);
-      expect((await b.query(dunningStateQuery)).steps).toEqual([]);
+      const heldB = await b.query(dunningStateQuery);
+      expect(heldB.steps).toEqual([]);
+      // B shows its step as deferred by the customer's cap, until 7 x 24 h after A's message (issue 10 #15), not at an instant now past.
+      const releaseAt = Date.parse(heldB.nextStep!.at);
+      expect(heldB.nextStep).toMatchObject({ stepId: 'reminder-1', deferred: { reason: 'customer_contact_cap', from: stepB.toUTC().toISO() } });
+      expect(releaseAt).toBeGreaterThanOrEqual(fake.callsOf('sendCustomerMessage')[0]!.scheduledAt + 7 * DAY_MS);
+      expect(fake.callsOf('recordDunningEvent').map((c) => c.args[0]).filter((e) => e.type === 'step_deferred' && e.invoiceNumber === invB.invoice.number)).toEqual([
+        expect.objectContaining({ nextStep: heldB.nextStep }),
+      ]);
 
       const firstSentAt = fake.callsOf('sendCustomerMessage')[0]!.scheduledAt;
       await sleepUntil(local(firstSentAt).plus({ milliseconds: 7 * DAY_MS }), 3_600_000);
