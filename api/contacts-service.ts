@@ -1,5 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/sql';
+import { appendAuditEvent } from '../db/audit-events';
+import { appendCustomerActivity, countCustomerActivities } from '../db/customer-activities';
+import {
+  contactsOfCustomer,
+  findContact,
+  findCustomer,
+  flagContact,
+  lockCustomer as lockCustomerRow,
+  setCustomerDoNotContact as setDoNotContactFlag,
+  unsetOtherPrimaryContacts,
+  upsertContact,
+  type CustomerContactRow,
+} from '../db/customers';
+import type { Db, Sql, TransactionSql } from '../db/sql';
 import { validationIssue, type ValidationIssue } from '../config/validation-issues';
 import { DomainError, notFound } from './errors';
 
@@ -51,23 +63,7 @@ export interface CustomerContacts {
   contacts: ContactView[];
 }
 
-interface ContactRow {
-  contact_id: string;
-  name: string;
-  email: string | null;
-  phone: string | null;
-  role: string | null;
-  preferred_channel: ContactChannel;
-  do_not_contact: boolean;
-  is_primary: boolean;
-  needs_update: boolean;
-  needs_update_reason: string | null;
-  updated_at: Date;
-}
-
-const CONTACT_COLUMNS = ['contact_id', 'name', 'email', 'phone', 'role', 'preferred_channel', 'do_not_contact', 'is_primary', 'needs_update', 'needs_update_reason', 'updated_at'] as const;
-
-const toView = (r: ContactRow): ContactView => ({
+const toView = (r: CustomerContactRow): ContactView => ({
   contactId: r.contact_id,
   name: r.name,
   email: r.email,
@@ -98,49 +94,41 @@ function checkReachable(contactId: string, c: { email: string | null; phone: str
   }
 }
 
-type Tx = Parameters<Parameters<Sql['begin']>[1]>[0];
+/** The audit events of a change to contacts; each is also an entry of kind 'contact_update' in the customer's history. */
+type ContactEventType = 'contact_created' | 'contact_updated' | 'contact_flagged' | 'customer_do_not_contact_set';
 
 export function createContactsService(deps: { sql: Sql; tenantId: string }) {
   const { sql, tenantId } = deps;
 
   /** Locks the customer row (serialises contact changes per customer: one primary, no lost update); 404 if unknown. */
-  async function lockCustomer(tx: Tx, customerId: string) {
-    const [row] = await tx<{ email: string; name: string; contact_name: string | null; do_not_contact: boolean }[]>`
-      select email, name, contact_name, do_not_contact from customers
-      where tenant_id = ${tenantId} and customer_id = ${customerId} for update`;
+  async function lockCustomer(tx: TransactionSql, customerId: string) {
+    const row = await lockCustomerRow(tx, tenantId, customerId);
     if (!row) throw notFound(`customer ${customerId}`);
     return row;
   }
 
-  async function contactRows(q: Sql | Tx, customerId: string): Promise<ContactRow[]> {
-    return q<ContactRow[]>`
-      select ${q(CONTACT_COLUMNS as unknown as string[])} from customer_contacts
-      where tenant_id = ${tenantId} and customer_id = ${customerId}
-      order by is_primary desc, name, contact_id`;
-  }
+  const contactRows = (db: Db, customerId: string) => contactsOfCustomer(db, tenantId, customerId, 'name');
 
-  /** One history row for the customer and one audit event, keyed alike; a given key is written once. */
+  /**
+   * One history row for the customer and one audit event, keyed alike; a given key is written once.
+   * Without a key (a change through the API), the key numbers the customer's contact changes: the
+   * customer's row is locked (lockCustomer), so the count is the change's own, the same on a retry
+   * that got as far; a request that changes nothing records nothing.
+   */
   async function record(
-    tx: Tx,
-    e: { customerId: string; actor: string; eventType: string; note: string; details: Record<string, unknown>; eventKey?: string },
+    tx: TransactionSql,
+    e: { customerId: string; actor: string; eventType: ContactEventType; note: string; details: Record<string, unknown>; eventKey?: string },
   ): Promise<void> {
-    const key = e.eventKey ?? `contact:${tenantId}:${e.customerId}:${randomUUID()}`;
+    const key = e.eventKey ?? `contact:${tenantId}:${e.customerId}:n${(await countCustomerActivities(tx, tenantId, e.customerId, 'contact_update')) + 1}`;
     const details = { customerId: e.customerId, ...e.details };
-    await tx`
-      insert into customer_activities (event_key, tenant_id, customer_id, actor, kind, note, details)
-      values (${key}, ${tenantId}, ${e.customerId}, ${e.actor}, 'contact_update', ${e.note}, ${tx.json(details as never)})
-      on conflict (event_key) do nothing`;
-    await tx`
-      insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
-      values (${key}, ${tenantId}, ${e.actor}, null, null, ${e.eventType}, ${tx.json({ ...details, note: e.note } as never)})
-      on conflict (event_key) do nothing`;
+    await appendCustomerActivity(tx, { eventKey: key, tenantId, customerId: e.customerId, actor: e.actor, kind: 'contact_update', note: e.note, details });
+    await appendAuditEvent(tx, { eventKey: key, tenantId, actor: e.actor, type: e.eventType, details: { ...details, note: e.note } });
   }
 
   return {
     /** The customer's contacts, primary first; 404 for an unknown customer. */
     async list(customerId: string): Promise<CustomerContacts> {
-      const [customer] = await sql<{ do_not_contact: boolean }[]>`
-        select do_not_contact from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+      const customer = await findCustomer(sql, tenantId, customerId);
       if (!customer) throw notFound(`customer ${customerId}`);
       return { customerId, doNotContact: customer.do_not_contact, contacts: (await contactRows(sql, customerId)).map(toView) };
     },
@@ -165,9 +153,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
 
       return sql.begin(async (tx) => {
         await lockCustomer(tx, customerId);
-        const [before] = await tx<ContactRow[]>`
-          select ${tx(CONTACT_COLUMNS as unknown as string[])} from customer_contacts
-          where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${contactId}`;
+        const before = await findContact(tx, tenantId, customerId, contactId);
         const changes: Record<string, { from: unknown; to: unknown }> = {};
         if (before) {
           const old = { name: before.name, email: before.email, phone: before.phone, role: before.role, preferredChannel: before.preferred_channel, doNotContact: before.do_not_contact, isPrimary: before.is_primary };
@@ -175,27 +161,13 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
           if (Object.keys(changes).length === 0 && !before.needs_update) return { contact: toView(before), created: false, changed: false };
         }
 
-        const unprimaried = next.isPrimary
-          ? await tx<{ contact_id: string }[]>`
-              update customer_contacts set is_primary = false, updated_at = now()
-              where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id <> ${contactId} and is_primary
-              returning contact_id`
-          : [];
-        const [row] = await tx<ContactRow[]>`
-          insert into customer_contacts (tenant_id, customer_id, contact_id, name, email, phone, role, preferred_channel, do_not_contact, is_primary)
-          values (${tenantId}, ${customerId}, ${contactId}, ${next.name}, ${next.email}, ${next.phone}, ${next.role}, ${next.preferredChannel},
-                  ${next.doNotContact}, ${next.isPrimary})
-          on conflict (tenant_id, customer_id, contact_id) do update set
-            name = excluded.name, email = excluded.email, phone = excluded.phone, role = excluded.role,
-            preferred_channel = excluded.preferred_channel, do_not_contact = excluded.do_not_contact, is_primary = excluded.is_primary,
-            needs_update = false, needs_update_reason = null, updated_at = now()
-          returning ${tx(CONTACT_COLUMNS as unknown as string[])}`;
-        const contact = toView(row!);
+        const unprimaried = next.isPrimary ? await unsetOtherPrimaryContacts(tx, tenantId, customerId, contactId) : [];
+        const contact = toView(await upsertContact(tx, { tenantId, customerId, contactId, ...next }));
 
         const created = !before;
         const what = created ? `added contact ${contactId} (${next.name})` : `updated contact ${contactId} (${Object.keys(changes).join(', ') || 'confirmed after a needs-update flag'})`;
         const extras = [
-          unprimaried.length ? `now primary instead of ${unprimaried.map((u) => u.contact_id).join(', ')}` : '',
+          unprimaried.length ? `now primary instead of ${unprimaried.join(', ')}` : '',
           before?.needs_update ? 'needs-update flag cleared' : '',
         ].filter(Boolean);
         await record(tx, {
@@ -208,7 +180,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
             contactId,
             contact: { ...next },
             ...(created ? {} : { changes }),
-            ...(unprimaried.length ? { unprimaried: unprimaried.map((u) => u.contact_id) } : {}),
+            ...(unprimaried.length ? { unprimaried } : {}),
             ...(before?.needs_update ? { clearedNeedsUpdate: before.needs_update_reason } : {}),
           },
         });
@@ -234,32 +206,28 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
       if (!why) throw new DomainError('validation_failed', 'a reason is required to flag a contact', { issues: [validationIssue(['body', 'reason'], 'custom', 'must not be blank')] });
       return sql.begin(async (tx) => {
         const customer = await lockCustomer(tx, customerId);
-        let target: string;
+        let found: CustomerContactRow | undefined;
         let created = false;
         if (contactId !== undefined) {
-          const [found] = await tx`select 1 from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${contactId}`;
+          found = await findContact(tx, tenantId, customerId, contactId);
           if (!found) throw notFound(`contact ${contactId} of customer ${customerId}`);
-          target = contactId;
         } else {
-          const rows = await tx<{ contact_id: string; is_primary: boolean }[]>`
-            select contact_id, is_primary from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-          const primary = rows.find((r) => r.is_primary);
-          if (primary) {
-            target = primary.contact_id;
-          } else if (rows.length > 0) {
+          const rows = await contactRows(tx, customerId);
+          found = rows.find((r) => r.is_primary);
+          if (!found && rows.length > 0)
             throw new DomainError('no_primary_contact', `customer ${customerId} has contacts but none is primary: name the contact to flag`);
-          } else {
-            target = 'primary';
+          if (!found) {
             created = true;
-            await tx`
-              insert into customer_contacts (tenant_id, customer_id, contact_id, name, email, preferred_channel, is_primary)
-              values (${tenantId}, ${customerId}, ${target}, ${customer.contact_name ?? customer.name}, ${customer.email}, 'email', true)`;
+            found = await upsertContact(tx, {
+              tenantId, customerId, contactId: 'primary', name: customer.contact_name ?? customer.name, email: customer.email,
+              phone: null, role: null, preferredChannel: 'email', doNotContact: false, isPrimary: true,
+            });
           }
         }
-        const [row] = await tx<ContactRow[]>`
-          update customer_contacts set needs_update = true, needs_update_reason = ${why}, updated_at = now()
-          where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${target}
-          returning ${tx(CONTACT_COLUMNS as unknown as string[])}`;
+        // Flagged already for this very reason (a retried request): nothing changes, nothing is recorded again.
+        if (!created && found.needs_update && found.needs_update_reason === why) return { contact: toView(found), created };
+        const target = found.contact_id;
+        const row = await flagContact(tx, tenantId, customerId, target, why);
         await record(tx, {
           customerId,
           actor,
@@ -277,7 +245,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
       return sql.begin(async (tx) => {
         const customer = await lockCustomer(tx, customerId);
         if (customer.do_not_contact === value) return { customerId, doNotContact: value, changed: false };
-        await tx`update customers set do_not_contact = ${value}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+        await setDoNotContactFlag(tx, tenantId, customerId, value);
         await record(tx, {
           customerId,
           actor,

@@ -61,3 +61,42 @@ export async function activitiesOfCustomer(db: Db, tenantId: string, customerId:
   return db<CustomerActivityRow[]>`
     select * from customer_activities where tenant_id = ${tenantId} and customer_id = ${customerId} order by occurred_at, id`;
 }
+
+/**
+ * How many entries of this kind the customer's history holds (on one invoice, or customer-wide with
+ * invoiceNumber null, when given): the number of the next change in a deterministic key. Count under
+ * the customer's lock (db/customers.ts lockCustomer) so that two changes never get the same number.
+ */
+export async function countCustomerActivities(
+  db: Db,
+  tenantId: string,
+  customerId: string,
+  kind: CustomerActivityKind,
+  opts: { invoiceNumber?: string | null } = {},
+): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select count(*)::int as n from customer_activities
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and kind = ${kind}
+      ${opts.invoiceNumber === undefined ? db`` : opts.invoiceNumber === null ? db`and invoice_number is null` : db`and invoice_number = ${opts.invoiceNumber}`}`;
+  return row!.n;
+}
+
+/** The entry written with this key, if any. */
+export async function customerActivityByKey(db: Db, eventKey: string): Promise<Pick<CustomerActivityRow, 'id' | 'occurred_at'> | undefined> {
+  const [row] = await db<Pick<CustomerActivityRow, 'id' | 'occurred_at'>[]>`select id, occurred_at from customer_activities where event_key = ${eventKey}`;
+  return row;
+}
+
+/** A page of the customer's history, newest first, with the number of entries in all. */
+export async function pageOfCustomerActivities(
+  db: Db,
+  tenantId: string,
+  customerId: string,
+  page: { limit: number; offset: number },
+): Promise<{ total: number; rows: CustomerActivityRow[] }> {
+  const rows = await db<(CustomerActivityRow & { total: number })[]>`
+    select *, count(*) over ()::int as total
+    from customer_activities where tenant_id = ${tenantId} and customer_id = ${customerId}
+    order by occurred_at desc, id desc limit ${page.limit} offset ${page.offset}`;
+  return { total: rows[0]?.total ?? 0, rows };
+}

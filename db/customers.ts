@@ -1,7 +1,7 @@
 import type { Segment } from '../domain/cadence';
 import type { Db } from './sql';
 
-/** Customers (customers) and the people at them (customer_contacts), as the activities read them. */
+/** Customers (customers) and the people at them (customer_contacts). */
 
 export interface CustomerRow {
   tenant_id: string;
@@ -78,8 +78,74 @@ export async function contactReachOfCustomer(db: Db, tenantId: string, customerI
     order by is_primary desc, name, contact_id`;
 }
 
-/** The customer's contacts as stored, the primary first, then by id. */
-export async function contactsOfCustomer(db: Db, tenantId: string, customerId: string): Promise<CustomerContactRow[]> {
+/** The customer's contacts as stored, the primary first, then by id (or by name, then id). */
+export async function contactsOfCustomer(db: Db, tenantId: string, customerId: string, order: 'id' | 'name' = 'id'): Promise<CustomerContactRow[]> {
   return db<CustomerContactRow[]>`
-    select * from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId} order by is_primary desc, contact_id`;
+    select * from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId}
+    order by is_primary desc, ${order === 'name' ? db`name, contact_id` : db`contact_id`}`;
+}
+
+/**
+ * Locks the customer's row until the end of the transaction `tx` (changes to a customer's contacts,
+ * portfolio, pauses and history are serialised per customer); undefined for an unknown customer.
+ */
+export async function lockCustomer(tx: Db, tenantId: string, customerId: string): Promise<CustomerRow | undefined> {
+  const [row] = await tx<CustomerRow[]>`select * from customers where tenant_id = ${tenantId} and customer_id = ${customerId} for update`;
+  return row;
+}
+
+export async function findContact(db: Db, tenantId: string, customerId: string, contactId: string): Promise<CustomerContactRow | undefined> {
+  const [row] = await db<CustomerContactRow[]>`
+    select * from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${contactId}`;
+  return row;
+}
+
+/** The customer's other contacts stop being primary; the ids of those that were. */
+export async function unsetOtherPrimaryContacts(db: Db, tenantId: string, customerId: string, contactId: string): Promise<string[]> {
+  const rows = await db<{ contact_id: string }[]>`
+    update customer_contacts set is_primary = false, updated_at = now()
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id <> ${contactId} and is_primary
+    returning contact_id`;
+  return rows.map((r) => r.contact_id);
+}
+
+export interface ContactValues {
+  tenantId: string;
+  customerId: string;
+  contactId: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  role: string | null;
+  preferredChannel: PreferredChannel;
+  doNotContact: boolean;
+  isPrimary: boolean;
+}
+
+/** Creates or replaces the contact as a whole; replacing it clears its needs-update flag. The row written. */
+export async function upsertContact(db: Db, c: ContactValues): Promise<CustomerContactRow> {
+  const [row] = await db<CustomerContactRow[]>`
+    insert into customer_contacts (tenant_id, customer_id, contact_id, name, email, phone, role, preferred_channel, do_not_contact, is_primary)
+    values (${c.tenantId}, ${c.customerId}, ${c.contactId}, ${c.name}, ${c.email}, ${c.phone}, ${c.role}, ${c.preferredChannel},
+            ${c.doNotContact}, ${c.isPrimary})
+    on conflict (tenant_id, customer_id, contact_id) do update set
+      name = excluded.name, email = excluded.email, phone = excluded.phone, role = excluded.role,
+      preferred_channel = excluded.preferred_channel, do_not_contact = excluded.do_not_contact, is_primary = excluded.is_primary,
+      needs_update = false, needs_update_reason = null, updated_at = now()
+    returning *`;
+  return row!;
+}
+
+/** Marks the contact as needing an update, saying why; the row written, undefined for an unknown contact. */
+export async function flagContact(db: Db, tenantId: string, customerId: string, contactId: string, reason: string): Promise<CustomerContactRow | undefined> {
+  const [row] = await db<CustomerContactRow[]>`
+    update customer_contacts set needs_update = true, needs_update_reason = ${reason}, updated_at = now()
+    where tenant_id = ${tenantId} and customer_id = ${customerId} and contact_id = ${contactId}
+    returning *`;
+  return row;
+}
+
+/** Nobody at the customer may be contacted (true), or that is lifted (false). */
+export async function setCustomerDoNotContact(db: Db, tenantId: string, customerId: string, value: boolean): Promise<void> {
+  await db`update customers set do_not_contact = ${value}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
 }

@@ -202,6 +202,26 @@ describe('contacts service', () => {
     expect((await service.flagForUpdate(unnamed, undefined, 'x', 'u1')).contact.name).toBe('Kunde GmbH');
   });
 
+  it('numbers the changes of a customer\'s contacts in their keys; a retried change or flag (no Idempotency-Key) records nothing twice', async () => {
+    const customerId = await insertCustomer();
+    await service.upsert(customerId, 'ap', contact({ isPrimary: true }), 'u1');
+    await service.upsert(customerId, 'ap', contact({ isPrimary: true }), 'u1'); // the same PUT again: no change
+    await service.flagForUpdate(customerId, 'ap', 'left the company', 'u1');
+    await service.flagForUpdate(customerId, 'ap', 'left the company', 'u1'); // the same flag again
+    await service.setCustomerDoNotContact(customerId, true, 'u1');
+    await service.setCustomerDoNotContact(customerId, true, 'u1');
+    const keys = [1, 2, 3].map((n) => `contact:${tenantId}:${customerId}:n${n}`);
+    expect((await activitiesOf(customerId)).map((a) => a.event_key)).toEqual(keys);
+    expect((await auditOf(customerId)).map((a) => [a.event_key, a.event_type])).toEqual([
+      [keys[0], 'contact_created'],
+      [keys[1], 'contact_flagged'],
+      [keys[2], 'customer_do_not_contact_set'],
+    ]);
+    // Flagged again for another reason: a change of its own.
+    await service.flagForUpdate(customerId, 'ap', 'retired', 'u1');
+    expect((await auditOf(customerId)).map((a) => a.event_key).at(-1)).toBe(`contact:${tenantId}:${customerId}:n4`);
+  });
+
   it('409 when the customer has contacts but none is primary and no contact is named', async () => {
     const customerId = await insertCustomer();
     await service.upsert(customerId, 'ap', contact(), 'u1');
