@@ -17,6 +17,7 @@ import {
 } from '../db/users';
 import { validationIssues, zodErrorLine } from '../config/validation-issues';
 import { DomainError } from './errors';
+import { instantSchema } from './dates';
 import { ROLES, roleRank, teamIdSchema, userIdSchema, type Role } from '../domain/roles';
 
 /**
@@ -62,7 +63,7 @@ export const newUserSchema = z.object({
 });
 export const newTokenSchema = z.object({
   label: z.string().trim().max(200).optional(),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresAt: instantSchema.optional(),
 });
 
 export function hasRole(user: Pick<AuthUser, 'role'>, minimum: Role): boolean {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { currencyCodeSchema } from '../domain/money';
 import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
 import { DUNNING_STAGES } from '../domain/invoice-state';
+import { dateSchema, INSTANT_RANGE, instantSchema as boundedInstantSchema } from './dates';
 
 /** Request and response shapes, checked at the edge and published as OpenAPI. */
 
@@ -47,8 +48,8 @@ export const enrollmentSchema = z.object({
       number: invoiceNumberSchema,
       currency: currencySchema,
       amountMinor: amountMinorSchema,
-      issueDate: z.iso.date(),
-      dueDate: z.iso.date(),
+      issueDate: dateSchema,
+      dueDate: dateSchema,
     })
     .refine((i) => i.dueDate >= i.issueDate, { message: 'dueDate must not be before issueDate', path: ['dueDate'] }),
 });
@@ -58,7 +59,7 @@ export const paymentSchema = z.object({
   paymentId: z.string().min(1).max(100),
   amountMinor: amountMinorSchema,
   currency: currencySchema,
-  receivedAt: z.iso.datetime({ offset: true }).optional(),
+  receivedAt: boundedInstantSchema.optional(),
 });
 
 export const invoiceParams = z.object({ invoiceNumber: invoiceNumberSchema });
@@ -68,7 +69,8 @@ export const errorSchema = z.object({ error: z.string(), message: z.string() }).
 export const errorResponses = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
 /** limit and offset of a listing. */
 export const pageQuery = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
-export const instantSchema = z.iso.datetime({ offset: true });
+/** Every instant the API takes: ISO 8601 with an offset, in the years 2000 to 2100 (api/dates.ts). */
+export const instantSchema = boundedInstantSchema;
 
 export const stepSchema = z.object({ stepId: z.string(), action: z.string(), at: z.string(), outcome: z.string() });
 export const nextStepSchema = z.object({ stepId: z.string(), action: z.string(), at: z.string() }).nullable();
@@ -191,7 +193,7 @@ export const previewInvoiceSchema = z.strictObject({
   currency: currencySchema,
   amountMinor: amountMinorSchema,
   openAmountMinor: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('defaults to amountMinor'),
-  dueDate: z.iso.date(),
+  dueDate: dateSchema,
 });
 export const previewCustomerSchema = z.object({
   timeZone: customerSchema.shape.timeZone,
@@ -227,7 +229,7 @@ export const previewRequestSchema = z
       .describe('an inline definition, or a saved cadence { id, version? }; omitted: the cadence the invoice runs (enrolled) or would get (inline)'),
     invoice: shapeByKey('number', enrolledInvoiceRefSchema, previewInvoiceSchema).describe('an enrolled invoice { number }, or an inline one'),
     customer: previewCustomerSchema.optional().describe('required with an inline invoice; with an enrolled one it replaces the stored profile'),
-    asOf: z.iso.datetime({ offset: true }).optional().describe('defaults to now'),
+    asOf: boundedInstantSchema.optional().describe(`defaults to now; ${INSTANT_RANGE}`),
   })
   .refine((r) => r.customer !== undefined || (typeof r.invoice === 'object' && 'number' in r.invoice), {
     path: ['customer'],

@@ -8,6 +8,7 @@ import { collectorChangedSignal } from '../workflows/messages';
 import { assertCustomerAccess, portfolioScope, requireRole, type AuthUser } from './auth';
 import type { CollectorDeps, CollectorWork } from './collector-work';
 import { DomainError, notFound } from './errors';
+import { clampToRange } from './dates';
 import { isWorkflowClosed } from './workflow-updates';
 
 /**
@@ -77,7 +78,11 @@ const TASK_SOURCE = (sql: Sql) => sql`
     where a.tenant_id = t.tenant_id and a.customer_id = t.customer_id and a.reached
   ) lr on true`;
 
-/** The local calendar date of an instant in a zone; one Intl formatter per zone (luxon per row cost 80 µs, see npm run bench -- worklist). */
+/**
+ * The local calendar date of an instant in a zone; one Intl formatter per zone (luxon per row cost 80 µs, see npm run bench -- worklist).
+ * An instant outside the years the API takes (a row stored before dates were bounded, api/dates.ts) counts as the nearest bound:
+ * Intl would answer "101-01-01" for year 101, which no date arithmetic reads, and one such task would fail the whole worklist.
+ */
 const dayFormats = new Map<string, Intl.DateTimeFormat>();
 export function localDay(instant: Date, zone: string): string {
   let format = dayFormats.get(zone);
@@ -85,7 +90,7 @@ export function localDay(instant: Date, zone: string): string {
     format = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
     dayFormats.set(zone, format);
   }
-  return format.format(instant); // en-CA: YYYY-MM-DD
+  return format.format(clampToRange(instant)); // en-CA: YYYY-MM-DD
 }
 
 /** Reads tasks with what their priority needs and scores them; shared by the worklist and the tasks service. */

@@ -6,6 +6,7 @@ import { ROOT_CAUSES } from '../../domain/disputes';
 import type { DisputeApprovalService } from '../dispute-approval-service';
 import { requestKey } from '../idempotency';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
+import { dateSchema } from '../dates';
 
 /** Disputes for owner teams, approval requests for approvers, and everyone's notifications. */
 
@@ -93,7 +94,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
         z.strictObject({
           resolution: z.literal('valid'),
           creditAmountMinor: amountMinorSchema,
-          rebill: z.strictObject({ amountMinor: amountMinorSchema, dueDate: z.iso.date() }).optional(),
+          rebill: z.strictObject({ amountMinor: amountMinorSchema, dueDate: dateSchema }).optional(),
           rootCause: z.enum(ROOT_CAUSES),
           note,
         }),
@@ -122,8 +123,8 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
           action: z.enum(APPROVAL_ACTIONS),
           reason: z.string().trim().min(1).max(1000),
           amountMinor: amountMinorSchema.optional().describe('default: the open amount (a settlement: the amount given up)'),
-          settlement: z.strictObject({ amountMinor: amountMinorSchema.describe('what the customer pays instead'), payBy: z.iso.date() }).optional(),
-          installments: z.array(z.strictObject({ dueDate: z.iso.date(), amountMinor: amountMinorSchema })).min(2).max(60).optional(),
+          settlement: z.strictObject({ amountMinor: amountMinorSchema.describe('what the customer pays instead'), payBy: dateSchema }).optional(),
+          installments: z.array(z.strictObject({ dueDate: dateSchema, amountMinor: amountMinorSchema })).min(2).max(60).optional(),
         })
         .refine((b) => b.action !== 'settlement' || b.settlement, { path: ['settlement'], message: 'a settlement needs { amountMinor, payBy }' })
         .refine((b) => b.action !== 'extended_payment_plan' || b.installments, { path: ['installments'], message: 'an extended payment plan needs its installments' }),

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requestKey } from '../idempotency';
 import type { PromisesService } from '../promises-service';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
+import { dateSchema } from '../dates';
 
 /** Promises to pay and payment plans over a customer's invoices, their list and the promise-kept rate. */
 
@@ -19,7 +20,7 @@ export const promiseRoutes: FastifyPluginAsyncZod<{ promises: PromisesService }>
       body: z.object({
         customerId: customerParams.shape.customerId,
         madeBy,
-        promisedDate: z.iso.date(),
+        promisedDate: dateSchema,
         invoices: z.array(z.object({ number: invoiceNumberSchema, amountMinor: amountMinorSchema })).min(1).max(50),
       }),
       response: { 201: z.object({ promiseId: z.string(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), nextStep })) }), ...errors },
@@ -55,7 +56,7 @@ export const promiseRoutes: FastifyPluginAsyncZod<{ promises: PromisesService }>
         customerId: customerParams.shape.customerId,
         madeBy,
         invoiceNumbers: z.array(invoiceNumberSchema).min(1).max(50),
-        installments: z.array(z.object({ dueDate: z.iso.date(), amountMinor: amountMinorSchema })).min(2).max(36),
+        installments: z.array(z.object({ dueDate: dateSchema, amountMinor: amountMinorSchema })).min(2).max(36),
       }),
       response: { 201: z.object({ planId: z.string(), customerId: z.string(), currency: z.string(), totalMinor: z.number(), maxMissedInstallments: z.number(), invoices: z.array(z.object({ invoiceNumber: z.string(), installments: z.array(z.object({ dueDate: z.string(), amountMinor: z.number() })), stage: z.string() })) }), ...errors },
     },

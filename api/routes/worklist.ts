@@ -7,6 +7,7 @@ import type { NotesService } from '../notes-service';
 import type { TasksService } from '../tasks-service';
 import type { WorklistService } from '../worklist-service';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
+import { DATE_RANGE, dateSchema } from '../dates';
 
 /** The collectors' day: worklist, tasks and outcomes, notes and history, portfolios (promises and plans, pauses: their own routes). */
 
@@ -16,7 +17,7 @@ const note = z.string().trim().max(2000);
 const madeBy = z.string().trim().min(1).max(200).describe('who at the customer made the commitment');
 
 export const callOutcomeSchema = z.discriminatedUnion('code', [
-  z.strictObject({ code: z.literal('promise_to_pay'), amountMinor: amountMinorSchema, promisedDate: z.iso.date().describe("the customer's local date"), madeBy }),
+  z.strictObject({ code: z.literal('promise_to_pay'), amountMinor: amountMinorSchema, promisedDate: dateSchema.describe(`the customer's local date YYYY-MM-DD, ${DATE_RANGE}`), madeBy }),
   z.strictObject({ code: z.literal('will_pay').describe('reached: will pay, no commitment') }),
   z.strictObject({ code: z.literal('dispute'), reasonCode: z.enum(DISPUTE_REASONS) }),
   z.strictObject({ code: z.literal('refused') }),
@@ -24,7 +25,7 @@ export const callOutcomeSchema = z.discriminatedUnion('code', [
   z.strictObject({ code: z.literal('no_answer') }),
   z.strictObject({ code: z.literal('voicemail') }),
   z.strictObject({ code: z.literal('wrong_contact'), contactId: z.string().min(1).max(64).optional().describe('default: the primary contact') }),
-  z.strictObject({ code: z.literal('callback_requested'), callbackDate: z.iso.date(), callbackTime: localTime.describe("in the customer's time zone") }),
+  z.strictObject({ code: z.literal('callback_requested'), callbackDate: dateSchema, callbackTime: localTime.describe("in the customer's time zone") }),
 ]);
 
 const outcomeBody = z
