@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { validationIssue } from '../config/validation-issues';
 import type { RefusalCode } from '../domain/refusals';
@@ -26,6 +27,35 @@ export const notFound = (what: string) => new DomainError('not_found', `${what} 
 /** Seconds a client is asked to wait (header Retry-After) when a dependency cannot answer (503). */
 export const RETRY_AFTER_SECONDS = 5;
 
+/** What the API depends on; each can be down on its own (GET /health/ready says which). */
+export type Dependency = 'postgresql' | 'temporal' | 'erp';
+
+/**
+ * postgres.js's own connection errors and the socket errors it passes on (the API talks raw sockets to
+ * PostgreSQL only: Temporal's errors come as gRPC statuses, the ERP adapter wraps its own), and the
+ * SQLSTATEs of a server that is shutting down, starting or out of connections (class 08: connection exception).
+ */
+const PG_UNAVAILABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  '57P01', '57P02', '57P03', '53300',
+]);
+/** gRPC UNAVAILABLE (unreachable) and DEADLINE_EXCEEDED (no answer in time: api/temporal-connection.ts bounds every call). */
+const GRPC_DOWN = new Set([14, 4]);
+
+/** The dependency an error says is down (not a refusal, not a bug): answered 503 with Retry-After by the handler below. */
+export function unavailableDependency(err: unknown): Dependency | undefined {
+  for (const e of [err, (err as { cause?: unknown } | null)?.cause]) {
+    const grpc = e instanceof ServiceError ? e.cause : e;
+    if (isGrpcServiceError(grpc) && GRPC_DOWN.has(grpc.code)) return 'temporal';
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && (PG_UNAVAILABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return 'postgresql';
+  }
+  return undefined;
+}
+
+const DEPENDENCY_NAME: Record<Dependency, string> = { postgresql: 'PostgreSQL', temporal: 'Temporal', erp: 'the ERP' };
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -41,6 +71,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err instanceof DomainError) {
       if (err.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details });
+    }
+    const down = unavailableDependency(err);
+    if (down) {
+      request.log.warn({ err, dependency: down }, 'dependency unavailable');
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return reply.code(503).send({ error: 'dependency_unavailable', message: `${DEPENDENCY_NAME[down]} cannot be reached now; try again later`, dependency: down });
     }
     const status = err.statusCode ?? 500;
     if (status < 500) return reply.code(status).send({ error: err.code ?? 'bad_request', message: err.message });

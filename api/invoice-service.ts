@@ -4,6 +4,7 @@ import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import type { PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
+import { appendAuditEvent } from '../db/audit-events';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
@@ -141,8 +142,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
 
   return {
     /**
-     * Stores customer and invoice, then starts the invoice's one workflow. A retry after a failed
-     * start finds the row and starts the workflow then; a second enrollment gets 409.
+     * Stores customer and invoice and starts the invoice's one workflow, both or neither; a second
+     * enrollment gets 409.
      */
     async enroll(body: Enrollment, actor: string): Promise<{ workflowId: string; runId: string }> {
       const { customer, invoice } = body;
@@ -157,9 +158,45 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const cadence = known
         ? (await deps.cadences.getVersion(known.cadence_id, known.cadence_version)).definition
         : await deps.cadences.resolveFor({ customerId: customer.id, segment: customer.segment, currency: invoice.currency, amountMinor: invoice.amountMinor });
-      const existing = await sql.begin(async (tx) => {
+      const input: InvoiceDunningInput = {
+        tenantId,
+        invoice: { ...invoice, customerId: customer.id },
+        customer: {
+          id: customer.id,
+          name: customer.name,
+          email: customer.email,
+          timeZone: customer.timeZone,
+          locale: customer.locale,
+          ...(customer.collectorId ? { collectorId: customer.collectorId } : {}),
+          ...(customer.country ? { country: customer.country } : {}),
+          ...(customer.region ? { region: customer.region } : {}),
+          ...(customer.contactName ? { contactName: customer.contactName } : {}),
+        },
+        cadence,
+      };
+      const start = () =>
+        temporal.workflow.start('invoiceDunning', {
+          workflowId,
+          taskQueue: deps.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'FAIL',
+          // The workflow starts inside the enrollment's transaction (below), whose commit follows the start by
+          // milliseconds; its first task waits a second so that its first mirror write finds the committed row.
+          startDelay: '1s',
+          typedSearchAttributes: [
+            { key: customerIdKey, value: customer.id },
+            { key: collectorIdKey, value: customer.collectorId ?? 'unassigned' },
+            { key: dunningStageKey, value: 'active' },
+          ],
+        });
+      const alreadyEnrolled = () => new DomainError('already_enrolled', `invoice ${invoice.number} is already enrolled`, { workflowId });
+      // Both or neither: customer, invoice and its audit row are written in one transaction, and the workflow
+      // starts inside it. When Temporal refuses or cannot be reached, the transaction rolls back and nothing
+      // is stored (503 when Temporal is down: api/errors.ts); when the start succeeded, the commit follows.
+      const enrolled = await sql.begin(async (tx): Promise<{ runId: string } | 'existing'> => {
         const [again] = await tx`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
-        if (again) return true;
+        if (again) return 'existing';
         await tx`
           insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment, country, region, do_not_contact, contact_name)
           values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null},
@@ -177,58 +214,48 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           values (${tenantId}, ${invoice.number}, ${customer.id}, ${invoice.currency}, ${invoice.amountMinor}, ${invoice.amountMinor},
                   ${invoice.issueDate}, ${invoice.dueDate}, ${workflowId}, ${cadence.id}, ${cadence.version})
           on conflict (tenant_id, invoice_number) do nothing returning invoice_number`;
-        return inserted.length === 0;
+        if (inserted.length === 0) return 'existing';
+        await appendAuditEvent(tx, {
+          eventKey: `${workflowId}:enrolled`, tenantId, actor, invoiceNumber: invoice.number, workflowId,
+          type: 'invoice_enrolled', details: { cadence: { id: cadence.id, version: cadence.version } },
+        });
+        try {
+          return { runId: (await start()).firstExecutionRunId };
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          // The workflow exists but its row does not: an earlier enrollment started it and then lost its commit
+          // (PostgreSQL went away in between). Its retry completes it: the row is kept for the running workflow.
+          const running = await temporal.workflow.getHandle(workflowId).describe();
+          if (running.status.name !== 'RUNNING' || running.typedSearchAttributes.get(customerIdKey) !== customer.id) throw alreadyEnrolled();
+          return { runId: running.runId };
+        }
       });
-      if (existing) {
+      let runId: string;
+      if (enrolled === 'existing') {
         const row = (await findInvoice(invoice.number))!;
         if (!sameInvoice(row, invoice, customer.id))
           throw new DomainError('invoice_conflict', `invoice ${invoice.number} is already enrolled with different data`, { workflowId });
-      }
-      const input: InvoiceDunningInput = {
-        tenantId,
-        invoice: { ...invoice, customerId: customer.id },
-        customer: {
-          id: customer.id,
-          name: customer.name,
-          email: customer.email,
-          timeZone: customer.timeZone,
-          locale: customer.locale,
-          ...(customer.collectorId ? { collectorId: customer.collectorId } : {}),
-          ...(customer.country ? { country: customer.country } : {}),
-          ...(customer.region ? { region: customer.region } : {}),
-          ...(customer.contactName ? { contactName: customer.contactName } : {}),
-        },
-        cadence,
-      };
-      try {
-        const handle = await temporal.workflow.start('invoiceDunning', {
-          workflowId,
-          taskQueue: deps.taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          workflowIdConflictPolicy: 'FAIL',
-          typedSearchAttributes: [
-            { key: customerIdKey, value: customer.id },
-            { key: collectorIdKey, value: customer.collectorId ?? 'unassigned' },
-            { key: dunningStageKey, value: 'active' },
-          ],
-        });
+        // A row without its workflow (stored before enrollment was all or nothing): the retry starts it.
+        try {
+          runId = (await start()).firstExecutionRunId;
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw alreadyEnrolled();
+          throw err;
+        }
         await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, 'invoice_enrolled', { cadence: { id: cadence.id, version: cadence.version } });
-        // A customer paused as a whole pauses the invoices enrolled meanwhile too.
-        const [pause] = await sql<{ pause_reason: string | null; paused_until: Date | null }[]>`
-          select pause_reason, paused_until from customers where tenant_id = ${tenantId} and customer_id = ${customer.id}
-            and paused and (paused_until is null or paused_until > now())`;
-        if (pause)
-          await handle.executeUpdate(pauseUpdate, {
-            updateId: 'customer-pause-at-enrollment',
-            args: [{ reason: pause.pause_reason ?? 'customer paused', until: pause.paused_until?.toISOString() ?? null, actor, scope: 'customer' }],
-          });
-        return { workflowId, runId: handle.firstExecutionRunId };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError)
-          throw new DomainError('already_enrolled', `invoice ${invoice.number} is already enrolled`, { workflowId });
-        throw err;
+      } else {
+        runId = enrolled.runId;
       }
+      // A customer paused as a whole pauses the invoices enrolled meanwhile too.
+      const [pause] = await sql<{ pause_reason: string | null; paused_until: Date | null }[]>`
+        select pause_reason, paused_until from customers where tenant_id = ${tenantId} and customer_id = ${customer.id}
+          and paused and (paused_until is null or paused_until > now())`;
+      if (pause)
+        await temporal.workflow.getHandle(workflowId).executeUpdate(pauseUpdate, {
+          updateId: 'customer-pause-at-enrollment',
+          args: [{ reason: pause.pause_reason ?? 'customer paused', until: pause.paused_until?.toISOString() ?? null, actor, scope: 'customer' }],
+        });
+      return { workflowId, runId };
     },
 
     /** Enrolled invoices, most overdue first, with the dunning state mirrored from the workflows. */

@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadEnvOrExit } from '../config/env';
 import type { Cadence } from '../domain/cadence';
 import { loadCadence, loadEmailTemplates, checkCadenceTemplates, PROJECT_ROOT } from '../config/load';
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { buildApp } from './app';
+import { connectTemporal } from './temporal-connection';
 import { createHttpErp } from '../integrations/erp/http-erp';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
@@ -34,8 +34,8 @@ async function main() {
   }
   const sql = createSql(env.DATABASE_URL);
   await migrate(sql);
-  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  // Lazy and bounded (api/temporal-connection.ts): the API starts while Temporal is down and answers 503 until it is back.
+  const { connection, client: temporal } = connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE });
   const app = await buildApp({
     sql,
     temporal,
