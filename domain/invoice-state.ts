@@ -92,8 +92,10 @@ export interface DunningState {
   calendar?: BusinessCalendar;
   /** The promise to pay or payment plan being followed: customer-facing dunning waits for it. */
   promise?: ActivePromise;
-  /** Dunning paused by a person, for this invoice or its whole customer. */
+  /** Dunning paused for this invoice (by a person, or a payment claim); before customer pauses had a slot of their own, also those. */
   pause?: PauseState;
+  /** Dunning paused for the invoice's whole customer: it neither replaces nor lifts the invoice's own pause. */
+  customerPause?: PauseState;
   /** The open dispute (its child workflow owns it): collection of the disputed amount waits. */
   dispute?: OpenDispute;
   /** The approval request being decided (its child workflow owns it): the cadence waits. */
@@ -216,12 +218,23 @@ export const isClosed = (s: Pick<DunningState, 'stage'>): boolean => TERMINAL_ST
 export const fullDispute = (s: Pick<DunningState, 'dispute'>): boolean => s.dispute !== undefined && s.dispute.full;
 
 /** Whether the cadence waits: for a pause, a full dispute, a decision or a promise. */
+/** Paused for the invoice or its customer. */
+export const isPaused = (s: Pick<DunningState, 'pause' | 'customerPause'>): boolean => s.pause !== undefined || s.customerPause !== undefined;
+
+/** When every pause has ended (the later of their ends); null while one of them is indefinite; undefined when not paused. */
+export function pausedUntil(s: Pick<DunningState, 'pause' | 'customerPause'>): string | null | undefined {
+  const pauses = [s.pause, s.customerPause].filter((p): p is PauseState => p !== undefined);
+  if (pauses.length === 0) return undefined;
+  if (pauses.some((p) => p.until === null)) return null;
+  return pauses.map((p) => p.until!).reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+}
+
 export const onHold = (s: DunningState): boolean =>
-  s.pause !== undefined || s.attention !== undefined || fullDispute(s) || s.approval !== undefined || s.promise !== undefined;
+  isPaused(s) || s.attention !== undefined || fullDispute(s) || s.approval !== undefined || s.promise !== undefined;
 
 /** The stage of an open invoice, derived from what holds it. */
 export const openStage = (s: DunningState): DunningStage =>
-  s.pause ? 'paused' : s.attention ? 'needs_attention' : fullDispute(s) ? 'disputed' : s.approval ? 'awaiting_approval' : s.promise ? 'promised' : 'active';
+  isPaused(s) ? 'paused' : s.attention ? 'needs_attention' : fullDispute(s) ? 'disputed' : s.approval ? 'awaiting_approval' : s.promise ? 'promised' : 'active';
 
 /** The ERP's status of an invoice (integrations/erp/adapter.ts validates it). */
 export type ErpInvoiceStatus = 'open' | 'paid' | 'credited' | 'written_off';
@@ -275,7 +288,10 @@ export function upcomingStep(s: DunningState, ctx: PlanContext): DunningState['n
 /** What the invoice waits for next: the end of a pause, a promise's courtesy reminder or check, or the cadence's next step. */
 export function describeNext(s: DunningState, ctx: PlanContext): DunningState['nextStep'] {
   if (isClosed(s)) return null;
-  if (s.pause) return s.pause.until ? { stepId: 'pause-ends', action: 'resume', at: s.pause.until } : null;
+  if (isPaused(s)) {
+    const until = pausedUntil(s);
+    return until ? { stepId: 'pause-ends', action: 'resume', at: until } : null;
+  }
   if (s.attention) return { stepId: s.attention.stepId ?? 'erp-recheck', action: 'retry', at: s.attention.retryAt };
   if (fullDispute(s) || s.approval) return null;
   if (s.promise) {

@@ -5,6 +5,7 @@ import {
   changeCourse,
   fullDispute,
   isClosed,
+  isPaused,
   type DunningState,
   type OpenDispute,
   type PaymentClaim,
@@ -39,16 +40,34 @@ export function acceptPromise(
   return changeCourse({ ...s, promise }, ctx);
 }
 
-/** A pause placed by a person, for the invoice or its whole customer. */
+/** A pause placed by a person, for the invoice or its whole customer: each has its own slot, so neither overwrites the other. */
 export function pause(s: DunningState, req: PauseRequest, ctx: PlanContext): DunningState {
-  return changeCourse({ ...s, pause: { reason: req.reason, until: req.until, by: req.actor, since: ctx.now.toISOString(), scope: req.scope } }, ctx);
+  const placed: PauseState = { reason: req.reason, until: req.until, by: req.actor, since: ctx.now.toISOString(), scope: req.scope };
+  return changeCourse(req.scope === 'customer' ? { ...s, customerPause: placed } : { ...s, pause: placed }, ctx);
 }
 
-/** A resume: a customer-wide resume leaves an invoice paused on its own alone. `ended` is undefined when nothing changed. */
+/**
+ * A resume. A customer-wide resume lifts the customer's pause and leaves an invoice paused on its own alone; an
+ * invoice's resume lifts its own pause, or, when only the customer's holds it, makes an exception of this invoice.
+ * `ended` is undefined when nothing changed.
+ */
 export function resume(s: DunningState, scope: ResumeRequest['scope'], ctx: PlanContext): { state: DunningState; ended?: PauseState } {
-  if (!s.pause || (scope === 'customer' && s.pause.scope !== 'customer')) return { state: s };
-  const ended = s.pause;
-  return { state: changeCourse({ ...s, pause: undefined }, ctx), ended };
+  if (scope === 'customer') {
+    if (s.customerPause) return { state: changeCourse({ ...s, customerPause: undefined }, ctx), ended: s.customerPause };
+    if (s.pause?.scope === 'customer') return { state: changeCourse({ ...s, pause: undefined }, ctx), ended: s.pause }; // placed before the slots were two
+    return { state: s };
+  }
+  if (s.pause) return { state: changeCourse({ ...s, pause: undefined }, ctx), ended: s.pause };
+  if (s.customerPause) return { state: changeCourse({ ...s, customerPause: undefined }, ctx), ended: s.customerPause };
+  return { state: s };
+}
+
+/** The pauses whose end has come are lifted (the invoice stays paused while another one holds). */
+export function endPauses(s: DunningState, ctx: PlanContext): { state: DunningState; ended: PauseState[] } {
+  const over = (p: PauseState | undefined) => p !== undefined && p.until !== null && Date.parse(p.until) <= ctx.now.getTime();
+  const ended = [s.pause, s.customerPause].filter((p): p is PauseState => over(p));
+  if (ended.length === 0) return { state: s, ended };
+  return { state: changeCourse({ ...s, ...(over(s.pause) ? { pause: undefined } : {}), ...(over(s.customerPause) ? { customerPause: undefined } : {}) }, ctx), ended };
 }
 
 /** Parked for attention: after 1, 2, 4... hours (at most a day) the step is tried again by itself. */
@@ -128,7 +147,7 @@ export function receiveApprovalOutcome(s: DunningState, outcome: ApprovalOutcome
  * only while that promise is followed and nothing else holds it. A closed invoice wants nothing.
  */
 export function wantsMessage(s: DunningState, request: { kind: 'step' } | { kind: 'courtesy'; promiseId: string }): boolean {
-  if (isClosed(s) || s.pause || fullDispute(s) || s.approval) return false;
+  if (isClosed(s) || isPaused(s) || fullDispute(s) || s.approval) return false;
   return request.kind === 'step' ? s.promise === undefined : s.promise?.promiseId === request.promiseId;
 }
 

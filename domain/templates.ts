@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { neutraliseText, textProblem } from './text';
 
 /**
  * Email templates with {{variable}} placeholders. Values are HTML-escaped in the HTML part; a
@@ -32,15 +33,18 @@ function unknownVariables(text: string): string[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]!).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v));
 }
 
-const templateText = (label: string) =>
+/** A template's text: known variables only, and the text rules of every other text (domain/text.ts; the subject is one line). */
+const templateText = (label: string, multiLine: boolean) =>
   z.string().min(1).superRefine((text, ctx) => {
     for (const name of unknownVariables(text)) ctx.addIssue({ code: 'custom', message: `${label} names unknown variable {{${name}}}` });
+    const problem = textProblem(text, { multiLine });
+    if (problem) ctx.addIssue({ code: 'custom', message: `${label} ${problem}` });
   });
 
 export const emailTemplateSchema = z.object({
-  subject: templateText('subject'),
-  text: templateText('text'),
-  html: templateText('html'),
+  subject: templateText('subject', false),
+  text: templateText('text', true),
+  html: templateText('html', true),
 });
 export const emailTemplatesSchema = z.record(z.string().regex(/^[a-z0-9-]+$/), emailTemplateSchema);
 
@@ -63,7 +67,10 @@ function fill(text: string, values: TemplateValues, escape: (v: string) => strin
  * `htmlValues` are trusted HTML fragments for the HTML part (a table of invoices built with
  * escapeHtml); every other value is escaped there.
  */
-export function renderEmail(template: EmailTemplate, values: TemplateValues, htmlValues: Partial<TemplateValues> = {}): RenderedEmail {
+export function renderEmail(template: EmailTemplate, storedValues: TemplateValues, storedHtmlValues: Partial<TemplateValues> = {}): RenderedEmail {
+  // Text stored before the text rules (domain/text.ts) may hold control characters or bidirectional overrides: none reaches a customer.
+  const values = mapValues(storedValues, (v) => neutraliseText(v));
+  const htmlValues: Partial<TemplateValues> = Object.fromEntries(Object.entries(storedHtmlValues).map(([k, v]) => [k, neutraliseText(v ?? '')]));
   // Header injection: a subject never carries line breaks, whatever the customer's name contains.
   const oneLine = (v: string) => v.replace(/[\r\n]+/g, ' ');
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cadenceSchema } from '../../domain/cadence';
 import { applyBalance, applyPayment, changeCourse, describeNext, isClosed, openStage, type DunningState, type PaymentNotice, type PlanContext } from '../../domain/invoice-state';
-import { acceptPromise, breakPromise, checkPromise, claimDispute, pause, receiveDisputeOutcome, resume, routeDispute } from '../../domain/invoice-transitions';
+import { acceptPromise, breakPromise, checkPromise, claimDispute, endPauses, pause, receiveDisputeOutcome, resume, routeDispute } from '../../domain/invoice-transitions';
 import { invoiceRefusal, type RequestContext } from '../../domain/invoice-refusals';
 import { REFUSALS } from '../../domain/refusals';
 import standard from '../../config/cadences/standard.json';
@@ -101,6 +101,21 @@ describe('stages: derived from what holds the invoice', () => {
     const resumed = resume(paused, 'invoice', ctx);
     expect(resumed.ended).toMatchObject({ reason: 'asked by sales' });
     expect(resumed.state.stage).toBe('active');
+  });
+
+  it("a customer-wide pause neither overwrites nor lifts an invoice's own pause (each has its slot)", () => {
+    const own = pause(fresh(), { reason: 'asked by sales', until: null, actor: 'anna', scope: 'invoice' }, ctx);
+    const both = pause(own, { reason: 'whole account on hold', until: '2026-03-10T08:00:00.000Z', actor: 'lena', scope: 'customer' }, ctx);
+    expect(both.pause?.reason).toBe('asked by sales');
+    expect(both.nextStep).toBeNull(); // the invoice's own pause is indefinite
+    const customerResumed = resume(both, 'customer', ctx);
+    expect(customerResumed.ended?.reason).toBe('whole account on hold');
+    expect(customerResumed.state).toMatchObject({ stage: 'paused', pause: { reason: 'asked by sales' } });
+    // The customer's pause alone ends by itself at its date; the invoice's own resume lifts its own pause first.
+    const customerOnly = pause(fresh(), { reason: 'whole account on hold', until: '2026-03-10T08:00:00.000Z', actor: 'lena', scope: 'customer' }, ctx);
+    expect(customerOnly.nextStep).toEqual({ stepId: 'pause-ends', action: 'resume', at: '2026-03-10T08:00:00.000Z' });
+    expect(endPauses(customerOnly, { ...ctx, now: new Date('2026-03-10T08:00:00.000Z') }).state.stage).toBe('active');
+    expect(resume(both, 'invoice', ctx).state).toMatchObject({ stage: 'paused', customerPause: { reason: 'whole account on hold' } });
   });
 
   it('a closed invoice keeps its terminal stage and has no next step, whatever holds it', () => {

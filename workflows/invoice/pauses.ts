@@ -1,6 +1,6 @@
 import { setHandler } from '@temporalio/workflow';
 import { stageResult, type PaymentClaim } from '../../domain/invoice-state';
-import { claimConfirmed, pause, resume, retryAttention } from '../../domain/invoice-transitions';
+import { claimConfirmed, endPauses, pause, resume, retryAttention } from '../../domain/invoice-transitions';
 import { pauseUpdate, resumeUpdate } from '../messages';
 import type { InvoiceRun } from './run';
 
@@ -48,15 +48,18 @@ async function checkClaim(run: InvoiceRun, claim: PaymentClaim): Promise<void> {
   await run.audit('payment_claim_unconfirmed', { paymentId: claim.paymentId, amountMinor: claim.amountMinor, openAmountMinor: run.state.openAmountMinor, followUpTask: task });
 }
 
-/** While paused, no cadence step runs: wait for the end of the pause (or a change of course). */
+/** While paused, no cadence step runs: wait for the first pause to end (or a change of course), and lift it. */
 export async function holdForPause(run: InvoiceRun): Promise<void> {
   const since = run.wake;
-  const until = run.state.pause!.until ? Date.parse(run.state.pause!.until) : Infinity;
+  const ends = [run.state.pause, run.state.customerPause].map((p) => (p?.until ? Date.parse(p.until) : Infinity));
+  const until = Math.min(...ends);
   await run.waitUntil(until);
-  const paused = run.state.pause;
-  if (paused && run.wake === since && !run.isClosed() && Date.now() >= until) {
-    run.commit(resume(run.state, 'invoice', run.planContext()).state);
-    run.wake++;
+  if (run.wake !== since || run.isClosed() || Date.now() < until) return;
+  const { state, ended } = endPauses(run.state, run.planContext());
+  if (ended.length === 0) return;
+  run.commit(state);
+  run.wake++;
+  for (const paused of ended) {
     await run.audit('resumed', { by: 'schedule', note: `pause until ${paused.until} ended`, scope: paused.scope, pausedBy: paused.by, pausedSince: paused.since });
     if (paused.claim) await checkClaim(run, paused.claim);
   }

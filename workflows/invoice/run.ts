@@ -8,7 +8,7 @@ import type { Cadence } from '../../domain/cadence';
 import type { CustomerMessageResult } from '../../domain/customer-messages';
 import type { FollowUpTask } from '../../domain/call-outcomes';
 import { invoiceRefusal, type InvoiceRequest } from '../../domain/invoice-refusals';
-import { applyBalance, changeCourse, describeNext, isClosed, withStage, type DunningStage, type DunningState, type PlanContext } from '../../domain/invoice-state';
+import { applyBalance, changeCourse, describeNext, isClosed, pausedUntil, withStage, type DunningStage, type DunningState, type PlanContext } from '../../domain/invoice-state';
 import { wantsMessage } from '../../domain/invoice-transitions';
 import { dunningStageKey, type InvoiceDunningInput } from '../messages';
 
@@ -138,7 +138,7 @@ export class InvoiceRun {
       openAmountMinor: s.openAmountMinor,
       nextStep: closed ? null : s.nextStep, // a closed invoice has no next step, whatever the loop last planned
       hold: {
-        pausedUntil: closed ? null : (s.pause?.until ?? null),
+        pausedUntil: closed ? null : (pausedUntil(s) ?? null),
         promiseDate: closed ? null : (s.promise?.installments.find((i) => i.status === 'pending')?.dueDate ?? null),
       },
       details,
