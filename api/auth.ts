@@ -18,6 +18,7 @@ import {
 import { validationIssues, zodErrorLine } from '../config/validation-issues';
 import { DomainError } from './errors';
 import { instantSchema } from './dates';
+import { singleLineText } from '../domain/text';
 import { ROLES, roleRank, teamIdSchema, userIdSchema, type Role } from '../domain/roles';
 
 /**
@@ -56,13 +57,13 @@ export const tokenSecretSchema = z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'at
 export const approvalLimitSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const newUserSchema = z.object({
   userId: userIdSchema,
-  name: z.string().trim().min(1).max(200),
+  name: singleLineText(200),
   role: roleSchema,
   approvalLimitMinor: approvalLimitSchema.nullable().optional(),
   team: teamIdSchema.nullable().optional(),
 });
 export const newTokenSchema = z.object({
-  label: z.string().trim().max(200).optional(),
+  label: singleLineText(200, { min: 0 }).optional(),
   expiresAt: instantSchema.optional(),
 });
 

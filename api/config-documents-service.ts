@@ -11,7 +11,8 @@ import type { z } from 'zod';
 import type { Sql } from '../db/sql';
 import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
 import { authorityMatrixSchema, type AuthorityMatrix } from '../domain/authority-matrix';
-import { validationIssues, zodErrorLine } from '../config/validation-issues';
+import { validationIssue, validationIssues, zodErrorLine } from '../config/validation-issues';
+import { documentTextIssues } from '../domain/text';
 import { DomainError } from './errors';
 
 /**
@@ -83,8 +84,10 @@ export function createConfigDocuments(deps: ConfigDocumentsDeps) {
   function validate<N extends ConfigDocumentName>(name: N, document: unknown): ConfigDocumentTypes[N] {
     assertName(name);
     const parsed = CONFIG_DOCUMENT_SCHEMAS[name].safeParse(document);
-    if (!parsed.success)
-      throw new DomainError('validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: validationIssues(parsed.error, ['body']) });
+    // Names and notes in a matrix follow the text rules of every other text (domain/text.ts).
+    const textIssues = documentTextIssues(document, ['body']).map((i) => validationIssue(i.path, 'invalid_text', i.message));
+    if (!parsed.success || textIssues.length > 0)
+      throw new DomainError('validation_failed', `invalid ${name.replace('_', ' ')}`, { issues: [...(parsed.success ? [] : validationIssues(parsed.error, ['body'])), ...textIssues] });
     return parsed.data as ConfigDocumentTypes[N];
   }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { currencyCodeSchema } from '../domain/money';
 import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
 import { DUNNING_STAGES } from '../domain/invoice-state';
+import { documentTextIssues, singleLineText } from '../domain/text';
 import { dateSchema, INSTANT_RANGE, instantSchema as boundedInstantSchema } from './dates';
 
 /** Request and response shapes, checked at the edge and published as OpenAPI. */
@@ -28,7 +29,7 @@ export const invoiceNumberSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-
 
 export const customerSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ -, at most 64'),
-  name: z.string().trim().min(1).max(200),
+  name: singleLineText(200),
   email: z.email(),
   timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Europe/Berlin'),
   locale: z.string().refine(isLocale, 'must be a BCP 47 locale, e.g. de-DE').default('en-US'),
@@ -38,7 +39,7 @@ export const customerSchema = z.object({
   country: z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2 code, e.g. DE').optional(),
   region: z.string().regex(/^[A-Z0-9]{1,3}$/, 'region code, e.g. BY').optional(),
   doNotContact: z.boolean().default(false),
-  contactName: z.string().trim().min(1).max(200).optional(),
+  contactName: singleLineText(200).optional(),
 });
 
 export const enrollmentSchema = z.object({
@@ -146,6 +147,12 @@ export const cadenceDefinitionSchema = cadenceSchema.superRefine(
     });
   },
   { when: (payload) => payload.issues.some((issue) => issue.continue !== true) }, // only when cadenceSchema's own checks were skipped
+).superRefine(
+  // Its names, notes, reasons and events follow the text rules of every other text (domain/text.ts), whatever else is wrong.
+  (value, ctx) => {
+    for (const issue of documentTextIssues(value)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: value });
+  },
+  { when: () => true },
 );
 export const cadenceParams = z.object({ cadenceId: cadenceIdSchema });
 /** A saved version's number: 1, 2, ... up to what its column (int) holds. */

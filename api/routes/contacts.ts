@@ -4,6 +4,7 @@ import type { Sql } from '../../db/sql';
 import { assertCustomerAccess } from '../auth';
 import { CONTACT_CHANNELS, type ContactsService } from '../contacts-service';
 import { customerParams, errorSchema } from '../schemas';
+import { multiLineText, singleLineText } from '../../domain/text';
 
 /** The same rule as the customer_contacts.contact_id check constraint. */
 const contactIdSchema = z
@@ -14,7 +15,7 @@ const contactParams = customerParams.extend({ contactId: contactIdSchema });
 const channelSchema = z.enum(CONTACT_CHANNELS);
 
 const contactBody = z.object({
-  name: z.string().trim().min(1).max(200).describe("the person's (or the desk's) name; the greeting of a message addressed to them"),
+  name: singleLineText(200).describe("the person's (or the desk's) name; the greeting of a message addressed to them"),
   email: z.email().max(254).nullable().optional().describe('required when preferredChannel is "email"'),
   phone: z
     .string()
@@ -23,7 +24,7 @@ const contactBody = z.object({
     .nullable()
     .optional()
     .describe('required when preferredChannel is "phone"'),
-  role: z.string().trim().min(1).max(100).nullable().optional().describe('e.g. "Accounts payable", "CFO"'),
+  role: singleLineText(100).nullable().optional().describe('e.g. "Accounts payable", "CFO"'),
   preferredChannel: channelSchema.default('email').describe("how the contact wants to be reached (the primary contact's preference is the customer's)"),
   doNotContact: z.boolean().default(false).describe('never write to or call this contact'),
   isPrimary: z.boolean().default(false).describe("the customer's main contact: To of every message (the other reachable contacts are Cc); making one primary un-primaries the others"),
@@ -43,7 +44,7 @@ const contactViewSchema = z.object({
   updatedAt: z.string(),
 });
 
-const flagBody = z.object({ reason: z.string().trim().min(1).max(500).describe('what is wrong, e.g. "left the company; AP is now ap@…"') });
+const flagBody = z.object({ reason: multiLineText(500).describe('what is wrong, e.g. "left the company; AP is now ap@…"') });
 const doNotContactBody = z.object({ doNotContact: z.boolean().describe('true: no customer-facing dunning for this customer at all') });
 
 /**

@@ -7,12 +7,13 @@ import type { DisputeApprovalService } from '../dispute-approval-service';
 import { requestKey } from '../idempotency';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
 import { dateSchema } from '../dates';
+import { multiLineText, singleLineText } from '../../domain/text';
 
 /** Disputes for owner teams, approval requests for approvers, and everyone's notifications. */
 
 const page = pageQuery;
 const instant = instantSchema;
-const note = z.string().trim().min(1).max(2000);
+const note = multiLineText(2000);
 const errors = errorResponses;
 const disputeParams = z.object({ disputeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/) });
 const requestParams = z.object({ requestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/) });
@@ -121,7 +122,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
       body: z
         .object({
           action: z.enum(APPROVAL_ACTIONS),
-          reason: z.string().trim().min(1).max(1000),
+          reason: multiLineText(1000),
           amountMinor: amountMinorSchema.optional().describe('default: the open amount (a settlement: the amount given up)'),
           settlement: z.strictObject({ amountMinor: amountMinorSchema.describe('what the customer pays instead'), payBy: dateSchema }).optional(),
           installments: z.array(z.strictObject({ dueDate: dateSchema, amountMinor: amountMinorSchema })).min(2).max(60).optional(),

@@ -3,15 +3,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requestKey } from '../idempotency';
 import type { PausesService } from '../pauses-service';
 import { customerParams, errorResponses, instantSchema, invoiceParams, nextStepSchema } from '../schemas';
+import { multiLineText, singleLineText } from '../../domain/text';
 
 /** Pausing and resuming dunning: one invoice, or a whole customer. Each takes an Idempotency-Key (api/idempotency.ts). */
 
 const instant = instantSchema;
-const note = z.string().trim().max(2000);
+const note = multiLineText(2000, { min: 0 });
 const nextStep = nextStepSchema;
 const stageResult = z.object({ invoiceNumber: z.string(), stage: z.string(), openAmountMinor: z.number(), nextStep, changed: z.boolean() });
 const pauseBody = z.object({
-  reason: z.string().trim().min(1).max(500),
+  reason: multiLineText(500),
   until: instant.nullable().default(null).describe('omitted or null: until someone resumes'),
 });
 const resumeBody = z.object({ note: note.default('') });

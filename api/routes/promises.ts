@@ -4,11 +4,12 @@ import { requestKey } from '../idempotency';
 import type { PromisesService } from '../promises-service';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
 import { dateSchema } from '../dates';
+import { multiLineText, singleLineText } from '../../domain/text';
 
 /** Promises to pay and payment plans over a customer's invoices, their list and the promise-kept rate. */
 
 const instant = instantSchema;
-const madeBy = z.string().trim().min(1).max(200).describe('who at the customer made the commitment');
+const madeBy = singleLineText(200).describe('who at the customer made the commitment');
 const page = pageQuery;
 const nextStep = nextStepSchema;
 const errors = errorResponses;

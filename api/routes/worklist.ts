@@ -8,13 +8,14 @@ import type { TasksService } from '../tasks-service';
 import type { WorklistService } from '../worklist-service';
 import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
 import { DATE_RANGE, dateSchema } from '../dates';
+import { multiLineText, singleLineText } from '../../domain/text';
 
 /** The collectors' day: worklist, tasks and outcomes, notes and history, portfolios (promises and plans, pauses: their own routes). */
 
 const localTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:mm');
 const instant = instantSchema;
-const note = z.string().trim().max(2000);
-const madeBy = z.string().trim().min(1).max(200).describe('who at the customer made the commitment');
+const note = multiLineText(2000, { min: 0 });
+const madeBy = singleLineText(200).describe('who at the customer made the commitment');
 
 export const callOutcomeSchema = z.discriminatedUnion('code', [
   z.strictObject({ code: z.literal('promise_to_pay'), amountMinor: amountMinorSchema, promisedDate: dateSchema.describe(`the customer's local date YYYY-MM-DD, ${DATE_RANGE}`), madeBy }),
@@ -85,7 +86,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
   app.post('/tasks', {
     schema: {
       summary: 'Create a call task by hand; it lands in the worklist of the customer’s collector',
-      body: z.object({ invoiceNumber: invoiceNumberSchema, dueAt: instant, note: z.string().trim().min(1).max(500) }),
+      body: z.object({ invoiceNumber: invoiceNumberSchema, dueAt: instant, note: multiLineText(500) }),
       response: { 201: taskSchema, ...errors },
     },
     handler: async (request, reply) => reply.code(201).send(await tasks.createTask(request.user, request.body, requestKey(request))),
@@ -125,7 +126,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
     schema: {
       summary: "Add a note to the customer's activity history (no task needed)",
       params: customerParams,
-      body: z.object({ note: z.string().trim().min(1).max(2000), invoiceNumber: invoiceNumberSchema.optional() }),
+      body: z.object({ note: multiLineText(2000), invoiceNumber: invoiceNumberSchema.optional() }),
       response: { 201: z.object({ id: z.number(), customerId: z.string(), invoiceNumber: z.string().nullable(), note: z.string(), actor: z.string(), occurredAt: z.string() }), ...errors },
     },
     handler: async (request, reply) => reply.code(201).send(await notes.addNote(request.user, request.params.customerId, request.body, requestKey(request))),
