@@ -1,4 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { countCustomerActivities } from '../db/customer-activities';
+import { lockCustomer, setCustomerPause } from '../db/customers';
+import type { TransactionSql } from '../db/sql';
 import { pauseUpdate, resumeUpdate } from '../workflows/messages';
 import { assertCustomerAccess, invoiceForUser, type AuthUser } from './auth';
 import type { CollectorWork, WorkflowHandle } from './collector-work';
@@ -10,10 +12,31 @@ const updateId = (kind: string, key: string | undefined) => (key ? { updateId: `
 /**
  * Pauses and resumes of dunning, for one invoice (its workflow) or a whole customer (every open invoice,
  * and those enrolled meanwhile). The history and audit entries are keyed by the request's Idempotency-Key
- * when it has one; without, each request is a pause (or resume) of its own.
+ * when it has one; without, each request is a pause (or resume) of its own, keyed by its number among the
+ * invoice's (or the customer's own) pauses or resumes.
  */
 export function createPausesService(work: CollectorWork) {
   const { sql, tenantId } = work;
+
+  /**
+   * Writes a pause's or resume's history entry and audit event (`write`) in one transaction, with their
+   * key: from the Idempotency-Key, else numbered under the customer's lock, so that two never share one.
+   */
+  async function record(
+    kind: 'pause' | 'resume',
+    target: { customerId: string; invoiceNumber: string | null },
+    key: string | undefined,
+    write: (eventKey: string, tx: TransactionSql) => Promise<void>,
+  ): Promise<void> {
+    await sql.begin(async (tx) => {
+      await lockCustomer(tx, tenantId, target.customerId);
+      const { customerId, invoiceNumber } = target;
+      const eventKey = key
+        ? `${kind}:${tenantId}:${invoiceNumber ?? customerId}:${key}`
+        : `${kind}:${tenantId}:${invoiceNumber === null ? `customer:${customerId}` : `invoice:${invoiceNumber}`}:n${(await countCustomerActivities(tx, tenantId, customerId, kind, { invoiceNumber })) + 1}`;
+      await write(eventKey, tx);
+    });
+  }
 
   /** Runs an update on each open invoice of the customer; one that closed or refuses meanwhile is left out, other failures propagate. */
   async function updateOpenInvoices<R>(customerId: string, run: (handle: WorkflowHandle) => Promise<R>) {
@@ -33,9 +56,10 @@ export function createPausesService(work: CollectorWork) {
       const inv = await invoiceForUser(sql, user, invoiceNumber);
       const r = await work.update(inv.workflow_id, (h) => h.executeUpdate(pauseUpdate, { ...updateId('pause', key), args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'invoice' }] }));
       if (!r) throw new DomainError('invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
-      const eventKey = `pause:${tenantId}:${invoiceNumber}:${key ?? randomUUID()}`;
-      await work.history({ eventKey, customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until } });
-      await work.audit({ eventKey, actor: user.userId, type: 'pause_requested', invoiceNumber, workflowId: inv.workflow_id, details: body });
+      await record('pause', { customerId: inv.customer_id, invoiceNumber }, key, async (eventKey, tx) => {
+        await work.history({ eventKey, customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until } }, tx);
+        await work.audit({ eventKey, actor: user.userId, type: 'pause_requested', invoiceNumber, workflowId: inv.workflow_id, details: body }, tx);
+      });
       return { invoiceNumber, ...r };
     },
 
@@ -44,32 +68,35 @@ export function createPausesService(work: CollectorWork) {
       const r = await work.update(inv.workflow_id, (h) => h.executeUpdate(resumeUpdate, { ...updateId('resume', key), args: [{ actor: user.userId, note: body.note, scope: 'invoice' }] }));
       if (!r) throw new DomainError('invoice_closed', `invoice ${invoiceNumber} is no longer in dunning`);
       if (!r.changed) throw new DomainError('not_paused', `invoice ${invoiceNumber} is not paused (stage ${r.stage})`);
-      const eventKey = `resume:${tenantId}:${invoiceNumber}:${key ?? randomUUID()}`;
-      await work.history({ eventKey, customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'resume', note: body.note });
-      await work.audit({ eventKey, actor: user.userId, type: 'resume_requested', invoiceNumber, workflowId: inv.workflow_id, details: body });
+      await record('resume', { customerId: inv.customer_id, invoiceNumber }, key, async (eventKey, tx) => {
+        await work.history({ eventKey, customerId: inv.customer_id, invoiceNumber, actor: user.userId, kind: 'resume', note: body.note }, tx);
+        await work.audit({ eventKey, actor: user.userId, type: 'resume_requested', invoiceNumber, workflowId: inv.workflow_id, details: body }, tx);
+      });
       return { invoiceNumber, ...r };
     },
 
     /** Pauses every open invoice of the customer, and invoices enrolled while the pause lasts. */
     async pauseCustomer(user: AuthUser, customerId: string, body: { reason: string; until: string | null }, key?: string) {
       await assertCustomerAccess(sql, user, customerId);
-      await sql`update customers set paused = true, paused_until = ${body.until}, pause_reason = ${body.reason}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+      await setCustomerPause(sql, tenantId, customerId, { reason: body.reason, until: body.until });
       const results = (await updateOpenInvoices(customerId, (h) => h.executeUpdate(pauseUpdate, { ...updateId('customer-pause', key), args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'customer' }] })))
         .map(({ invoiceNumber, result }) => ({ invoiceNumber, stage: result.stage }));
-      const eventKey = `pause:${tenantId}:${customerId}:${key ?? randomUUID()}`;
-      await work.history({ eventKey, customerId, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until, scope: 'customer', invoices: results.map((r) => r.invoiceNumber) } });
-      await work.audit({ eventKey, actor: user.userId, type: 'customer_paused', details: { customerId, ...body, invoices: results.map((r) => r.invoiceNumber) } });
+      await record('pause', { customerId, invoiceNumber: null }, key, async (eventKey, tx) => {
+        await work.history({ eventKey, customerId, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until, scope: 'customer', invoices: results.map((r) => r.invoiceNumber) } }, tx);
+        await work.audit({ eventKey, actor: user.userId, type: 'customer_paused', details: { customerId, ...body, invoices: results.map((r) => r.invoiceNumber) } }, tx);
+      });
       return { customerId, paused: true, until: body.until, invoices: results };
     },
 
     async resumeCustomer(user: AuthUser, customerId: string, body: { note: string }, key?: string) {
       await assertCustomerAccess(sql, user, customerId);
-      await sql`update customers set paused = false, paused_until = null, pause_reason = null, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+      await setCustomerPause(sql, tenantId, customerId, null);
       const results = (await updateOpenInvoices(customerId, (h) => h.executeUpdate(resumeUpdate, { ...updateId('customer-resume', key), args: [{ actor: user.userId, note: body.note, scope: 'customer' }] })))
         .map(({ invoiceNumber, result }) => ({ invoiceNumber, stage: result.stage, resumed: result.changed }));
-      const eventKey = `resume:${tenantId}:${customerId}:${key ?? randomUUID()}`;
-      await work.history({ eventKey, customerId, actor: user.userId, kind: 'resume', note: body.note, details: { scope: 'customer' } });
-      await work.audit({ eventKey, actor: user.userId, type: 'customer_resumed', details: { customerId, ...body } });
+      await record('resume', { customerId, invoiceNumber: null }, key, async (eventKey, tx) => {
+        await work.history({ eventKey, customerId, actor: user.userId, kind: 'resume', note: body.note, details: { scope: 'customer' } }, tx);
+        await work.audit({ eventKey, actor: user.userId, type: 'customer_resumed', details: { customerId, ...body } }, tx);
+      });
       return { customerId, paused: false, invoices: results };
     },
   };

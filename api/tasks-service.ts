@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
+import { completeOpenCallTask, countCallTasks, insertManualTaskOnce } from '../db/call-tasks';
+import { lockCustomer } from '../db/customers';
 import { REACHED_OUTCOMES, type CallOutcome, type CallOutcomeResult } from '../domain/call-outcomes';
 import { TERMINAL_STAGES } from '../domain/invoice-state';
 import { recordCallOutcomeUpdate } from '../workflows/messages';
@@ -24,20 +25,24 @@ export function createTasksService(work: CollectorWork, tasks: TaskReader, conta
       return view(row);
     },
 
-    /** A task made by a person (an agreed call, a follow-up the cadence does not know about); with an Idempotency-Key, once per key. */
+    /**
+     * A task made by a person (an agreed call, a follow-up the cadence does not know about); with an
+     * Idempotency-Key, once per key. Without one, every request is a new task, keyed by its number among
+     * the invoice's manual tasks (counted under the customer's lock).
+     */
     async createTask(user: AuthUser, body: { invoiceNumber: string; dueAt: string; note: string }, key?: string): Promise<TaskView> {
       const inv = await invoiceForUser(sql, user, body.invoiceNumber);
       if ((TERMINAL_STAGES as readonly string[]).includes(inv.stage)) throw new DomainError('invoice_closed', `invoice ${body.invoiceNumber} is ${inv.stage}`);
-      const taskKey = `manual:${tenantId}:${key ?? randomUUID()}`;
-      const [row] = await sql<{ id: number }[]>`
-        insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, note, kind, workflow_id, created_by)
-        values (${taskKey}, ${tenantId}, ${body.invoiceNumber}, ${inv.customer_id},
-                (select collector_id from customers where tenant_id = ${tenantId} and customer_id = ${inv.customer_id}),
-                ${body.dueAt}, ${body.note}, 'manual', ${inv.workflow_id}, ${user.userId})
-        on conflict (idempotency_key) do nothing
-        returning id`;
-      const id = row?.id ?? (await sql<{ id: number }[]>`select id from call_tasks where idempotency_key = ${taskKey}`)[0]!.id;
-      await work.audit({ eventKey: `task:${tenantId}:${id}:created`, actor: user.userId, type: 'task_created', invoiceNumber: body.invoiceNumber, workflowId: inv.workflow_id, details: { taskId: id, dueAt: body.dueAt, note: body.note } });
+      const id = await sql.begin(async (tx) => {
+        await lockCustomer(tx, tenantId, inv.customer_id);
+        const taskKey = key ? `manual:${tenantId}:${key}` : `manual:${tenantId}:${body.invoiceNumber}:n${(await countCallTasks(tx, tenantId, body.invoiceNumber, 'manual')) + 1}`;
+        const taskId = await insertManualTaskOnce(tx, {
+          idempotencyKey: taskKey, tenantId, invoiceNumber: body.invoiceNumber, customerId: inv.customer_id, workflowId: inv.workflow_id,
+          dueAt: body.dueAt, note: body.note, createdBy: user.userId,
+        });
+        await work.audit({ eventKey: `task:${tenantId}:${taskId}:created`, actor: user.userId, type: 'task_created', invoiceNumber: body.invoiceNumber, workflowId: inv.workflow_id, details: { taskId, dueAt: body.dueAt, note: body.note } }, tx);
+        return taskId;
+      });
       return view(await loadTask(id));
     },
 
@@ -57,17 +62,14 @@ export function createTasksService(work: CollectorWork, tasks: TaskReader, conta
         });
       if (row.status !== 'open') throw alreadyDone(row);
       const outcome: CallOutcome = toCallOutcome(body.outcome, row.time_zone, taskId);
-      if (outcome.code === 'wrong_contact') await contacts.flagForUpdate(row.customer_id, outcome.contactId, `wrong contact on call task ${taskId}: ${body.note}`.trim(), user.userId);
+      if (outcome.code === 'wrong_contact')
+        await contacts.flagForUpdate(row.customer_id, outcome.contactId, `wrong contact on call task ${taskId}: ${body.note}`.trim(), user.userId, { eventKey: `task:${tenantId}:${taskId}:wrong-contact` });
       const result: CallOutcomeResult | undefined = await work.update(row.workflow_id, (h) =>
         h.executeUpdate(recordCallOutcomeUpdate, { updateId: `task-${taskId}-outcome`, args: [{ taskId, attempt: row.attempt, outcome, note: body.note, actor: user.userId }] }),
       );
       const reached = REACHED_OUTCOMES.includes(outcome.code);
       const closed = await sql.begin(async (tx) => {
-        const [done] = await tx<{ id: number }[]>`
-          update call_tasks set status = 'done', outcome = ${outcome.code}, outcome_note = ${body.note}, outcome_details = ${tx.json(outcome as never)},
-                 completed_at = now(), completed_by = ${user.userId}
-          where tenant_id = ${tenantId} and id = ${taskId} and status = 'open' returning id`;
-        if (!done) return false;
+        if (!(await completeOpenCallTask(tx, tenantId, taskId, { outcome, note: body.note, completedBy: user.userId }))) return false;
         await work.history(
           {
             eventKey: `task:${tenantId}:${taskId}:outcome`, customerId: row.customer_id, invoiceNumber: row.invoice_number, taskId, actor: user.userId,

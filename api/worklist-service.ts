@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/sql';
+import { moveOpenCallTasks, worklistTask, worklistTasks, type WorklistTaskRow } from '../db/call-tasks';
+import { countCustomerActivities } from '../db/customer-activities';
+import { lockCustomer, setCustomerCollector } from '../db/customers';
+import { userById } from '../db/users';
 import { agingBucket, daysBetween, daysPastDue, type AgingBucket } from '../domain/aging';
-import type { Segment } from '../domain/cadence';
 import { convertMinor, type FxTable } from '../domain/fx';
 import { priorityScore, type PriorityBreakdown } from '../domain/priority';
 import { collectorChangedSignal } from '../workflows/messages';
@@ -26,57 +27,8 @@ export interface WorklistFilter {
   offset: number;
 }
 
-export interface TaskRow {
-  id: number;
-  kind: string;
-  status: 'open' | 'done' | 'cancelled';
-  attempt: number;
-  parent_task_id: number | null;
-  due_at: Date;
-  note: string;
-  collector_id: string | null;
-  invoice_number: string;
-  customer_id: string;
-  outcome: string | null;
-  outcome_note: string | null;
-  completed_at: Date | null;
-  completed_by: string | null;
-  cancelled_reason: string | null;
-  created_at: Date;
-  customer_name: string;
-  segment: Segment;
-  time_zone: string;
-  currency: string;
-  open_amount_minor: number;
-  due_date: string;
-  stage: string;
-  workflow_id: string;
-  broken_promises: number;
-  last_reached_at: Date | null;
-}
-
-const TASK_COLUMNS = (sql: Sql) => sql`
-  t.id, t.kind, t.status, t.attempt, t.parent_task_id, t.due_at, t.note, t.collector_id, t.invoice_number, t.customer_id,
-  t.outcome, t.outcome_note, t.completed_at, t.completed_by, t.cancelled_reason, t.created_at,
-  c.name as customer_name, c.segment, c.time_zone, i.currency, i.open_amount_minor, to_char(i.due_date, 'YYYY-MM-DD') as due_date, i.stage, i.workflow_id,
-  bp.broken_promises, lr.last_reached_at`;
-
-/**
- * Tasks with their customer and invoice, and the customer's broken promises (12 months) and last
- * reached call. Lateral joins let PostgreSQL compute those once per customer (Memoize), not once per task.
- */
-const TASK_SOURCE = (sql: Sql) => sql`
-  call_tasks t
-  join customers c using (tenant_id, customer_id)
-  join invoices i on i.tenant_id = t.tenant_id and i.invoice_number = t.invoice_number
-  left join lateral (
-    select count(*)::int as broken_promises from promises p
-    where p.tenant_id = t.tenant_id and p.customer_id = t.customer_id and p.status = 'broken' and p.evaluated_at > now() - interval '12 months'
-  ) bp on true
-  left join lateral (
-    select max(a.occurred_at) as last_reached_at from customer_activities a
-    where a.tenant_id = t.tenant_id and a.customer_id = t.customer_id and a.reached
-  ) lr on true`;
+/** A task with what the worklist shows and its priority needs (db/call-tasks.ts). */
+export type TaskRow = WorklistTaskRow;
 
 /**
  * The local calendar date of an instant in a zone; one Intl formatter per zone (luxon per row cost 80 µs, see npm run bench -- worklist).
@@ -141,9 +93,7 @@ export function createTaskReader(deps: Pick<CollectorDeps, 'sql' | 'tenantId' | 
   }
 
   async function loadTask(taskId: number): Promise<TaskRow> {
-    const [row] = await sql<TaskRow[]>`
-      select ${TASK_COLUMNS(sql)} from ${TASK_SOURCE(sql)}
-      where t.tenant_id = ${tenantId} and t.id = ${taskId}`;
+    const row = await worklistTask(sql, tenantId, taskId);
     if (!row) throw notFound(`task ${taskId}`);
     return row;
   }
@@ -165,14 +115,13 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
         throw new DomainError('not_in_portfolio', `a collector sees only their own worklist (${scope})`);
       const collectorId = scope ?? filter.collectorId;
       if (filter.customerId) await assertCustomerAccess(sql, user, filter.customerId);
-      const rows = await sql<TaskRow[]>`
-        select ${TASK_COLUMNS(sql)} from ${TASK_SOURCE(sql)}
-        where t.tenant_id = ${tenantId}
-          ${collectorId !== undefined ? sql`and t.collector_id = ${collectorId}` : sql``}
-          ${filter.customerId ? sql`and t.customer_id = ${filter.customerId}` : sql``}
-          ${filter.status !== 'all' ? sql`and t.status = ${filter.status}` : sql``}
-          ${filter.dueBefore ? sql`and t.due_at < ${filter.dueBefore}` : sql``}
-          ${filter.dueAfter ? sql`and t.due_at >= ${filter.dueAfter}` : sql``}`;
+      const rows = await worklistTasks(sql, tenantId, {
+        status: filter.status,
+        ...(collectorId !== undefined ? { collectorId } : {}),
+        ...(filter.customerId ? { customerId: filter.customerId } : {}),
+        ...(filter.dueBefore ? { dueBefore: filter.dueBefore } : {}),
+        ...(filter.dueAfter ? { dueAfter: filter.dueAfter } : {}),
+      });
       const at = work.now(); // one "now" for the whole list
       let items = rows.map((row) => view(row, at));
       if (filter.bucket) items = items.filter((t) => t.invoice.bucket === filter.bucket);
@@ -187,28 +136,36 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
       };
     },
 
-    /** Moves a customer to another collector's portfolio with its open tasks. */
+    /**
+     * Moves a customer to another collector's portfolio with its open tasks, and records it in the
+     * customer's history and the audit trail in the same transaction, keyed by the move (from, to) and its
+     * number among the customer's reassignments. The customer already with that collector (a retried
+     * PUT) changes and records nothing; the workflows are told in any case (a retry completes what failed).
+     */
     async reassign(user: AuthUser, customerId: string, body: { collectorId: string }) {
       requireRole(user, 'team_lead');
-      const [collector] = await sql<{ role: string; active: boolean }[]>`select role, active from users where tenant_id = ${tenantId} and user_id = ${body.collectorId}`;
+      const collector = await userById(sql, tenantId, body.collectorId);
       if (!collector || !collector.active) throw new DomainError('unknown_collector', `no active user ${body.collectorId}`);
+      const to = body.collectorId;
       const result = await sql.begin(async (tx) => {
-        const [before] = await tx<{ collector_id: string | null }[]>`select collector_id from customers where tenant_id = ${tenantId} and customer_id = ${customerId} for update`;
+        const before = await lockCustomer(tx, tenantId, customerId);
         if (!before) throw notFound(`customer ${customerId}`);
-        await tx`update customers set collector_id = ${body.collectorId}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-        const moved = await tx<{ id: number }[]>`
-          update call_tasks set collector_id = ${body.collectorId} where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' returning id`;
-        return { from: before.collector_id, movedTasks: moved.map((m) => m.id).sort((a, b) => a - b) };
+        const from = before.collector_id;
+        if (from === to) return { from, movedTasks: await moveOpenCallTasks(tx, tenantId, customerId, to) };
+        await setCustomerCollector(tx, tenantId, customerId, to);
+        const moved = { from, movedTasks: await moveOpenCallTasks(tx, tenantId, customerId, to) };
+        const n = (await countCustomerActivities(tx, tenantId, customerId, 'reassignment')) + 1;
+        const eventKey = `reassignment:${tenantId}:${customerId}:${from ?? 'nobody'}->${to}:n${n}`;
+        await work.history({ eventKey, customerId, actor: user.userId, kind: 'reassignment', note: `portfolio moved from ${from ?? 'nobody'} to ${to}`, details: moved }, tx);
+        await work.audit({ eventKey, actor: user.userId, type: 'customer_reassigned', details: { customerId, from, to, movedTasks: moved.movedTasks } }, tx);
+        return moved;
       });
       for (const inv of await work.openInvoices(customerId)) {
-        await temporal.workflow.getHandle(inv.workflow_id).signal(collectorChangedSignal, body.collectorId).catch((err: unknown) => {
+        await temporal.workflow.getHandle(inv.workflow_id).signal(collectorChangedSignal, to).catch((err: unknown) => {
           if (!isWorkflowClosed(err)) throw err; // closed meanwhile
         });
       }
-      const key = `reassignment:${tenantId}:${customerId}:${randomUUID()}`;
-      await work.history({ eventKey: key, customerId, actor: user.userId, kind: 'reassignment', note: `portfolio moved from ${result.from ?? 'nobody'} to ${body.collectorId}`, details: result });
-      await work.audit({ eventKey: key, actor: user.userId, type: 'customer_reassigned', details: { customerId, from: result.from, to: body.collectorId, movedTasks: result.movedTasks } });
-      return { customerId, from: result.from, to: body.collectorId, movedTasks: result.movedTasks };
+      return { customerId, from: result.from, to, movedTasks: result.movedTasks };
     },
   };
 }

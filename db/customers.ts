@@ -149,3 +149,14 @@ export async function flagContact(db: Db, tenantId: string, customerId: string, 
 export async function setCustomerDoNotContact(db: Db, tenantId: string, customerId: string, value: boolean): Promise<void> {
   await db`update customers set do_not_contact = ${value}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
 }
+
+/** The customer paused as a whole (until a time, or until resumed), or resumed with null; invoices enrolled meanwhile are paused too. */
+export async function setCustomerPause(db: Db, tenantId: string, customerId: string, pause: { reason: string; until: string | null } | null): Promise<void> {
+  await db`update customers set paused = ${pause !== null}, paused_until = ${pause?.until ?? null}, pause_reason = ${pause?.reason ?? null}, updated_at = now()
+           where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+}
+
+/** Moves the customer to another collector's portfolio. */
+export async function setCustomerCollector(db: Db, tenantId: string, customerId: string, collectorId: string): Promise<void> {
+  await db`update customers set collector_id = ${collectorId}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+}

@@ -26,7 +26,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function call(method: 'GET' | 'POST', url: string, as: Caller, payload?: unknown, key?: string) {
+async function call(method: 'GET' | 'POST' | 'PUT', url: string, as: Caller, payload?: unknown, key?: string) {
   const headers: Record<string, string> = { ...as.headers, ...(key === undefined ? {} : { 'idempotency-key': key }) };
   const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
   return { status: res.statusCode, body: res.json() as any, raw: res.body, replayed: res.headers['idempotent-replayed'] };
@@ -158,5 +158,38 @@ describe('Idempotency-Key on the POSTs that create something', () => {
     expect(header('/users/{userId}/tokens')).toBeUndefined();
     expect(header('/cadences/validate')).toBeUndefined();
     expect(Object.keys(doc.paths['/promises'].post.responses)).toEqual(expect.arrayContaining(['201', '409', '422']));
+  });
+});
+
+describe('a retried change without an Idempotency-Key', () => {
+  it('a reassignment PUT again changes and records nothing; each move is keyed by from, to and its number among the customer\'s moves', async () => {
+    await userWithToken(sql, tenantId, { userId: 'ben', role: 'collector' });
+    await enrolled();
+    const moves = () =>
+      sql<{ event_key: string; from: string | null; to: string }[]>`
+        select event_key, details->>'from' as from, details->>'to' as to from audit_events
+        where tenant_id = ${tenantId} and event_type = 'customer_reassigned' and details->>'customerId' = ${customerId} order by id`;
+    const history = () => sql`select event_key from customer_activities where tenant_id = ${tenantId} and customer_id = ${customerId} and kind = 'reassignment' order by id`;
+    const openTasks = await sql<{ id: number }[]>`select id from call_tasks where tenant_id = ${tenantId} and customer_id = ${customerId} and status = 'open' order by id`;
+
+    const moved = await call('PUT', `/customers/${customerId}/collector`, admin, { collectorId: 'ben' });
+    expect(moved).toMatchObject({ status: 200, body: { customerId, from: 'anna', to: 'ben', movedTasks: openTasks.map((r) => r.id) } });
+    const retried = await call('PUT', `/customers/${customerId}/collector`, admin, { collectorId: 'ben' });
+    expect(retried).toMatchObject({ status: 200, body: { customerId, from: 'ben', to: 'ben', movedTasks: [] } });
+    const first = `reassignment:${tenantId}:${customerId}:anna->ben:n1`;
+    expect(await moves()).toEqual([{ event_key: first, from: 'anna', to: 'ben' }]);
+    expect(await history()).toEqual([{ event_key: first }]);
+
+    // Back and forth: each move is one of its own, even the same move again.
+    expect((await call('PUT', `/customers/${customerId}/collector`, admin, { collectorId: 'anna' })).status).toBe(200);
+    expect((await call('PUT', `/customers/${customerId}/collector`, admin, { collectorId: 'ben' })).status).toBe(200);
+    expect((await call('PUT', `/customers/${customerId}/collector`, admin, { collectorId: 'anna' })).body).toMatchObject({ from: 'ben', to: 'anna' });
+    expect((await moves()).map((m) => m.event_key)).toEqual([
+      first,
+      `reassignment:${tenantId}:${customerId}:ben->anna:n2`,
+      `reassignment:${tenantId}:${customerId}:anna->ben:n3`,
+      `reassignment:${tenantId}:${customerId}:ben->anna:n4`,
+    ]);
+    expect(await history()).toHaveLength(4);
   });
 });
