@@ -5,6 +5,7 @@ import type { InvoiceService } from '../invoice-service';
 import type { Sql } from '../../db/sql';
 import { assertCustomerAccess, minimumRole, portfolioScope, type AuthUser } from '../auth';
 import { notFound } from '../errors';
+import { assertPortfolioHolder } from '../collectors';
 
 export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sql: Sql }> = async (app, { invoices, sql }) => {
   /** 404 for an unknown invoice; 403 when a collector asks about an invoice outside their portfolio. */
@@ -20,12 +21,18 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
       summary: 'Enroll an overdue invoice: stores it and starts its dunning workflow',
       description:
         'The ERP is asked first: an invoice it does not know is refused with 422 `unknown_to_erp`, one it knows with another customer, ' +
-        'currency or amount with 422 `erp_mismatch`. When the ERP cannot answer, nothing is stored: 503 `dependency_unavailable` with Retry-After.',
+        'currency or amount with 422 `erp_mismatch`. When the ERP cannot answer, nothing is stored: 503 `dependency_unavailable` with Retry-After. ' +
+        'A `collectorId` must be an active user with the role collector or above, else 422 `unknown_collector`.',
       body: enrollmentSchema,
       response: { 201: z.object({ workflowId: z.string(), runId: z.string() }), 400: errorSchema, 403: errorSchema, 409: errorSchema, 422: errorSchema, 503: errorSchema },
     },
     onRequest: minimumRole('team_lead'),
-    handler: async (request, reply) => reply.code(201).send(await invoices.enroll(request.body, request.user.userId)),
+    handler: async (request, reply) => {
+      // The customer's collector holds a portfolio: an active collector or above (422 unknown_collector), never any text.
+      const { collectorId } = request.body.customer;
+      if (collectorId !== undefined) await assertPortfolioHolder(sql, request.user.tenantId, collectorId);
+      return reply.code(201).send(await invoices.enroll(request.body, request.user.userId));
+    },
   });
 
   app.get('/invoices', {

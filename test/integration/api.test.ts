@@ -33,6 +33,7 @@ beforeAll(async () => {
   t = await startTestApp(tenantId, { webhookSecret });
   ({ sql, client, app, taskQueue, started } = t);
   auth = (await userWithToken(sql, tenantId, { userId: ADMIN, role: 'admin' })).headers;
+  await userWithToken(sql, tenantId, { userId: 'col-berta', role: 'collector' }); // the enrollments' collector
 });
 
 afterAll(async () => {

@@ -48,6 +48,8 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
   // The API migrated on start; migrating again is a no-op that makes the users table certain.
   await migrate(sql);
   const admin = await userWithToken(sql, tenantId, { userId: 'e2e-admin', role: 'admin' });
+  // createAndEnroll's collector: a portfolio is held by a collector who exists (issue 10 #11).
+  await userWithToken(sql, tenantId, { userId: 'col-anna', role: 'collector' });
 
   /** Calls the API as the stack's admin, or with `token` as another user. */
   const call = async (method: string, url: string, body?: unknown, token: string = admin.token) => {
