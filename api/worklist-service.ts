@@ -1,7 +1,6 @@
 import { moveOpenCallTasks, worklistTask, worklistTasks, type WorklistTaskRow } from '../db/call-tasks';
 import { countCustomerActivities } from '../db/customer-activities';
 import { lockCustomer, setCustomerCollector } from '../db/customers';
-import { userById } from '../db/users';
 import { agingBucket, daysBetween, daysPastDue, type AgingBucket } from '../domain/aging';
 import { convertMinor, type FxTable } from '../domain/fx';
 import { priorityScore, type PriorityBreakdown } from '../domain/priority';
@@ -10,6 +9,7 @@ import { assertCustomerAccess, portfolioScope, requireRole, type AuthUser } from
 import type { CollectorDeps, CollectorWork } from './collector-work';
 import { DomainError, notFound } from './errors';
 import { clampToRange } from './dates';
+import { assertPortfolioHolder } from './collectors';
 import { isWorkflowClosed } from './workflow-updates';
 
 /**
@@ -144,8 +144,7 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
      */
     async reassign(user: AuthUser, customerId: string, body: { collectorId: string }) {
       requireRole(user, 'team_lead');
-      const collector = await userById(sql, tenantId, body.collectorId);
-      if (!collector || !collector.active) throw new DomainError('unknown_collector', `no active user ${body.collectorId}`);
+      await assertPortfolioHolder(sql, tenantId, body.collectorId); // an active collector or above, never an owner team's member
       const to = body.collectorId;
       const result = await sql.begin(async (tx) => {
         const before = await lockCustomer(tx, tenantId, customerId);

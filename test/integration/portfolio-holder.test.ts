@@ -62,3 +62,17 @@ describe('POST /invoices: collectorId', () => {
     expect(row!.collector_id).toBe(collectorId);
   });
 });
+
+describe('PUT /customers/:customerId/collector', () => {
+  it('refuses an owner team member or an inactive user with 422 unknown_collector and moves nothing', async () => {
+    const { customerId } = await enroll('INV-HOLD-MOVE', 'anna');
+    for (const collectorId of ['pia', 'gone', 'nobody']) {
+      const res = await api('PUT', `/customers/${customerId}/collector`, { collectorId });
+      expect(res.status, `${collectorId}: ${JSON.stringify(res.body)}`).toBe(422);
+      expect(res.body.error).toBe('unknown_collector');
+    }
+    const [row] = await t.sql<{ collector_id: string }[]>`select collector_id from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+    expect(row!.collector_id).toBe('anna');
+    expect((await api('PUT', `/customers/${customerId}/collector`, { collectorId: 'lena' })).status).toBe(200);
+  });
+});
