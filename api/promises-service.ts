@@ -1,3 +1,5 @@
+import { findCustomer } from '../db/customers';
+import { deletePaymentPlanWithoutPromises, insertPaymentPlanOnce, pageOfPromises, promiseOutcomeCounts } from '../db/promises';
 import { collectionPolicyOf, promiseRulesOf } from '../domain/collection-policy';
 import { invoiceRefusal } from '../domain/invoice-refusals';
 import { stageResult, type DunningState, type StageResult } from '../domain/invoice-state';
@@ -78,7 +80,7 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
    * them (allOrNothing's notUndone) and a retry of the same request completes the rest.
    */
   async function promiseEverywhere(customerId: string, shares: Share[]): Promise<StageResult[]> {
-    const [customer] = await sql<{ time_zone: string }[]>`select time_zone from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+    const customer = await findCustomer(sql, tenantId, customerId);
     const ctx = { timeZone: customer!.time_zone, nowMs: Date.now(), rules: rulesReader() };
     const already = await Promise.all(shares.map((share) => acceptance(share, ctx)));
     return allOrNothing(
@@ -152,18 +154,16 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
           request: { promiseId: `${planId}-${inv.number}`, planId, madeBy: body.madeBy, recordedBy: user.userId, installments },
         }));
       // The plan's row first: each invoice's promise rows refer to it.
-      await sql`
-        insert into payment_plans (tenant_id, plan_id, customer_id, currency, total_minor, max_missed, created_by)
-        values (${tenantId}, ${planId}, ${body.customerId}, ${ordered[0]!.currency}, ${total}, ${policy.paymentPlan.maxMissedInstallments}, ${user.userId})
-        on conflict (tenant_id, plan_id) do nothing`;
+      await insertPaymentPlanOnce(sql, {
+        tenantId, planId, customerId: body.customerId, currency: ordered[0]!.currency, totalMinor: total,
+        maxMissed: policy.paymentPlan.maxMissedInstallments, createdBy: user.userId,
+      });
       let results: StageResult[];
       try {
         results = await promiseEverywhere(body.customerId, planned);
       } catch (err) {
         // Nothing of the plan stands: no row of it either (unless an invoice kept its share, see allOrNothing).
-        await sql`
-          delete from payment_plans p where p.tenant_id = ${tenantId} and p.plan_id = ${planId}
-            and not exists (select 1 from promises r where r.tenant_id = p.tenant_id and r.plan_id = p.plan_id)`;
+        await deletePaymentPlanWithoutPromises(sql, tenantId, planId);
         throw err;
       }
       const invoicesOut = planned.map((p, i) => ({ invoiceNumber: p.number, installments: p.installments, stage: results[i]!.stage }));
@@ -174,17 +174,9 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
     async promises(user: AuthUser, filter: { customerId?: string; status?: string; limit: number; offset: number }) {
       if (filter.customerId) await assertCustomerAccess(sql, user, filter.customerId);
       const scope = portfolioScope(user);
-      const rows = await sql<{ promise_id: string; invoice_number: string; customer_id: string; plan_id: string | null; installment_no: number | null; amount_minor: number; currency: string; promised_date: string; check_date: string | null; made_by: string; recorded_by: string; collector_id: string | null; status: string; paid_minor: number | null; evaluated_at: Date | null; total: number }[]>`
-        select p.promise_id, p.invoice_number, p.customer_id, p.plan_id, p.installment_no, p.amount_minor, p.currency, to_char(p.promised_date, 'YYYY-MM-DD') as promised_date,
-               to_char(p.check_date, 'YYYY-MM-DD') as check_date, p.made_by, p.recorded_by, p.collector_id, p.status, p.paid_minor, p.evaluated_at, count(*) over ()::int as total
-        from promises p join customers c on c.tenant_id = p.tenant_id and c.customer_id = p.customer_id
-        where p.tenant_id = ${tenantId}
-          ${scope !== undefined ? sql`and c.collector_id = ${scope}` : sql``}
-          ${filter.customerId ? sql`and p.customer_id = ${filter.customerId}` : sql``}
-          ${filter.status ? sql`and p.status = ${filter.status}` : sql``}
-        order by p.promised_date desc, p.promise_id limit ${filter.limit} offset ${filter.offset}`;
+      const { total, rows } = await pageOfPromises(sql, tenantId, { ...filter, ...(scope !== undefined ? { collectorId: scope } : {}) });
       return {
-        total: rows[0]?.total ?? 0,
+        total,
         items: rows.map((r) => ({
           promiseId: r.promise_id, invoiceNumber: r.invoice_number, customerId: r.customer_id, planId: r.plan_id, installmentNo: r.installment_no,
           amountMinor: r.amount_minor, currency: r.currency, promisedDate: r.promised_date, checkDate: r.check_date, madeBy: r.made_by, recordedBy: r.recorded_by,
@@ -200,19 +192,7 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
      */
     async promiseKeptRate(user: AuthUser, q: { by: 'collector' | 'customer'; from?: string; to?: string }) {
       const scope = portfolioScope(user);
-      const key = q.by === 'collector' ? sql`coalesce(p.collector_id, '(unassigned)')` : sql`p.customer_id`;
-      const rows = await sql<{ key: string; kept: number; partially_kept: number; broken: number; open: number }[]>`
-        select ${key} as key,
-               count(*) filter (where p.status = 'kept')::int as kept,
-               count(*) filter (where p.status = 'partially_kept')::int as partially_kept,
-               count(*) filter (where p.status = 'broken')::int as broken,
-               count(*) filter (where p.status = 'open')::int as open
-        from promises p join customers c on c.tenant_id = p.tenant_id and c.customer_id = p.customer_id
-        where p.tenant_id = ${tenantId}
-          ${scope !== undefined ? (q.by === 'collector' ? sql`and p.collector_id = ${scope}` : sql`and c.collector_id = ${scope}`) : sql``}
-          ${q.from ? sql`and (p.evaluated_at >= ${q.from} or p.status = 'open')` : sql``}
-          ${q.to ? sql`and (p.evaluated_at < ${q.to} or p.status = 'open')` : sql``}
-        group by 1 order by 1`;
+      const rows = await promiseOutcomeCounts(sql, tenantId, { ...q, ...(scope !== undefined ? { collectorId: scope } : {}) });
       return {
         by: q.by,
         from: q.from ?? null,

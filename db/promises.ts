@@ -106,3 +106,87 @@ export async function plansOfInvoice(db: Db, tenantId: string, invoiceNumber: st
     where tenant_id = ${tenantId} and plan_id in (select plan_id from promises where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber})
     order by created_at, plan_id`;
 }
+
+export interface NewPaymentPlan {
+  tenantId: string;
+  planId: string;
+  customerId: string;
+  currency: string;
+  totalMinor: number;
+  maxMissed: number;
+  createdBy: string;
+}
+
+/** Writes the plan unless (tenant, plan id) is there already. */
+export async function insertPaymentPlanOnce(db: Db, p: NewPaymentPlan): Promise<void> {
+  await db`
+    insert into payment_plans (tenant_id, plan_id, customer_id, currency, total_minor, max_missed, created_by)
+    values (${p.tenantId}, ${p.planId}, ${p.customerId}, ${p.currency}, ${p.totalMinor}, ${p.maxMissed}, ${p.createdBy})
+    on conflict (tenant_id, plan_id) do nothing`;
+}
+
+/** Removes a plan none of whose installments was written (a plan that could not be made); one with rows stays. */
+export async function deletePaymentPlanWithoutPromises(db: Db, tenantId: string, planId: string): Promise<void> {
+  await db`
+    delete from payment_plans p where p.tenant_id = ${tenantId} and p.plan_id = ${planId}
+      and not exists (select 1 from promises r where r.tenant_id = p.tenant_id and r.plan_id = p.plan_id)`;
+}
+
+/** A promise row as the list shows it, its dates as ISO days. */
+export type PromiseListRow = Omit<PromiseRow, 'tenant_id' | 'promised_date' | 'check_date' | 'created_at'> & { promised_date: string; check_date: string | null };
+
+export interface PromiseFilter {
+  /** Only customers of this collector now (a collector's portfolio). */
+  collectorId?: string;
+  customerId?: string;
+  status?: string;
+  limit: number;
+  offset: number;
+}
+
+/** A page of promise rows, latest promised date first, with the number of rows in all. */
+export async function pageOfPromises(db: Db, tenantId: string, f: PromiseFilter): Promise<{ total: number; rows: PromiseListRow[] }> {
+  const rows = await db<(PromiseListRow & { total: number })[]>`
+    select p.promise_id, p.invoice_number, p.customer_id, p.plan_id, p.installment_no, p.amount_minor, p.currency, to_char(p.promised_date, 'YYYY-MM-DD') as promised_date,
+           to_char(p.check_date, 'YYYY-MM-DD') as check_date, p.made_by, p.recorded_by, p.collector_id, p.status, p.paid_minor, p.evaluated_at, count(*) over ()::int as total
+    from promises p join customers c on c.tenant_id = p.tenant_id and c.customer_id = p.customer_id
+    where p.tenant_id = ${tenantId}
+      ${f.collectorId !== undefined ? db`and c.collector_id = ${f.collectorId}` : db``}
+      ${f.customerId ? db`and p.customer_id = ${f.customerId}` : db``}
+      ${f.status ? db`and p.status = ${f.status}` : db``}
+    order by p.promised_date desc, p.promise_id limit ${f.limit} offset ${f.offset}`;
+  return { total: rows[0]?.total ?? 0, rows };
+}
+
+export interface PromiseOutcomeCounts {
+  /** The collector (who owned the customer when the promise was made; '(unassigned)' for none) or the customer. */
+  key: string;
+  kept: number;
+  partially_kept: number;
+  broken: number;
+  open: number;
+}
+
+/**
+ * Promise rows by outcome, per collector or per customer: those checked in [from, to), and those still
+ * open. `collectorId` narrows them to one collector's own (by collector) or portfolio (by customer).
+ */
+export async function promiseOutcomeCounts(
+  db: Db,
+  tenantId: string,
+  q: { by: 'collector' | 'customer'; collectorId?: string; from?: string; to?: string },
+): Promise<PromiseOutcomeCounts[]> {
+  const key = q.by === 'collector' ? db`coalesce(p.collector_id, '(unassigned)')` : db`p.customer_id`;
+  return db<PromiseOutcomeCounts[]>`
+    select ${key} as key,
+           count(*) filter (where p.status = 'kept')::int as kept,
+           count(*) filter (where p.status = 'partially_kept')::int as partially_kept,
+           count(*) filter (where p.status = 'broken')::int as broken,
+           count(*) filter (where p.status = 'open')::int as open
+    from promises p join customers c on c.tenant_id = p.tenant_id and c.customer_id = p.customer_id
+    where p.tenant_id = ${tenantId}
+      ${q.collectorId !== undefined ? (q.by === 'collector' ? db`and p.collector_id = ${q.collectorId}` : db`and c.collector_id = ${q.collectorId}`) : db``}
+      ${q.from ? db`and (p.evaluated_at >= ${q.from} or p.status = 'open')` : db``}
+      ${q.to ? db`and (p.evaluated_at < ${q.to} or p.status = 'open')` : db``}
+    group by 1 order by 1`;
+}
