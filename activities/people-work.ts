@@ -17,7 +17,7 @@ import { authorityMatrixSchema, requiredRole, type ApprovalAction, type Authorit
 import type { DisputeReason } from '../domain/disputes';
 import { convertMinor, type FxTable } from '../domain/fx';
 import { dateDisputeRoute, resolveDisputeRoute, resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
-import type { Role } from '../domain/roles';
+import { aRole, type Role } from '../domain/roles';
 import type { DisputeOutcome, DisputeRoute } from '../domain/disputes';
 
 /**
@@ -190,7 +190,7 @@ export function createPeopleWorkActivities(deps: PeopleWorkDeps) {
         invoiceNumber: req.invoiceNumber,
         customerId: req.customerId,
         requestId: req.requestId,
-        note: `Approval request ${req.requestId} on invoice ${req.invoiceNumber} was not decided in time and now needs a ${req.toRole}.`,
+        note: `Approval request ${req.requestId} on invoice ${req.invoiceNumber} was not decided in time and now needs ${aRole(req.toRole)}.`,
       });
       await appendAuditEvent(sql, {
         eventKey: `approval:${req.tenantId}:${req.requestId}:escalated:${req.level}`,

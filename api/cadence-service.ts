@@ -177,7 +177,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
     if (!('steps' in choice)) return choice.version === undefined ? activeVersion(choice.id) : (await savedVersion(choice.id, choice.version)).definition;
     const issues = unknownTemplateIssues(choice, templates, ['body', 'cadence']);
     if (issues.length) throw unknownTemplates(issues);
-    return choice;
+    return { ...choice, version: choice.version ?? 0 }; // an inline definition is no saved version
   }
 
   return {
@@ -196,7 +196,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
      * Saves a definition as the next version of its cadence, as a draft. The version in the body is
      * ignored: the server numbers versions (1, 2, ...) so that two people saving at once never collide.
      */
-    async create(definition: Cadence, actor: string): Promise<CadenceVersionView> {
+    async create(definition: Omit<Cadence, 'version'> & { version?: number }, actor: string): Promise<CadenceVersionView> {
       const issues = unknownTemplateIssues(definition, templates, ['body']);
       if (issues.length) throw unknownTemplates(issues);
       return sql.begin(async (tx) => {

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
 import { approvalLimit, type ApprovalAction } from '../domain/authority-matrix';
 import type { DisputeReason } from '../domain/disputes';
-import { roleRank, type Role } from '../domain/roles';
+import { aRole, roleRank, type Role } from '../domain/roles';
 import { openDisputeUpdate, requestApprovalUpdate } from '../workflows/messages';
 import { disputeWorkflowId, resolveDisputeUpdate } from '../workflows/dispute-messages';
 import { approvalWorkflowId, decideApprovalUpdate } from '../workflows/approval-messages';
@@ -163,7 +163,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   /** Why `user` may not decide the request, or null. */
   function refusal(user: AuthUser, limit: number | null, r: Pick<ApprovalRow, 'requested_by' | 'required_role' | 'amount_reporting_minor'>): Refusal | null {
     if (user.userId === r.requested_by) return refuse('self_approval', 'the requester can never decide their own request');
-    if (roleRank(user.role) < roleRank(r.required_role)) return refuse('role_too_low', `this request needs a ${r.required_role} or above; ${user.userId} is ${user.role}`);
+    if (roleRank(user.role) < roleRank(r.required_role)) return refuse('role_too_low', `this request needs ${aRole(r.required_role)} or above; ${user.userId} is ${user.role}`);
     if (limit !== null && r.amount_reporting_minor > limit)
       return refuse('over_limit', `${r.amount_reporting_minor} (reporting currency, minor units) is above the approval limit ${limit} of ${user.userId}`);
     return null;

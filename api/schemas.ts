@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { currencyCodeSchema } from '../domain/money';
-import { cadenceSchema, segmentSchema, stepIdSchema } from '../domain/cadence';
+import { cadenceFieldsSchema, cadenceSchema, checkCadence, segmentSchema, stepIdSchema } from '../domain/cadence';
 import { DUNNING_STAGES } from '../domain/invoice-state';
 import { documentTextIssues, singleLineText } from '../domain/text';
 import { dateSchema, INSTANT_RANGE, instantSchema as boundedInstantSchema } from './dates';
@@ -129,11 +129,15 @@ export const invoiceListSchema = z.object({
 export const cadenceIdSchema = stepIdSchema;
 
 /**
- * cadenceSchema as the API takes it. zod skips an object's refinements once one of its fields failed
- * hard (an unknown action type, a missing field), so cadenceSchema's cross-step checks say nothing then;
- * the duplicate step id check runs here in that case too, so that one response names every problem.
+ * cadenceSchema as the API takes it: `version` may be left out and is ignored (the server numbers versions).
+ * zod skips an object's refinements once one of its fields failed hard (an unknown action type, a missing
+ * field), so cadenceSchema's cross-step checks say nothing then; the duplicate step id check runs here in
+ * that case too, so that one response names every problem.
  */
-export const cadenceDefinitionSchema = cadenceSchema.superRefine(
+export const cadenceDefinitionSchema = cadenceFieldsSchema
+  .extend({ version: z.number().int().positive().optional().describe('ignored: the server numbers versions 1, 2, ... (a preview of an inline definition shows 0)') })
+  .superRefine(checkCadence)
+  .superRefine(
   (value, ctx) => {
     if (typeof value !== 'object' || value === null) return; // null or not an object: cadenceSchema said so
     const steps: unknown = (value as { steps?: unknown }).steps;

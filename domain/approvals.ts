@@ -1,5 +1,5 @@
 import type { ApprovalAction } from './authority-matrix';
-import { roleRank, type Role } from './roles';
+import { aRole, roleRank, type Role } from './roles';
 import { refusal, type Refusal } from './refusals';
 import type { DunningStage } from './invoice-state';
 
@@ -67,7 +67,7 @@ export function decisionRefusal(
 ): Refusal | undefined {
   if (ctx.status !== 'pending') return refusal('already_decided', `request ${ctx.requestId} is already ${ctx.status}`);
   if (d.actor.userId === ctx.requestedBy) return refusal('self_approval', 'the requester cannot decide their own request');
-  if (roleRank(d.actor.role) < roleRank(ctx.requiredRole)) return refusal('role_too_low', `this request needs a ${ctx.requiredRole} or above; ${d.actor.userId} is ${d.actor.role}`);
+  if (roleRank(d.actor.role) < roleRank(ctx.requiredRole)) return refusal('role_too_low', `this request needs ${aRole(ctx.requiredRole)} or above; ${d.actor.userId} is ${d.actor.role}`);
   if (d.actor.approvalLimitMinor !== null && d.actor.approvalLimitMinor < ctx.amountReportingMinor)
     return refusal('over_limit', `${ctx.amountReportingMinor} is above the approval limit ${d.actor.approvalLimitMinor} of ${d.actor.userId}`);
   if (!d.note.trim()) return refusal('note_required', 'a decision needs a note');

@@ -119,48 +119,52 @@ export const cadenceSelectionSchema = z.object({
   maxAmountMinor: z.number().int().nonnegative().optional(),
 });
 
-export const cadenceSchema = z
-  .object({
-    id: stepIdSchema,
-    version: z.number().int().positive(),
-    name: z.string().min(1).max(120),
-    /** Local time of day, in the customer's time zone, at which day-based steps fall due. */
-    sendAt: localTime,
-    /** Customer-facing steps only go out inside this window, in the customer's time zone. */
-    sendWindow: sendWindowSchema.optional(),
-    /** At most `maxEmails` customer-facing messages to one customer within `perDays` days, across all invoices. */
-    contactCap: z.object({ maxEmails: z.number().int().min(1).max(50), perDays: z.number().int().min(1).max(90) }).optional(),
-    /** Which invoices this cadence is for, when no customer override applies; the most specific match wins. */
-    selection: cadenceSelectionSchema.optional(),
-    steps: z.array(cadenceStepSchema).min(1).max(50),
-    /** Promises, payment plans and unreached calls; absent = DEFAULT_COLLECTION_POLICY (domain/collection-policy.ts). */
-    collection: collectionPolicySchema.optional(),
-  })
-  .superRefine((cadence, ctx) => {
-    const seen = new Set<string>();
-    const UNIT_SECONDS = { days: 86_400, business_days: 86_400, hours: 3_600, minutes: 60, seconds: 1 } as const;
-    let lastDueOffset = -Infinity;
-    cadence.steps.forEach((step, i) => {
-      if (step.anchor === 'due_date') {
-        const offset = step.offset.amount * UNIT_SECONDS[step.offset.unit];
-        if (offset < lastDueOffset)
-          ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset'], message: 'steps anchored to the due date must come in date order' });
-        lastDueOffset = Math.max(lastDueOffset, offset);
-      }
-      if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${step.id}"` });
-      seen.add(step.id);
-      if (i === 0 && step.anchor === 'previous_step')
-        ctx.addIssue({ code: 'custom', path: ['steps', 0, 'anchor'], message: 'the first step has no previous step' });
-      if (step.anchor === 'previous_step' && step.offset.amount < 0)
-        ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset', 'amount'], message: 'a step cannot come before the previous one' });
-    });
-    const resumeAt = cadence.collection?.brokenPromise.resumeAtStep;
-    if (resumeAt !== undefined && !seen.has(resumeAt))
-      ctx.addIssue({ code: 'custom', path: ['collection', 'brokenPromise', 'resumeAtStep'], message: `no step with id "${resumeAt}"` });
-    const sel = cadence.selection;
-    if (sel?.minAmountMinor !== undefined && sel.maxAmountMinor !== undefined && sel.minAmountMinor > sel.maxAmountMinor)
-      ctx.addIssue({ code: 'custom', path: ['selection', 'maxAmountMinor'], message: 'maxAmountMinor must not be below minAmountMinor' });
+/** A cadence's fields, without the rules across them (checkCadence); the API's definition schema makes `version` optional. */
+export const cadenceFieldsSchema = z.object({
+  id: stepIdSchema,
+  version: z.number().int().positive(),
+  name: z.string().min(1).max(120),
+  /** Local time of day, in the customer's time zone, at which day-based steps fall due. */
+  sendAt: localTime,
+  /** Customer-facing steps only go out inside this window, in the customer's time zone. */
+  sendWindow: sendWindowSchema.optional(),
+  /** At most `maxEmails` customer-facing messages to one customer within `perDays` days, across all invoices. */
+  contactCap: z.object({ maxEmails: z.number().int().min(1).max(50), perDays: z.number().int().min(1).max(90) }).optional(),
+  /** Which invoices this cadence is for, when no customer override applies; the most specific match wins. */
+  selection: cadenceSelectionSchema.optional(),
+  steps: z.array(cadenceStepSchema).min(1).max(50),
+  /** Promises, payment plans and unreached calls; absent = DEFAULT_COLLECTION_POLICY (domain/collection-policy.ts). */
+  collection: collectionPolicySchema.optional(),
+});
+
+/** The rules across a cadence's fields: step order, unique step ids, anchors, the broken-promise resume step, selection bounds. */
+export function checkCadence(cadence: Omit<z.output<typeof cadenceFieldsSchema>, 'version'>, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  const UNIT_SECONDS = { days: 86_400, business_days: 86_400, hours: 3_600, minutes: 60, seconds: 1 } as const;
+  let lastDueOffset = -Infinity;
+  cadence.steps.forEach((step, i) => {
+    if (step.anchor === 'due_date') {
+      const offset = step.offset.amount * UNIT_SECONDS[step.offset.unit];
+      if (offset < lastDueOffset)
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset'], message: 'steps anchored to the due date must come in date order' });
+      lastDueOffset = Math.max(lastDueOffset, offset);
+    }
+    if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'id'], message: `duplicate step id "${step.id}"` });
+    seen.add(step.id);
+    if (i === 0 && step.anchor === 'previous_step')
+      ctx.addIssue({ code: 'custom', path: ['steps', 0, 'anchor'], message: 'the first step has no previous step' });
+    if (step.anchor === 'previous_step' && step.offset.amount < 0)
+      ctx.addIssue({ code: 'custom', path: ['steps', i, 'offset', 'amount'], message: 'a step cannot come before the previous one' });
   });
+  const resumeAt = cadence.collection?.brokenPromise.resumeAtStep;
+  if (resumeAt !== undefined && !seen.has(resumeAt))
+    ctx.addIssue({ code: 'custom', path: ['collection', 'brokenPromise', 'resumeAtStep'], message: `no step with id "${resumeAt}"` });
+  const sel = cadence.selection;
+  if (sel?.minAmountMinor !== undefined && sel.maxAmountMinor !== undefined && sel.minAmountMinor > sel.maxAmountMinor)
+    ctx.addIssue({ code: 'custom', path: ['selection', 'maxAmountMinor'], message: 'maxAmountMinor must not be below minAmountMinor' });
+}
+
+export const cadenceSchema = cadenceFieldsSchema.superRefine(checkCadence);
 
 export type Cadence = z.infer<typeof cadenceSchema>;
 export type CadenceStep = z.infer<typeof cadenceStepSchema>;

@@ -9,6 +9,9 @@ import { z } from 'zod';
 export const ROLES = ['team_member', 'collector', 'team_lead', 'ar_manager', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** A role with its article, for messages: "a collector", "an ar_manager", "an admin". */
+export const aRole = (role: string): string => `${/^[aeiou]/i.test(role) ? 'an' : 'a'} ${role}`;
+
 /** team_member < collector < team_lead < ar_manager < admin */
 export function roleRank(role: Role): number {
   return ROLES.indexOf(role);

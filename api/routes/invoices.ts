@@ -39,9 +39,14 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
     schema: {
       summary: "Enrolled invoices, most overdue first (a collector's: their portfolio's)",
       querystring: invoiceListQuery,
-      response: { 200: invoiceListSchema },
+      response: { 200: invoiceListSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
     },
-    handler: async (request) => invoices.list({ ...request.query, collectorId: portfolioScope(request.user) }),
+    handler: async (request) => {
+      const collectorId = portfolioScope(request.user);
+      // Another collector's customer is 403 here too, as on every route that names a customer (not an empty list).
+      if (collectorId !== undefined && request.query.customerId !== undefined) await assertCustomerAccess(sql, request.user, request.query.customerId);
+      return invoices.list({ ...request.query, collectorId });
+    },
   });
 
   app.post('/cadences/:cadenceId/versions/:version/migrate', {

@@ -161,7 +161,7 @@ describe('approvals decided per the authority matrix (time-skipping)', () => {
       const approval = server.env.client.workflow.getHandle(approvalWorkflowId('test', `${t.input.invoice.number}-write-off`));
       // 1 250.00 EUR: above a team lead's 500.00, within an AR manager's rule.
       expect(await approval.query(approvalStateQuery)).toMatchObject({ status: 'pending', requiredRole: 'ar_manager' });
-      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'lena', role: 'team_lead', approvalLimitMinor: 1_000_000 } }] }), /needs a ar_manager or above/);
+      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'lena', role: 'team_lead', approvalLimitMinor: 1_000_000 } }] }), /needs an ar_manager or above/);
       await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'tom', role: 'ar_manager', approvalLimitMinor: 100_000 } }] }), /above the approval limit 100000 of tom/);
       await approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'Uneconomic to pursue', actor: mark }] });
       const final = await handle.result();
@@ -201,7 +201,7 @@ describe('approvals decided per the authority matrix (time-skipping)', () => {
       expect(await approval.query(approvalStateQuery)).toMatchObject({ requiredRole: 'ar_manager', level: 0 });
       await server.env.sleep('2 hours'); // 48 h (escalateAfterHours) passed
       expect(await approval.query(approvalStateQuery)).toMatchObject({ requiredRole: 'admin', level: 1 });
-      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: mark }] }), /needs a admin or above/);
+      await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: mark }] }), /needs an admin or above/);
       await refusedWith(approval.executeUpdate(decideApprovalUpdate, { args: [{ decision: 'approve', note: 'ok', actor: { userId: 'cadence', role: 'admin', approvalLimitMinor: null } }] }), /requester cannot decide/);
       await server.env.sleep('10 days'); // at the top there is nobody to escalate to: it waits
       expect(await approval.query(approvalStateQuery)).toMatchObject({ requiredRole: 'admin', level: 1, status: 'pending' });
