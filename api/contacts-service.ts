@@ -117,7 +117,7 @@ export function createContactsService(deps: { sql: Sql; tenantId: string }) {
    */
   async function record(
     tx: TransactionSql,
-    e: { customerId: string; actor: string; eventType: ContactEventType; note: string; details: Record<string, unknown>; eventKey?: string },
+    e: { customerId: string; actor: string; eventType: ContactEventType; note: string; details: { action: ContactEventType } & Record<string, unknown>; eventKey?: string },
   ): Promise<void> {
     const key = e.eventKey ?? `contact:${tenantId}:${e.customerId}:n${(await countCustomerActivities(tx, tenantId, e.customerId, 'contact_update')) + 1}`;
     const details = { customerId: e.customerId, ...e.details };

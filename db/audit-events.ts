@@ -1,5 +1,7 @@
 import type { ApprovalAction } from '../domain/authority-matrix';
 import type { Segment } from '../domain/cadence';
+import type { CallOutcome } from '../domain/call-outcomes';
+import type { PaymentNotice } from '../domain/invoice-state';
 import type { DisputeOutcome, DisputeRoute } from '../domain/disputes';
 import type { Role } from '../domain/roles';
 import type { Db } from './sql';
@@ -107,30 +109,34 @@ export interface AuditDetailsByType {
   approval_cancelled: { requestId: string; note: string } | WorkflowDetails;
   approval_effect: { requestId: string } & Record<string, unknown>;
 
-  // The API.
+  // The API: keyed by the request's Idempotency-Key when it has one, else by what makes the change unique
+  // (the version saved, the move and its number among the customer's...), never at random.
   invoice_enrolled: { cadence: CadenceRef };
   cadence_migration_requested: { from: CadenceRef; to: CadenceRef };
-  payment_reported: Record<string, unknown>;
+  payment_reported: PaymentNotice & { eventId?: string };
   deduction_not_disputed: { paymentId: string; deduction: unknown; reason: string };
   config_document_saved: { name: string; version: number };
   cadence_activated: { cadenceId: string; version: number; previousVersion: number | null };
-  cadence_assigned: { segment: Segment; cadenceId: string };
-  cadence_unassigned: { segment: Segment };
-  customer_cadence_set: { customerId: string; cadenceId: string | null };
+  cadence_assigned: { segment: Segment; cadenceId: string; previousCadenceId?: string | null };
+  cadence_unassigned: { segment: Segment; previousCadenceId?: string };
+  customer_cadence_set: { customerId: string; cadenceId: string | null; previousCadenceId?: string | null };
   task_created: { taskId: number; dueAt: string; note: string };
-  task_completed: { taskId: number; outcome: unknown; note: string };
+  task_completed: { taskId: number; outcome: CallOutcome; note: string };
   note_added: { customerId: string; note: string };
-  payment_plan_created: Record<string, unknown>;
-  pause_requested: Record<string, unknown>;
-  resume_requested: Record<string, unknown>;
-  customer_paused: Record<string, unknown>;
-  customer_resumed: Record<string, unknown>;
-  customer_reassigned: Record<string, unknown>;
-  contact_created: Record<string, unknown>;
-  contact_updated: Record<string, unknown>;
-  contact_flagged: Record<string, unknown>;
-  customer_do_not_contact_set: Record<string, unknown>;
+  payment_plan_created: { planId: string; customerId: string; madeBy: string; installments: { dueDate: string; amountMinor: number }[]; invoices: string[] };
+  pause_requested: { reason: string; until: string | null };
+  resume_requested: { note: string };
+  customer_paused: { customerId: string; reason: string; until: string | null; invoices: string[] };
+  customer_resumed: { customerId: string; note: string };
+  customer_reassigned: { customerId: string; from: string | null; to: string; movedTasks: number[] };
+  contact_created: ContactChange;
+  contact_updated: ContactChange;
+  contact_flagged: ContactChange;
+  customer_do_not_contact_set: ContactChange;
 }
+
+/** A change to a customer's contacts (api/contacts-service.ts), as its entry in the customer's history tells it. */
+export type ContactChange = { customerId: string; action: string; note: string } & Record<string, unknown>;
 
 export type AuditEventType = keyof AuditDetailsByType;
 
