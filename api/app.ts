@@ -2,13 +2,13 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { ping } from '../db/sql';
 import { registerErrorHandler } from './errors';
 import { createInvoiceService, type InvoiceServiceDeps } from './invoice-service';
 import { createCadenceService, type CadenceService } from './cadence-service';
 import type { EmailTemplate } from '../domain/templates';
 import { invoiceRoutes } from './routes/invoices';
+import { healthRoutes } from './routes/health';
+import { workflowUpdateRoutes } from './routes/workflow-updates';
 import { erpWebhookRoutes } from './routes/erp-webhooks';
 import { cadenceRoutes } from './routes/cadences';
 import { contactRoutes } from './routes/contacts';
@@ -47,6 +47,8 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   webhookSecret: string;
   /** Templates that cadence steps may name; a cadence naming another is refused when saved. */
   templates: Record<string, EmailTemplate>;
+  /** The names of WEBHOOK_ENDPOINTS that cadence webhook steps may name (the worker reads the same variable); default none. */
+  webhookEndpoints?: readonly string[];
   /** The cadence for invoices that no override, segment assignment or selection rule claims. */
   defaultCadenceId: string;
   /** Reporting currency and rates for the worklist's priority and totals; default config/reporting.json. */
@@ -79,7 +81,13 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const cadences = createCadenceService({ sql: deps.sql, tenantId: deps.tenantId, templates: deps.templates, defaultCadenceId: deps.defaultCadenceId });
+  const cadences = createCadenceService({
+    sql: deps.sql,
+    tenantId: deps.tenantId,
+    templates: deps.templates,
+    defaultCadenceId: deps.defaultCadenceId,
+    webhookEndpoints: deps.webhookEndpoints ?? [],
+  });
   app.decorate('cadences', cadences);
   const configDocs = createConfigDocuments({
     sql: deps.sql,
@@ -93,12 +101,10 @@ export async function buildApp(deps: AppDeps) {
   const fx = deps.fx ?? loadReportingConfig();
   const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx };
   const invoices = createInvoiceService(invoiceDeps);
-  app.get('/health', { schema: { security: [], response: { 200: z.object({ ok: z.boolean() }) } } }, async () => {
-    await ping(deps.sql);
-    return { ok: true };
-  });
+  await app.register(healthRoutes, { sql: deps.sql, temporal: deps.temporal, ...(deps.erp ? { erp: deps.erp } : {}) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(invoiceRoutes, { invoices, sql: deps.sql });
+  await app.register(workflowUpdateRoutes, { sql: deps.sql, temporal: deps.temporal });
   await app.register(erpWebhookRoutes, { invoices, secret: deps.webhookSecret });
   await app.register(cadenceRoutes, { cadences });
   const contacts = createContactsService({ sql: deps.sql, tenantId: deps.tenantId });

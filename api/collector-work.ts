@@ -35,9 +35,12 @@ export function collectorWork(deps: CollectorDeps) {
     ...deps,
     now: deps.now ?? (() => new Date()),
 
-    /** Runs an update on the workflow; a refusal is thrown with its status (api/workflow-updates.ts), a closed workflow is `undefined`. */
+    /**
+     * Runs an update on the workflow, bounded (api/workflow-updates.ts): a refusal is thrown with its status, a
+     * closed workflow is `undefined`, one not completed in time is answered 202 (held by Temporal) or 504.
+     */
     update<R>(workflowId: string, run: (handle: WorkflowHandle) => Promise<R>): Promise<R | undefined> {
-      return runUpdate(() => run(temporal.workflow.getHandle(workflowId)));
+      return runUpdate(temporal, workflowId, run);
     },
 
     /** Appends to the customer's activity history once per key (in `db`'s transaction when given); the row written, or undefined when the key was there. */

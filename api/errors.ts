@@ -56,6 +56,35 @@ export function unavailableDependency(err: unknown): Dependency | undefined {
 
 const DEPENDENCY_NAME: Record<Dependency, string> = { postgresql: 'PostgreSQL', temporal: 'Temporal', erp: 'the ERP' };
 
+/**
+ * A workflow update that did not complete within its bound (api/workflow-updates.ts): the workflow's worker
+ * is down or busy. Admitted (Temporal holds it, and the workflow takes it when it runs again): 202 with the
+ * update's id and where to look it up. Not even admitted (Temporal did not answer in time): 504; the change has
+ * most likely not reached the workflow (a hung server may still take it when it wakes), so the request is sent
+ * again, with the same Idempotency-Key where the route takes one: the same update id, applied once.
+ */
+export class UpdateNotCompleted extends Error {
+  constructor(
+    readonly workflowId: string,
+    readonly updateId: string,
+    readonly admitted: boolean,
+    cause: unknown,
+  ) {
+    super(`update ${updateId} of workflow ${workflowId} did not complete in time (${admitted ? 'admitted' : 'not admitted'})`, { cause });
+    this.name = 'UpdateNotCompleted';
+  }
+}
+
+/** Where a pending update's outcome shows: its own route for an invoice's updates, the request's view for disputes and approvals. */
+export function updateLookup(workflowId: string, updateId: string): string | null {
+  const [kind, , ...rest] = workflowId.split(':');
+  const id = encodeURIComponent(rest.join(':'));
+  if (kind === 'invoice-dunning') return `/invoices/${id}/updates/${encodeURIComponent(updateId)}`;
+  if (kind === 'dispute') return `/disputes/${id}`;
+  if (kind === 'approval') return `/approval-requests/${id}`;
+  return null;
+}
+
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -71,6 +100,25 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (err instanceof DomainError) {
       if (err.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.details });
+    }
+    if (err instanceof UpdateNotCompleted) {
+      const { workflowId, updateId } = err;
+      if (!err.admitted)
+        return reply.code(504).send({
+          error: 'update_timeout',
+          message:
+            'the workflow did not take the change in time and Temporal did not confirm it holds it: it has most likely not reached the workflow; ' +
+            'send the request again (with the same Idempotency-Key it applies once)',
+          workflowId,
+          updateId,
+        });
+      return reply.code(202).send({
+        status: 'pending',
+        message: 'the change is held by Temporal and applied when the workflow runs again (its worker did not answer in time); look it up to see its outcome',
+        workflowId,
+        updateId,
+        lookup: updateLookup(workflowId, updateId),
+      });
     }
     const down = unavailableDependency(err);
     if (down) {

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
@@ -18,8 +18,8 @@ import {
   type InvoiceDunningInput,
 } from '../workflows/messages';
 import type { PaymentNotice, PaymentResult } from '../domain/invoice-state';
-import { DomainError, notFound } from './errors';
-import { isWorkflowClosed, runUpdate } from './workflow-updates';
+import { DomainError, notFound, UpdateNotCompleted } from './errors';
+import { isWorkflowClosed, runUpdate, UntypedWorkflowFailure } from './workflow-updates';
 import type { Enrollment, InvoiceView } from './schemas';
 
 export interface InvoiceServiceDeps {
@@ -103,18 +103,25 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
   async function disputeDeduction(row: InvoiceRow, event: PaymentAppliedEvent) {
     const deduction = event.deduction!;
     const disputeId = `ERP-${event.payment.paymentId}`.slice(0, 64);
+    let reason = 'invoice closed';
     try {
-      await temporal.workflow.getHandle(row.workflow_id).executeUpdate(openDisputeUpdate, {
-        updateId: disputeId,
-        args: [{ disputeId, reasonCode: deduction.reasonCode, amountMinor: deduction.amountMinor, source: 'erp', actor: 'erp',
-                 note: `Short payment ${event.payment.paymentId}: ${deduction.amountMinor} ${event.payment.currency} deducted (${deduction.reasonCode}).` }],
-      });
+      const opened = await runUpdate(temporal, row.workflow_id, (h) =>
+        h.executeUpdate(openDisputeUpdate, {
+          updateId: disputeId,
+          args: [{ disputeId, reasonCode: deduction.reasonCode, amountMinor: deduction.amountMinor, source: 'erp', actor: 'erp',
+                   note: `Short payment ${event.payment.paymentId}: ${deduction.amountMinor} ${event.payment.currency} deducted (${deduction.reasonCode}).` }],
+        }),
+      );
+      if (opened) return;
     } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError || isWorkflowClosed(err))) throw err;
-      await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'deduction_not_disputed', {
-        paymentId: event.payment.paymentId, deduction, reason: err instanceof WorkflowUpdateFailedError ? (err.cause?.message ?? err.message) : 'invoice closed',
-      });
+      // Held by Temporal: the workflow opens the dispute when its worker is back. Not even held: the ERP delivers again.
+      if (err instanceof UpdateNotCompleted && err.admitted) return;
+      if (!(err instanceof DomainError || err instanceof UntypedWorkflowFailure)) throw err;
+      reason = err.message;
     }
+    await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'deduction_not_disputed', {
+      paymentId: event.payment.paymentId, deduction, reason,
+    });
   }
 
   /**
@@ -250,11 +257,19 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const [pause] = await sql<{ pause_reason: string | null; paused_until: Date | null }[]>`
         select pause_reason, paused_until from customers where tenant_id = ${tenantId} and customer_id = ${customer.id}
           and paused and (paused_until is null or paused_until > now())`;
-      if (pause)
-        await temporal.workflow.getHandle(workflowId).executeUpdate(pauseUpdate, {
-          updateId: 'customer-pause-at-enrollment',
-          args: [{ reason: pause.pause_reason ?? 'customer paused', until: pause.paused_until?.toISOString() ?? null, actor, scope: 'customer' }],
-        });
+      if (pause) {
+        try {
+          await runUpdate(temporal, workflowId, (h) =>
+            h.executeUpdate(pauseUpdate, {
+              updateId: 'customer-pause-at-enrollment',
+              args: [{ reason: pause.pause_reason ?? 'customer paused', until: pause.paused_until?.toISOString() ?? null, actor, scope: 'customer' }],
+            }),
+          );
+        } catch (err) {
+          // Held by Temporal (the worker is down): the workflow takes the pause before anything else when it runs.
+          if (!(err instanceof UpdateNotCompleted && err.admitted)) throw err;
+        }
+      }
       return { workflowId, runId };
     },
 
@@ -364,7 +379,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       const notice: PaymentNotice = { ...payment, source: 'api' };
       await storePayment(invoiceNumber, notice);
       await audit(`payment:${tenantId}:${payment.paymentId}`, actor, invoiceNumber, row.workflow_id, 'payment_reported', notice);
-      const result = await runUpdate(() => temporal.workflow.getHandle(row.workflow_id).executeUpdate(recordPaymentUpdate, { args: [notice] }));
+      const result = await runUpdate(temporal, row.workflow_id, (h) => h.executeUpdate(recordPaymentUpdate, { args: [notice] }));
       // A closed workflow needs no news: the payment is stored, the invoice stays as it closed.
       return result ?? { duplicate: false, stage: row.stage as PaymentResult['stage'], openAmountMinor: row.open_amount_minor };
     },

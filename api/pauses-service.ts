@@ -4,7 +4,7 @@ import type { TransactionSql } from '../db/sql';
 import { pauseUpdate, resumeUpdate } from '../workflows/messages';
 import { assertCustomerAccess, invoiceForUser, type AuthUser } from './auth';
 import type { CollectorWork, WorkflowHandle } from './collector-work';
-import { DomainError } from './errors';
+import { DomainError, UpdateNotCompleted } from './errors';
 
 /** With an Idempotency-Key (the request's key), the workflow update is deduplicated by an id from it: a request run again pauses nothing twice. */
 const updateId = (kind: string, key: string | undefined) => (key ? { updateId: `${kind}-${key}` } : {});
@@ -38,18 +38,29 @@ export function createPausesService(work: CollectorWork) {
     });
   }
 
-  /** Runs an update on each open invoice of the customer; one that closed or refuses meanwhile is left out, other failures propagate. */
+  /**
+   * Runs an update on each open invoice of the customer, all at once (with the worker down, each waits for the
+   * bound at the same time, not one after the other); one that closed or refuses meanwhile is left out, one
+   * held by Temporal (api/workflow-updates.ts) is listed with its pending update's id, other failures propagate.
+   */
   async function updateOpenInvoices<R>(customerId: string, run: (handle: WorkflowHandle) => Promise<R>) {
-    const done: { invoiceNumber: string; result: R }[] = [];
-    for (const inv of await work.openInvoices(customerId)) {
-      const result = await work.update(inv.workflow_id, run).catch((err: unknown) => {
-        if (err instanceof DomainError) return undefined;
-        throw err;
-      });
-      if (result) done.push({ invoiceNumber: inv.invoice_number, result });
-    }
-    return done;
+    const outcomes = await Promise.all(
+      (await work.openInvoices(customerId)).map(async (inv) => {
+        try {
+          const result = await work.update(inv.workflow_id, run);
+          return result === undefined ? undefined : { invoiceNumber: inv.invoice_number, result };
+        } catch (err) {
+          if (err instanceof DomainError) return undefined;
+          if (err instanceof UpdateNotCompleted && err.admitted) return { invoiceNumber: inv.invoice_number, pendingUpdateId: err.updateId };
+          throw err;
+        }
+      }),
+    );
+    return outcomes.filter((o) => o !== undefined);
   }
+  /** An invoice's line in a customer-wide answer: its stage, or `pending` with the update Temporal holds for it. */
+  const line = <R extends { stage: string }>(o: { invoiceNumber: string; result?: R; pendingUpdateId?: string }) =>
+    o.result ? { invoiceNumber: o.invoiceNumber, stage: o.result.stage } : { invoiceNumber: o.invoiceNumber, stage: 'pending', pendingUpdateId: o.pendingUpdateId! };
 
   return {
     async pauseInvoice(user: AuthUser, invoiceNumber: string, body: { reason: string; until: string | null }, key?: string) {
@@ -80,7 +91,7 @@ export function createPausesService(work: CollectorWork) {
       await assertCustomerAccess(sql, user, customerId);
       await setCustomerPause(sql, tenantId, customerId, { reason: body.reason, until: body.until });
       const results = (await updateOpenInvoices(customerId, (h) => h.executeUpdate(pauseUpdate, { ...updateId('customer-pause', key), args: [{ reason: body.reason, until: body.until, actor: user.userId, scope: 'customer' }] })))
-        .map(({ invoiceNumber, result }) => ({ invoiceNumber, stage: result.stage }));
+        .map(line);
       await record('pause', { customerId, invoiceNumber: null }, key, async (eventKey, tx) => {
         await work.history({ eventKey, customerId, actor: user.userId, kind: 'pause', note: body.reason, details: { until: body.until, scope: 'customer', invoices: results.map((r) => r.invoiceNumber) } }, tx);
         await work.audit({ eventKey, actor: user.userId, type: 'customer_paused', details: { customerId, ...body, invoices: results.map((r) => r.invoiceNumber) } }, tx);
@@ -92,7 +103,7 @@ export function createPausesService(work: CollectorWork) {
       await assertCustomerAccess(sql, user, customerId);
       await setCustomerPause(sql, tenantId, customerId, null);
       const results = (await updateOpenInvoices(customerId, (h) => h.executeUpdate(resumeUpdate, { ...updateId('customer-resume', key), args: [{ actor: user.userId, note: body.note, scope: 'customer' }] })))
-        .map(({ invoiceNumber, result }) => ({ invoiceNumber, stage: result.stage, resumed: result.changed }));
+        .map((o) => ({ ...line(o), resumed: o.result?.changed ?? false }));
       await record('resume', { customerId, invoiceNumber: null }, key, async (eventKey, tx) => {
         await work.history({ eventKey, customerId, actor: user.userId, kind: 'resume', note: body.note, details: { scope: 'customer' } }, tx);
         await work.audit({ eventKey, actor: user.userId, type: 'customer_resumed', details: { customerId, ...body } }, tx);

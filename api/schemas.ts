@@ -68,6 +68,20 @@ export const invoiceParams = z.object({ invoiceNumber: invoiceNumberSchema });
 export const errorSchema = z.object({ error: z.string(), message: z.string() }).loose();
 /** The refusals people's routes answer with, in the one error shape. */
 export const errorResponses = { 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 422: errorSchema };
+/**
+ * What a route that changes a workflow (an update) may answer besides its own: 202 when the workflow did not
+ * take the change within 10 s but Temporal holds it (applied when the worker runs again; `lookup` says where
+ * its outcome shows), 503 dependency_unavailable when Temporal or PostgreSQL cannot be reached, 504
+ * update_timeout when Temporal did not confirm it holds the change (send it again, with the same Idempotency-Key).
+ */
+export const pendingUpdateSchema = z.object({
+  status: z.literal('pending'),
+  message: z.string(),
+  workflowId: z.string(),
+  updateId: z.string(),
+  lookup: z.string().nullable().describe("GET it for the change's outcome"),
+});
+export const updateResponses = { 202: pendingUpdateSchema, 503: errorSchema, 504: errorSchema };
 /** limit and offset of a listing. */
 export const pageQuery = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
 /** Every instant the API takes: ISO 8601 with an offset, in the years 2000 to 2100 (api/dates.ts). */

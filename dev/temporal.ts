@@ -33,5 +33,6 @@ export async function startTemporalDevServer(opts: { port: number; uiPort?: numb
     60_000,
     service.child,
   );
-  return { address, uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined, stop: () => service.stop('SIGTERM', 15_000) };
+  // The pid lets a test stop the server without ending it (SIGSTOP: a hung Temporal) and let it go on (SIGCONT).
+  return { address, uiUrl: opts.uiPort ? `http://127.0.0.1:${opts.uiPort}` : undefined, pid: service.child.pid!, stop: () => service.stop('SIGTERM', 15_000) };
 }

@@ -5,7 +5,7 @@ import { DISPUTE_REASONS } from '../../domain/disputes';
 import { ROOT_CAUSES } from '../../domain/disputes';
 import type { DisputeApprovalService } from '../dispute-approval-service';
 import { requestKey } from '../idempotency';
-import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery } from '../schemas';
+import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, invoiceParams, nextStepSchema, pageQuery, updateResponses } from '../schemas';
 import { dateSchema } from '../dates';
 import { multiLineText, singleLineText } from '../../domain/text';
 
@@ -15,6 +15,8 @@ const page = pageQuery;
 const instant = instantSchema;
 const note = multiLineText(2000);
 const errors = errorResponses;
+/** A route that changes a workflow: 202 when its worker does not take the change in time, 503, 504 (api/schemas.ts). */
+const changes = { ...errorResponses, ...updateResponses };
 const disputeParams = z.object({ disputeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/) });
 const requestParams = z.object({ requestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/) });
 const nullableString = z.string().nullable();
@@ -62,7 +64,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
         disputedAmountMinor: amountMinorSchema.optional().describe('default: the whole open amount; less leaves the rest in dunning'),
         note: note.describe('what the customer contests and the evidence'),
       }),
-      response: { 201: openedSchema, ...errors },
+      response: { 201: openedSchema, ...changes },
     },
     handler: async (request, reply) => reply.code(201).send(await service.openDispute(request.user, request.body, requestKey(request))),
   });
@@ -101,7 +103,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
         }),
         z.strictObject({ resolution: z.literal('invalid'), rootCause: z.enum(ROOT_CAUSES), note: note.describe('sent to the customer: why the invoice stands') }),
       ]),
-      response: { 200: outcomeSchema, ...errors },
+      response: { 200: outcomeSchema, ...changes },
     },
     handler: async (request) => service.resolveDispute(request.user, request.params.disputeId, request.body),
   });
@@ -129,7 +131,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
         })
         .refine((b) => b.action !== 'settlement' || b.settlement, { path: ['settlement'], message: 'a settlement needs { amountMinor, payBy }' })
         .refine((b) => b.action !== 'extended_payment_plan' || b.installments, { path: ['installments'], message: 'an extended payment plan needs its installments' }),
-      response: { 201: requestedSchema, ...errors },
+      response: { 201: requestedSchema, ...changes },
     },
     handler: async (request, reply) => {
       const { action, reason, amountMinor, settlement, installments } = request.body;
@@ -157,7 +159,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ service: DisputeApprovalServ
       summary: 'Approve or reject with a note; never one’s own request, never above one’s role or approval limit (403)',
       params: requestParams,
       body: z.object({ decision: z.enum(['approve', 'reject']), note }),
-      response: { 200: decidedSchema, ...errors },
+      response: { 200: decidedSchema, ...changes },
     },
     handler: async (request) => service.decide(request.user, request.params.requestId, request.body),
   });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requestKey } from '../idempotency';
 import type { PausesService } from '../pauses-service';
-import { customerParams, errorResponses, instantSchema, invoiceParams, nextStepSchema } from '../schemas';
+import { customerParams, errorResponses, instantSchema, invoiceParams, nextStepSchema, updateResponses } from '../schemas';
 import { multiLineText, singleLineText } from '../../domain/text';
 
 /** Pausing and resuming dunning: one invoice, or a whole customer. Each takes an Idempotency-Key (api/idempotency.ts). */
@@ -16,7 +16,8 @@ const pauseBody = z.object({
   until: instant.nullable().default(null).describe('omitted or null: until someone resumes'),
 });
 const resumeBody = z.object({ note: note.default('') });
-const errors = errorResponses;
+// Each route changes workflows: 202 when a workflow's worker does not take the change in time, 503, 504 (api/schemas.ts).
+const errors = { ...errorResponses, ...updateResponses };
 
 export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = async (app, { pauses }) => {
   app.post('/invoices/:invoiceNumber/pause', {
@@ -36,7 +37,7 @@ export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = asy
       summary: 'Pause dunning for every open invoice of a customer (and invoices enrolled meanwhile)',
       params: customerParams,
       body: pauseBody,
-      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), until: z.string().nullable(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string() })) }), ...errors },
+      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), until: z.string().nullable(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), pendingUpdateId: z.string().optional() })) }), ...errors },
     },
     config: { idempotent: true },
     handler: async (request) => pauses.pauseCustomer(request.user, request.params.customerId, request.body, requestKey(request)),
@@ -47,7 +48,7 @@ export const pauseRoutes: FastifyPluginAsyncZod<{ pauses: PausesService }> = asy
       summary: "Lift a customer-wide pause (invoices paused on their own stay paused)",
       params: customerParams,
       body: resumeBody,
-      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), resumed: z.boolean() })) }), ...errors },
+      response: { 200: z.object({ customerId: z.string(), paused: z.boolean(), invoices: z.array(z.object({ invoiceNumber: z.string(), stage: z.string(), pendingUpdateId: z.string().optional(), resumed: z.boolean() })) }), ...errors },
     },
     config: { idempotent: true },
     handler: async (request) => pauses.resumeCustomer(request.user, request.params.customerId, request.body, requestKey(request)),

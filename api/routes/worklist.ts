@@ -6,7 +6,7 @@ import { requestKey } from '../idempotency';
 import type { NotesService } from '../notes-service';
 import type { TasksService } from '../tasks-service';
 import type { WorklistService } from '../worklist-service';
-import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery } from '../schemas';
+import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery, updateResponses } from '../schemas';
 import { DATE_RANGE, dateSchema } from '../dates';
 import { multiLineText, singleLineText } from '../../domain/text';
 
@@ -115,6 +115,7 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
           }),
         }),
         ...errors,
+        ...updateResponses,
       },
     },
     // Completes once anyway (by task); with a key, a retry gets the first answer instead of 409 task_already_completed.
