@@ -8,6 +8,7 @@ import { businessCalendarFor } from '../integrations/holidays';
 import type { BusinessCalendar } from '../domain/business-calendar';
 import { DomainError, notFound } from './errors';
 import { unknownTemplateIssues } from '../domain/templates';
+import { cadenceReferenceIssues } from '../domain/cadence-references';
 import { validationIssues, type ValidationIssue } from '../config/validation-issues';
 import { cadenceDefinitionSchema, type CadenceVersionView, type PreviewRequest } from './schemas';
 
@@ -22,6 +23,8 @@ export interface CadenceServiceDeps {
   templates: Record<string, EmailTemplate>;
   /** The cadence for invoices that no override, segment assignment or selection rule claims. */
   defaultCadenceId: string;
+  /** The names of WEBHOOK_ENDPOINTS (the worker reads the same variable); a cadence's webhook steps may name only these. Default: none. */
+  webhookEndpoints?: readonly string[];
 }
 
 type VersionStatus = CadenceVersionView['status'];
@@ -65,6 +68,9 @@ function holidayCalendar(...args: Parameters<typeof businessCalendarFor>): Busin
 
 export function createCadenceService(deps: CadenceServiceDeps) {
   const { sql, tenantId, templates } = deps;
+  /** Everything a definition names that is not configured (templates, webhook endpoints), by path under `at`. */
+  const referenceIssues = (definition: unknown, at: readonly string[]) =>
+    cadenceReferenceIssues(definition, { templates, webhookEndpoints: deps.webhookEndpoints ?? [] }, at);
 
   const lockCadence = (tx: Tx, cadenceId: string) =>
     tx`select pg_advisory_xact_lock(${CADENCE_LOCK_SPACE}::int, hashtext(${`${tenantId}:${cadenceId}`}))`;
@@ -186,7 +192,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
       const parsed = cadenceDefinitionSchema.safeParse(definition);
       const issues: ValidationIssue[] = [
         ...(parsed.error ? validationIssues(parsed.error, ['body']) : []),
-        ...unknownTemplateIssues(definition, templates, ['body']),
+        ...referenceIssues(definition, ['body']),
       ];
       if (issues.length) throw new DomainError('validation_failed', 'invalid body', { issues });
       return { valid: true };
@@ -197,8 +203,9 @@ export function createCadenceService(deps: CadenceServiceDeps) {
      * ignored: the server numbers versions (1, 2, ...) so that two people saving at once never collide.
      */
     async create(definition: Omit<Cadence, 'version'> & { version?: number }, actor: string): Promise<CadenceVersionView> {
-      const issues = unknownTemplateIssues(definition, templates, ['body']);
-      if (issues.length) throw unknownTemplates(issues);
+      // A reference to something not configured (a template, a webhook endpoint) would park every invoice at that step.
+      const issues = referenceIssues(definition, ['body']);
+      if (issues.length) throw new DomainError('validation_failed', `invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       return sql.begin(async (tx) => {
         await lockCadence(tx, definition.id);
         const [{ next } = { next: 1 }] = await tx<{ next: number }[]>`
@@ -247,8 +254,8 @@ export function createCadenceService(deps: CadenceServiceDeps) {
           select status, definition from cadence_versions where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and version = ${version}`;
         if (!target) throw notFound(`cadence ${cadenceId} version ${version}`);
         // Templates are configuration: one may have gone since the version was saved.
-        const issues = unknownTemplateIssues(target.definition, templates, ['definition']);
-        if (issues.length) throw new DomainError('activation_blocked', `cannot activate: unknown template at ${issues.map((i) => i.path).join(', ')}`, { issues });
+        const issues = referenceIssues(target.definition, ['definition']);
+        if (issues.length) throw new DomainError('activation_blocked', `cannot activate: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
         if (target.status !== 'active') {
           const [previous] = await tx<{ version: number }[]>`
             update cadence_versions set status = 'retired'

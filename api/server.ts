@@ -44,6 +44,8 @@ async function main() {
     templates,
     defaultCadenceId: cadence.id,
     webhookSecret: env.ERP_WEBHOOK_SECRET,
+    // The same WEBHOOK_ENDPOINTS the worker sends to: a cadence may name only these.
+    webhookEndpoints: Object.keys(env.WEBHOOK_ENDPOINTS),
     // Asked at enrollment whether it knows the invoice; a person waits, so it gets 5 s, not an activity's 10.
     erp: createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY, timeoutMs: 5_000 }),
     logger: { level: env.LOG_LEVEL },

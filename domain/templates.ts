@@ -92,18 +92,24 @@ export interface ValidationIssue {
 }
 
 /**
- * Every email and statement step must name a template that exists. Works on unchecked input too, so
- * that POST /cadences/validate reports these problems together with the schema's.
+ * Every email and statement step, and the promise courtesy reminder, must name a template that exists.
+ * Works on unchecked input too, so that POST /cadences/validate reports these problems together with the schema's.
  */
 export function unknownTemplateIssues(definition: unknown, templates: Record<string, EmailTemplate>, at: readonly string[]): ValidationIssue[] {
+  const issue = (template: unknown, path: readonly (string | number)[]): ValidationIssue[] =>
+    typeof template !== 'string' || template === '' || Object.hasOwn(templates, template)
+      ? []
+      : [{ path: [...at, ...path].join('.'), code: 'unknown_template', message: `unknown template "${template}"` }];
   const steps = (definition as { steps?: unknown } | null)?.steps;
-  if (!Array.isArray(steps)) return [];
-  return steps.flatMap((step: unknown, i) => {
-    const action = (step as { action?: { type?: unknown; template?: unknown } } | null)?.action;
-    if (action?.type !== 'email' && action?.type !== 'statement') return [];
-    const template = action.template ?? (action.type === 'statement' ? 'statement' : undefined); // the schema's default
-    if (typeof template !== 'string' || template === '' || Object.hasOwn(templates, template)) return [];
-    return [{ path: [...at, 'steps', i, 'action', 'template'].join('.'), code: 'unknown_template', message: `unknown template "${template}"` }];
-  });
+  const stepIssues = !Array.isArray(steps)
+    ? []
+    : steps.flatMap((step: unknown, i) => {
+        const action = (step as { action?: { type?: unknown; template?: unknown } } | null)?.action;
+        if (action?.type !== 'email' && action?.type !== 'statement') return [];
+        const template = action.template ?? (action.type === 'statement' ? 'statement' : undefined); // the schema's default
+        return issue(template, ['steps', i, 'action', 'template']);
+      });
+  const courtesy = (definition as { collection?: { promise?: { courtesyReminder?: { template?: unknown } | null } | null } | null } | null)?.collection?.promise?.courtesyReminder;
+  return [...stepIssues, ...issue(courtesy?.template, ['collection', 'promise', 'courtesyReminder', 'template'])];
 }
 

@@ -147,14 +147,14 @@ describe('POST /cadences: versions', () => {
     expect(await cadenceRows(id)).toEqual([]);
   });
 
-  it('rejects a definition naming unknown templates with 400 unknown_template, naming each step path, and stores nothing', async () => {
+  it('rejects a definition naming unknown templates with 400 validation_failed, naming each step path, and stores nothing', async () => {
     const id = uniqueId('tmpl');
     const bad = definition(id);
     bad.steps[0]!.action = { type: 'email', template: 'no-such-template' };
     (bad.steps[2] as { action: unknown }).action = { type: 'statement', template: 'no-such-statement' };
     const res = await api('POST', '/cadences', bad);
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe('unknown_template');
+    expect(res.body.error).toBe('validation_failed');
     expect(res.body.message).toMatch(/body\.steps\.0\.action\.template.*body\.steps\.2\.action\.template/);
     expect(res.body.issues).toEqual([
       { path: 'body.steps.0.action.template', code: 'unknown_template', message: 'unknown template "no-such-template"' },

@@ -10,7 +10,7 @@ import { createSql, type Sql } from '../../db/sql';
  * integration project, for one tenant with the standard cadence. No worker polls its task queue:
  * enrollments really start workflows, which then just wait; close() terminates those in `started`.
  */
-export async function startTestApp(tenantId: string, opts: { webhookSecret?: string; erp?: AppDeps['erp'] } = {}) {
+export async function startTestApp(tenantId: string, opts: { webhookSecret?: string; erp?: AppDeps['erp']; webhookEndpoints?: string[] } = {}) {
   const sql: Sql = createSql(inject('databaseUrl'), { max: 4 });
   await migrate(sql);
   const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -27,6 +27,8 @@ export async function startTestApp(tenantId: string, opts: { webhookSecret?: str
     webhookSecret: opts.webhookSecret ?? 'test-secret-0123456789',
     // Without one, enrollment does not ask an ERP (api/invoice-service.ts checkWithErp).
     ...(opts.erp ? { erp: opts.erp } : {}),
+    // The names of WEBHOOK_ENDPOINTS a cadence's webhook steps may use; none unless given.
+    ...(opts.webhookEndpoints ? { webhookEndpoints: opts.webhookEndpoints } : {}),
   });
   await app.ready();
   await app.cadences.seedDefaults([cadence]);
