@@ -1,5 +1,24 @@
-import { randomUUID } from 'node:crypto';
-import type { Sql } from '../db/sql';
+import { appendAuditEvent, countAuditEvents, type AuditEvent } from '../db/audit-events';
+import {
+  activateCadenceVersion,
+  activeCadenceDefinitions,
+  assignSegmentCadence,
+  cadenceAssignmentOf,
+  cadenceAssignments,
+  cadenceExists,
+  cadenceSummaries,
+  cadenceVersions,
+  insertCadenceVersion,
+  lockCadence as lockCadenceRows,
+  lockSegmentAssignment,
+  nextCadenceVersion,
+  retireActiveCadenceVersion,
+  unassignSegmentCadence,
+  type CadenceVersionRow,
+} from '../db/cadences';
+import { findCustomer, lockCustomer, setCustomerCadenceOverride } from '../db/customers';
+import { invoicePreviewFacts } from '../db/invoices';
+import type { Sql, TransactionSql } from '../db/sql';
 import type { Cadence, Segment } from '../domain/cadence';
 import type { EmailTemplate } from '../domain/templates';
 import { selectCadence } from '../domain/cadence-selection';
@@ -27,22 +46,12 @@ export interface CadenceServiceDeps {
   webhookEndpoints?: readonly string[];
 }
 
-type VersionStatus = CadenceVersionView['status'];
-interface VersionRow {
-  cadence_id: string;
-  version: number;
-  status: VersionStatus;
-  definition: Cadence;
-  created_at: Date;
-  created_by: string;
-  activated_at: Date | null;
-}
+type VersionRow = CadenceVersionRow;
+/** An audit event of this tenant before its key (each type with its own details). */
+type ConfigurationEvent = AuditEvent extends infer E ? (E extends unknown ? Omit<E, 'tenantId' | 'eventKey'> : never) : never;
 
-/** Creating and activating versions of one cadence are serialised by a transaction-scoped advisory lock. */
-const CADENCE_LOCK_SPACE = 7_262_002;
 const SEED_ACTOR = 'config';
-/** The transaction handle sql.begin passes to its callback. */
-type Tx = Parameters<Parameters<Sql['begin']>[1]>[0];
+type Tx = TransactionSql;
 
 const toView = (row: VersionRow): CadenceVersionView => ({
   cadenceId: row.cadence_id,
@@ -72,23 +81,19 @@ export function createCadenceService(deps: CadenceServiceDeps) {
   const referenceIssues = (definition: unknown, at: readonly string[]) =>
     cadenceReferenceIssues(definition, { templates, webhookEndpoints: deps.webhookEndpoints ?? [] }, at);
 
-  const lockCadence = (tx: Tx, cadenceId: string) =>
-    tx`select pg_advisory_xact_lock(${CADENCE_LOCK_SPACE}::int, hashtext(${`${tenantId}:${cadenceId}`}))`;
+  const lockCadence = (tx: Tx, cadenceId: string) => lockCadenceRows(tx, tenantId, cadenceId);
 
-  async function audit(tx: Tx, eventKey: string, actor: string, type: string, details: object) {
-    await tx`
-      insert into audit_events (event_key, tenant_id, actor, event_type, details)
-      values (${eventKey}, ${tenantId}, ${actor}, ${type}, ${tx.json(details as never)})
-      on conflict (event_key) do nothing`;
+  /**
+   * Appends a configuration change to the audit trail, keyed by its subject and its number among the
+   * changes of that type to it (`subject` names it, `match` finds those changes): the caller holds the
+   * lock that serialises them, so the number is this change's own. A request that changes nothing calls none.
+   */
+  async function audit(tx: Tx, subject: string, match: Record<string, unknown>, event: ConfigurationEvent) {
+    const n = (await countAuditEvents(tx, tenantId, event.type, match)) + 1;
+    await appendAuditEvent(tx, { ...event, tenantId, eventKey: `${subject}:n${n}` } as AuditEvent);
   }
 
-  async function versions(cadenceId: string, version?: number): Promise<VersionRow[]> {
-    return sql<VersionRow[]>`
-      select cadence_id, version, status, definition, created_at, created_by, activated_at
-      from cadence_versions
-      where tenant_id = ${tenantId} and cadence_id = ${cadenceId} ${version === undefined ? sql`` : sql`and version = ${version}`}
-      order by version`;
-  }
+  const versions = (cadenceId: string, version?: number): Promise<VersionRow[]> => cadenceVersions(sql, tenantId, cadenceId, version);
 
   /** The active version of a cadence: 404 when the cadence does not exist, 409 when none of its versions is active. */
   async function activeVersion(cadenceId: string): Promise<Cadence> {
@@ -105,11 +110,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
     return row;
   }
 
-  async function activeCadences(): Promise<Cadence[]> {
-    const rows = await sql<{ definition: Cadence }[]>`
-      select definition from cadence_versions where tenant_id = ${tenantId} and status = 'active' order by cadence_id`;
-    return rows.map((r) => r.definition);
-  }
+  const activeCadences = (): Promise<Cadence[]> => activeCadenceDefinitions(sql, tenantId);
 
   /**
    * The cadence an enrollment pins: customer override > segment assignment > selection rules > default.
@@ -117,13 +118,8 @@ export function createCadenceService(deps: CadenceServiceDeps) {
    */
   async function resolveFor(ctx: { customerId?: string; segment: Segment; currency: string; amountMinor: number }): Promise<Cadence> {
     const active = await activeCadences();
-    const [customer] =
-      ctx.customerId === undefined
-        ? []
-        : await sql<{ cadence_override: string | null }[]>`
-            select cadence_override from customers where tenant_id = ${tenantId} and customer_id = ${ctx.customerId}`;
-    const [assignment] = await sql<{ cadence_id: string }[]>`
-      select cadence_id from cadence_assignments where tenant_id = ${tenantId} and segment = ${ctx.segment}`;
+    const customer = ctx.customerId === undefined ? undefined : await findCustomer(sql, tenantId, ctx.customerId);
+    const assignment = await cadenceAssignmentOf(sql, tenantId, ctx.segment);
     // selectCadence ranks its override above the selection rules: the first of ours that is active takes that place.
     const chosen = [customer?.cadence_override, assignment?.cadence_id].find((id) => id && active.some((c) => c.id === id));
     const selection = { segment: ctx.segment, currency: ctx.currency, amountMinor: ctx.amountMinor };
@@ -140,25 +136,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
   }
 
   async function enrolledSubject(invoiceNumber: string): Promise<PreviewSubject> {
-    const [row] = await sql<
-      {
-        currency: string;
-        amount_minor: number;
-        open_amount_minor: number;
-        due_date: string;
-        cadence_id: string;
-        cadence_version: number;
-        time_zone: string;
-        segment: Segment;
-        country: string | null;
-        region: string | null;
-        do_not_contact: boolean;
-      }[]
-    >`
-      select i.currency, i.amount_minor, i.open_amount_minor, to_char(i.due_date, 'YYYY-MM-DD') as due_date, i.cadence_id, i.cadence_version,
-             c.time_zone, c.segment, c.country, c.region, c.do_not_contact
-      from invoices i join customers c using (tenant_id, customer_id)
-      where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
+    const row = await invoicePreviewFacts(sql, tenantId, invoiceNumber);
     if (!row) throw notFound(`invoice ${invoiceNumber}`);
     return {
       dueDate: row.due_date,
@@ -208,25 +186,14 @@ export function createCadenceService(deps: CadenceServiceDeps) {
       if (issues.length) throw new DomainError('validation_failed', `invalid body: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       return sql.begin(async (tx) => {
         await lockCadence(tx, definition.id);
-        const [{ next } = { next: 1 }] = await tx<{ next: number }[]>`
-          select coalesce(max(version), 0) + 1 as next from cadence_versions where tenant_id = ${tenantId} and cadence_id = ${definition.id}`;
-        const [row] = await tx<VersionRow[]>`
-          insert into cadence_versions (tenant_id, cadence_id, version, definition, status, created_by)
-          values (${tenantId}, ${definition.id}, ${next}, ${tx.json({ ...definition, version: next } as never)}, 'draft', ${actor})
-          returning cadence_id, version, status, definition, created_at, created_by, activated_at`;
-        return toView(row!);
+        const next = await nextCadenceVersion(tx, tenantId, definition.id);
+        return toView(await insertCadenceVersion(tx, { tenantId, definition: { ...definition, version: next }, status: 'draft', createdBy: actor }));
       });
     },
 
     /** Every cadence: its latest version and which version is active. */
     async list() {
-      const rows = await sql<{ cadence_id: string; name: string; version: number; status: VersionStatus; active_version: number | null }[]>`
-        select distinct on (v.cadence_id) v.cadence_id, v.definition->>'name' as name, v.version, v.status,
-               (select a.version from cadence_versions a
-                where a.tenant_id = v.tenant_id and a.cadence_id = v.cadence_id and a.status = 'active') as active_version
-        from cadence_versions v
-        where v.tenant_id = ${tenantId}
-        order by v.cadence_id, v.version desc`;
+      const rows = await cadenceSummaries(sql, tenantId);
       return {
         items: rows.map((r) => ({ cadenceId: r.cadence_id, name: r.name, latestVersion: r.version, latestStatus: r.status, activeVersion: r.active_version })),
       };
@@ -244,52 +211,53 @@ export function createCadenceService(deps: CadenceServiceDeps) {
 
     /**
      * Makes a version the one new enrollments pin; the previously active one is retired. A retired
-     * version may be activated again (a rollback); activating the active version changes nothing. A version
-     * naming a template that no longer exists is refused.
+     * version may be activated again (a rollback); activating the active version (a retry) changes and
+     * records nothing. A version naming a template that no longer exists is refused. The audit event is
+     * keyed by the cadence and its number among the cadence's activations.
      */
     async activate(cadenceId: string, version: number, actor: string): Promise<CadenceVersionView> {
       return sql.begin(async (tx) => {
         await lockCadence(tx, cadenceId);
-        const [target] = await tx<{ status: VersionStatus; definition: Cadence }[]>`
-          select status, definition from cadence_versions where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and version = ${version}`;
+        const [target] = await cadenceVersions(tx, tenantId, cadenceId, version);
         if (!target) throw notFound(`cadence ${cadenceId} version ${version}`);
         // Templates are configuration: one may have gone since the version was saved.
         const issues = referenceIssues(target.definition, ['definition']);
         if (issues.length) throw new DomainError('activation_blocked', `cannot activate: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
         if (target.status !== 'active') {
-          const [previous] = await tx<{ version: number }[]>`
-            update cadence_versions set status = 'retired'
-            where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and status = 'active' returning version`;
-          await tx`
-            update cadence_versions set status = 'active', activated_at = now()
-            where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and version = ${version}`;
-          await audit(tx, `cadence-activated:${tenantId}:${cadenceId}:${version}:${randomUUID()}`, actor, 'cadence_activated', {
-            cadenceId,
-            version,
-            previousVersion: previous?.version ?? null,
+          const previous = await retireActiveCadenceVersion(tx, tenantId, cadenceId);
+          await activateCadenceVersion(tx, tenantId, cadenceId, version);
+          await audit(tx, `cadence-activated:${tenantId}:${cadenceId}`, { cadenceId }, {
+            actor,
+            type: 'cadence_activated',
+            details: { cadenceId, version, previousVersion: previous ?? null },
           });
         }
-        const [row] = await tx<VersionRow[]>`
-          select cadence_id, version, status, definition, created_at, created_by, activated_at
-          from cadence_versions where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and version = ${version}`;
+        const [row] = await cadenceVersions(tx, tenantId, cadenceId, version);
         return toView(row!);
       });
     },
 
     async listAssignments() {
-      const rows = await sql<{ segment: Segment; cadence_id: string }[]>`
-        select segment, cadence_id from cadence_assignments where tenant_id = ${tenantId} order by segment`;
+      const rows = await cadenceAssignments(sql, tenantId);
       return { items: rows.map((r) => ({ segment: r.segment, cadenceId: r.cadence_id })) };
     },
 
-    /** Gives a segment its cadence; it takes precedence over selection rules. The cadence must have an active version. */
+    /**
+     * Gives a segment its cadence; it takes precedence over selection rules. The cadence must have an active
+     * version. The segment's cadence already (a retried PUT) changes and records nothing.
+     */
     async assignSegment(segment: Segment, cadenceId: string, actor: string) {
       await activeVersion(cadenceId);
       await sql.begin(async (tx) => {
-        await tx`
-          insert into cadence_assignments (tenant_id, segment, cadence_id) values (${tenantId}, ${segment}, ${cadenceId})
-          on conflict (tenant_id, segment) do update set cadence_id = excluded.cadence_id, updated_at = now()`;
-        await audit(tx, `cadence-assigned:${tenantId}:${segment}:${randomUUID()}`, actor, 'cadence_assigned', { segment, cadenceId });
+        await lockSegmentAssignment(tx, tenantId, segment);
+        const before = await cadenceAssignmentOf(tx, tenantId, segment);
+        if (before?.cadence_id === cadenceId) return;
+        await assignSegmentCadence(tx, tenantId, segment, cadenceId);
+        await audit(tx, `cadence-assigned:${tenantId}:${segment}`, { segment }, {
+          actor,
+          type: 'cadence_assigned',
+          details: { segment, cadenceId },
+        });
       });
       return { segment, cadenceId };
     },
@@ -297,19 +265,29 @@ export function createCadenceService(deps: CadenceServiceDeps) {
     /** Removes a segment's assignment, if any: its invoices then follow the selection rules. */
     async unassignSegment(segment: Segment, actor: string): Promise<void> {
       await sql.begin(async (tx) => {
-        const removed = await tx`delete from cadence_assignments where tenant_id = ${tenantId} and segment = ${segment} returning cadence_id`;
-        if (removed.length) await audit(tx, `cadence-unassigned:${tenantId}:${segment}:${randomUUID()}`, actor, 'cadence_unassigned', { segment });
+        await lockSegmentAssignment(tx, tenantId, segment);
+        if ((await unassignSegmentCadence(tx, tenantId, segment)) !== undefined)
+          await audit(tx, `cadence-unassigned:${tenantId}:${segment}`, { segment }, { actor, type: 'cadence_unassigned', details: { segment } });
       });
     },
 
-    /** Pins a customer to a cadence (its active version at each enrollment), or removes the override with null. */
+    /**
+     * Pins a customer to a cadence (its active version at each enrollment), or removes the override with
+     * null. The customer's override already (a retried PUT) changes and records nothing.
+     */
     async setCustomerOverride(customerId: string, cadenceId: string | null, actor: string) {
-      const [customer] = await sql`select 1 from customers where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-      if (!customer) throw notFound(`customer ${customerId}`);
+      if (!(await findCustomer(sql, tenantId, customerId))) throw notFound(`customer ${customerId}`);
       if (cadenceId !== null) await activeVersion(cadenceId);
       await sql.begin(async (tx) => {
-        await tx`update customers set cadence_override = ${cadenceId}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
-        await audit(tx, `cadence-override:${tenantId}:${customerId}:${randomUUID()}`, actor, 'customer_cadence_set', { customerId, cadenceId });
+        const before = await lockCustomer(tx, tenantId, customerId);
+        if (!before) throw notFound(`customer ${customerId}`);
+        if (before.cadence_override === cadenceId) return;
+        await setCustomerCadenceOverride(tx, tenantId, customerId, cadenceId);
+        await audit(tx, `cadence-override:${tenantId}:${customerId}`, { customerId }, {
+          actor,
+          type: 'customer_cadence_set',
+          details: { customerId, cadenceId },
+        });
       });
       return { customerId, cadenceId };
     },
@@ -358,12 +336,15 @@ export function createCadenceService(deps: CadenceServiceDeps) {
       for (const cadence of cadences) {
         await sql.begin(async (tx) => {
           await lockCadence(tx, cadence.id);
-          const [known] = await tx`select 1 from cadence_versions where tenant_id = ${tenantId} and cadence_id = ${cadence.id} limit 1`;
-          if (known) return;
-          await tx`
-            insert into cadence_versions (tenant_id, cadence_id, version, definition, status, created_by, activated_at)
-            values (${tenantId}, ${cadence.id}, ${cadence.version}, ${tx.json(cadence as never)}, 'active', ${SEED_ACTOR}, now())`;
-          await audit(tx, `cadence-seeded:${tenantId}:${cadence.id}`, SEED_ACTOR, 'cadence_activated', { cadenceId: cadence.id, version: cadence.version, previousVersion: null });
+          if (await cadenceExists(tx, tenantId, cadence.id)) return;
+          await insertCadenceVersion(tx, { tenantId, definition: cadence, status: 'active', createdBy: SEED_ACTOR });
+          await appendAuditEvent(tx, {
+            eventKey: `cadence-seeded:${tenantId}:${cadence.id}`,
+            tenantId,
+            actor: SEED_ACTOR,
+            type: 'cadence_activated',
+            details: { cadenceId: cadence.id, version: cadence.version, previousVersion: null },
+          });
           seeded.push({ id: cadence.id, version: cadence.version });
         });
       }

@@ -117,9 +117,9 @@ export interface AuditDetailsByType {
   deduction_not_disputed: { paymentId: string; deduction: unknown; reason: string };
   config_document_saved: { name: string; version: number };
   cadence_activated: { cadenceId: string; version: number; previousVersion: number | null };
-  cadence_assigned: { segment: Segment; cadenceId: string; previousCadenceId?: string | null };
-  cadence_unassigned: { segment: Segment; previousCadenceId?: string };
-  customer_cadence_set: { customerId: string; cadenceId: string | null; previousCadenceId?: string | null };
+  cadence_assigned: { segment: Segment; cadenceId: string };
+  cadence_unassigned: { segment: Segment };
+  customer_cadence_set: { customerId: string; cadenceId: string | null };
   task_created: { taskId: number; dueAt: string; note: string };
   task_completed: { taskId: number; outcome: CallOutcome; note: string };
   note_added: { customerId: string; note: string };
@@ -168,6 +168,18 @@ export async function appendAuditEvent(db: Db, event: AuditEvent): Promise<boole
     on conflict (event_key) do nothing
     returning id`;
   return rows.length > 0;
+}
+
+/**
+ * How many events of this type about no invoice (configuration, a customer) the tenant's trail holds
+ * whose details contain `details` (e.g. { segment: 'smb' }): the number of the next such change in a
+ * deterministic key. Count under the lock that serialises those changes, so that two never get the same number.
+ */
+export async function countAuditEvents(db: Db, tenantId: string, type: AuditEventType, details: Record<string, unknown>): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select count(*)::int as n from audit_events
+    where tenant_id = ${tenantId} and invoice_number is null and event_type = ${type} and details @> ${db.json(details as never)}`;
+  return row!.n;
 }
 
 /** The audit trail of one invoice, oldest first. */

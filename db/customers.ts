@@ -160,3 +160,8 @@ export async function setCustomerPause(db: Db, tenantId: string, customerId: str
 export async function setCustomerCollector(db: Db, tenantId: string, customerId: string, collectorId: string): Promise<void> {
   await db`update customers set collector_id = ${collectorId}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
 }
+
+/** Pins the customer to a cadence (its active version at each enrollment), or removes the override with null. */
+export async function setCustomerCadenceOverride(db: Db, tenantId: string, customerId: string, cadenceId: string | null): Promise<void> {
+  await db`update customers set cadence_override = ${cadenceId}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
+}

@@ -1,3 +1,4 @@
+import type { Segment } from '../domain/cadence';
 import { TERMINAL_STAGES, type DunningStage } from '../domain/invoice-state';
 import type { Db } from './sql';
 
@@ -134,4 +135,28 @@ export async function openInvoicesOfCustomer(db: Db, tenantId: string, customerI
   return db<{ invoice_number: string; workflow_id: string }[]>`
     select invoice_number, workflow_id from invoices where tenant_id = ${tenantId} and customer_id = ${customerId}
       and stage <> all(${TERMINAL_STAGES as string[]}) order by invoice_number`;
+}
+
+/** What a preview of an enrolled invoice's cadence needs: the invoice (dates as ISO days), its pinned cadence and its customer. */
+export interface InvoicePreviewFacts {
+  currency: string;
+  amount_minor: number;
+  open_amount_minor: number;
+  due_date: string;
+  cadence_id: string;
+  cadence_version: number;
+  time_zone: string;
+  segment: Segment;
+  country: string | null;
+  region: string | null;
+  do_not_contact: boolean;
+}
+
+export async function invoicePreviewFacts(db: Db, tenantId: string, invoiceNumber: string): Promise<InvoicePreviewFacts | undefined> {
+  const [row] = await db<InvoicePreviewFacts[]>`
+    select i.currency, i.amount_minor, i.open_amount_minor, to_char(i.due_date, 'YYYY-MM-DD') as due_date, i.cadence_id, i.cadence_version,
+           c.time_zone, c.segment, c.country, c.region, c.do_not_contact
+    from invoices i join customers c using (tenant_id, customer_id)
+    where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
+  return row;
 }

@@ -312,6 +312,38 @@ describe('segment assignments and customer overrides', () => {
   });
 });
 
+describe('retried configuration changes (no Idempotency-Key)', () => {
+  const keysOf = (type: string, field: string, value: string) =>
+    sql<{ event_key: string }[]>`
+      select event_key from audit_events where tenant_id = ${tenantId} and event_type = ${type} and details->>${field} = ${value} order by id`.then((rows) => rows.map((r) => r.event_key));
+
+  it('an activation, assignment or override again changes and records nothing; each change is keyed by its subject and number', async () => {
+    const a = uniqueId('rtr-a');
+    const b = uniqueId('rtr-b');
+    await activeCadence(a);
+    await activeCadence(b);
+    expect((await api('POST', '/cadences', definition(a))).status).toBe(201);
+    expect((await api('POST', `/cadences/${a}/versions/2/activate`)).status).toBe(200);
+    expect((await api('POST', `/cadences/${a}/versions/2/activate`)).status).toBe(200);
+    expect((await api('POST', `/cadences/${a}/versions/1/activate`)).status).toBe(200);
+    expect(await keysOf('cadence_activated', 'cadenceId', a)).toEqual([1, 2, 3].map((n) => `cadence-activated:${tenantId}:${a}:n${n}`));
+
+    const assigned = await keysOf('cadence_assigned', 'segment', 'standard');
+    const n = assigned.length;
+    for (const cadenceId of [a, a, b, b, a]) expect((await api('PUT', '/cadence-assignments/standard', { cadenceId })).status).toBe(200);
+    expect(await keysOf('cadence_assigned', 'segment', 'standard')).toEqual([...assigned, ...[1, 2, 3].map((i) => `cadence-assigned:${tenantId}:standard:n${n + i}`)]);
+    const unassigned = await keysOf('cadence_unassigned', 'segment', 'standard');
+    expect((await api('DELETE', '/cadence-assignments/standard')).status).toBe(204);
+    expect((await api('DELETE', '/cadence-assignments/standard')).status).toBe(204);
+    expect(await keysOf('cadence_unassigned', 'segment', 'standard')).toEqual([...unassigned, `cadence-unassigned:${tenantId}:standard:n${unassigned.length + 1}`]);
+
+    const customerId = uniqueId('CUST-RTR');
+    await insertCustomer(customerId);
+    for (const cadenceId of [a, a, null, null, a]) expect((await api('PUT', `/customers/${customerId}/cadence`, { cadenceId })).status).toBe(200);
+    expect(await keysOf('customer_cadence_set', 'customerId', customerId)).toEqual([1, 2, 3].map((i) => `cadence-override:${tenantId}:${customerId}:n${i}`));
+  });
+});
+
 describe('resolveFor: the cadence an enrollment pins', () => {
   it('applies customer override > segment assignment > selection rules > default', async () => {
     const vip = uniqueId('vip');
