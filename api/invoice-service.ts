@@ -147,6 +147,23 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       throw new DomainError('erp_mismatch', `the ERP knows invoice ${invoice.number} with another ${differ.join(', ')}`, { erp });
   }
 
+  /**
+   * The steps of the view, each with its action. Workflows recorded before the step_superseded audit event
+   * carried the action left it out: such a step takes the action of its id in the invoice's pinned cadence
+   * version ('unknown' when that version has no such step, or is gone).
+   */
+  async function withActions(
+    steps: { step_id: string; action: string; at: Date; outcome: string }[],
+    row: Pick<InvoiceRow, 'cadence_id' | 'cadence_version'>,
+  ): Promise<InvoiceView['steps']> {
+    let pinned: Map<string, string> | undefined;
+    if (steps.some((s) => s.action === '')) {
+      const definition = await deps.cadences.getVersion(row.cadence_id, row.cadence_version).then((v) => v.definition, () => undefined);
+      pinned = new Map((definition?.steps ?? []).map((step) => [step.id, step.action.type]));
+    }
+    return steps.map((s) => ({ stepId: s.step_id, action: s.action || (pinned?.get(s.step_id) ?? 'unknown'), at: s.at.toISOString(), outcome: s.outcome }));
+  }
+
   return {
     /**
      * Stores customer and invoice and starts the invoice's one workflow, both or neither; a second
@@ -337,7 +354,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         pausedUntil: row.paused_until?.toISOString() ?? null,
         promiseDate: row.promise_date,
         disputedAmountMinor: row.disputed_amount_minor,
-        steps: steps.map((s) => ({ stepId: s.step_id, action: s.action, at: s.at.toISOString(), outcome: s.outcome })),
+        steps: await withActions(steps, row),
       };
     },
 
