@@ -1,7 +1,7 @@
 import type { ApprovalAction } from './authority-matrix';
 import { aRole, roleRank, type Role } from './roles';
 import { refusal, type Refusal } from './refusals';
-import type { DunningStage } from './invoice-state';
+import type { DunningStage } from './stages';
 
 /** Approval requests, decisions and outcomes: shared by the approval and invoice workflows, activities and the API. */
 

@@ -1,24 +1,9 @@
 import type { DatedDisputeRoute } from './resolution-matrix';
-import type { DunningStage } from './invoice-state';
+import type { DunningStage } from './stages';
 import { refusal, type Refusal } from './refusals';
+import type { DisputeReason } from './dispute-reasons';
 
-/**
- * Dispute reason codes, as AR teams record them (DESIGN.md section 1): the resolution matrix maps
- * each to the team that owns it.
- */
-export const DISPUTE_REASONS = [
-  'pricing',
-  'quantity_short_shipment',
-  'damaged_goods',
-  'not_received',
-  'po_missing_mismatch',
-  'duplicate_billing',
-  'tax',
-  'credit_not_applied',
-  'service_quality',
-  'other',
-] as const;
-export type DisputeReason = (typeof DISPUTE_REASONS)[number];
+export { DISPUTE_REASONS, type DisputeReason } from './dispute-reasons';
 
 export const ROOT_CAUSES = [
   'pricing_error',

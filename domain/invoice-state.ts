@@ -1,4 +1,5 @@
 import type { Cadence } from './cadence';
+import { TERMINAL_STAGES, type DunningStage } from './stages';
 import type { BusinessCalendar } from './business-calendar';
 import { nextPromiseEvent, type ActivePromise, type PromiseRequest } from './promises';
 import { planNextStep, type ScheduleContext } from './schedule';
@@ -8,10 +9,7 @@ import type { Role } from './roles';
 
 /** The invoice's dunning state and the payloads that change it: shared by the workflow, activities and the API. */
 
-/** Open stages first (a derived view of the state: paused over disputed over promised over active), then terminal ones. */
-export const DUNNING_STAGES = ['active', 'promised', 'awaiting_approval', 'disputed', 'paused', 'needs_attention', 'paid', 'cancelled', 'written_off', 'handed_off'] as const;
-export type DunningStage = (typeof DUNNING_STAGES)[number];
-export const TERMINAL_STAGES: readonly DunningStage[] = ['paid', 'cancelled', 'written_off', 'handed_off'];
+export { DUNNING_STAGES, TERMINAL_STAGES, type DunningStage } from './stages';
 
 export interface InvoiceRef {
   number: string;

@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { addBusinessDays, type BusinessCalendar } from './business-calendar';
 import { localDate, localInstant } from './promises';
-import { DISPUTE_REASONS, type DisputeReason } from './disputes';
+import { DISPUTE_REASONS, type DisputeReason } from './dispute-reasons';
 import { segmentSchema, type Segment } from './cadence';
 import { teamIdSchema, userIdSchema } from './roles';
 
