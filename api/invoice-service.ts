@@ -18,7 +18,7 @@ import {
   type InvoiceDunningInput,
 } from '../workflows/messages';
 import type { PaymentNotice, PaymentResult } from '../domain/invoice-state';
-import { DomainError, notFound, UpdateNotCompleted } from './errors';
+import { DomainError, notFound, unavailableDependency, UpdateNotCompleted } from './errors';
 import { isWorkflowClosed, runUpdate, UntypedWorkflowFailure } from './workflow-updates';
 import type { Enrollment, InvoiceView } from './schemas';
 
@@ -122,6 +122,21 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'deduction_not_disputed', {
       paymentId: event.payment.paymentId, deduction, reason,
     });
+  }
+
+  /**
+   * The invoice's workflow as Temporal has it (the database mirror cannot say that a workflow failed or was
+   * terminated): RUNNING, COMPLETED, FAILED, TERMINATED, CANCELED, TIMED_OUT, CONTINUED_AS_NEW; NOT_FOUND when
+   * Temporal has none, UNKNOWN when Temporal cannot be asked now (the rest of the view comes from the mirror).
+   */
+  async function workflowStatusOf(workflowId: string): Promise<string> {
+    try {
+      return (await temporal.workflow.getHandle(workflowId).describe()).status.name;
+    } catch (err) {
+      if (isWorkflowClosed(err)) return 'NOT_FOUND';
+      if (unavailableDependency(err)) return 'UNKNOWN';
+      throw err;
+    }
   }
 
   /**
@@ -335,8 +350,17 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         from audit_events
         where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type in ('step_done', 'step_superseded')
         order by id`;
+      // What parked the invoice, as its workflow recorded it when it parked.
+      const [parked] =
+        row.stage === 'needs_attention'
+          ? await sql<{ details: { code: string; reason: string; stepId: string | null; attempts: number; retryAt: string }; at: Date }[]>`
+              select details, occurred_at as at from audit_events
+              where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type = 'needs_attention'
+              order by id desc limit 1`
+          : [];
       return {
         workflowId: row.workflow_id,
+        workflowStatus: await workflowStatusOf(row.workflow_id),
         invoice: {
           number: row.invoice_number,
           customerId: row.customer_id,
@@ -355,6 +379,16 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         promiseDate: row.promise_date,
         disputedAmountMinor: row.disputed_amount_minor,
         steps: await withActions(steps, row),
+        attention: parked
+          ? {
+              code: parked.details.code,
+              reason: parked.details.reason,
+              stepId: parked.details.stepId,
+              since: parked.at.toISOString(),
+              attempts: parked.details.attempts,
+              retryAt: parked.details.retryAt,
+            }
+          : null,
       };
     },
 

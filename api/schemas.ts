@@ -92,6 +92,11 @@ export const nextStepSchema = z.object({ stepId: z.string(), action: z.string(),
 
 export const invoiceViewSchema = z.object({
   workflowId: z.string(),
+  workflowStatus: z
+    .string()
+    .describe(
+      "Temporal's status of the invoice's workflow: RUNNING, COMPLETED, FAILED, TERMINATED, CANCELED, TIMED_OUT, CONTINUED_AS_NEW; NOT_FOUND (none), UNKNOWN (Temporal cannot be asked now). A workflow FAILED or TERMINATED no longer moves the invoice, whatever its stage says",
+    ),
   invoice: z.object({
     number: z.string(),
     customerId: z.string(),
@@ -111,6 +116,17 @@ export const invoiceViewSchema = z.object({
   /** The part of the open amount under open disputes (not collected until they are resolved). */
   disputedAmountMinor: z.number(),
   steps: z.array(stepSchema),
+  /** Stage needs_attention: what parked the invoice, and when it is tried again (POST /invoices/:n/resume tries it at once). */
+  attention: z
+    .object({
+      code: z.string().describe('e.g. ErpInvoiceNotFound, UnknownTemplate, UnknownWebhookEndpoint'),
+      reason: z.string(),
+      stepId: z.string().nullable().describe('the step that could not run; null: the ERP balance read before it'),
+      since: z.string(),
+      attempts: z.number(),
+      retryAt: z.string(),
+    })
+    .nullable(),
 });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 

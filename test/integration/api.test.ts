@@ -258,7 +258,17 @@ describe('GET /invoices/:invoiceNumber', () => {
       promiseDate: null,
       disputedAmountMinor: 0,
       steps: [],
+      workflowStatus: 'RUNNING',
+      attention: null,
     });
+  });
+
+  it('shows a workflow that was terminated or failed, which the mirror alone would still show active (issue 10 #2)', async () => {
+    const number = await enrolled('VIEWT');
+    await client.workflow.getHandle(invoiceWorkflowId(tenantId, number)).terminate('test: someone ended it by hand');
+    const res = await api('GET', `/invoices/${number}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ stage: 'active', workflowStatus: 'TERMINATED' });
   });
 });
 
