@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
+import { approvalRequests, findApprovalRequest, type ApprovalRequestRow } from '../db/approval-requests';
+import { disputeReport, disputesWithCollector, disputeWithCollector, type DisputeWithCollector } from '../db/disputes';
+import { acknowledgeNotification, pageOfNotifications } from '../db/internal-notifications';
 import { approvalLimit, type ApprovalAction } from '../domain/authority-matrix';
 import type { DisputeReason } from '../domain/disputes';
-import { aRole, roleRank, type Role } from '../domain/roles';
+import { aRole, roleRank } from '../domain/roles';
 import { openDisputeUpdate, requestApprovalUpdate } from '../workflows/messages';
 import { disputeWorkflowId, resolveDisputeUpdate } from '../workflows/dispute-messages';
 import { approvalWorkflowId, decideApprovalUpdate } from '../workflows/approval-messages';
@@ -27,59 +30,8 @@ export interface DisputeApprovalDeps {
   configDocs: Pick<ConfigDocumentsService, 'current'>;
 }
 
-interface DisputeRow {
-  dispute_id: string;
-  invoice_number: string;
-  customer_id: string;
-  workflow_id: string;
-  disputed_amount_minor: number;
-  currency: string;
-  reason_code: string;
-  evidence_note: string;
-  source: string;
-  opened_by: string;
-  opened_at: Date;
-  owner_team: string;
-  owner_user: string | null;
-  lead_user: string | null;
-  deadline_date: string;
-  deadline_at: Date;
-  status: string;
-  reminded_at: Date | null;
-  escalated_at: Date | null;
-  credit_amount_minor: number | null;
-  credit_memo_id: string | null;
-  rebill_invoice_number: string | null;
-  root_cause: string | null;
-  resolution_note: string | null;
-  resolved_by: string | null;
-  resolved_at: Date | null;
-  collector_id: string | null;
-}
-
-interface ApprovalRow {
-  request_id: string;
-  invoice_number: string;
-  customer_id: string;
-  workflow_id: string;
-  action: ApprovalAction;
-  amount_minor: number;
-  currency: string;
-  amount_reporting_minor: number;
-  reason: string;
-  source: string;
-  requested_by: string;
-  requested_at: Date;
-  required_role: Role;
-  level: number;
-  status: string;
-  decided_by: string | null;
-  decided_at: Date | null;
-  decision_note: string | null;
-  escalated_at: Date | null;
-  effect: unknown;
-  details: unknown;
-}
+type DisputeRow = DisputeWithCollector;
+type ApprovalRow = ApprovalRequestRow;
 
 const OPEN_DISPUTE = ['open', 'escalated'];
 const iso = (d: Date | null) => d?.toISOString() ?? null;
@@ -104,7 +56,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       ownerTeam: r.owner_team,
       owner: r.owner_user,
       lead: r.lead_user,
-      deadlineDate: r.deadline_date,
+      deadlineDate: r.deadline_day,
       status: r.status,
       /** Whole days since it was opened (until resolved). */
       ageDays: Math.floor((end - r.opened_at.getTime()) / 86_400_000),
@@ -129,10 +81,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   }
 
   async function loadDispute(disputeId: string): Promise<DisputeRow> {
-    const [row] = await sql<DisputeRow[]>`
-      select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_date, c.collector_id
-      from disputes d join customers c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
-      where d.tenant_id = ${tenantId} and d.dispute_id = ${disputeId}`;
+    const row = await disputeWithCollector(sql, tenantId, disputeId);
     if (!row) throw notFound(`dispute ${disputeId}`);
     return row;
   }
@@ -175,7 +124,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
   }
 
   async function loadRequest(requestId: string): Promise<ApprovalRow> {
-    const [row] = await sql<ApprovalRow[]>`select * from approval_requests where tenant_id = ${tenantId} and request_id = ${requestId}`;
+    const row = await findApprovalRequest(sql, tenantId, requestId);
     if (!row) throw notFound(`approval request ${requestId}`);
     return row;
   }
@@ -200,15 +149,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       if (q.customerId) await assertCustomerAccess(sql, user, q.customerId).catch((err: unknown) => {
         if (!(err instanceof DomainError && err.code === 'not_in_portfolio' && user.role === 'team_member')) throw err;
       });
-      const rows = await sql<DisputeRow[]>`
-        select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_date, c.collector_id
-        from disputes d join customers c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
-        where d.tenant_id = ${tenantId}
-          ${q.ownerTeam ? sql`and d.owner_team = ${q.ownerTeam}` : sql``}
-          ${q.customerId ? sql`and d.customer_id = ${q.customerId}` : sql``}
-          ${q.status === 'open' ? sql`and d.status in ('open', 'escalated')` : q.status === 'resolved' ? sql`and d.status not in ('open', 'escalated')` : sql``}
-          ${q.overdue ? sql`and d.status in ('open', 'escalated') and d.deadline_at <= now()` : sql``}
-        order by d.deadline_at, d.dispute_id`;
+      const rows = await disputesWithCollector(sql, tenantId, q);
       const now = Date.now();
       const visible = rows.filter((r) => canSeeDispute(user, r)).map((r) => disputeView(r, now));
       return { total: visible.length, overdue: visible.filter((d) => d.overdue && OPEN_DISPUTE.includes(d.status)).length, items: visible.slice(q.offset, q.offset + q.limit) };
@@ -235,19 +176,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
     /** Reasons and root causes of disputes opened in [from, to): what recurs, how fast it is resolved, what it cost. */
     async disputeReport(user: AuthUser, q: { from?: string; to?: string }) {
       requireRole(user, 'team_lead');
-      const where = sql`d.tenant_id = ${tenantId} ${q.from ? sql`and d.opened_at >= ${q.from}` : sql``} ${q.to ? sql`and d.opened_at < ${q.to}` : sql``}`;
-      const byReason = await sql<{ reason_code: string; opened: number; open: number; overdue: number; valid: number; invalid: number; withdrawn: number; avg_days: string | null }[]>`
-        select reason_code, count(*)::int as opened,
-               count(*) filter (where status in ('open', 'escalated'))::int as open,
-               count(*) filter (where status in ('open', 'escalated') and deadline_at <= now())::int as overdue,
-               count(*) filter (where status = 'resolved_valid')::int as valid,
-               count(*) filter (where status = 'resolved_invalid')::int as invalid,
-               count(*) filter (where status = 'withdrawn')::int as withdrawn,
-               round(avg(extract(epoch from resolved_at - opened_at) / 86400) filter (where resolved_at is not null)::numeric, 1)::text as avg_days
-        from disputes d where ${where} group by reason_code order by opened desc, reason_code`;
-      const byRootCause = await sql<{ root_cause: string; resolved: number; credited_minor: number; currency: string }[]>`
-        select root_cause, currency, count(*)::int as resolved, coalesce(sum(credit_amount_minor), 0)::int8 as credited_minor
-        from disputes d where ${where} and root_cause is not null group by root_cause, currency order by resolved desc, root_cause, currency`;
+      const { byReason, byRootCause } = await disputeReport(sql, tenantId, q);
       return {
         from: q.from ?? null,
         to: q.to ?? null,
@@ -274,11 +203,7 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
     /** Pending requests the caller may decide (approvers); their own requests (everyone); or all (`status=all`, team leads and above). */
     async listApprovals(user: AuthUser, q: { status: 'pending' | 'decided' | 'all'; mine?: boolean; limit: number; offset: number }) {
       const limit = await limitOf(user);
-      const rows = await sql<ApprovalRow[]>`
-        select * from approval_requests where tenant_id = ${tenantId}
-          ${q.status === 'pending' ? sql`and status = 'pending'` : q.status === 'decided' ? sql`and status <> 'pending'` : sql``}
-          ${q.mine ? sql`and requested_by = ${user.userId}` : sql``}
-        order by requested_at, request_id`;
+      const rows = await approvalRequests(sql, tenantId, { status: q.status, ...(q.mine ? { requestedBy: user.userId } : {}) });
       const views = rows
         .map((r) => approvalView(r, user, limit))
         .filter((v) => v.requestedBy === user.userId || (hasRole(user, 'team_lead') && (q.status !== 'pending' || v.canDecide || q.mine)));
@@ -311,23 +236,15 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
 
     /** The caller's notifications: addressed to them, or to their role. */
     async notifications(user: AuthUser, q: { status: 'open' | 'acknowledged' | 'all'; limit: number; offset: number }) {
-      const rows = await sql<{ id: number; kind: string; role: string | null; recipient_user_id: string | null; invoice_number: string; customer_id: string; note: string; dispute_id: string | null; request_id: string | null; status: string; created_at: Date; total: number }[]>`
-        select id, kind, role, recipient_user_id, invoice_number, customer_id, note, dispute_id, request_id, status, created_at, count(*) over ()::int as total
-        from internal_notifications
-        where tenant_id = ${tenantId} and (recipient_user_id = ${user.userId} or role = ${user.role})
-          ${q.status !== 'all' ? sql`and status = ${q.status}` : sql``}
-        order by created_at desc, id desc limit ${q.limit} offset ${q.offset}`;
+      const { total, rows } = await pageOfNotifications(sql, tenantId, user, q);
       return {
-        total: rows[0]?.total ?? 0,
+        total,
         items: rows.map((r) => ({ id: r.id, kind: r.kind, to: r.recipient_user_id ?? r.role, invoiceNumber: r.invoice_number, customerId: r.customer_id, note: r.note, disputeId: r.dispute_id, requestId: r.request_id, status: r.status, createdAt: r.created_at.toISOString() })),
       };
     },
 
     async acknowledge(user: AuthUser, id: number) {
-      const [row] = await sql<{ id: number }[]>`
-        update internal_notifications set status = 'acknowledged'
-        where tenant_id = ${tenantId} and id = ${id} and (recipient_user_id = ${user.userId} or role = ${user.role}) returning id`;
-      if (!row) throw notFound(`notification ${id} for ${user.userId}`);
+      if (!(await acknowledgeNotification(sql, tenantId, id, user))) throw notFound(`notification ${id} for ${user.userId}`);
       return { id, status: 'acknowledged' };
     },
   };

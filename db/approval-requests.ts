@@ -84,3 +84,21 @@ export async function approvalRequestsOfInvoice(db: Db, tenantId: string, invoic
   return db<ApprovalRequestRow[]>`
     select * from approval_requests where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by requested_at, request_id`;
 }
+
+export async function findApprovalRequest(db: Db, tenantId: string, requestId: string): Promise<ApprovalRequestRow | undefined> {
+  const [row] = await db<ApprovalRequestRow[]>`select * from approval_requests where tenant_id = ${tenantId} and request_id = ${requestId}`;
+  return row;
+}
+
+/** The tenant's requests, oldest first: pending, decided (any other status) or all; only those of `requestedBy` when given. */
+export async function approvalRequests(
+  db: Db,
+  tenantId: string,
+  f: { status: 'pending' | 'decided' | 'all'; requestedBy?: string },
+): Promise<ApprovalRequestRow[]> {
+  return db<ApprovalRequestRow[]>`
+    select * from approval_requests where tenant_id = ${tenantId}
+      ${f.status === 'pending' ? db`and status = 'pending'` : f.status === 'decided' ? db`and status <> 'pending'` : db``}
+      ${f.requestedBy !== undefined ? db`and requested_by = ${f.requestedBy}` : db``}
+    order by requested_at, request_id`;
+}

@@ -89,3 +89,77 @@ export async function disputesOfInvoice(db: Db, tenantId: string, invoiceNumber:
     select *, to_char(deadline_date, 'YYYY-MM-DD') as deadline_day
     from disputes where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by opened_at, dispute_id`;
 }
+
+/** A dispute as the API shows it: its deadline as an ISO day, with its customer's collector (who may see it). */
+export type DisputeWithCollector = DisputeRow & { deadline_day: string; collector_id: string | null };
+
+export async function disputeWithCollector(db: Db, tenantId: string, disputeId: string): Promise<DisputeWithCollector | undefined> {
+  const [row] = await db<DisputeWithCollector[]>`
+    select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_day, c.collector_id
+    from disputes d join customers c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+    where d.tenant_id = ${tenantId} and d.dispute_id = ${disputeId}`;
+  return row;
+}
+
+export interface DisputeFilter {
+  ownerTeam?: string;
+  customerId?: string;
+  /** open: open or escalated; resolved: settled in any way. */
+  status: 'open' | 'resolved' | 'all';
+  /** Only open ones past their deadline. */
+  overdue?: boolean;
+}
+
+/** The disputes the filter selects, the nearest deadline first. */
+export async function disputesWithCollector(db: Db, tenantId: string, f: DisputeFilter): Promise<DisputeWithCollector[]> {
+  return db<DisputeWithCollector[]>`
+    select d.*, to_char(d.deadline_date, 'YYYY-MM-DD') as deadline_day, c.collector_id
+    from disputes d join customers c on c.tenant_id = d.tenant_id and c.customer_id = d.customer_id
+    where d.tenant_id = ${tenantId}
+      ${f.ownerTeam ? db`and d.owner_team = ${f.ownerTeam}` : db``}
+      ${f.customerId ? db`and d.customer_id = ${f.customerId}` : db``}
+      ${f.status === 'open' ? db`and d.status in ('open', 'escalated')` : f.status === 'resolved' ? db`and d.status not in ('open', 'escalated')` : db``}
+      ${f.overdue ? db`and d.status in ('open', 'escalated') and d.deadline_at <= now()` : db``}
+    order by d.deadline_at, d.dispute_id`;
+}
+
+export interface DisputeReasonFigures {
+  reason_code: string;
+  opened: number;
+  open: number;
+  overdue: number;
+  valid: number;
+  invalid: number;
+  withdrawn: number;
+  /** Average days to resolve, one decimal, as text; null while none is resolved. */
+  avg_days: string | null;
+}
+
+export interface DisputeRootCauseFigures {
+  root_cause: string;
+  currency: string;
+  resolved: number;
+  credited_minor: number;
+}
+
+/** Disputes opened in [from, to): by reason (how many, how they ended, how fast) and by root cause (what they cost, per currency). */
+export async function disputeReport(
+  db: Db,
+  tenantId: string,
+  period: { from?: string; to?: string },
+): Promise<{ byReason: DisputeReasonFigures[]; byRootCause: DisputeRootCauseFigures[] }> {
+  const where = db`d.tenant_id = ${tenantId} ${period.from ? db`and d.opened_at >= ${period.from}` : db``} ${period.to ? db`and d.opened_at < ${period.to}` : db``}`;
+  const byReason = await db<DisputeReasonFigures[]>`
+    select reason_code, count(*)::int as opened,
+           count(*) filter (where status in ('open', 'escalated'))::int as open,
+           count(*) filter (where status in ('open', 'escalated') and deadline_at <= now())::int as overdue,
+           count(*) filter (where status = 'resolved_valid')::int as valid,
+           count(*) filter (where status = 'resolved_invalid')::int as invalid,
+           count(*) filter (where status = 'withdrawn')::int as withdrawn,
+           round(avg(extract(epoch from resolved_at - opened_at) / 86400) filter (where resolved_at is not null)::numeric, 1)::text as avg_days
+    from disputes d where ${where} group by reason_code order by opened desc, reason_code`;
+  const byRootCause = await db<DisputeRootCauseFigures[]>`
+    select root_cause, currency, count(*)::int as resolved, coalesce(sum(credit_amount_minor), 0)::int8 as credited_minor
+    from disputes d where ${where} and root_cause is not null group by root_cause, currency order by resolved desc, root_cause, currency`;
+  return { byReason, byRootCause };
+}

@@ -62,3 +62,33 @@ export async function notificationsOfInvoice(db: Db, tenantId: string, invoiceNu
   return db<InternalNotificationRow[]>`
     select * from internal_notifications where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} order by created_at, id`;
 }
+
+/** Whom a notification reaches: addressed to the user, or to their role. */
+export interface NotificationReader {
+  userId: string;
+  role: Role;
+}
+
+/** A page of the reader's notifications, newest first, with the number of them in all. */
+export async function pageOfNotifications(
+  db: Db,
+  tenantId: string,
+  reader: NotificationReader,
+  q: { status: InternalNotificationRow['status'] | 'all'; limit: number; offset: number },
+): Promise<{ total: number; rows: InternalNotificationRow[] }> {
+  const rows = await db<(InternalNotificationRow & { total: number })[]>`
+    select *, count(*) over ()::int as total
+    from internal_notifications
+    where tenant_id = ${tenantId} and (recipient_user_id = ${reader.userId} or role = ${reader.role})
+      ${q.status !== 'all' ? db`and status = ${q.status}` : db``}
+    order by created_at desc, id desc limit ${q.limit} offset ${q.offset}`;
+  return { total: rows[0]?.total ?? 0, rows };
+}
+
+/** Acknowledges one of the reader's notifications; false when the reader has no such notification. */
+export async function acknowledgeNotification(db: Db, tenantId: string, id: number, reader: NotificationReader): Promise<boolean> {
+  const rows = await db`
+    update internal_notifications set status = 'acknowledged'
+    where tenant_id = ${tenantId} and id = ${id} and (recipient_user_id = ${reader.userId} or role = ${reader.role}) returning id`;
+  return rows.length > 0;
+}

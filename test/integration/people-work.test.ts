@@ -6,6 +6,9 @@ import { createConfigDocuments } from '../../api/config-documents-service';
 import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../../config/load';
 import { migrate } from '../../db/migrate';
 import { createSql, type Sql } from '../../db/sql';
+import { approvalRequests, findApprovalRequest } from '../../db/approval-requests';
+import { disputeReport, disputesWithCollector, disputeWithCollector } from '../../db/disputes';
+import { acknowledgeNotification, pageOfNotifications } from '../../db/internal-notifications';
 
 /**
  * The database side of disputes and approvals against the real PostgreSQL: the matrices in force
@@ -79,5 +82,32 @@ describe('dispute and approval activities', () => {
       { role: 'admin', kind: 'approval_escalated' },
     ]);
     expect(await run(activities.approvalNeeded, { tenantId, action: 'credit_hold' })).toBe(true);
+  });
+});
+
+describe("what the API reads of them (db/ repositories)", () => {
+  it('a dispute with its deadline day and collector, by filter and in the report; requests by status; notifications by reader, acknowledged once', async () => {
+    expect(await disputeWithCollector(sql, tenantId, 'D-1')).toMatchObject({ dispute_id: 'D-1', status: 'resolved_valid', collector_id: 'anna', deadline_day: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(await disputeWithCollector(sql, tenantId, 'D-404')).toBeUndefined();
+    expect((await disputesWithCollector(sql, tenantId, { status: 'resolved', ownerTeam: 'pricing' })).map((d) => d.dispute_id)).toEqual(['D-1']);
+    expect(await disputesWithCollector(sql, tenantId, { status: 'open' })).toEqual([]);
+    expect(await disputeReport(sql, tenantId, {})).toEqual({
+      byReason: [{ reason_code: 'pricing', opened: 1, open: 0, overdue: 0, valid: 1, invalid: 0, withdrawn: 0, avg_days: expect.any(String) }],
+      byRootCause: [{ root_cause: 'pricing_error', currency: 'EUR', resolved: 1, credited_minor: 20_000 }],
+    });
+    expect(await disputeReport(sql, tenantId, { to: '2000-01-01T00:00:00Z' })).toEqual({ byReason: [], byRootCause: [] });
+
+    expect((await findApprovalRequest(sql, tenantId, 'AR-1'))?.status).toBe('approved');
+    expect((await approvalRequests(sql, tenantId, { status: 'decided' })).map((r) => r.request_id)).toContain('AR-1');
+    expect(await approvalRequests(sql, tenantId, { status: 'pending', requestedBy: 'anna' })).toEqual([]);
+
+    const pia = { userId: 'pia', role: 'team_member' as const };
+    const page = await pageOfNotifications(sql, tenantId, pia, { status: 'open', limit: 10, offset: 0 });
+    expect(page.rows.map((r) => [r.kind, r.dispute_id])).toEqual([['dispute_assigned', 'D-1']]);
+    expect(page.total).toBe(1);
+    expect(await acknowledgeNotification(sql, tenantId, page.rows[0]!.id, { userId: 'mark', role: 'collector' })).toBe(false); // not theirs
+    expect(await acknowledgeNotification(sql, tenantId, page.rows[0]!.id, pia)).toBe(true);
+    expect((await pageOfNotifications(sql, tenantId, pia, { status: 'open', limit: 10, offset: 0 })).total).toBe(0);
+    expect((await pageOfNotifications(sql, tenantId, pia, { status: 'all', limit: 10, offset: 0 })).rows.map((r) => r.status)).toEqual(['acknowledged']);
   });
 });
