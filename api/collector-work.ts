@@ -43,12 +43,12 @@ export function collectorWork(deps: CollectorDeps) {
       return runUpdate(temporal, workflowId, run);
     },
 
-    /** Appends to the customer's activity history once per key (in `db`'s transaction when given); the row written, or undefined when the key was there. */
+    /** Appends to the customer's activity history once per key (in the caller's transaction when one is given); the row written, or undefined when the key was there. */
     history(entry: HistoryEntry, db: Db = sql) {
       return appendCustomerActivity(db, { ...entry, tenantId });
     },
 
-    /** Appends to the audit trail once per key (in `db`'s transaction when given). */
+    /** Appends to the audit trail once per key (in the caller's transaction when one is given). */
     audit(event: TenantAuditEvent, db: Db = sql): Promise<boolean> {
       return appendAuditEvent(db, { ...event, tenantId } as AuditEvent);
     },
