@@ -135,8 +135,8 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       requireRole(user, 'collector');
       const inv = await invoiceForUser(sql, user, body.invoiceNumber);
       const disputeId = key ? derivedId('D', key) : `D-${randomUUID().slice(0, 8)}`;
-      const result = await runUpdate(() =>
-        temporal.workflow.getHandle(inv.workflow_id).executeUpdate(openDisputeUpdate, {
+      const result = await runUpdate(temporal, inv.workflow_id, (h) =>
+        h.executeUpdate(openDisputeUpdate, {
           updateId: disputeId,
           args: [{ disputeId, reasonCode: body.reasonCode, note: body.note, source: 'api', actor: user.userId, ...(body.disputedAmountMinor !== undefined ? { amountMinor: body.disputedAmountMinor } : {}) }],
         }),
@@ -166,8 +166,8 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       if (!canResolve(user, row))
         throw new DomainError('not_dispute_owner', `dispute ${disputeId} belongs to ${row.owner_team} (owner ${row.owner_user ?? 'none'}, lead ${row.lead_user ?? 'none'}); ${user.userId} may not resolve it`);
       if (!OPEN_DISPUTE.includes(row.status)) throw new DomainError('dispute_closed', `dispute ${disputeId} is ${row.status}`);
-      const outcome = await runUpdate(() =>
-        temporal.workflow.getHandle(disputeWorkflowId(tenantId, disputeId)).executeUpdate(resolveDisputeUpdate, { updateId: `resolve-${disputeId}`, args: [{ ...body, actor: user.userId }] }),
+      const outcome = await runUpdate(temporal, disputeWorkflowId(tenantId, disputeId), (h) =>
+        h.executeUpdate(resolveDisputeUpdate, { updateId: `resolve-${disputeId}`, args: [{ ...body, actor: user.userId }] }),
       );
       if (!outcome) throw new DomainError('dispute_closed', `dispute ${disputeId} is closed`);
       return outcome;
@@ -190,8 +190,8 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       requireRole(user, 'collector');
       const inv = await invoiceForUser(sql, user, invoiceNumber);
       const requestId = key ? derivedId('AR', key) : `AR-${randomUUID().slice(0, 8)}`;
-      const result = await runUpdate(() =>
-        temporal.workflow.getHandle(inv.workflow_id).executeUpdate(requestApprovalUpdate, {
+      const result = await runUpdate(temporal, inv.workflow_id, (h) =>
+        h.executeUpdate(requestApprovalUpdate, {
           updateId: requestId,
           args: [{ requestId, action: body.action, reason: body.reason, actor: user.userId, details: body.details, ...(body.amountMinor !== undefined ? { amountMinor: body.amountMinor } : {}) }],
         }),
@@ -224,8 +224,10 @@ export function createDisputeApprovalService(deps: DisputeApprovalDeps) {
       const why = refusal(user, limit, row);
       if (why) throw new DomainError(why.code, why.message);
       const state = await runUpdate(
-        () =>
-          temporal.workflow.getHandle(approvalWorkflowId(tenantId, requestId)).executeUpdate(decideApprovalUpdate, {
+        temporal,
+        approvalWorkflowId(tenantId, requestId),
+        (h) =>
+          h.executeUpdate(decideApprovalUpdate, {
             updateId: `decide-${requestId}`,
             args: [{ decision: body.decision, note: body.note, actor: { userId: user.userId, role: user.role, approvalLimitMinor: limit } }],
           }),

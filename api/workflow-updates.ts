@@ -47,28 +47,7 @@ export const UPDATE_TIMEOUT_MS = 10_000;
  * update's id and where to look it up (the workflow applies it when it runs again), or 504 when Temporal
  * does not even hold it. An update sent without an id gets one here, so that it can be looked up.
  */
-export async function runUpdate<R>(temporal: Client, workflowId: string, send: (handle: WorkflowHandle) => Promise<R>, timeoutMs?: number): Promise<R | undefined>;
-/** @deprecated Unbounded: the callers of this form move to the one above. */
-export async function runUpdate<R>(run: () => Promise<R>): Promise<R | undefined>;
-export async function runUpdate<R>(
-  temporalOrRun: Client | (() => Promise<R>),
-  workflowId?: string,
-  send?: (handle: WorkflowHandle) => Promise<R>,
-  timeoutMs = UPDATE_TIMEOUT_MS,
-): Promise<R | undefined> {
-  if (typeof temporalOrRun === 'function') {
-    try {
-      return await temporalOrRun();
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw refusalOf(err);
-      if (isWorkflowClosed(err)) return undefined;
-      throw err;
-    }
-  }
-  return boundedUpdate(temporalOrRun, workflowId!, send!, timeoutMs);
-}
-
-async function boundedUpdate<R>(temporal: Client, workflowId: string, send: (handle: WorkflowHandle) => Promise<R>, timeoutMs: number): Promise<R | undefined> {
+export async function runUpdate<R>(temporal: Client, workflowId: string, send: (handle: WorkflowHandle) => Promise<R>, timeoutMs = UPDATE_TIMEOUT_MS): Promise<R | undefined> {
   const handle = temporal.workflow.getHandle(workflowId);
   let updateId: string | undefined;
   const tracked: WorkflowHandle = {

@@ -148,9 +148,16 @@ describe('the API under outages', () => {
 
   it('with the worker down: an update is answered 202 with its id after 10 s, looked up pending, and applied when the worker is back', async () => {
     expect((await enroll('OUT-W1')).status).toBe(201);
+    expect((await enroll('OUT-W2')).status).toBe(201);
     await worker!.stop('SIGKILL', 0);
     worker = undefined;
-    const paused = await call('POST', '/invoices/OUT-W1/pause', { reason: 'customer on holiday' });
+    // A pause (the collectors' updates) and a dispute (the dispute and approval service's) at the same time.
+    const [paused, disputed] = await Promise.all([
+      call('POST', '/invoices/OUT-W1/pause', { reason: 'customer on holiday' }),
+      call('POST', '/disputes', { invoiceNumber: 'OUT-W2', reasonCode: 'pricing', note: 'price list of last year' }),
+    ]);
+    expect(disputed.status, JSON.stringify(disputed.body)).toBe(202);
+    expect(disputed.body).toMatchObject({ status: 'pending', workflowId: `invoice-dunning:${tenantId}:OUT-W2`, lookup: expect.stringMatching(/^\/invoices\/OUT-W2\/updates\//) });
     expect(paused.status, JSON.stringify(paused.body)).toBe(202);
     expect(paused.ms).toBeLessThan(20_000);
     expect(paused.body).toMatchObject({ status: 'pending', workflowId: `invoice-dunning:${tenantId}:OUT-W1`, lookup: `/invoices/OUT-W1/updates/${paused.body.updateId}` });
@@ -163,6 +170,11 @@ describe('the API under outages', () => {
       return res.body.status === 'completed' ? res.body : undefined;
     });
     expect(done.result).toMatchObject({ stage: 'paused', changed: true });
+    const opened = await until('the dispute opened', async () => {
+      const res = await call('GET', disputed.body.lookup);
+      return res.body.status === 'completed' ? res.body : undefined;
+    });
+    expect(opened.result).toMatchObject({ disputeId: expect.any(String), stage: 'disputed' });
     await until('the mirror shows it', async () => ((await call('GET', '/invoices/OUT-W1')).body.stage === 'paused' ? true : undefined));
   }, 120_000);
 
