@@ -1,7 +1,8 @@
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { openApiTransform } from './openapi';
 import { registerErrorHandler } from './errors';
 import { createInvoiceService, type InvoiceServiceDeps } from './invoice-service';
 import { createCadenceService, type CadenceService } from './cadence-service';
@@ -77,7 +78,8 @@ export async function buildApp(deps: AppDeps) {
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'dun_<tokenId>_<secret>', description: 'An API token (npm run users -- token <userId>)' } } },
       security: [{ bearerAuth: [] }],
     },
-    transform: jsonSchemaTransform,
+    // Every route's own responses, plus the 400/401/403/414 any route may give and 204s without content (api/openapi.ts).
+    transform: openApiTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -249,7 +249,8 @@ export const previewCustomerSchema = z.object({
  */
 function shapeByKey<A extends z.ZodType, B extends z.ZodType>(key: string, withKey: A, withoutKey: B) {
   const jsonSchema = (schema: z.ZodType) => {
-    const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+    // The document is OpenAPI 3.0: exclusiveMinimum is a boolean beside minimum there, not a number as in JSON Schema 2020-12.
+    const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
     return rest;
   };
   return z
