@@ -167,7 +167,8 @@ describe('roles and portfolios', () => {
     expect(numbers(annaList.body)).toEqual([...annas].sort());
     expect(annaList.body.total).toBe(2);
     expect(numbers((await call('GET', '/invoices?limit=500', ben)).body)).toEqual(bens);
-    expect((await call('GET', '/invoices?customerId=CUST-BEN-1', anna)).body).toEqual({ total: 0, items: [] });
+    // Another portfolio's customer is 403, as on every route naming a customer (issue 10 #16; was 200 with an empty list).
+    expect(await call('GET', '/invoices?customerId=CUST-BEN-1', anna)).toMatchObject({ status: 403, body: { error: 'not_in_portfolio' } });
     for (const c of [lead, manager, admin]) expect(numbers((await call('GET', '/invoices?limit=500', c)).body)).toEqual([...annas, ...bens].sort());
   });
 
