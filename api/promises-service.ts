@@ -1,16 +1,16 @@
 import { findCustomer } from '../db/customers';
-import { deletePaymentPlanWithoutPromises, insertPaymentPlanOnce, pageOfPromises, promiseOutcomeCounts } from '../db/promises';
+import { deletePaymentPlanWithoutPromises, insertPaymentPlanOnce, pageOfPromises, promiseOutcomeCounts, planIdSpent, promiseIdSpent } from '../db/promises';
 import { collectionPolicyOf, promiseRulesOf } from '../domain/collection-policy';
 import { invoiceRefusal } from '../domain/invoice-refusals';
 import { stageResult, type DunningState, type StageResult } from '../domain/invoice-state';
 import { allocatePlan, localDate, type PromiseRequest, type PromiseRules } from '../domain/promises';
-import { dunningStateQuery, makePromiseUpdate } from '../workflows/messages';
+import { dunningStateQuery, makePromiseUpdate, withdrawPromiseUpdate } from '../workflows/messages';
 import { allOrNothing } from './all-or-nothing';
 import { assertCustomerAccess, invoiceForUser, portfolioScope, requireRole, type AuthUser, type InvoiceForUser } from './auth';
 import type { CadenceService } from './cadence-service';
 import { derivedId, type CollectorWork } from './collector-work';
-import { DomainError } from './errors';
-import { isWorkflowClosed } from './workflow-updates';
+import { DomainError, UpdateNotCompleted } from './errors';
+import { isWorkflowClosed, UPDATE_TIMEOUT_MS } from './workflow-updates';
 
 /** One invoice's share of a promise or plan: the update its workflow gets. */
 interface Share {
@@ -55,7 +55,8 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
     let state: DunningState;
     try {
       if ((await handle.describe()).status.name !== 'RUNNING') throw closed();
-      state = await handle.query(dunningStateQuery);
+      // A query is answered by the workflow's worker, as an update is: it gets an update's time (a busy worker takes seconds).
+      state = await work.temporal.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, () => handle.query(dunningStateQuery));
     } catch (err) {
       if (isWorkflowClosed(err)) throw closed();
       throw err;
@@ -72,14 +73,49 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
   }
 
   /**
+   * The id of a promise or plan, from what identifies the request: the same request again finds its promise.
+   * Once such a promise was taken back (a request that could not be made on every invoice), its id is spent
+   * and the request made again gets the next one (`derivedId(prefix, base, 1)`, 2...), so that it is made anew
+   * rather than answered by the workflow's memory of the update that was taken back.
+   */
+  async function unspentId(prefix: string, base: unknown, spent: (id: string) => Promise<boolean>): Promise<string> {
+    for (let n = 0; ; n++) {
+      const id = n === 0 ? derivedId(prefix, base) : derivedId(prefix, base, n);
+      if (!(await spent(id))) return id;
+    }
+  }
+
+  /**
+   * Takes a share back (the workflow's withdrawPromise update, idempotent: it changes nothing when that
+   * promise is not the one followed, and a plan's status becomes cancelled). Done when the invoice closed
+   * meanwhile (it follows no promise any more), and when Temporal holds the withdrawal for a worker that is
+   * down: it is applied after the share it takes back, in the order Temporal received them.
+   */
+  async function withdraw(share: Share, actor: string): Promise<void> {
+    try {
+      await work.update(share.inv.workflow_id, (h) =>
+        h.executeUpdate(withdrawPromiseUpdate, {
+          updateId: `withdraw-${share.updateId}`,
+          args: [{ promiseId: share.request.promiseId, actor, reason: 'the promise could not be made on every invoice it covers' }],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'invoice_closed') return;
+      if (err instanceof UpdateNotCompleted && err.admitted) return;
+      throw err;
+    }
+  }
+
+  /**
    * A promise (or a plan's shares) on several invoices, all or nothing. First every invoice's workflow
    * is asked whether it takes its share, and nothing is sent unless all do; then the updates go out,
    * one per invoice (deduplicated by update id). One can then fail only if the invoice changed in the
-   * meantime (a payment, a dispute, closing) or Temporal cannot be reached; the shares already made
-   * would be withdrawn, but the invoice workflow has no update for that yet, so such a failure names
-   * them (allOrNothing's notUndone) and a retry of the same request completes the rest.
+   * meantime (a payment, a dispute, closing) or Temporal cannot be reached: the shares already made are
+   * withdrawn, last first (allOrNothing), and the failure is answered as it was. A share its workflow did not
+   * take in time (the worker is down) is withdrawn too, right behind it, and the request is answered 503:
+   * nothing of it stands. Only a share that could not even be withdrawn is named (notUndone).
    */
-  async function promiseEverywhere(customerId: string, shares: Share[]): Promise<StageResult[]> {
+  async function promiseEverywhere(customerId: string, shares: Share[], actor: string): Promise<StageResult[]> {
     const customer = await findCustomer(sql, tenantId, customerId);
     const ctx = { timeZone: customer!.time_zone, nowMs: Date.now(), rules: rulesReader() };
     const already = await Promise.all(shares.map((share) => acceptance(share, ctx)));
@@ -88,10 +124,21 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
         name: share.number,
         apply: async () => {
           if (already[i]) return already[i];
-          const r = await work.update(share.inv.workflow_id, (h) => h.executeUpdate(makePromiseUpdate, { updateId: share.updateId, args: [share.request] }));
+          let r;
+          try {
+            r = await work.update(share.inv.workflow_id, (h) => h.executeUpdate(makePromiseUpdate, { updateId: share.updateId, args: [share.request] }));
+          } catch (err) {
+            if (!(err instanceof UpdateNotCompleted)) throw err;
+            await withdraw(share, actor);
+            throw new DomainError('dependency_unavailable', `the workflow of invoice ${share.number} did not take the promise in time (its worker may be down): nothing of it stands, try again later`, {
+              dependency: 'temporal',
+              invoiceNumber: share.number,
+            });
+          }
           if (!r) throw new DomainError('invoice_closed', `invoice ${share.number} closed while the promise was made`, { invoiceNumber: share.number });
           return r;
         },
+        undo: () => withdraw(share, actor),
       })),
     );
   }
@@ -104,7 +151,7 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
      */
     async makePromise(user: AuthUser, body: { customerId: string; madeBy: string; promisedDate: string; invoices: { number: string; amountMinor: number }[] }, key?: string) {
       await assertCustomerAccess(sql, user, body.customerId);
-      const promiseId = derivedId('PTP', key ?? [tenantId, user.userId, body]);
+      const promiseId = await unspentId('PTP', key ?? [tenantId, user.userId, body], (id) => promiseIdSpent(sql, tenantId, id));
       const shares: Share[] = [];
       for (const part of body.invoices) {
         const inv = await invoiceForUser(sql, user, part.number);
@@ -112,7 +159,7 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
         const request = { promiseId, madeBy: body.madeBy, recordedBy: user.userId, installments: [{ dueDate: body.promisedDate, amountMinor: part.amountMinor }] };
         shares.push({ number: part.number, inv, request, updateId: `${promiseId}-${part.number}` });
       }
-      const results = await promiseEverywhere(body.customerId, shares);
+      const results = await promiseEverywhere(body.customerId, shares, user.userId);
       return { promiseId, invoices: shares.map((share, i) => ({ invoiceNumber: share.number, stage: results[i]!.stage, nextStep: results[i]!.nextStep })) };
     },
 
@@ -141,7 +188,7 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
         throw new DomainError('plan_does_not_add_up', (err as Error).message);
       }
       const policy = collectionPolicyOf((await cadences.getVersion(ordered[0]!.cadence_id, ordered[0]!.cadence_version)).definition);
-      const planId = derivedId('PLAN', key ?? [tenantId, user.userId, body]);
+      const planId = await unspentId('PLAN', key ?? [tenantId, user.userId, body], (id) => planIdSpent(sql, tenantId, id));
       const total = body.installments.reduce((s, i) => s + i.amountMinor, 0);
       const planned = ordered
         .map((inv) => ({ inv, installments: shares.get(inv.number)! }))
@@ -160,9 +207,9 @@ export function createPromisesService(work: CollectorWork, cadences: Pick<Cadenc
       });
       let results: StageResult[];
       try {
-        results = await promiseEverywhere(body.customerId, planned);
+        results = await promiseEverywhere(body.customerId, planned, user.userId);
       } catch (err) {
-        // Nothing of the plan stands: no row of it either (unless an invoice kept its share, see allOrNothing).
+        // Nothing of the plan stands: no row of it either, unless a share was made and taken back (the plan then stays, cancelled, with its cancelled rows).
         await deletePaymentPlanWithoutPromises(sql, tenantId, planId);
         throw err;
       }

@@ -132,6 +132,24 @@ export async function deletePaymentPlanWithoutPromises(db: Db, tenantId: string,
       and not exists (select 1 from promises r where r.tenant_id = p.tenant_id and r.plan_id = p.plan_id)`;
 }
 
+/**
+ * Whether a promise id is spent: a promise (or plan share) with this id was taken back or cancelled on some
+ * invoice (its rows `<id>` or `<id>-<installment>` are cancelled). A promise made again needs another id: the
+ * workflow dedupes its updates by an id made from it, and the rows of the first keep their verdict.
+ */
+export async function promiseIdSpent(db: Db, tenantId: string, promiseId: string): Promise<boolean> {
+  const [row] = await db`
+    select 1 from promises where tenant_id = ${tenantId} and status = 'cancelled'
+      and (promise_id = ${promiseId} or left(promise_id, ${promiseId.length + 1}) = ${`${promiseId}-`}) limit 1`;
+  return row !== undefined;
+}
+
+/** Whether a plan id is spent: the plan was cancelled (its shares taken back); a plan made again needs another id. */
+export async function planIdSpent(db: Db, tenantId: string, planId: string): Promise<boolean> {
+  const [row] = await db`select 1 from payment_plans where tenant_id = ${tenantId} and plan_id = ${planId} and status = 'cancelled'`;
+  return row !== undefined;
+}
+
 /** A promise row as the list shows it, its dates as ISO days. */
 export type PromiseListRow = Omit<PromiseRow, 'tenant_id' | 'promised_date' | 'check_date' | 'created_at'> & { promised_date: string; check_date: string | null };
 

@@ -79,8 +79,9 @@ describe('promises over several invoices: idempotent and all or nothing', () => 
   });
 
   it('makes no promise at all when one invoice is closed, already promised, or its workflow ended while the list still shows it open', async () => {
-    // AON-3 is paid in full: closed.
-    expect((await call('POST', '/invoices/AON-3/payments', { paymentId: `PAY-${randomUUID().slice(0, 8)}`, amountMinor: 100_000, currency: 'EUR' })).body).toMatchObject({ stage: 'paid' });
+    // AON-3 is paid in full, as the ERP reports: closed.
+    expect((await stack.erpCall('/payments', { paymentId: `PAY-${randomUUID().slice(0, 8)}`, invoiceNumber: 'AON-3', amountMinor: 100_000, currency: 'EUR' })).status).toBe(201);
+    await expect.poll(() => stageOf('AON-3'), { timeout: 15_000 }).toBe('paid');
     const closed = await call('POST', '/promises', promise([{ number: 'AON-4', amountMinor: 10_000 }, { number: 'AON-3', amountMinor: 10_000 }]));
     expect(closed).toMatchObject({ status: 409, body: { error: 'invoice_closed', invoiceNumber: 'AON-3' } });
 
