@@ -52,8 +52,15 @@ describe('dunning end to end: HTTP API, worker process, Temporal dev server, Pos
       'reminder-3:sent',
       'call-1:task_created',
     ]);
-    const tasks = await stack.sql`select collector_id, customer_id, status, note from call_tasks where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001'`;
-    expect(tasks).toEqual([{ collector_id: 'col-anna', customer_id: 'CUST-A', status: 'open', note: 'Call the AP contact.' }]);
+    // The cadence's call task, then (every step has run, money is still open) the collector's own task.
+    await expect
+      .poll(async () => (await stack.sql`select kind, collector_id, customer_id, status, note from call_tasks where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001' order by id`).length, { timeout: 20_000 })
+      .toBe(2);
+    const tasks = await stack.sql`select kind, collector_id, customer_id, status, note from call_tasks where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001' order by id`;
+    expect(tasks).toEqual([
+      { kind: 'cadence', collector_id: 'col-anna', customer_id: 'CUST-A', status: 'open', note: 'Call the AP contact.' },
+      { kind: 'follow_up', collector_id: 'col-anna', customer_id: 'CUST-A', status: 'open', note: expect.stringMatching(/^Every step of cadence .* has run and 1\.234,56\s€ is still open/) },
+    ]);
     const outbox = await stack.sql`select status, recipient from outbound_messages where tenant_id = ${stack.tenantId} and invoice_number = 'E2E-1001' order by idempotency_key`;
     expect(outbox).toEqual(Array(3).fill({ status: 'sent', recipient: 'ap@cust-a.example' }));
     await expect
