@@ -53,7 +53,7 @@ export async function runStep(run: InvoiceRun, step: CadenceStep, at: string, ke
     const approvalAction = approvalActionOf(action);
     const details: ApprovalDetails = { stepId: step.id };
     const requested = await requestApproval(run, { requestId: `${run.invoice.number}-${step.id}`, action: approvalAction, reason: stepReason(action), actor: 'cadence', details }, 'cadence');
-    return { outcome: 'approval_requested', detail: `${requested.requestId}: ${approvalAction} needs a ${requested.requiredRole}` };
+    return { outcome: 'approval_requested', detail: `${requested.requestId}: ${approvalAction} needs ${/^[aeiou]/.test(requested.requiredRole) ? 'an' : 'a'} ${requested.requiredRole}` };
   }
   return runInternalAction(step, { idempotencyKey: key, tenantId: run.tenantId, invoice: run.invoice, customer: run.customer, openAmountMinor: run.state.openAmountMinor, daysPastDue: pastDue });
 }
