@@ -350,7 +350,11 @@ describe('ERP action activities', () => {
   });
 
   it('map ERP errors alike in every ERP activity: the balance read and the credit hold too', async () => {
-    const balance = await env().run(createErpActivities({ erp }).getInvoiceBalance, 'INV-NONE').catch((e: unknown) => e);
+    // An invoice the ERP does not know: retried twice (an ERP mid-sync may answer 404 once), then for good.
+    const read = (attempt: number) => new MockActivityEnvironment({ attempt }).run(createErpActivities({ erp }).getInvoiceBalance, 'INV-NONE').catch((e: unknown) => e);
+    expect(await read(1)).toMatchObject({ nonRetryable: false, type: 'ErpInvoiceNotFound' });
+    expect(await read(2)).toMatchObject({ nonRetryable: false, type: 'ErpInvoiceNotFound' });
+    const balance = await read(3);
     expect(balance).toBeInstanceOf(ApplicationFailure);
     expect(balance).toMatchObject({ nonRetryable: true, type: 'ErpInvoiceNotFound' });
 
