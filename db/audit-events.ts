@@ -113,7 +113,8 @@ export interface AuditDetailsByType {
   // (the version saved, the move and its number among the customer's...), never at random.
   invoice_enrolled: { cadence: CadenceRef };
   cadence_migration_requested: { from: CadenceRef; to: CadenceRef };
-  payment_reported: PaymentNotice & { eventId?: string };
+  /** A payment the ERP applied (eventId: its webhook event), or one a person reported (claim: true). */
+  payment_reported: PaymentNotice & { eventId?: string; claim?: boolean };
   deduction_not_disputed: { paymentId: string; deduction: unknown; reason: string };
   config_document_saved: { name: string; version: number };
   cadence_activated: { cadenceId: string; version: number; previousVersion: number | null };
@@ -180,6 +181,43 @@ export async function countAuditEvents(db: Db, tenantId: string, type: AuditEven
     select count(*)::int as n from audit_events
     where tenant_id = ${tenantId} and invoice_number is null and event_type = ${type} and details @> ${db.json(details as never)}`;
   return row!.n;
+}
+
+/** The event written with this key, if any. */
+export async function auditEventByKey(db: Db, eventKey: string): Promise<AuditEventRow | undefined> {
+  const [row] = await db<AuditEventRow[]>`select * from audit_events where event_key = ${eventKey}`;
+  return row;
+}
+
+/** The invoice's latest event of these types, if any. */
+export async function latestAuditEventOfInvoice(
+  db: Db,
+  tenantId: string,
+  invoiceNumber: string,
+  types: readonly (AuditEventType | WorkflowEventType)[],
+): Promise<AuditEventRow | undefined> {
+  const [row] = await db<AuditEventRow[]>`
+    select * from audit_events where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type = any(${types as string[]})
+    order by id desc limit 1`;
+  return row;
+}
+
+/** A cadence step of the invoice as its workflow recorded it: done (with its outcome) or superseded; '' for an action not recorded. */
+export interface StepEvent {
+  step_id: string;
+  action: string;
+  at: Date;
+  outcome: string;
+}
+
+/** The invoice's cadence steps, done or superseded, oldest first. */
+export async function stepEventsOfInvoice(db: Db, tenantId: string, invoiceNumber: string): Promise<StepEvent[]> {
+  return db<StepEvent[]>`
+    select details->>'stepId' as step_id, coalesce(details->>'action', '') as action, occurred_at as at,
+           case when event_type = 'step_superseded' then 'superseded' else details->>'outcome' end as outcome
+    from audit_events
+    where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type in ('step_done', 'step_superseded')
+    order by id`;
 }
 
 /** The audit trail of one invoice, oldest first. */

@@ -165,3 +165,44 @@ export async function setCustomerCollector(db: Db, tenantId: string, customerId:
 export async function setCustomerCadenceOverride(db: Db, tenantId: string, customerId: string, cadenceId: string | null): Promise<void> {
   await db`update customers set cadence_override = ${cadenceId}, updated_at = now() where tenant_id = ${tenantId} and customer_id = ${customerId}`;
 }
+
+/** A customer as an enrollment states it. */
+export interface EnrolledCustomer {
+  tenantId: string;
+  customerId: string;
+  name: string;
+  email: string;
+  timeZone: string;
+  locale: string;
+  collectorId: string | null;
+  segment: Segment;
+  country: string | null;
+  region: string | null;
+  doNotContact: boolean;
+  contactName: string | null;
+}
+
+/**
+ * Writes the customer as the enrollment states it. The portfolio and the do-not-contact flag are managed
+ * elsewhere (reassignment, contact preferences): an enrollment fills them in when unknown, never moves a
+ * customer or lifts a do-not-contact.
+ */
+export async function upsertEnrolledCustomer(db: Db, c: EnrolledCustomer): Promise<void> {
+  await db`
+    insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment, country, region, do_not_contact, contact_name)
+    values (${c.tenantId}, ${c.customerId}, ${c.name}, ${c.email}, ${c.timeZone}, ${c.locale}, ${c.collectorId},
+            ${c.segment}, ${c.country}, ${c.region}, ${c.doNotContact}, ${c.contactName})
+    on conflict (tenant_id, customer_id) do update set name = excluded.name, email = excluded.email, time_zone = excluded.time_zone,
+      locale = excluded.locale, segment = excluded.segment, country = excluded.country, region = excluded.region,
+      contact_name = excluded.contact_name, updated_at = now(),
+      collector_id = coalesce(customers.collector_id, excluded.collector_id),
+      do_not_contact = customers.do_not_contact or excluded.do_not_contact`;
+}
+
+/** The customer's pause as a whole, while it lasts; undefined when not paused (or the pause has ended). */
+export async function activeCustomerPause(db: Db, tenantId: string, customerId: string): Promise<Pick<CustomerRow, 'pause_reason' | 'paused_until'> | undefined> {
+  const [row] = await db<Pick<CustomerRow, 'pause_reason' | 'paused_until'>[]>`
+    select pause_reason, paused_until from customers where tenant_id = ${tenantId} and customer_id = ${customerId}
+      and paused and (paused_until is null or paused_until > now())`;
+  return row;
+}

@@ -160,3 +160,91 @@ export async function invoicePreviewFacts(db: Db, tenantId: string, invoiceNumbe
     where i.tenant_id = ${tenantId} and i.invoice_number = ${invoiceNumber}`;
   return row;
 }
+
+/** An invoice's row with its dates as ISO days, as the invoice view and enrollment read it. */
+export type InvoiceDays = Omit<InvoiceRow, 'tenant_id' | 'issue_date' | 'due_date' | 'promise_date' | 'mirror_seq' | 'enrolled_at' | 'updated_at'> & {
+  issue_date: string;
+  due_date: string;
+  promise_date: string | null;
+};
+
+export async function invoiceWithDays(db: Db, tenantId: string, invoiceNumber: string): Promise<InvoiceDays | undefined> {
+  const [row] = await db<InvoiceDays[]>`
+    select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(issue_date, 'YYYY-MM-DD') as issue_date,
+           to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_action, next_step_at,
+           paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, disputed_amount_minor
+    from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
+  return row;
+}
+
+export async function invoiceExists(db: Db, tenantId: string, invoiceNumber: string): Promise<boolean> {
+  const rows = await db`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
+  return rows.length > 0;
+}
+
+export interface NewInvoice {
+  tenantId: string;
+  invoiceNumber: string;
+  customerId: string;
+  currency: string;
+  amountMinor: number;
+  issueDate: string;
+  dueDate: string;
+  workflowId: string;
+  cadence: { id: string; version: number };
+}
+
+/** Enrolls the invoice (its whole amount open) unless it is there already; false when it was. */
+export async function insertInvoiceOnce(db: Db, i: NewInvoice): Promise<boolean> {
+  const rows = await db`
+    insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date,
+                          workflow_id, cadence_id, cadence_version)
+    values (${i.tenantId}, ${i.invoiceNumber}, ${i.customerId}, ${i.currency}, ${i.amountMinor}, ${i.amountMinor},
+            ${i.issueDate}, ${i.dueDate}, ${i.workflowId}, ${i.cadence.id}, ${i.cadence.version})
+    on conflict (tenant_id, invoice_number) do nothing returning invoice_number`;
+  return rows.length > 0;
+}
+
+/** An invoice as the list shows it. */
+export type InvoiceListRow = Pick<
+  InvoiceDays,
+  'invoice_number' | 'customer_id' | 'currency' | 'amount_minor' | 'open_amount_minor' | 'due_date' | 'stage' | 'next_step_id' | 'next_step_at' | 'paused_until' | 'promise_date'
+>;
+
+export interface InvoiceFilter {
+  stage?: string;
+  customerId?: string;
+  /** Only customers of this collector now (a portfolio). */
+  collectorId?: string;
+  limit: number;
+  offset: number;
+}
+
+/** A page of invoices, the earliest due first, with the number of invoices in all. */
+export async function pageOfInvoices(db: Db, tenantId: string, f: InvoiceFilter): Promise<{ total: number; rows: InvoiceListRow[] }> {
+  const rows = await db<(InvoiceListRow & { total: number })[]>`
+    select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
+           stage, next_step_id, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, count(*) over ()::int as total
+    from invoices
+    where tenant_id = ${tenantId}
+      ${f.stage ? db`and stage = ${f.stage}` : db``}
+      ${f.customerId ? db`and customer_id = ${f.customerId}` : db``}
+      ${f.collectorId !== undefined ? db`and customer_id in (select customer_id from customers where tenant_id = ${tenantId} and collector_id = ${f.collectorId})` : db``}
+    order by due_date, invoice_number
+    limit ${f.limit} offset ${f.offset}`;
+  return { total: rows[0]?.total ?? 0, rows };
+}
+
+/** The cadence's invoices in active dunning on another version (all, or those named), by number. */
+export async function invoicesToMigrate(
+  db: Db,
+  tenantId: string,
+  target: { cadenceId: string; version: number },
+  invoiceNumbers?: string[],
+): Promise<{ invoice_number: string; workflow_id: string; cadence_version: number }[]> {
+  return db<{ invoice_number: string; workflow_id: string; cadence_version: number }[]>`
+    select invoice_number, workflow_id, cadence_version from invoices
+    where tenant_id = ${tenantId} and cadence_id = ${target.cadenceId} and cadence_version <> ${target.version} and stage = 'active'
+      ${invoiceNumbers ? db`and invoice_number = any(${invoiceNumbers})` : db``}
+    order by invoice_number`;
+}
