@@ -64,6 +64,9 @@ interface Recipients {
 const withContactName = (customer: CustomerContact, recipients: Recipients): CustomerContact =>
   recipients.toName ? { ...customer, contactName: recipients.toName } : customer;
 
+/** The SMTP commands that are about the message (nodemailer's `command` of an error): a 5xx reply to one of them rejects the message. */
+const MESSAGE_COMMANDS = new Set(['MAIL FROM', 'RCPT TO', 'DATA']);
+
 interface SmtpError extends Error {
   code?: string;
   command?: string;
@@ -201,7 +204,10 @@ export function createMailActivities(deps: MailDeps) {
       if (e.command === 'DATA' && !e.responseCode) throw err;
       // Otherwise the server never took the message: release the claim so that a retry may send it.
       await releaseOutboundClaim(deps.sql, key);
-      if (e.responseCode && e.responseCode >= 500) throw ApplicationFailure.nonRetryable(`SMTP rejected the message: ${e.message}`, 'SmtpRejected');
+      // A 5xx answering the message itself (its sender, a recipient, its content) is a rejection: it would be refused
+      // again. A 5xx before that (the greeting or EHLO of a server that does not serve now) says nothing of the message: retried.
+      if (e.responseCode && e.responseCode >= 500 && MESSAGE_COMMANDS.has(e.command ?? ''))
+        throw ApplicationFailure.nonRetryable(`SMTP rejected the message: ${e.message}`, 'SmtpRejected');
       throw err;
     }
     await markOutboundSent(deps.sql, key);

@@ -10,6 +10,9 @@ import { createSql, type Sql } from '../../db/sql';
 import { migrate } from '../../db/migrate';
 import { startMailCatcher, type MailCatcher } from '../../dev/mail-catcher';
 import { freePort } from '../../dev/process';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { pass, smtpReply, startFaultProxy } from '../support/fault-proxy';
 
 let sql: Sql;
 let mail: MailCatcher;
@@ -93,6 +96,41 @@ describe('reminder outbox: at most one email per idempotency key, through real P
     expect((await run(activitiesFor(mail.smtpPort), req)).status).toBe('sent');
     await mail.waitFor((m) => m.headers['x-dunning-idempotency-key'] === req.idempotencyKey);
     expect(mailsWithKey(req.idempotencyKey)).toHaveLength(1);
+  });
+
+  it('retries a server that answers its greeting with a 5xx (it does not serve now): the claim is released, the mail goes out later', async () => {
+    const req = request();
+    const proxy = await startFaultProxy({ host: '127.0.0.1', port: mail.smtpPort });
+    try {
+      await proxy.setMode(smtpReply('554 5.3.2 Service currently unavailable'));
+      const err = await run(activitiesFor(proxy.port), req).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(ApplicationFailure); // before: a non-retryable SmtpRejected, the reminder failed for good
+      expect(await outboxStatus(req.idempotencyKey)).toEqual([]);
+      await proxy.setMode(pass);
+      expect((await run(activitiesFor(proxy.port), req)).status).toBe('sent');
+      expect(mailsWithKey(req.idempotencyKey)).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('fails without retry when the server rejects the message itself (a 5xx to its recipient)', async () => {
+    const req = request();
+    const rejecting = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo: (_address, _session, callback) => callback(Object.assign(new Error('5.1.1 No such mailbox'), { responseCode: 550 })),
+    });
+    await new Promise<void>((resolve) => rejecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const err = await run(activitiesFor((rejecting.server.address() as AddressInfo).port), req).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ type: 'SmtpRejected', nonRetryable: true });
+      expect(await outboxStatus(req.idempotencyKey)).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => rejecting.close(() => resolve()));
+    }
   });
 
   it('fails without retry on an unknown template, before claiming anything', async () => {

@@ -3,8 +3,8 @@ import net from 'node:net';
 /**
  * A small fault-injecting TCP proxy for tests: put it between a client and a server (the ERP simulator, the
  * SMTP peer) and switch what the server seems to do. Each new connection gets the mode in force when it
- * arrives; switching the mode cuts the connections already open, so that a keep-alive connection opened in
- * `pass` does not slip past the next fault.
+ * arrives; switching the mode cuts the connections already open (unless asked otherwise), so that a keep-alive
+ * connection opened in `pass` does not slip past the next fault.
  *
  * - `pass`: bytes both ways, untouched.
  * - `refuse`: nothing listens on the port (connection refused); listening again on the same port when the mode changes.
@@ -37,7 +37,13 @@ export interface FaultProxy {
   host: string;
   port: number;
   mode(): FaultMode;
-  setMode(mode: FaultMode): Promise<void>;
+  /**
+   * Switches the mode for new connections. `cut` (default 'all') cuts the connections already open: a
+   * keep-alive HTTP connection would otherwise slip past the fault. 'faulted' cuts only those a fault holds
+   * (a hung one), never one passing bytes: for SMTP, where a cut in the middle of a message is a different
+   * fault (an ambiguous send, kept 'uncertain' by design) from those tested here.
+   */
+  setMode(mode: FaultMode, opts?: { cut?: 'all' | 'faulted' | 'none' }): Promise<void>;
   /** Connections accepted per mode kind, for the test's figures. */
   readonly connections: Record<FaultMode['kind'], number>;
   close(): Promise<void>;
@@ -45,13 +51,14 @@ export interface FaultProxy {
 
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
   let current: FaultMode = pass;
-  const open = new Set<net.Socket>();
+  /** Open sockets, with the mode kind they were accepted in (an upstream socket counts as 'pass'). */
+  const open = new Map<net.Socket, FaultMode['kind']>();
   const connections: Record<FaultMode['kind'], number> = { pass: 0, refuse: 0, reset: 0, hang: 0, respond: 0 };
 
   const onConnection = (client: net.Socket) => {
     const mode = current;
     connections[mode.kind]++;
-    open.add(client);
+    open.set(client, mode.kind);
     client.on('close', () => open.delete(client));
     client.on('error', () => undefined);
     switch (mode.kind) {
@@ -71,7 +78,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       }
       case 'pass': {
         const upstream = net.connect(target.port, target.host);
-        open.add(upstream);
+        open.set(upstream, 'pass');
         upstream.on('close', () => open.delete(upstream));
         upstream.on('error', () => client.destroy());
         client.on('error', () => upstream.destroy());
@@ -119,15 +126,19 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     port,
     connections,
     mode: () => current,
-    async setMode(mode) {
+    async setMode(mode, opts = {}) {
       current = mode;
-      for (const socket of open) socket.destroy();
-      open.clear();
+      const cut = opts.cut ?? 'all';
+      for (const [socket, kind] of open) {
+        if (cut === 'none' || (cut === 'faulted' && kind === 'pass')) continue;
+        socket.destroy();
+        open.delete(socket);
+      }
       if (mode.kind === 'refuse' && listening) await stopListening();
       if (mode.kind !== 'refuse' && !listening) await listenAgain();
     },
     async close() {
-      for (const socket of open) socket.destroy();
+      for (const socket of open.keys()) socket.destroy();
       open.clear();
       if (listening) await stopListening();
     },
