@@ -4,7 +4,10 @@ import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import type { PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
-import { appendAuditEvent } from '../db/audit-events';
+import { appendAuditEvent, auditEventByKey, latestAuditEventOfInvoice, stepEventsOfInvoice, type AuditEvent } from '../db/audit-events';
+import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
+import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, pageOfInvoices, type InvoiceDays } from '../db/invoices';
+import { insertPaymentOnce } from '../db/payments';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
@@ -38,25 +41,10 @@ export interface InvoiceServiceDeps {
   erp?: Pick<ErpAdapter, 'getInvoiceBalance'>;
 }
 
-interface InvoiceRow {
-  invoice_number: string;
-  customer_id: string;
-  currency: string;
-  amount_minor: number;
-  open_amount_minor: number;
-  issue_date: string;
-  due_date: string;
-  workflow_id: string;
-  cadence_id: string;
-  cadence_version: number;
-  stage: string;
-  next_step_id: string | null;
-  next_step_action: string | null;
-  next_step_at: Date | null;
-  paused_until: Date | null;
-  promise_date: string | null;
-  disputed_amount_minor: number;
-}
+type InvoiceRow = InvoiceDays;
+
+/** An audit event of this tenant's invoice (the tenant and invoice are filled in). */
+type InvoiceAuditEvent = AuditEvent extends infer E ? (E extends unknown ? Omit<E, 'tenantId' | 'invoiceNumber' | 'workflowId' | 'eventKey' | 'actor'> : never) : never;
 
 const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: string) =>
   row.customer_id === customerId &&
@@ -68,29 +56,18 @@ const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: st
 export function createInvoiceService(deps: InvoiceServiceDeps) {
   const { sql, temporal, tenantId } = deps;
 
-  async function findInvoice(invoiceNumber: string): Promise<InvoiceRow | undefined> {
-    const [row] = await sql<InvoiceRow[]>`
-      select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(issue_date, 'YYYY-MM-DD') as issue_date,
-             to_char(due_date, 'YYYY-MM-DD') as due_date, workflow_id, cadence_id, cadence_version, stage, next_step_id, next_step_action, next_step_at,
-             paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, disputed_amount_minor
-      from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
-    return row;
-  }
+  const findInvoice = (invoiceNumber: string): Promise<InvoiceRow | undefined> => invoiceWithDays(sql, tenantId, invoiceNumber);
 
-  async function audit(eventKey: string, actor: string, invoiceNumber: string, workflowId: string, type: string, details: object) {
-    await sql`
-      insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
-      values (${eventKey}, ${tenantId}, ${actor}, ${invoiceNumber}, ${workflowId}, ${type}, ${sql.json(details as never)})
-      on conflict (event_key) do nothing`;
+  /** Appends an event of the invoice to the audit trail once per key (every key here is deterministic). */
+  async function audit(eventKey: string, actor: string, invoiceNumber: string, workflowId: string, event: InvoiceAuditEvent) {
+    await appendAuditEvent(sql, { ...event, eventKey, tenantId, actor, invoiceNumber, workflowId } as AuditEvent);
   }
 
   /** Stores the payment once; the same id with other data is a conflict, never a second payment. */
   async function storePayment(invoiceNumber: string, p: PaymentNotice): Promise<void> {
-    const [row] = await sql<{ invoice_number: string; amount_minor: number; currency: string }[]>`
-      insert into payments (tenant_id, payment_id, invoice_number, amount_minor, currency, received_at, source)
-      values (${tenantId}, ${p.paymentId}, ${invoiceNumber}, ${p.amountMinor}, ${p.currency}, ${p.receivedAt}, ${p.source})
-      on conflict (tenant_id, payment_id) do update set payment_id = excluded.payment_id
-      returning invoice_number, amount_minor, currency`;
+    const row = await insertPaymentOnce(sql, {
+      tenantId, paymentId: p.paymentId, invoiceNumber, amountMinor: p.amountMinor, currency: p.currency, receivedAt: p.receivedAt, source: p.source,
+    });
     if (row && (row.invoice_number !== invoiceNumber || row.amount_minor !== p.amountMinor || row.currency !== p.currency))
       throw new DomainError('payment_conflict', `payment ${p.paymentId} was already recorded with other data`);
   }
@@ -119,8 +96,9 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       if (!(err instanceof DomainError || err instanceof UntypedWorkflowFailure)) throw err;
       reason = err.message;
     }
-    await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'deduction_not_disputed', {
-      paymentId: event.payment.paymentId, deduction, reason,
+    await audit(`deduction:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, {
+      type: 'deduction_not_disputed',
+      details: { paymentId: event.payment.paymentId, deduction, reason },
     });
   }
 
@@ -190,7 +168,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       if (deps.fx && invoice.currency !== deps.fx.reportingCurrency && deps.fx.rates[invoice.currency] === undefined)
         throw new DomainError('no_exchange_rate', `no exchange rate from ${invoice.currency} to the reporting currency ${deps.fx.reportingCurrency}: add it to config/reporting.json`);
       // A rejected enrollment changes nothing: the customer is only written with a new invoice.
-      const [known] = await sql<InvoiceRow[]>`select cadence_id, cadence_version from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
+      const known = await findInvoice(invoice.number);
       // A new invoice must be the ERP's; a stored one was checked when it was first enrolled.
       if (!known) await checkWithErp(invoice, customer.id);
       // A new invoice pins the cadence version chosen now; a retried enrollment keeps the one it pinned.
@@ -234,26 +212,18 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       // starts inside it. When Temporal refuses or cannot be reached, the transaction rolls back and nothing
       // is stored (503 when Temporal is down: api/errors.ts); when the start succeeded, the commit follows.
       const enrolled = await sql.begin(async (tx): Promise<{ runId: string } | 'existing'> => {
-        const [again] = await tx`select 1 from invoices where tenant_id = ${tenantId} and invoice_number = ${invoice.number}`;
-        if (again) return 'existing';
-        await tx`
-          insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment, country, region, do_not_contact, contact_name)
-          values (${tenantId}, ${customer.id}, ${customer.name}, ${customer.email}, ${customer.timeZone}, ${customer.locale}, ${customer.collectorId ?? null},
-                  ${customer.segment}, ${customer.country ?? null}, ${customer.region ?? null}, ${customer.doNotContact}, ${customer.contactName ?? null})
-          on conflict (tenant_id, customer_id) do update set name = excluded.name, email = excluded.email, time_zone = excluded.time_zone,
-            locale = excluded.locale, segment = excluded.segment, country = excluded.country, region = excluded.region,
-            contact_name = excluded.contact_name, updated_at = now(),
-            -- The portfolio and the do-not-contact flag are managed here (reassignment, contact preferences):
-            -- an enrollment fills them in when unknown, never moves a customer or lifts a do-not-contact.
-            collector_id = coalesce(customers.collector_id, excluded.collector_id),
-            do_not_contact = customers.do_not_contact or excluded.do_not_contact`;
-        const inserted = await tx`
-          insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date,
-                                workflow_id, cadence_id, cadence_version)
-          values (${tenantId}, ${invoice.number}, ${customer.id}, ${invoice.currency}, ${invoice.amountMinor}, ${invoice.amountMinor},
-                  ${invoice.issueDate}, ${invoice.dueDate}, ${workflowId}, ${cadence.id}, ${cadence.version})
-          on conflict (tenant_id, invoice_number) do nothing returning invoice_number`;
-        if (inserted.length === 0) return 'existing';
+        if (await invoiceExists(tx, tenantId, invoice.number)) return 'existing';
+        // The customer's portfolio and do-not-contact flag are filled in when unknown, never moved or lifted (db/customers.ts).
+        await upsertEnrolledCustomer(tx, {
+          tenantId, customerId: customer.id, name: customer.name, email: customer.email, timeZone: customer.timeZone, locale: customer.locale,
+          collectorId: customer.collectorId ?? null, segment: customer.segment, country: customer.country ?? null, region: customer.region ?? null,
+          doNotContact: customer.doNotContact, contactName: customer.contactName ?? null,
+        });
+        const inserted = await insertInvoiceOnce(tx, {
+          tenantId, invoiceNumber: invoice.number, customerId: customer.id, currency: invoice.currency, amountMinor: invoice.amountMinor,
+          issueDate: invoice.issueDate, dueDate: invoice.dueDate, workflowId, cadence: { id: cadence.id, version: cadence.version },
+        });
+        if (!inserted) return 'existing';
         await appendAuditEvent(tx, {
           eventKey: `${workflowId}:enrolled`, tenantId, actor, invoiceNumber: invoice.number, workflowId,
           type: 'invoice_enrolled', details: { cadence: { id: cadence.id, version: cadence.version } },
@@ -281,14 +251,12 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           if (err instanceof WorkflowExecutionAlreadyStartedError) throw alreadyEnrolled();
           throw err;
         }
-        await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, 'invoice_enrolled', { cadence: { id: cadence.id, version: cadence.version } });
+        await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, { type: 'invoice_enrolled', details: { cadence: { id: cadence.id, version: cadence.version } } });
       } else {
         runId = enrolled.runId;
       }
       // A customer paused as a whole pauses the invoices enrolled meanwhile too.
-      const [pause] = await sql<{ pause_reason: string | null; paused_until: Date | null }[]>`
-        select pause_reason, paused_until from customers where tenant_id = ${tenantId} and customer_id = ${customer.id}
-          and paused and (paused_until is null or paused_until > now())`;
+      const pause = await activeCustomerPause(sql, tenantId, customer.id);
       if (pause) {
         try {
           await runUpdate(temporal, workflowId, (h) =>
@@ -308,18 +276,9 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     /** Enrolled invoices, most overdue first, with the dunning state mirrored from the workflows. */
     /** `collectorId` narrows the list to that collector's portfolio (customers.collector_id). */
     async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number }) {
-      const rows = await sql<(InvoiceRow & { total: number })[]>`
-        select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
-               stage, next_step_id, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, count(*) over ()::int as total
-        from invoices
-        where tenant_id = ${tenantId}
-          ${filter.stage ? sql`and stage = ${filter.stage}` : sql``}
-          ${filter.customerId ? sql`and customer_id = ${filter.customerId}` : sql``}
-          ${filter.collectorId !== undefined ? sql`and customer_id in (select customer_id from customers where tenant_id = ${tenantId} and collector_id = ${filter.collectorId})` : sql``}
-        order by due_date, invoice_number
-        limit ${filter.limit} offset ${filter.offset}`;
+      const { total, rows } = await pageOfInvoices(sql, tenantId, filter);
       return {
-        total: rows[0]?.total ?? 0,
+        total,
         items: rows.map((r) => ({
           number: r.invoice_number,
           customerId: r.customer_id,
@@ -337,27 +296,22 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
 
     /** The invoice's customer (for access checks), or undefined for an unknown invoice. */
     async customerOf(invoiceNumber: string): Promise<string | undefined> {
-      const [row] = await sql<{ customer_id: string }[]>`select customer_id from invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}`;
-      return row?.customer_id;
+      return (await findInvoice(invoiceNumber))?.customer_id;
     },
 
     async view(invoiceNumber: string): Promise<InvoiceView> {
       const row = await findInvoice(invoiceNumber);
       if (!row) throw notFound(`invoice ${invoiceNumber}`);
-      const steps = await sql<{ step_id: string; action: string; at: Date; outcome: string }[]>`
-        select details->>'stepId' as step_id, coalesce(details->>'action', '') as action, occurred_at as at,
-               case when event_type = 'step_superseded' then 'superseded' else details->>'outcome' end as outcome
-        from audit_events
-        where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type in ('step_done', 'step_superseded')
-        order by id`;
+      const steps = await stepEventsOfInvoice(sql, tenantId, invoiceNumber);
       // What parked the invoice, as its workflow recorded it when it parked.
-      const [parked] =
-        row.stage === 'needs_attention'
-          ? await sql<{ details: { code: string; reason: string; stepId: string | null; attempts: number; retryAt: string }; at: Date }[]>`
-              select details, occurred_at as at from audit_events
-              where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber} and event_type = 'needs_attention'
-              order by id desc limit 1`
-          : [];
+      const needsAttention = row.stage === 'needs_attention' ? await latestAuditEventOfInvoice(sql, tenantId, invoiceNumber, ['needs_attention']) : undefined;
+      const parked = needsAttention && {
+        details: needsAttention.details as { code: string; reason: string; stepId: string | null; attempts: number; retryAt: string },
+        at: needsAttention.occurred_at,
+      };
+      // Paused by a person's payment claim: the latest pause event is the claim.
+      const lastPause = row.stage === 'paused' ? await latestAuditEventOfInvoice(sql, tenantId, invoiceNumber, ['payment_claimed', 'paused', 'resumed']) : undefined;
+      const claim = lastPause?.event_type === 'payment_claimed' ? (lastPause.details as { paymentId: string; amountMinor: number; currency: string; checkAt: string }) : undefined;
       return {
         workflowId: row.workflow_id,
         workflowStatus: await workflowStatusOf(row.workflow_id),
@@ -389,6 +343,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
               retryAt: parked.details.retryAt,
             }
           : null,
+        claim: claim ? { paymentId: claim.paymentId, amountMinor: claim.amountMinor, currency: claim.currency, checkAt: claim.checkAt } : null,
       };
     },
 
@@ -399,11 +354,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     async migrateCadence(cadenceId: string, version: number, filter: { invoiceNumbers?: string[] }, actor: string) {
       const target = await deps.cadences.getVersion(cadenceId, version);
       if (target.status !== 'active') throw new DomainError('cadence_not_active', `version ${version} of cadence ${cadenceId} is ${target.status}; activate it first`);
-      const rows = await sql<{ invoice_number: string; workflow_id: string; cadence_version: number }[]>`
-        select invoice_number, workflow_id, cadence_version from invoices
-        where tenant_id = ${tenantId} and cadence_id = ${cadenceId} and cadence_version <> ${version} and stage = 'active'
-          ${filter.invoiceNumbers ? sql`and invoice_number = any(${filter.invoiceNumbers})` : sql``}
-        order by invoice_number`;
+      const rows = await invoicesToMigrate(sql, tenantId, { cadenceId, version }, filter.invoiceNumbers);
       const migrating: string[] = [];
       for (const row of rows) {
         try {
@@ -412,27 +363,36 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           if (isWorkflowClosed(err)) continue; // closed meanwhile: nothing to migrate
           throw err;
         }
-        await audit(`${row.workflow_id}:migrate:${cadenceId}:${version}`, actor, row.invoice_number, row.workflow_id, 'cadence_migration_requested', {
-          from: { id: cadenceId, version: row.cadence_version },
-          to: { id: cadenceId, version },
+        await audit(`${row.workflow_id}:migrate:${cadenceId}:${version}`, actor, row.invoice_number, row.workflow_id, {
+          type: 'cadence_migration_requested',
+          details: { from: { id: cadenceId, version: row.cadence_version }, to: { id: cadenceId, version } },
         });
         migrating.push(row.invoice_number);
       }
       return { cadence: { id: cadenceId, version }, migrating };
     },
 
-    /** A payment reported by a person: stored, audited, and applied by the workflow through a validated update. */
+    /**
+     * A payment reported by a person is a claim, not a payment: only the ERP's word closes an invoice. The
+     * workflow's validator bounds it by the open amount (422 invalid_amount); it pauses dunning until the ERP
+     * shows it (3 business days at most; unconfirmed, dunning resumes with a task for the collector). Nothing
+     * here marks the invoice paid: the claim is not stored as a payment (the payments table holds what the ERP
+     * applied) but in the audit trail, once per payment id (the same id with other data is 409 payment_conflict).
+     */
     async reportPayment(invoiceNumber: string, payment: Omit<PaymentNotice, 'source'>, actor: string): Promise<PaymentResult> {
       const row = await findInvoice(invoiceNumber);
       if (!row) throw notFound(`invoice ${invoiceNumber}`);
       if (payment.currency !== row.currency)
         throw new DomainError('currency_mismatch', `payment in ${payment.currency} for an invoice in ${row.currency}`);
       const notice: PaymentNotice = { ...payment, source: 'api' };
-      await storePayment(invoiceNumber, notice);
-      await audit(`payment:${tenantId}:${payment.paymentId}`, actor, invoiceNumber, row.workflow_id, 'payment_reported', notice);
-      const result = await runUpdate(temporal, row.workflow_id, (h) => h.executeUpdate(recordPaymentUpdate, { args: [notice] }));
-      // A closed workflow needs no news: the payment is stored, the invoice stays as it closed.
-      return result ?? { duplicate: false, stage: row.stage as PaymentResult['stage'], openAmountMinor: row.open_amount_minor };
+      const eventKey = `claim:${tenantId}:${payment.paymentId}`;
+      const before = await auditEventByKey(sql, eventKey);
+      if (before && (before.invoice_number !== invoiceNumber || before.details.amountMinor !== payment.amountMinor || before.details.currency !== payment.currency))
+        throw new DomainError('payment_conflict', `payment ${payment.paymentId} was already reported with other data`);
+      const result = await runUpdate(temporal, row.workflow_id, (h) => h.executeUpdate(recordPaymentUpdate, { updateId: `claim-${payment.paymentId}-${payment.amountMinor}-${payment.currency}`, args: [notice] }));
+      if (!result || (!result.claimed && !result.duplicate)) throw new DomainError('invoice_closed', `invoice ${invoiceNumber} is no longer in dunning (${result?.stage ?? row.stage})`);
+      await audit(eventKey, actor, invoiceNumber, row.workflow_id, { type: 'payment_reported', details: { ...notice, claim: true } });
+      return result;
     },
 
     /** A payment the ERP applied (webhook): the ERP's open amount is authoritative. Unknown invoices are not ours. */
@@ -445,7 +405,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         throw new DomainError('currency_mismatch', `payment in ${event.payment.currency} for an invoice in ${row.currency}`);
       const notice: PaymentNotice = { ...event.payment, source: 'erp_webhook', openAmountMinorAfter: event.invoice.openAmountMinor };
       await storePayment(row.invoice_number, notice);
-      await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, 'payment_reported', { ...notice, eventId: event.eventId });
+      await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, { type: 'payment_reported', details: { ...notice, eventId: event.eventId } });
       try {
         await temporal.workflow.getHandle(row.workflow_id).signal(paymentNotifiedSignal, notice);
       } catch (err) {

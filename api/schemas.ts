@@ -127,6 +127,15 @@ export const invoiceViewSchema = z.object({
       retryAt: z.string(),
     })
     .nullable(),
+  /** Stage paused by a payment a person reported: dunning waits for the ERP to show it until checkAt. */
+  claim: z
+    .object({
+      paymentId: z.string(),
+      amountMinor: z.number(),
+      currency: z.string(),
+      checkAt: z.string().describe('when the ERP is read again: unconfirmed, dunning resumes with a task for the collector'),
+    })
+    .nullable(),
 });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { cadenceVersionParams, enrollmentSchema, errorSchema, invoiceNumberSchema, invoiceListQuery, invoiceListSchema, invoiceParams, invoiceViewSchema, paymentSchema } from '../schemas';
+import { cadenceVersionParams, enrollmentSchema, errorSchema, invoiceNumberSchema, invoiceListQuery, invoiceListSchema, invoiceParams, invoiceViewSchema, paymentSchema, pendingUpdateSchema } from '../schemas';
 import type { InvoiceService } from '../invoice-service';
 import type { Sql } from '../../db/sql';
 import { assertCustomerAccess, minimumRole, portfolioScope, type AuthUser } from '../auth';
@@ -75,26 +75,43 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
 
   app.post('/invoices/:invoiceNumber/payments', {
     schema: {
-      summary: 'Report a payment; the workflow stops before its next customer-facing step when the invoice is paid',
+      summary: "Report a payment the customer says they made: a claim, which pauses dunning until the ERP shows it",
+      description:
+        "Only the ERP's word (its signed webhook) closes an invoice. A payment reported here is a claim: at most the open amount " +
+        '(more is 422 `invalid_amount`), answered 202 with `claimed: true` and stage `paused`; dunning waits until the ERP shows the money, ' +
+        'at most 3 business days (GET /invoices/:n shows `claim` with its `checkAt`). Unconfirmed by then, dunning resumes and the collector ' +
+        'gets a task to check with the customer and cash application. The same payment id again answers `duplicate: true`; with other data, 409 `payment_conflict`. ' +
+        'Nothing is recorded as paid.',
       params: invoiceParams,
       body: paymentSchema,
       response: {
-        200: z.object({ duplicate: z.boolean(), stage: z.string(), openAmountMinor: z.number() }),
+        202: z.union([
+          z.object({
+            duplicate: z.boolean().describe('this payment id was claimed before: nothing changed'),
+            stage: z.string().describe('paused while the claim waits for the ERP'),
+            openAmountMinor: z.number().describe("the open amount as the ERP last showed it: a claim does not lower it"),
+            claimed: z.boolean(),
+          }),
+          pendingUpdateSchema,
+        ]),
         403: errorSchema,
         404: errorSchema,
         409: errorSchema,
         422: errorSchema,
+        503: errorSchema,
+        504: errorSchema,
       },
     },
     // Recorded once per paymentId anyway; with a key, a retry gets the first answer.
     config: { idempotent: true },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       await assertInvoiceAccess(request.user, request.params.invoiceNumber);
-      return invoices.reportPayment(
+      const result = await invoices.reportPayment(
         request.params.invoiceNumber,
         { ...request.body, receivedAt: request.body.receivedAt ?? new Date().toISOString() },
         request.user.userId,
       );
+      return reply.code(202).send({ duplicate: result.duplicate, stage: result.stage, openAmountMinor: result.openAmountMinor, claimed: result.claimed ?? false });
     },
   });
 };

@@ -109,9 +109,9 @@ describe("a collector's day through the API", () => {
     expect((await anna('POST', '/invoices/COL-2/resume', { note: 'Audit done early' })).body).toMatchObject({ stage: 'active', changed: true });
     expect((await anna('POST', '/invoices/COL-2/resume', {})).status).toBe(409);
 
-    // 6. The customer pays COL-1 in full: the invoice closes and the promise counts as kept.
-    const paid = await anna('POST', '/invoices/COL-1/payments', { paymentId: 'PAY-COL-1', amountMinor: 480_000, currency: 'EUR' });
-    expect(paid.body).toMatchObject({ stage: 'paid', openAmountMinor: 0 });
+    // 6. The customer pays COL-1 in full, as the ERP reports (a payment Anna reports is only a claim): the invoice closes and the promise counts as kept.
+    expect((await stack.erpCall('/payments', { paymentId: 'PAY-COL-1', invoiceNumber: 'COL-1', amountMinor: 480_000, currency: 'EUR' })).status).toBe(201);
+    await expect.poll(async () => (await anna('GET', '/invoices/COL-1')).body, { timeout: 15_000 }).toMatchObject({ stage: 'paid', invoice: { openAmountMinor: 0 } });
     await expect.poll(async () => (await anna('GET', '/reports/promise-kept-rate?by=collector')).body.items, { timeout: 20_000 }).toEqual([
       { collectorId: 'anna', kept: 1, partiallyKept: 0, broken: 0, open: 0, settled: 1, keptRate: 1 },
     ]);
@@ -137,7 +137,7 @@ describe("a collector's day through the API", () => {
     const audit = await stack.sql<{ actor: string; event_type: string }[]>`
       select actor, event_type from audit_events where tenant_id = ${stack.tenantId} and actor <> 'workflow' order by id`;
     expect(audit.map((a) => `${a.actor}:${a.event_type}`)).toEqual(
-      expect.arrayContaining(['anna:task_completed', 'anna:note_added', 'anna:pause_requested', 'anna:resume_requested', 'anna:payment_reported', 'lena:customer_reassigned']),
+      expect.arrayContaining(['anna:task_completed', 'anna:note_added', 'anna:pause_requested', 'anna:resume_requested', 'erp:payment_reported', 'lena:customer_reassigned']),
     );
   });
 
