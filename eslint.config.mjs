@@ -2,7 +2,7 @@
 //   domain/        pure rules: imports only domain/, luxon and zod; no clock, no randomness, no I/O
 //   workflows/     Temporal workflow code: @temporalio/workflow (and common), domain/ and its own folder
 //   integrations/  clients of outside systems (ERP, holidays): domain/ and config/, nothing of ours above
-//   db/            repositories (the only SQL): domain/ and config/
+//   db/            repositories (the only SQL): domain/ and config/; activities/ and api/ write no query of their own
 //   config/        configuration schemas and loading: domain/ only
 //   activities/    I/O for workflows: anything below, and only workflows' message definitions (*messages.ts)
 //   api/           HTTP: anything below except activities/, and only workflows' message definitions
@@ -83,5 +83,18 @@ export default tseslint.config(
   {
     files: ['api/**/*.ts'],
     rules: { 'no-restricted-imports': restrict([outside(['activities', 'worker'], 'api/ does not import activities/ (shared code lives in integrations/, db/ or domain/)'), workflowCode]) },
+  },
+  {
+    files: ['api/**/*.ts', 'activities/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          "TaggedTemplateExpression[tag.type='Identifier'][tag.name=/^(sql|tx|db)$/]",
+          "TaggedTemplateExpression[tag.type='MemberExpression'][tag.property.name=/^(sql|tx|db)$/]",
+          "CallExpression[callee.property.name='unsafe']",
+        ].map((selector) => ({ selector, message: 'no SQL here: queries live in db/ repositories (functions taking a Db, composed in sql.begin)' })),
+      ],
+    },
   },
 );

@@ -65,6 +65,22 @@ describe('lint encodes the layers', () => {
     expect(found.join('\n')).toMatch(/invoice-dunning/);
   });
 
+  it('activities/ and the API write no SQL of their own (db/ does)', async () => {
+    const code = [
+      "import type { Db } from '../db/sql';",
+      'export async function probe(sql: Db, deps: { sql: Db }) {',
+      '  await sql`select 1`;',
+      '  await sql<{ n: number }[]>`select 1 as n`;',
+      '  await deps.sql`select 1`;',
+      "  await sql.unsafe('select 1');",
+      '  return sql.begin(async (tx) => tx`select 1`);',
+      '}',
+    ].join('\n');
+    for (const folder of ['api', 'activities'])
+      expect((await problems(folder, code)).filter((p) => p.startsWith('no-restricted-syntax')), folder).toHaveLength(5);
+    expect((await problems('db', code)).filter((p) => p.startsWith('no-restricted-syntax'))).toEqual([]);
+  });
+
   it('config/ imports neither activities/ nor workflows/; promises are never left floating', async () => {
     const found = await problems('config', [
       "import { createActivities } from '../activities';",
