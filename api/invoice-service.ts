@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { Sql } from '../db/sql';
+import type { Db, Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
@@ -8,6 +8,7 @@ import { appendAuditEvent, auditEventByKey, latestAuditEventOfInvoice, stepEvent
 import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
 import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, pageOfInvoices, type InvoiceDays } from '../db/invoices';
 import { insertPaymentOnce } from '../db/payments';
+import { orderErpEvent } from '../db/erp-events';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
@@ -64,8 +65,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
   }
 
   /** Stores the payment once; the same id with other data is a conflict, never a second payment. */
-  async function storePayment(invoiceNumber: string, p: PaymentNotice): Promise<void> {
-    const row = await insertPaymentOnce(sql, {
+  async function storePayment(invoiceNumber: string, p: PaymentNotice, db: Db = sql): Promise<void> {
+    const row = await insertPaymentOnce(db, {
       tenantId, paymentId: p.paymentId, invoiceNumber, amountMinor: p.amountMinor, currency: p.currency, receivedAt: p.receivedAt, source: p.source,
     });
     if (row && (row.invoice_number !== invoiceNumber || row.amount_minor !== p.amountMinor || row.currency !== p.currency))
@@ -395,8 +396,14 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       return result;
     },
 
-    /** A payment the ERP applied (webhook): the ERP's open amount is authoritative. Unknown invoices are not ours. */
-    async applyErpPayment(event: PaymentAppliedEvent): Promise<'applied' | 'ignored'> {
+    /**
+     * A payment the ERP applied (webhook): the ERP's open amount is authoritative, its newest word wins. Unknown
+     * invoices are not ours. The invoice follows the open amount of the ERP's latest event (by its sequence, else
+     * its time: db/erp-events.ts); an older event (delivered late or out of order, or replayed within the
+     * signature's window) is recorded, its payment stored and audited with applied: false, but never reaches the
+     * workflow, so it cannot reopen or change the invoice: 'stale'. A deduction it carries still opens its dispute.
+     */
+    async applyErpPayment(event: PaymentAppliedEvent): Promise<'applied' | 'ignored' | 'stale'> {
       if (event.invoice.invoiceNumber !== event.payment.invoiceNumber)
         throw new DomainError('inconsistent_event', 'payment and invoice numbers differ in the event');
       const row = await findInvoice(event.payment.invoiceNumber);
@@ -404,16 +411,26 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       if (event.payment.currency !== row.currency)
         throw new DomainError('currency_mismatch', `payment in ${event.payment.currency} for an invoice in ${row.currency}`);
       const notice: PaymentNotice = { ...event.payment, source: 'erp_webhook', openAmountMinorAfter: event.invoice.openAmountMinor };
-      await storePayment(row.invoice_number, notice);
-      await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, { type: 'payment_reported', details: { ...notice, eventId: event.eventId } });
-      try {
-        await temporal.workflow.getHandle(row.workflow_id).signal(paymentNotifiedSignal, notice);
-      } catch (err) {
-        if (!isWorkflowClosed(err)) throw err; // a closed workflow needs no news
-        return 'applied';
+      const order = await sql.begin(async (tx) => {
+        const placed = await orderErpEvent(tx, { tenantId, invoiceNumber: row.invoice_number }, { eventId: event.eventId, occurredAt: event.occurredAt, sequence: event.sequence ?? null });
+        await storePayment(row.invoice_number, notice, tx);
+        return placed;
+      });
+      const applied = order !== 'older';
+      await audit(`payment:${tenantId}:${event.payment.paymentId}`, 'erp', row.invoice_number, row.workflow_id, {
+        type: 'payment_reported',
+        details: { ...notice, eventId: event.eventId, occurredAt: event.occurredAt, sequence: event.sequence ?? null, applied },
+      });
+      if (applied) {
+        try {
+          await temporal.workflow.getHandle(row.workflow_id).signal(paymentNotifiedSignal, notice);
+        } catch (err) {
+          if (!isWorkflowClosed(err)) throw err; // a closed workflow needs no news
+          return 'applied';
+        }
       }
       if (event.deduction) await disputeDeduction(row, event);
-      return 'applied';
+      return applied ? 'applied' : 'stale';
     },
   };
 }

@@ -40,6 +40,7 @@ export const REFUSAL_STATUS: Record<RefusalCode, number> = {
   // unauthenticated
   unauthorized: 401,
   bad_signature: 401,
+  signature_expired: 401,
   // forbidden: who asks may not do this
   forbidden: 403,
   not_in_portfolio: 403,

@@ -113,8 +113,11 @@ export interface AuditDetailsByType {
   // (the version saved, the move and its number among the customer's...), never at random.
   invoice_enrolled: { cadence: CadenceRef };
   cadence_migration_requested: { from: CadenceRef; to: CadenceRef };
-  /** A payment the ERP applied (eventId: its webhook event), or one a person reported (claim: true). */
-  payment_reported: PaymentNotice & { eventId?: string; claim?: boolean };
+  /**
+   * A payment the ERP applied (eventId: its webhook event, with the ERP's time and sequence; applied: false when
+   * an event of the ERP newer than it was applied already: recorded, not applied), or one a person reported (claim: true).
+   */
+  payment_reported: PaymentNotice & { eventId?: string; occurredAt?: string; sequence?: number | null; applied?: boolean; claim?: boolean };
   deduction_not_disputed: { paymentId: string; deduction: unknown; reason: string };
   config_document_saved: { name: string; version: number };
   cadence_activated: { cadenceId: string; version: number; previousVersion: number | null };

@@ -131,6 +131,8 @@ export async function startErpSimulator({
       eventId: randomUUID(),
       type: 'payment.applied',
       occurredAt,
+      // The invoice's change counter: the payments applied to it so far, this one included.
+      sequence: store.paymentsOf(invoice.invoiceNumber).filter((p) => p.state === 'applied').length,
       payment: {
         paymentId: payment.paymentId,
         invoiceNumber: payment.invoiceNumber,

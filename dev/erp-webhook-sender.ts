@@ -1,5 +1,5 @@
 import { ERP_EVENT_ID_HEADER } from '../integrations/erp/payment-applied-event';
-import { ERP_SIGNATURE_HEADER, signWebhookBody } from '../integrations/erp/webhook-signature';
+import { timestampedWebhookHeaders } from '../integrations/erp/webhook-signature';
 
 export interface WebhookDelivery {
   eventId: string;
@@ -34,7 +34,8 @@ export function createWebhookSender({ url, secret, now }: { url: string; secret:
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [ERP_SIGNATURE_HEADER]: signWebhookBody(secret, body),
+          // Each attempt is signed afresh with its own time: the receiver refuses old timestamps (replays).
+          ...timestampedWebhookHeaders(secret, body, now()),
           [ERP_EVENT_ID_HEADER]: event.eventId,
         },
         body,

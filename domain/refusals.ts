@@ -30,6 +30,8 @@ export const REFUSALS = {
   // Who asks may not do this.
   unauthorized: 'unauthenticated',
   bad_signature: 'unauthenticated',
+  /** A validly signed ERP webhook whose signed timestamp lies outside the window (a replay, or a clock far off). */
+  signature_expired: 'unauthenticated',
   forbidden: 'forbidden',
   not_in_portfolio: 'forbidden',
   role_too_low: 'forbidden',

@@ -25,7 +25,13 @@ export type PaymentDeduction = z.infer<typeof paymentDeductionSchema>;
 export const paymentAppliedEventSchema = z.object({
   eventId: z.string().min(1),
   type: z.literal('payment.applied'),
+  /** When the ERP applied the payment, by its own clock: a later event of the invoice shows newer state. */
   occurredAt: isoInstant,
+  /**
+   * The ERP's count of changes to this invoice, this one included, when it keeps one: orders the invoice's
+   * events where two share an instant. Without it, occurredAt alone orders them.
+   */
+  sequence: z.number().int().positive().optional(),
   payment: z.object({
     paymentId: z.string().min(1),
     invoiceNumber,

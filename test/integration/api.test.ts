@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ERP_SIGNATURE_HEADER, signWebhookBody } from '../../integrations/erp/webhook-signature';
+import { ERP_SIGNATURE_HEADER, ERP_TIMESTAMP_HEADER, signTimestampedWebhook, signWebhookBody, timestampedWebhookHeaders } from '../../integrations/erp/webhook-signature';
 import type { PaymentAppliedEvent } from '../../integrations/erp/payment-applied-event';
 import { loadCadence } from '../../config/load';
 import type { Sql } from '../../db/sql';
@@ -260,6 +260,7 @@ describe('GET /invoices/:invoiceNumber', () => {
       steps: [],
       workflowStatus: 'RUNNING',
       attention: null,
+      claim: null,
     });
   });
 
@@ -304,29 +305,40 @@ describe('POST /invoices/:invoiceNumber/payments (without a worker)', () => {
 });
 
 describe('POST /webhooks/erp', () => {
-  function paymentApplied(number: string, overrides: { paymentId?: string; amountMinor?: number; openAmountMinor?: number } = {}): PaymentAppliedEvent {
+  function paymentApplied(
+    number: string,
+    overrides: { paymentId?: string; amountMinor?: number; openAmountMinor?: number; occurredAt?: string; sequence?: number } = {},
+  ): PaymentAppliedEvent {
     const amountMinor = overrides.amountMinor ?? 40_000;
     return {
       eventId: `evt-${randomUUID()}`,
       type: 'payment.applied',
-      occurredAt: '2026-02-10T10:00:00.000Z',
+      occurredAt: overrides.occurredAt ?? '2026-02-10T10:00:00.000Z',
+      ...(overrides.sequence === undefined ? {} : { sequence: overrides.sequence }),
       payment: { paymentId: overrides.paymentId ?? `ERP-PAY-${randomUUID().slice(0, 8)}`, invoiceNumber: number, amountMinor, currency: 'EUR', receivedAt: '2026-02-10T09:59:00.000Z' },
       invoice: { invoiceNumber: number, customerId: 'CUST-API', currency: 'EUR', openAmountMinor: overrides.openAmountMinor ?? 99_900 - amountMinor, status: 'open' },
     };
   }
 
-  async function deliver(raw: string, signature: string | undefined) {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  async function deliver(raw: string, signature: string | undefined, timestamp: string | null = String(nowSeconds())) {
     const res = await app.inject({
       method: 'POST',
       url: '/webhooks/erp',
-      headers: { 'content-type': 'application/json', ...(signature === undefined ? {} : { [ERP_SIGNATURE_HEADER]: signature }) },
+      headers: {
+        'content-type': 'application/json',
+        ...(signature === undefined ? {} : { [ERP_SIGNATURE_HEADER]: signature }),
+        ...(timestamp === null ? {} : { [ERP_TIMESTAMP_HEADER]: timestamp }),
+      },
       payload: raw,
     });
     return { status: res.statusCode, body: res.json() as any };
   }
-  const signed = (event: unknown) => {
+  /** Signed as the ERP signs it: the timestamp (now, or `at`) and the body. */
+  const signed = (event: unknown, at: Date = new Date()) => {
     const raw = JSON.stringify(event);
-    return deliver(raw, signWebhookBody(webhookSecret, raw));
+    const headers = timestampedWebhookHeaders(webhookSecret, raw, at);
+    return deliver(raw, headers[ERP_SIGNATURE_HEADER], headers[ERP_TIMESTAMP_HEADER]);
   };
 
   /** The paymentNotified signals in the workflow's history, decoded. */
@@ -343,15 +355,19 @@ describe('POST /webhooks/erp', () => {
     const event = paymentApplied(number);
     const raw = JSON.stringify(event);
     const tampered = JSON.stringify({ ...event, payment: { ...event.payment, amountMinor: 1 } });
-    for (const [body, signature] of [
-      [raw, undefined],
-      [raw, ''],
-      [raw, 'sha256=00'],
-      [raw, signWebhookBody('another-secret-0123456789', raw)],
-      [raw, signWebhookBody(webhookSecret, raw).replace('sha256=', 'sha1=')],
-      [tampered, signWebhookBody(webhookSecret, raw)], // the signature of other bytes
+    const ts = nowSeconds();
+    for (const [body, signature, timestamp] of [
+      [raw, undefined, String(ts)],
+      [raw, '', String(ts)],
+      [raw, 'sha256=00', String(ts)],
+      [raw, signTimestampedWebhook('another-secret-0123456789', ts, raw), String(ts)],
+      [raw, signTimestampedWebhook(webhookSecret, ts, raw).replace('sha256=', 'sha1='), String(ts)],
+      [tampered, signTimestampedWebhook(webhookSecret, ts, raw), String(ts)], // the signature of other bytes
+      [raw, signWebhookBody(webhookSecret, raw), String(ts)], // the body alone: no timestamp signed (before issue 10 #13, accepted)
+      [raw, signTimestampedWebhook(webhookSecret, ts, raw), null], // no timestamp header
+      [raw, signTimestampedWebhook(webhookSecret, ts, raw), String(ts + 1)], // another timestamp than the one signed
     ] as const) {
-      const res = await deliver(body, signature);
+      const res = await deliver(body, signature, timestamp);
       expect(res.status, `signature ${signature}`).toBe(401);
       expect(res.body).toMatchObject({ error: 'bad_signature' });
     }
@@ -363,7 +379,7 @@ describe('POST /webhooks/erp', () => {
   it('answers 400 to a validly signed body that is not JSON or not a payment.applied event', async () => {
     const number = await enrolled('EVBAD');
     const notJson = 'not json at all';
-    const res1 = await deliver(notJson, signWebhookBody(webhookSecret, notJson));
+    const res1 = await deliver(notJson, signTimestampedWebhook(webhookSecret, nowSeconds(), notJson));
     expect(res1.status).toBe(400);
     expect(res1.body).toMatchObject({ error: 'invalid_json' });
 
@@ -439,6 +455,47 @@ describe('POST /webhooks/erp', () => {
     expect(await signed(mixed)).toMatchObject({ status: 422, body: { error: 'inconsistent_event' } });
     expect(await paymentRows(number)).toEqual([]);
     expect(await signalsOf(number)).toEqual([]);
+  });
+
+  it('refuses a replay: a validly signed delivery from 10 minutes ago is 401 signature_expired, and nothing is stored (issue 10 #13)', async () => {
+    const number = await enrolled('REPLAY');
+    const captured = paymentApplied(number, { amountMinor: 99_900, openAmountMinor: 0 });
+    const res = await signed(captured, new Date(Date.now() - 10 * 60_000));
+    expect(res).toMatchObject({ status: 401, body: { error: 'signature_expired' } });
+    expect(await paymentRows(number)).toEqual([]);
+    expect(await signalsOf(number)).toEqual([]);
+    // A clock far ahead is refused alike; within the window the same event is taken.
+    expect((await signed(captured, new Date(Date.now() + 10 * 60_000))).status).toBe(401);
+    expect(await signed(captured, new Date(Date.now() - 60_000))).toMatchObject({ status: 202, body: { result: 'applied' } });
+  });
+
+  it("orders an invoice's events by the ERP's sequence: an older one delivered after a newer one is recorded, never applied (issue 10 #13)", async () => {
+    const number = await enrolled('ORDER');
+    // The ERP applied A (40.00, 599.00 left) and then B (30.00, 299.00 left); the deliveries cross.
+    const a = paymentApplied(number, { amountMinor: 40_000, openAmountMinor: 59_900, occurredAt: '2026-02-10T10:00:00.000Z', sequence: 1 });
+    const b = paymentApplied(number, { amountMinor: 30_000, openAmountMinor: 29_900, occurredAt: '2026-02-10T10:05:00.000Z', sequence: 2 });
+    expect(await signed(b)).toMatchObject({ status: 202, body: { result: 'applied' } });
+    expect(await signed(a)).toMatchObject({ status: 202, body: { result: 'stale' } });
+    // Both payments are facts, stored once each; the workflow hears only B's open amount, so nothing reopens to 599.00.
+    expect((await paymentRows(number)).map((p) => p.payment_id).sort()).toEqual([a.payment.paymentId, b.payment.paymentId].sort());
+    expect((await signalsOf(number)).map((n) => n.openAmountMinorAfter)).toEqual([29_900]);
+    const audit = (await auditRows(number)).filter((r) => r.event_type === 'payment_reported');
+    expect(audit.map((r) => [r.details.paymentId, r.details.applied])).toEqual([
+      [b.payment.paymentId, true],
+      [a.payment.paymentId, false],
+    ]);
+    // A's delivery retried: still stale. B's retried: applied again (the workflow dedupes by payment id).
+    expect((await signed(a)).body).toEqual({ result: 'stale' });
+    expect((await signed(b)).body).toEqual({ result: 'applied' });
+  });
+
+  it("orders by the ERP's own time when its events carry no sequence", async () => {
+    const number = await enrolled('ORDERT');
+    const earlier = paymentApplied(number, { amountMinor: 5_000, openAmountMinor: 94_900, occurredAt: '2026-02-10T09:00:00.000Z' });
+    const later = paymentApplied(number, { amountMinor: 10_000, openAmountMinor: 84_900, occurredAt: '2026-02-11T09:00:00.000Z' });
+    expect((await signed(later)).body).toEqual({ result: 'applied' });
+    expect((await signed(earlier)).body).toEqual({ result: 'stale' });
+    expect((await signalsOf(number)).map((n) => n.openAmountMinorAfter)).toEqual([84_900]);
   });
 });
 

@@ -9,7 +9,7 @@ import { createErpActivities } from '../../activities/erp-balance';
 import { ErpInvoiceNotFoundError, ErpRequestRejectedError, ErpUnavailableError } from '../../integrations/erp/adapter';
 import { createHttpErp } from '../../integrations/erp/http-erp';
 import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
-import { verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
+import { verifyTimestampedWebhook } from '../../integrations/erp/webhook-signature';
 import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
 
 /**
@@ -272,7 +272,7 @@ describe('short payments', () => {
 
     await vi.waitFor(() => expect(eventsFor(invoice.invoiceNumber)).toHaveLength(1));
     const [delivery] = eventsFor(invoice.invoiceNumber);
-    expect(verifyWebhookSignature(webhookSecret, delivery!.rawBody, delivery!.headers['x-erp-signature'])).toBe(true);
+    expect(verifyTimestampedWebhook(webhookSecret, delivery!.rawBody, { signature: delivery!.headers['x-erp-signature'], timestamp: delivery!.headers['x-erp-timestamp'] })).toBe('ok');
     expect(delivery!.event).toMatchObject({
       type: 'payment.applied',
       payment: { paymentId, amountMinor: 100_000, currency: 'EUR' },

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { ErpInvoiceNotFoundError, ErpUnavailableError } from '../../integrations/erp/adapter';
 import { createHttpErp } from '../../integrations/erp/http-erp';
 import { paymentAppliedEventSchema } from '../../integrations/erp/payment-applied-event';
-import { verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
+import { verifyTimestampedWebhook, verifyWebhookSignature } from '../../integrations/erp/webhook-signature';
 import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
 
 const apiKey = 'test-erp-key';
@@ -263,9 +263,13 @@ describe('payments and webhooks', () => {
     });
     expect(delivery!.headers['x-erp-event-id']).toBe(event.eventId);
 
-    const signature = delivery!.headers['x-erp-signature'];
-    expect(verifyWebhookSignature(webhookSecret, delivery!.rawBody, signature)).toBe(true);
-    expect(verifyWebhookSignature(webhookSecret, delivery!.rawBody.replace('80000', '8000'), signature)).toBe(false);
+    // Signed with the time of the attempt (issue 10 #13): "<x-erp-timestamp>.<body>"; the event carries the invoice's sequence.
+    const signed = { signature: delivery!.headers['x-erp-signature'], timestamp: delivery!.headers['x-erp-timestamp'] };
+    expect(Math.abs(Number(signed.timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    expect(verifyTimestampedWebhook(webhookSecret, delivery!.rawBody, signed)).toBe('ok');
+    expect(verifyTimestampedWebhook(webhookSecret, delivery!.rawBody.replace('80000', '8000'), signed)).toBe('bad_signature');
+    expect(verifyWebhookSignature(webhookSecret, delivery!.rawBody, signed.signature)).toBe(false); // not the body alone
+    expect(event.sequence).toBe(1);
 
     const log = await call('GET', '/webhook-deliveries');
     expect(log.body.filter((d: { eventId: string }) => d.eventId === event.eventId)).toEqual([
