@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import type { CaughtMessage } from '../../dev/mail-catcher';
 import { createAndEnroll, startStack, type Stack } from '../support/stack';
+import { untilNothingCanSend } from '../support/quiescence';
 
 /**
  * Consolidation end to end: two customers, five invoices, one email per customer per cadence step,
@@ -129,8 +130,8 @@ describe('consolidation end to end: one email per customer per step, through SMT
         .poll(async () => (await stack.sql`select 1 from audit_events where tenant_id = ${stack.tenantId} and invoice_number = ${inv.number} and event_type = 'cadence_completed'`).length, { timeout: 20_000 })
         .toBe(1);
     }
-    // ... and a few seconds later, still four messages: nothing duplicated, nothing late.
-    await new Promise((r) => setTimeout(r, 4_000));
+    // ... nor can anything still be sent: still four messages, nothing duplicated, nothing late.
+    await untilNothingCanSend({ tenantId: stack.tenantId, invoiceNumbers: [...A, ...B].map((i) => i.number), customerIds: [CUSTOMERS.A.id, CUSTOMERS.B.id] });
     const all = stack.mail.messages();
     expect(all.map((m) => m.headers['x-dunning-idempotency-key']).sort()).toEqual(
       [batchKey(CUSTOMERS.A.id, 1), batchKey(CUSTOMERS.A.id, 2), batchKey(CUSTOMERS.B.id, 1), batchKey(CUSTOMERS.B.id, 2)].sort(),

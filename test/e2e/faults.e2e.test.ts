@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAndEnroll, startStack, type Stack } from '../support/stack';
 import { hang, httpAnswer, pass, refuse, reset, smtpReply, startFaultProxy, type FaultMode, type FaultProxy } from '../support/fault-proxy';
+import { untilNothingCanSend } from '../support/quiescence';
 
 /**
  * The fault attack of issue 10: the worker reaches the ERP and the SMTP peer through fault-injecting proxies
@@ -82,7 +83,8 @@ it('sends every reminder exactly once and takes no invoice for paid through 5xx,
       const invoices = await stack.sql`select invoice_number, stage, next_step_id, next_step_at from invoices where tenant_id = ${stack.tenantId} order by invoice_number`;
       throw new Error(`${err.message}\n${log.join('\n')}\noutbox: ${JSON.stringify(outbox)}\ninvoices: ${JSON.stringify(invoices)}`);
     });
-  await sleep(4_000); // anything sent twice would arrive now
+  // Nothing can still be sent (no activity pending, nothing queued or in flight): anything sent twice would be here by now.
+  await untilNothingCanSend({ tenantId: stack.tenantId, invoiceNumbers: INVOICES, customerIds: INVOICES.map((_, i) => `FAULT-C${i}`) });
   const keys = stack.mail.messages().map((m) => m.headers['x-dunning-idempotency-key']!).sort();
   const duplicates = keys.length - new Set(keys).size;
   expect(keys).toEqual(expectedKeys);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAndEnroll, startStack, type Stack } from '../support/stack';
+import { untilNothingCanSend } from '../support/quiescence';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -41,7 +42,8 @@ it('completes every cadence with each reminder delivered exactly once when the w
       const invoices = await stack.sql`select invoice_number, stage, next_step_id, next_step_at from invoices where tenant_id = ${stack.tenantId}`;
       throw new Error(`${err.message}\noutbox: ${JSON.stringify(outbox)}\ninvoices: ${JSON.stringify(invoices)}`);
     });
-  await new Promise((r) => setTimeout(r, 4_000)); // anything duplicated would arrive now
+  // Nothing can still be sent (no activity pending, nothing queued or in flight): a duplicate would be here by now.
+  await untilNothingCanSend({ tenantId: stack.tenantId, invoiceNumbers: INVOICES, customerIds: INVOICES.map((_, i) => `CRASH-C${i}`) });
   const keys = stack.mail.messages().map((m) => m.headers['x-dunning-idempotency-key']).sort();
   expect(keys).toEqual(expectedKeys);
   for (const number of INVOICES) expect(stack.mail.messages().filter((m) => m.headers['x-invoice-number'] === number)).toHaveLength(STEPS.length);
