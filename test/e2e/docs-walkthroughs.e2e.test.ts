@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startMainJob, type Banner, type MainJob } from '../support/main-job';
+import { ROOT, startMainJobOnFreePorts, type Banner, type MainJob } from '../support/main-job';
 
 /**
  * Every walkthrough in docs/ runs as written against a fresh demo, so the docs cannot drift from the
@@ -154,8 +154,7 @@ let bin: string;
 beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'docs-walkthroughs-'));
   bin = curlRecorder(work);
-  job = startMainJob({ args: ['--free-ports'], env: { API_PORT: undefined, DEV_PORTS: undefined, DEMO_SEED: undefined, DEMO_CSV: undefined } });
-  banner = await job.banner();
+  ({ job, banner } = await startMainJobOnFreePorts({ env: { API_PORT: undefined, DEV_PORTS: undefined, DEMO_SEED: undefined, DEMO_CSV: undefined } }));
   for (const key of ['erp', 'mail', 'databaseUrl', 'temporalAddress'] as const) expect(banner[key], `the banner's ${key}`).toBeDefined();
 }, 300_000);
 

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startService } from '../../dev/process';
 import { DEMO_ADMIN_TOKEN } from '../../dev/seed';
 import { supervise } from '../../dev/supervisor';
-import { startMainJob, type Banner, type MainJob } from '../support/main-job';
+import { type Banner, type MainJob, startMainJobOnFreePorts } from '../support/main-job';
 
 /**
  * The main job keeps its API and worker running: a process that dies is restarted with backoff and a
@@ -101,8 +101,7 @@ describe('the main job (dev/main.ts, as ./scripts/start runs it)', () => {
   const admin = { authorization: `Bearer ${DEMO_ADMIN_TOKEN}` };
 
   it('restarts a SIGKILLed worker, which then runs new work, and a SIGKILLed API, which answers again', async () => {
-    job = startMainJob({ args: ['--free-ports'], env: { API_PORT: undefined, DEV_PORTS: undefined } });
-    banner = await job.banner();
+    ({ job, banner } = await startMainJobOnFreePorts({ env: { API_PORT: undefined, DEV_PORTS: undefined } }));
     expect((await fetch(`${banner.api}/health`)).status).toBe(200);
 
     const worker = pidOf('worker');

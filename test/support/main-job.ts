@@ -108,3 +108,19 @@ export function startMainJob(opts: { args?: string[]; env?: Record<string, strin
 function tail(text: string, lines = 60): string {
   return text.split('\n').slice(-lines).join('\n');
 }
+
+/**
+ * A main job on free ports, up to its banner. A port found free can be taken by another process before the
+ * API binds it (other test runs share this machine): such a start (EADDRINUSE) is tried again, on new ports.
+ */
+export async function startMainJobOnFreePorts(opts: Parameters<typeof startMainJob>[0] = {}, attempts = 3): Promise<{ job: MainJob; banner: Banner }> {
+  for (let attempt = 1; ; attempt++) {
+    const job = startMainJob({ ...opts, args: ['--free-ports', ...(opts.args ?? [])] });
+    try {
+      return { job, banner: await job.banner() };
+    } catch (err) {
+      await job.stop();
+      if (attempt >= attempts || !/EADDRINUSE/.test(job.output())) throw err;
+    }
+  }
+}
