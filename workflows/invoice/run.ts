@@ -1,7 +1,7 @@
 import { condition, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { system } from '../activity-proxies';
 import { refuseIf } from '../refuse';
-import { collectionPolicyOf } from '../../domain/collection-policy';
+import { collectionPolicyOf, promiseRulesOf } from '../../domain/collection-policy';
 import { daysPastDue } from '../../domain/schedule';
 import { localDate } from '../../domain/promises';
 import type { Cadence } from '../../domain/cadence';
@@ -98,13 +98,7 @@ export class InvoiceRun {
   }
 
   promiseRules() {
-    const p = this.policy();
-    return {
-      toleranceBusinessDays: p.promise.toleranceBusinessDays,
-      maxDaysAhead: p.promise.maxDaysAhead,
-      maxMissed: p.paymentPlan.maxMissedInstallments,
-      ...(p.promise.courtesyReminder ? { courtesyBusinessDaysBefore: p.promise.courtesyReminder.businessDaysBefore } : {}),
-    };
+    return promiseRulesOf(this.policy());
   }
 
   /** An update validator: refuses the request with a typed code when the invoice's state does not allow it. */
