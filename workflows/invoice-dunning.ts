@@ -2,7 +2,7 @@ import { allHandlersFinished, condition, continueAsNew, patched, setHandler, ups
 import { system } from './activity-proxies';
 import { customerMessageResultSignal, messageDeferredSignal } from './customer-messages';
 import { cadenceChangedSignal, collectorChangedSignal, collectorIdKey, dunningStageKey, dunningStateQuery, messageWantedQuery, type InvoiceDunningInput } from './messages';
-import { applyContactCap, daysPastDue, planEscalatedStep, planNextStep } from '../domain/schedule';
+import { applyContactCap, planEscalatedStep, planNextStep } from '../domain/schedule';
 import { CUSTOMER_FACING } from '../domain/cadence';
 import { stepIdempotencyKey } from '../domain/ids';
 import { formatMoney } from '../domain/money';
@@ -139,7 +139,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
     try {
       // The ERP is the system of record: re-read the balance right before contacting anyone.
       if (!(await run.rereadBalance())) break;
-      const pastDue = daysPastDue(run.scheduleCtx(), new Date());
+      const pastDue = run.pastDue();
       result = v2 ? await runStep(run, step, at, key, pastDue) : await runStepV1(run, step, key, pastDue);
     } catch (err) {
       // A configuration or data problem parks the invoice visibly; it never fails the workflow.
