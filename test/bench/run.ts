@@ -18,6 +18,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   worklist: { load: () => import('./worklist.bench') },
   'workflow-throughput': { temporal: true, load: () => import('./workflow-throughput.bench') },
   'history-size': { temporal: true, load: () => import('./history-size.bench') },
+  // Starts its own stack (PostgreSQL, Temporal dev server, API and worker processes): no bundle of run.ts's.
+  'dev-server': { load: () => import('./dev-server.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */
