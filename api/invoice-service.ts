@@ -5,7 +5,9 @@ import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import { appendAuditEvent, latestAuditEventOfInvoice, stepEventsOfInvoice, type AuditEvent } from '../db/audit-events';
 import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
-import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, pageOfInvoices, type InvoiceDays } from '../db/invoices';
+import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
+import { isIsoDate } from '../domain/aging';
+import { validationIssue } from '../config/validation-issues';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
@@ -37,6 +39,24 @@ export interface InvoiceServiceDeps {
 }
 
 type InvoiceRow = InvoiceDays;
+
+/** An opaque cursor of the invoice list: base64url of [due date, invoice number]. */
+export const encodeInvoiceCursor = (c: InvoiceCursor): string => Buffer.from(JSON.stringify([c.dueDate, c.invoiceNumber])).toString('base64url');
+
+export function decodeInvoiceCursor(text: string): InvoiceCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const [dueDate, invoiceNumber] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
+  if (typeof dueDate !== 'string' || !isIsoDate(dueDate) || typeof invoiceNumber !== 'string' || invoiceNumber.length === 0 || invoiceNumber.length > 200)
+    throw new DomainError('validation_failed', 'invalid cursor: pass the nextCursor of the previous page unchanged', {
+      issues: [validationIssue(['querystring', 'cursor'], 'custom', 'not a cursor of this list')],
+    });
+  return { dueDate, invoiceNumber };
+}
 
 
 const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: string) =>
@@ -231,10 +251,14 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
 
     /** Enrolled invoices, most overdue first, with the dunning state mirrored from the workflows. */
     /** `collectorId` narrows the list to that collector's portfolio (customers.collector_id). */
-    async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number }) {
-      const { total, rows } = await pageOfInvoices(sql, tenantId, filter);
+    async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number; cursor?: string }) {
+      const { cursor, ...rest } = filter;
+      const after = cursor !== undefined ? decodeInvoiceCursor(cursor) : undefined;
+      const { total, rows, more } = await pageOfInvoices(sql, tenantId, { ...rest, ...(after ? { after } : {}) });
+      const last = rows.at(-1);
       return {
         total,
+        nextCursor: more && last ? encodeInvoiceCursor({ dueDate: last.due_date, invoiceNumber: last.invoice_number }) : null,
         items: rows.map((r) => ({
           number: r.invoice_number,
           customerId: r.customer_id,

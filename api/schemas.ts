@@ -143,10 +143,16 @@ export const invoiceListQuery = z.object({
   stage: z.enum(DUNNING_STAGES).optional(),
   customerId: z.string().min(1).max(64).optional(),
   ...pageQuery,
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,400}$/, 'the nextCursor of the previous page')
+    .optional()
+    .describe('the previous page’s nextCursor: the page that follows it (keyset paging; offset is then ignored)'),
 });
 
 export const invoiceListSchema = z.object({
   total: z.number(),
+  nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
   items: z.array(
     z.object({
       number: z.string(),

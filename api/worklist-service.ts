@@ -1,7 +1,21 @@
-import { moveOpenCallTasks, worklistTask, worklistTasks, type WorklistTaskRow } from '../db/call-tasks';
+import {
+  moveOpenCallTasks,
+  openWorklistPage,
+  openWorklistTotals,
+  prioritiesStale,
+  stalePriorityInputs,
+  storePriorities,
+  takePriorityInvalidations,
+  worklistTask,
+  worklistTasks,
+  type OpenWorklistFilter,
+  type WorklistCursor,
+  type WorklistTaskRow,
+} from '../db/call-tasks';
 import { countCustomerActivities } from '../db/customer-activities';
 import { lockCustomer, setCustomerCollector } from '../db/customers';
 import { agingBucket, daysBetween, daysPastDue, type AgingBucket } from '../domain/aging';
+import { validationIssue } from '../config/validation-issues';
 import { convertMinor, type FxTable } from '../domain/fx';
 import { priorityScore, type PriorityBreakdown } from '../domain/priority';
 import { collectorChangedSignal } from '../workflows/messages';
@@ -25,7 +39,47 @@ export interface WorklistFilter {
   dueAfter?: string;
   limit: number;
   offset: number;
+  /** The previous page's nextCursor: the page after its last task (open tasks only). */
+  cursor?: string;
 }
+
+/** Days past due of each aging bucket, inclusive (domain/aging.ts agingBucket). */
+const BUCKET_DAYS: Record<AgingBucket, { min: number | null; max: number | null }> = {
+  current: { min: null, max: 0 },
+  '1-30': { min: 1, max: 30 },
+  '31-60': { min: 31, max: 60 },
+  '61-90': { min: 61, max: 90 },
+  '91+': { min: 91, max: null },
+};
+
+/** An opaque cursor: base64url of [score, due_at as PostgreSQL writes it, task id]. */
+export function encodeWorklistCursor(c: WorklistCursor): string {
+  return Buffer.from(JSON.stringify([c.score, c.dueAt, c.id])).toString('base64url');
+}
+
+export function decodeWorklistCursor(text: string): WorklistCursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const [score, dueAt, id] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
+  if (
+    !Number.isSafeInteger(score) ||
+    !Number.isSafeInteger(id) ||
+    (id as number) < 1 ||
+    typeof dueAt !== 'string' ||
+    !/^[0-9]{4,}-[0-9]{2}-[0-9]{2} [0-9:.]+(?:[+-][0-9:]+)?(?: BC)?$/.test(dueAt)
+  )
+    throw new DomainError('validation_failed', 'invalid cursor: pass the nextCursor of the previous page unchanged', {
+      issues: [validationIssue(['querystring', 'cursor'], 'custom', 'not a cursor of this list')],
+    });
+  return { score: score as number, dueAt, id: id as number };
+}
+
+/** Tasks scored per statement when the stored priorities are brought up to date. */
+const SCORE_BATCH = 2_000;
 
 /** A task with what the worklist shows and its priority needs (db/call-tasks.ts). */
 export type TaskRow = WorklistTaskRow;
@@ -92,12 +146,61 @@ export function createTaskReader(deps: Pick<CollectorDeps, 'sql' | 'tenantId' | 
     };
   }
 
+  /**
+   * Brings the stored priorities (migration 010) up to date as of `at`: takes the queued invalidations,
+   * then scores every stale open task with the same function as `view` (its day counts from SQL, in the
+   * customer's time zone). One pass at a time per process; a caller arriving meanwhile waits for it and
+   * checks again. A task that stays stale after being scored (its window already over at `at`) is scored
+   * once per pass, not forever.
+   */
+  let pass: Promise<void> | undefined;
+  async function scoreStale(at: Date): Promise<void> {
+    await takePriorityInvalidations(sql, tenantId);
+    const scored = new Set<number>();
+    for (;;) {
+      const rows = await stalePriorityInputs(sql, tenantId, at, SCORE_BATCH);
+      const fresh = rows.filter((r) => !scored.has(r.id));
+      if (fresh.length === 0) return;
+      await storePriorities(
+        sql,
+        tenantId,
+        fresh.map((r) => {
+          scored.add(r.id);
+          const amountReportingMinor = convertMinor(r.open_amount_minor, r.currency, deps.fx);
+          const { score } = priorityScore({
+            openAmountReportingMinor: amountReportingMinor,
+            daysPastDue: r.days_past_due,
+            brokenPromises: r.broken_promises,
+            disputeActive: r.stage === 'disputed',
+            segment: r.segment,
+            daysSinceLastSuccessfulContact: r.days_since_reached,
+            taskDueInDays: r.task_due_in_days,
+          });
+          return { id: r.id, dueAtKey: r.due_at_key, score, amountReportingMinor, from: r.valid_from, until: r.valid_until };
+        }),
+      );
+      if (rows.length < SCORE_BATCH) return;
+    }
+  }
+  async function refreshPriorities(at = now()): Promise<void> {
+    for (let round = 0; round < 2; round++) {
+      if (pass) {
+        await pass.catch(() => undefined);
+        continue;
+      }
+      if (!(await prioritiesStale(sql, tenantId, at))) return;
+      pass = scoreStale(at).finally(() => (pass = undefined));
+      await pass;
+      return;
+    }
+  }
+
   async function loadTask(taskId: number): Promise<TaskRow> {
     const row = await worklistTask(sql, tenantId, taskId);
     if (!row) throw notFound(`task ${taskId}`);
     return row;
   }
-  return { view, loadTask };
+  return { view, loadTask, refreshPriorities };
 }
 
 export type TaskReader = ReturnType<typeof createTaskReader>;
@@ -107,6 +210,28 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
   const { sql, tenantId, temporal } = work;
   const { view } = tasks;
 
+  /** Done, cancelled or every status (history, not the day's work): every matching task is scored and sorted here, as before. */
+  async function everyStatus(collectorId: string | undefined, filter: WorklistFilter, at: Date) {
+    const rows = await worklistTasks(sql, tenantId, {
+      status: filter.status,
+      ...(collectorId !== undefined ? { collectorId } : {}),
+      ...(filter.customerId ? { customerId: filter.customerId } : {}),
+      ...(filter.dueBefore ? { dueBefore: filter.dueBefore } : {}),
+      ...(filter.dueAfter ? { dueAfter: filter.dueAfter } : {}),
+    });
+    let items = rows.map((row) => view(row, at));
+    if (filter.bucket) items = items.filter((t) => t.invoice.bucket === filter.bucket);
+    items.sort((a, b) => b.priority.score - a.priority.score || Date.parse(a.dueAt) - Date.parse(b.dueAt) || a.taskId - b.taskId);
+    // The money behind the list: each invoice once, however many tasks it has.
+    const invoices = new Map(items.map((t) => [t.invoice.number, t.invoice.openAmountReportingMinor]));
+    return {
+      reportingCurrency: fx.reportingCurrency,
+      total: items.length,
+      totalOpenAmountReportingMinor: [...invoices.values()].reduce((s, v) => s + v, 0),
+      items: items.slice(filter.offset, filter.offset + filter.limit),
+    };
+  }
+
   return {
     /** Open tasks (by default) of a portfolio, highest priority first; collectors only ever see their own. */
     async worklist(user: AuthUser, filter: WorklistFilter) {
@@ -115,24 +240,33 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
         throw new DomainError('not_in_portfolio', `a collector sees only their own worklist (${scope})`);
       const collectorId = scope ?? filter.collectorId;
       if (filter.customerId) await assertCustomerAccess(sql, user, filter.customerId);
-      const rows = await worklistTasks(sql, tenantId, {
-        status: filter.status,
+      const at = work.now(); // one "now" for the whole list
+      if (filter.status !== 'open') {
+        if (filter.cursor !== undefined) decodeWorklistCursor(filter.cursor); // a bad one is refused here too
+        return { ...(await everyStatus(collectorId, filter, at)), nextCursor: null };
+      }
+      // Open tasks: filtered, ordered and paged in SQL on the stored priority, brought up to date first.
+      await tasks.refreshPriorities(at);
+      const where: OpenWorklistFilter = {
         ...(collectorId !== undefined ? { collectorId } : {}),
         ...(filter.customerId ? { customerId: filter.customerId } : {}),
         ...(filter.dueBefore ? { dueBefore: filter.dueBefore } : {}),
         ...(filter.dueAfter ? { dueAfter: filter.dueAfter } : {}),
-      });
-      const at = work.now(); // one "now" for the whole list
-      let items = rows.map((row) => view(row, at));
-      if (filter.bucket) items = items.filter((t) => t.invoice.bucket === filter.bucket);
-      items.sort((a, b) => b.priority.score - a.priority.score || Date.parse(a.dueAt) - Date.parse(b.dueAt) || a.taskId - b.taskId);
-      // The money behind the list: each invoice once, however many tasks it has.
-      const invoices = new Map(items.map((t) => [t.invoice.number, t.invoice.openAmountReportingMinor]));
+        ...(filter.bucket ? { pastDue: { ...BUCKET_DAYS[filter.bucket], at } } : {}),
+      };
+      const after = filter.cursor !== undefined ? decodeWorklistCursor(filter.cursor) : undefined;
+      const [rows, totals] = await Promise.all([
+        openWorklistPage(sql, tenantId, { ...where, ...(after ? { after } : {}), offset: filter.offset, limit: filter.limit + 1 }),
+        openWorklistTotals(sql, tenantId, where),
+      ]);
+      const page = rows.slice(0, filter.limit);
+      const last = page.at(-1);
       return {
         reportingCurrency: fx.reportingCurrency,
-        total: items.length,
-        totalOpenAmountReportingMinor: [...invoices.values()].reduce((s, v) => s + v, 0),
-        items: items.slice(filter.offset, filter.offset + filter.limit),
+        total: totals.total,
+        totalOpenAmountReportingMinor: totals.amount,
+        items: page.map((row) => view(row, at)),
+        nextCursor: rows.length > filter.limit && last ? encodeWorklistCursor({ score: last.priority_score, dueAt: last.due_at_key, id: last.id }) : null,
       };
     },
 

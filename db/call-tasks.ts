@@ -208,3 +208,155 @@ export async function moveOpenCallTasks(db: Db, tenantId: string, customerId: st
     returning id`;
   return rows.map((r) => r.id).sort((a, b) => a - b);
 }
+
+/**
+ * The worklist's stored priority (migration 010). A task's score holds from `priority_from` until
+ * `priority_until` (its customer's local day, or earlier when a broken promise leaves the 12-month window);
+ * outside it, or after one of its inputs changed, it is stale and the API scores it again.
+ */
+
+/** Whether any open task of the tenant needs scoring at `at` (queued invalidations count). Three index probes. */
+export async function prioritiesStale(db: Db, tenantId: string, at: Date): Promise<boolean> {
+  const [row] = await db<{ stale: boolean }[]>`
+    select exists (select 1 from worklist_priority_dirty where tenant_id = ${tenantId})
+        or exists (select 1 from call_tasks where tenant_id = ${tenantId} and status = 'open' and priority_until <= ${at})
+        or exists (select 1 from call_tasks where tenant_id = ${tenantId} and status = 'open' and priority_from > ${at}) as stale`;
+  return row!.stale;
+}
+
+/**
+ * Takes the queued invalidations (invoices and customers whose inputs changed) and marks their open tasks
+ * stale. What commits after this statement stays queued, so that nothing changed is ever missed.
+ */
+export async function takePriorityInvalidations(db: Db, tenantId: string): Promise<void> {
+  await db`
+    with taken as (delete from worklist_priority_dirty where tenant_id = ${tenantId} returning customer_id, invoice_number)
+    update call_tasks t set priority_until = '-infinity'
+    where t.tenant_id = ${tenantId} and t.status = 'open'
+      and (t.customer_id in (select customer_id from taken where customer_id is not null)
+           or t.invoice_number in (select invoice_number from taken where invoice_number is not null))`;
+}
+
+/** What scoring a task needs, its day counts computed in its customer's time zone at `at`. */
+export interface PriorityInputRow {
+  id: number;
+  /** due_at as PostgreSQL writes it (microseconds kept): storing the score compares it. */
+  due_at_key: string;
+  currency: string;
+  open_amount_minor: number;
+  stage: DunningStage;
+  segment: Segment;
+  days_past_due: number;
+  broken_promises: number;
+  /** Days since the last call that reached the customer; null = never. */
+  days_since_reached: number | null;
+  task_due_in_days: number;
+  /** The customer's local day at `at`: from its start to the next (or to the first broken promise's leaving the 12-month window). */
+  valid_from: Date;
+  valid_until: Date;
+}
+
+/** Up to `limit` open tasks whose score is stale at `at`, with their inputs. */
+export async function stalePriorityInputs(db: Db, tenantId: string, at: Date, limit: number): Promise<PriorityInputRow[]> {
+  return db<PriorityInputRow[]>`
+    select t.id, t.due_at::text as due_at_key, i.currency, i.open_amount_minor, i.stage, c.segment,
+           (d.today - i.due_date) as days_past_due, bp.broken_promises,
+           case when lr.last_reached_at is null then null else greatest(0, d.today - (lr.last_reached_at at time zone c.time_zone)::date) end as days_since_reached,
+           ((t.due_at at time zone c.time_zone)::date - d.today) as task_due_in_days,
+           (d.today::timestamp at time zone c.time_zone) as valid_from,
+           least(((d.today + 1)::timestamp at time zone c.time_zone), bp.first_leaves) as valid_until
+    from call_tasks t
+    join customers c using (tenant_id, customer_id)
+    join invoices i on i.tenant_id = t.tenant_id and i.invoice_number = t.invoice_number
+    cross join lateral (select (${at}::timestamptz at time zone c.time_zone)::date as today) d
+    left join lateral (
+      select count(*)::int as broken_promises, min(p.evaluated_at) + interval '12 months' as first_leaves from promises p
+      where p.tenant_id = t.tenant_id and p.customer_id = t.customer_id and p.status = 'broken' and p.evaluated_at > now() - interval '12 months'
+    ) bp on true
+    left join lateral (
+      select max(a.occurred_at) as last_reached_at from customer_activities a
+      where a.tenant_id = t.tenant_id and a.customer_id = t.customer_id and a.reached
+    ) lr on true
+    where t.tenant_id = ${tenantId} and t.status = 'open' and (t.priority_until <= ${at} or t.priority_from > ${at})
+    order by t.id
+    limit ${limit}`;
+}
+
+export interface StoredPriority {
+  id: number;
+  /** The due_at the score was computed with (PostgreSQL's text): a task whose due date moved since keeps its stale mark. */
+  dueAtKey: string;
+  score: number;
+  amountReportingMinor: number;
+  from: Date;
+  until: Date;
+}
+
+/** Stores scores; a task changed meanwhile (closed, due date moved) is left stale for the next pass. */
+export async function storePriorities(db: Db, tenantId: string, rows: StoredPriority[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db`
+    update call_tasks t set priority_score = u.score, priority_amount_reporting_minor = u.amount, priority_from = u.valid_from, priority_until = u.valid_until
+    from unnest(${db.array(rows.map((r) => r.id))}::bigint[], ${db.array(rows.map((r) => r.dueAtKey))}::timestamptz[],
+                ${db.array(rows.map((r) => r.score))}::int[], ${db.array(rows.map((r) => r.amountReportingMinor))}::bigint[],
+                ${db.array(rows.map((r) => r.from.toISOString()))}::timestamptz[], ${db.array(rows.map((r) => r.until.toISOString()))}::timestamptz[])
+         as u(id, due_at, score, amount, valid_from, valid_until)
+    where t.tenant_id = ${tenantId} and t.id = u.id and t.due_at = u.due_at and t.status = 'open'`;
+}
+
+/** Where a page of the worklist starts: after this task in the order (score desc, due_at, id). */
+export interface WorklistCursor {
+  score: number;
+  /** due_at as PostgreSQL writes it (microseconds kept). */
+  dueAt: string;
+  id: number;
+}
+
+export interface OpenWorklistFilter {
+  collectorId?: string;
+  customerId?: string;
+  dueBefore?: string;
+  dueAfter?: string;
+  /** Days past due in the customer's time zone at `at`, inclusive bounds (an aging bucket). */
+  pastDue?: { min: number | null; max: number | null; at: Date };
+}
+
+const openWorklistWhere = (db: Db, tenantId: string, f: OpenWorklistFilter) => db`
+  t.tenant_id = ${tenantId} and t.status = 'open'
+  ${f.collectorId !== undefined ? db`and t.collector_id = ${f.collectorId}` : db``}
+  ${f.customerId ? db`and t.customer_id = ${f.customerId}` : db``}
+  ${f.dueBefore ? db`and t.due_at < ${f.dueBefore}` : db``}
+  ${f.dueAfter ? db`and t.due_at >= ${f.dueAfter}` : db``}
+  ${f.pastDue
+    ? db`and exists (select 1 from invoices i join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id
+                     where i.tenant_id = t.tenant_id and i.invoice_number = t.invoice_number
+                       ${f.pastDue.min === null ? db`` : db`and ((${f.pastDue.at}::timestamptz at time zone c.time_zone)::date - i.due_date) >= ${f.pastDue.min}`}
+                       ${f.pastDue.max === null ? db`` : db`and ((${f.pastDue.at}::timestamptz at time zone c.time_zone)::date - i.due_date) <= ${f.pastDue.max}`})`
+    : db``}`;
+
+/** A page of open tasks in the stored priority's order (score desc, due_at, id), after `cursor` or from `offset`. */
+export async function openWorklistPage(
+  db: Db,
+  tenantId: string,
+  f: OpenWorklistFilter & { after?: WorklistCursor; offset: number; limit: number },
+): Promise<(WorklistTaskRow & { priority_score: number; due_at_key: string })[]> {
+  return db<(WorklistTaskRow & { priority_score: number; due_at_key: string })[]>`
+    select ${worklistColumns(db)}, t.priority_score, t.due_at::text as due_at_key from ${worklistSource(db)}
+    where ${openWorklistWhere(db, tenantId, f)}
+      ${f.after
+        ? db`and t.priority_score <= ${f.after.score}
+             and (t.priority_score < ${f.after.score} or (t.due_at, t.id) > (${f.after.dueAt}::timestamptz, ${f.after.id}::bigint))`
+        : db``}
+    order by t.priority_score desc, t.due_at, t.id
+    limit ${f.limit} offset ${f.after ? 0 : f.offset}`;
+}
+
+/** How many open tasks the filter selects, and the open amount (reporting currency) of their invoices, each invoice once. */
+export async function openWorklistTotals(db: Db, tenantId: string, f: OpenWorklistFilter): Promise<{ total: number; amount: number }> {
+  const [row] = await db<{ total: number; amount: number }[]>`
+    select coalesce(sum(n), 0)::int as total, coalesce(sum(amount), 0)::bigint as amount from (
+      select t.invoice_number, count(*) as n, max(t.priority_amount_reporting_minor) as amount
+      from call_tasks t where ${openWorklistWhere(db, tenantId, f)}
+      group by t.invoice_number) per_invoice`;
+  return row!;
+}

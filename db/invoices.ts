@@ -218,21 +218,40 @@ export interface InvoiceFilter {
   collectorId?: string;
   limit: number;
   offset: number;
+  /** Keyset paging: the page after this invoice in the order (due_date, invoice_number). */
+  after?: InvoiceCursor;
 }
 
-/** A page of invoices, the earliest due first, with the number of invoices in all. */
-export async function pageOfInvoices(db: Db, tenantId: string, f: InvoiceFilter): Promise<{ total: number; rows: InvoiceListRow[] }> {
-  const rows = await db<(InvoiceListRow & { total: number })[]>`
-    select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
-           stage, next_step_id, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date, count(*) over ()::int as total
-    from invoices
-    where tenant_id = ${tenantId}
-      ${f.stage ? db`and stage = ${f.stage}` : db``}
-      ${f.customerId ? db`and customer_id = ${f.customerId}` : db``}
-      ${f.collectorId !== undefined ? db`and customer_id in (select customer_id from customers where tenant_id = ${tenantId} and collector_id = ${f.collectorId})` : db``}
-    order by due_date, invoice_number
-    limit ${f.limit} offset ${f.offset}`;
-  return { total: rows[0]?.total ?? 0, rows };
+/** Where a page of the invoice list starts: after this invoice. */
+export interface InvoiceCursor {
+  /** YYYY-MM-DD */
+  dueDate: string;
+  invoiceNumber: string;
+}
+
+const invoiceListWhere = (db: Db, tenantId: string, f: InvoiceFilter) => db`
+  tenant_id = ${tenantId}
+  ${f.stage ? db`and stage = ${f.stage}` : db``}
+  ${f.customerId ? db`and customer_id = ${f.customerId}` : db``}
+  ${f.collectorId !== undefined ? db`and customer_id in (select customer_id from customers where tenant_id = ${tenantId} and collector_id = ${f.collectorId})` : db``}`;
+
+/**
+ * A page of invoices, the earliest due first (an index serves the order: migration 010), with the number
+ * of invoices in all (an aggregate of its own). One row more than the limit is read: whether a next page exists.
+ */
+export async function pageOfInvoices(db: Db, tenantId: string, f: InvoiceFilter): Promise<{ total: number; rows: InvoiceListRow[]; more: boolean }> {
+  const [rows, [counted]] = await Promise.all([
+    db<InvoiceListRow[]>`
+      select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
+             stage, next_step_id, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date
+      from invoices
+      where ${invoiceListWhere(db, tenantId, f)}
+        ${f.after ? db`and (due_date, invoice_number) > (${f.after.dueDate}::date, ${f.after.invoiceNumber})` : db``}
+      order by due_date, invoice_number
+      limit ${f.limit + 1} offset ${f.after ? 0 : f.offset}`,
+    db<{ total: number }[]>`select count(*)::int as total from invoices where ${invoiceListWhere(db, tenantId, f)}`,
+  ]);
+  return { total: counted!.total, rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
 
 /** The cadence's invoices in active dunning on another version (all, or those named), by number. */

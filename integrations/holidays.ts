@@ -14,11 +14,35 @@ import type { BusinessCalendar } from '../domain/business-calendar';
  * `country` is an ISO 3166-1 alpha-2 code, `region` the library's state code (e.g. 'BY' for Bavaria
  * in 'DE'), both case-insensitive; an unknown country or region is an Error naming it.
  */
+/**
+ * Calendars built, per country, region and years, kept in this process (building one costs ~60 ms of CPU:
+ * the library's rules for every day of every year). Bounded: the least recently used goes first. The
+ * calendars are frozen, since every caller shares them; the holiday data can only change with a release
+ * of the library, which means a new process.
+ */
+const CACHE_LIMIT = 256;
+const calendars = new Map<string, BusinessCalendar>();
+let catalogue: Holidays | undefined;
+
 export function businessCalendarFor(country: string, region: string | undefined, fromYear: number, toYear: number): BusinessCalendar {
+  const key = `${country.trim().toUpperCase()}|${region?.trim().toUpperCase() ?? ''}|${fromYear}|${toYear}`;
+  const cached = calendars.get(key);
+  if (cached) {
+    calendars.delete(key); // most recently used last
+    calendars.set(key, cached);
+    return cached;
+  }
+  const built = buildCalendar(country, region, fromYear, toYear);
+  calendars.set(key, built);
+  if (calendars.size > CACHE_LIMIT) calendars.delete(calendars.keys().next().value!);
+  return built;
+}
+
+function buildCalendar(country: string, region: string | undefined, fromYear: number, toYear: number): BusinessCalendar {
   if (!Number.isInteger(fromYear) || !Number.isInteger(toYear) || fromYear > toYear || fromYear < 1900 || toYear > 2200 || toYear - fromYear > 50)
     throw new RangeError(`holiday years must be whole years, from <= to, at most 50 years apart, within 1900-2200: got ${fromYear}-${toYear}`);
   const countryCode = country.trim().toUpperCase();
-  const catalogue = new Holidays();
+  catalogue ??= new Holidays();
   if (!/^[A-Z]{2}$/.test(countryCode) || !Object.hasOwn(catalogue.getCountries(), countryCode))
     throw new Error(`unknown country code "${country}" for public holidays (expected an ISO 3166-1 alpha-2 code such as DE, US, GB)`);
   const regionCode = region?.trim().toUpperCase() || undefined;
@@ -43,5 +67,5 @@ export function businessCalendarFor(country: string, region: string | undefined,
       for (let i = 0; i < days; i++) dates.add(new Date(first.getTime() + i * 86_400_000).toISOString().slice(0, 10));
     }
   }
-  return { holidays: [...dates].sort() };
+  return Object.freeze({ holidays: Object.freeze([...dates].sort()) });
 }

@@ -77,8 +77,22 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
         dueBefore: instant.optional(),
         dueAfter: instant.optional(),
         ...page,
+        cursor: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,300}$/, 'the nextCursor of the previous page')
+          .optional()
+          .describe('the previous page’s nextCursor: the page that follows it (keyset paging, stable while tasks change; offset is then ignored)'),
       }),
-      response: { 200: z.object({ reportingCurrency: z.string(), total: z.number(), totalOpenAmountReportingMinor: z.number(), items: z.array(taskSchema) }), ...errors },
+      response: {
+        200: z.object({
+          reportingCurrency: z.string(),
+          total: z.number(),
+          totalOpenAmountReportingMinor: z.number(),
+          items: z.array(taskSchema),
+          nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page (and for status other than open, which pages by offset)'),
+        }),
+        ...errors,
+      },
     },
     handler: async (request) => worklist.worklist(request.user, request.query),
   });

@@ -16,6 +16,7 @@ import { teardown, type Bench } from './harness';
 const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Bench }> }> = {
   schedule: { load: () => import('./schedule.bench') },
   worklist: { load: () => import('./worklist.bench') },
+  'api-load': { load: () => import('./api-load.bench') },
   'workflow-throughput': { temporal: true, load: () => import('./workflow-throughput.bench') },
   'history-size': { temporal: true, load: () => import('./history-size.bench') },
   // Starts its own stack (PostgreSQL, Temporal dev server, API and worker processes): no bundle of run.ts's.

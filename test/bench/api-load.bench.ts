@@ -1,0 +1,237 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { issueToken } from '../../api/auth';
+import { startApi } from '../../dev/app-processes';
+import { startErpSimulator } from '../../dev/erp-simulator';
+import { startLocalPostgres } from '../../dev/postgres';
+import { freePort } from '../../dev/process';
+import { startTemporalDevServer } from '../../dev/temporal';
+import { migrate } from '../../db/migrate';
+import { createSql, type Sql } from '../../db/sql';
+import { check, fmt, onTeardown, table, timed, type Bench } from './harness';
+
+/**
+ * The API at portfolio scale, through the real path: the API process (tsx, as `npm start` runs it) on a
+ * throw-away PostgreSQL holding 50,000 invoices of 5,000 customers, 100,000 open and 50,000 done call
+ * tasks (10 collectors, 10,000 open tasks each), promises and call history; the Temporal dev server
+ * (in memory: enrollment starts a workflow; no worker runs, the API answers once the workflow is
+ * started) and the ERP simulator (enrollment asks it whether it knows the invoice).
+ *
+ * autocannon drives each route at a fixed 200 requests/s (overallRate, many connections so that a slow
+ * answer does not hold the next request back much: close to open-loop) for DURATION_S seconds, three
+ * times; p50/p99 latency and the achieved rate are printed beside the targets. Any answer that is not
+ * 2xx fails the benchmark.
+ *
+ * BENCH_API_DURATION=5 shortens each run (seconds), BENCH_API_ROUTES=worklist,invoices picks scenarios.
+ */
+const TENANT = 'bench';
+const RATE = 200;
+const DURATION_S = Number(process.env.BENCH_API_DURATION ?? 10);
+const REPEATS = 3;
+const CONNECTIONS = 100;
+const COLLECTORS = 10;
+const CUSTOMERS = 5_000;
+const INVOICES = 50_000;
+const OPEN_TASKS_PER_INVOICE = 2;
+
+const ZONES = ['Europe/Berlin', 'Europe/London', 'America/New_York', 'America/Chicago', 'America/Los_Angeles', 'Asia/Tokyo', 'Asia/Kolkata', 'Australia/Sydney', 'UTC'];
+const collectorId = (i: number) => `c${String(i).padStart(2, '0')}`;
+
+/** Everything in SQL (generate_series): about 10 s for the whole portfolio. */
+async function seed(sql: Sql) {
+  const zones = sql.array(ZONES);
+  await sql`insert into users (tenant_id, user_id, name, role)
+    select ${TENANT}, 'c' || lpad(g::text, 2, '0'), 'Collector ' || g, 'collector' from generate_series(0, ${COLLECTORS - 1}) g`;
+  await sql`insert into users (tenant_id, user_id, name, role) values (${TENANT}, 'lead', 'Team lead', 'team_lead'), (${TENANT}, 'admin', 'Admin', 'admin')`;
+  await sql`insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment)
+    select ${TENANT}, 'CUST-' || lpad(g::text, 5, '0'), 'Customer ' || g, 'ap' || g || '@customer.example',
+           (${zones}::text[])[1 + g % ${ZONES.length}], 'en-US', 'c' || lpad((g % ${COLLECTORS})::text, 2, '0'),
+           case when g % 7 = 0 then 'strategic' when g % 11 = 0 then 'high_risk' else 'standard' end
+    from generate_series(0, ${CUSTOMERS - 1}) g`;
+  await sql`insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date,
+                                  workflow_id, cadence_id, cadence_version, stage)
+    select ${TENANT}, 'INV-' || lpad(g::text, 6, '0'), 'CUST-' || lpad((g % ${CUSTOMERS})::text, 5, '0'),
+           (array['EUR','EUR','EUR','USD','USD','GBP'])[1 + g % 6], a, case when g % 5 = 0 then a / 3 else a end,
+           current_date - (g * 37 % 200) - 30, current_date - (g * 37 % 200) + 10, 'bench-invoice-' || g, 'standard', 1,
+           case when g % 20 = 0 then 'disputed' when g % 20 = 1 then 'paused' else 'active' end
+    from generate_series(0, ${INVOICES - 1}) g, lateral (select (1000 + (g * 7919) % 9999000)::bigint as a) amount`;
+  await sql`insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, status, note, kind, attempt, workflow_id, created_at)
+    select 'bench-open-' || g || '-' || k, ${TENANT}, i.invoice_number, i.customer_id, c.collector_id,
+           now() + ((g * 13 + k * 5) % 30 - 20) * interval '1 day' + (g % 97) * interval '1 minute', 'open',
+           'call about ' || i.invoice_number, (array['cadence','cadence','follow_up','callback','manual'])[1 + (g + k) % 5], 1 + k, i.workflow_id, now() - interval '30 days'
+    from generate_series(0, ${INVOICES - 1}) g cross join generate_series(0, ${OPEN_TASKS_PER_INVOICE - 1}) k
+    join invoices i on i.tenant_id = ${TENANT} and i.invoice_number = 'INV-' || lpad(g::text, 6, '0')
+    join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id`;
+  await sql`insert into call_tasks (idempotency_key, tenant_id, invoice_number, customer_id, collector_id, due_at, status, note, kind, outcome, completed_at, completed_by, workflow_id, created_at)
+    select 'bench-done-' || g, ${TENANT}, i.invoice_number, i.customer_id, c.collector_id, now() - interval '40 days', 'done', 'called', 'cadence',
+           'no_answer', now() - interval '39 days', c.collector_id, i.workflow_id, now() - interval '45 days'
+    from generate_series(0, ${INVOICES - 1}) g
+    join invoices i on i.tenant_id = ${TENANT} and i.invoice_number = 'INV-' || lpad(g::text, 6, '0')
+    join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id`;
+  await sql`insert into promises (tenant_id, promise_id, invoice_number, customer_id, amount_minor, currency, promised_date, made_by, recorded_by, collector_id, status, evaluated_at)
+    select i.tenant_id, 'PTP-' || g, i.invoice_number, i.customer_id, greatest(1, i.amount_minor / 2), i.currency, current_date - (g % 300), 'AP clerk', c.collector_id, c.collector_id,
+           (array['broken','kept','broken','cancelled'])[1 + g % 4], now() - (g % 500) * interval '1 day'
+    from generate_series(0, ${INVOICES - 1}, 5) g
+    join invoices i on i.tenant_id = ${TENANT} and i.invoice_number = 'INV-' || lpad(g::text, 6, '0')
+    join customers c on c.tenant_id = i.tenant_id and c.customer_id = i.customer_id`;
+  await sql`insert into customer_activities (event_key, tenant_id, customer_id, occurred_at, actor, kind, outcome, reached, note)
+    select 'bench-activity-' || g, ${TENANT}, 'CUST-' || lpad((g % ${CUSTOMERS})::text, 5, '0'), now() - (g % 200) * interval '1 day', 'c00', 'call_outcome',
+           case when g % 3 = 0 then 'reached' else 'no_answer' end, g % 3 = 0, ''
+    from generate_series(0, ${CUSTOMERS * 4 - 1}) g`;
+  await sql`vacuum analyze`; // as autovacuum would have by now on a real database
+}
+
+interface Scenario {
+  name: string;
+  target: { p99Ms: number } | undefined;
+  method: 'GET' | 'POST';
+  path: string;
+  token: string;
+  /** A body per request (each new invoice unique). */
+  body?: () => unknown;
+}
+
+interface Run {
+  p50: number;
+  p99: number;
+  rate: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function drive(url: string, s: Scenario): Promise<Run> {
+  const result = await autocannon({
+    url: `${url}${s.path}`,
+    method: s.method,
+    connections: CONNECTIONS,
+    overallRate: RATE,
+    duration: DURATION_S,
+    timeout: 30,
+    headers: { authorization: `Bearer ${s.token}`, ...(s.body ? { 'content-type': 'application/json' } : {}) },
+    ...(s.body ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: JSON.stringify(s.body!()) }) }] } : {}),
+  });
+  const answered = result.requests.total;
+  await drained(url);
+  return {
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    rate: answered / (result.duration || DURATION_S),
+    non2xx: result.non2xx,
+    // Requests still unanswered when the run ended count as failed too.
+    errors: result.errors + result.timeouts + Math.max(0, result.requests.sent - answered - result.errors - result.timeouts),
+  };
+}
+
+/** Waits until the API answers /health within 20 ms again: a run's backlog must not land on the next run. */
+async function drained(url: string) {
+  const until = Date.now() + 300_000;
+  while (Date.now() < until) {
+    const t0 = performance.now();
+    await fetch(`${url}/health`).then((r) => r.arrayBuffer(), () => undefined);
+    if (performance.now() - t0 < 20) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const spread = (xs: number[]) => `${fmt(Math.min(...xs))} / ${fmt(median(xs))} / ${fmt(Math.max(...xs))}`;
+
+export const bench: Bench = {
+  timeoutMs: 30 * 60_000,
+  async run() {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dunning-api-bench-'));
+    const stops: (() => Promise<unknown>)[] = [];
+    onTeardown(async () => {
+      for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error('teardown:', err));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const [, startMs] = await timed(async () => {
+      const [pgPort, temporalPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+      const pg = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, databases: ['dunning_bench'], durable: false });
+      stops.push(pg.stop);
+      const sql = createSql(pg.url('dunning_bench'), { max: 4 });
+      stops.push(() => sql.end({ timeout: 5 }));
+      await migrate(sql);
+      const temporal = await startTemporalDevServer({ port: temporalPort, namespace: 'default' });
+      stops.push(temporal.stop);
+      const erp = await startErpSimulator({ apiKey: 'bench-erp-key', webhookSecret: 'bench-erp-webhook-secret' });
+      stops.push(erp.close);
+      context = { sql, erp, env: {
+        DATABASE_URL: pg.url('dunning_bench'), TEMPORAL_ADDRESS: temporal.address, TENANT_ID: TENANT, ERP_BASE_URL: erp.url, ERP_API_KEY: 'bench-erp-key',
+        ERP_WEBHOOK_SECRET: 'bench-erp-webhook-secret', API_HOST: '127.0.0.1', API_PORT: String(apiPort), LOG_LEVEL: 'warn',
+      } };
+    });
+    const { sql, erp, env } = context!;
+    const [, seedMs] = await timed(() => seed(sql));
+    const tokens: Record<string, string> = {};
+    for (const user of ['c00', 'lead', 'admin']) tokens[user] = (await issueToken(sql, TENANT, user)).token;
+    const api = await startApi(env, { quiet: true });
+    stops.push(() => api.stop('SIGTERM', 10_000));
+    console.log(`  (PostgreSQL, Temporal and the ERP simulator started in ${fmt(startMs)} ms; portfolio seeded in ${fmt(seedMs)} ms; API at ${api.url})`);
+
+    // New invoices: the ERP knows each before the API is asked to enroll it (unique numbers across every run).
+    let enrolled = 0;
+    const today = new Date().toISOString().slice(0, 10);
+    const newInvoice = () => {
+      const n = enrolled++;
+      const number = `NEW-${String(n).padStart(6, '0')}`;
+      const customerId = `CUST-${String(n % CUSTOMERS).padStart(5, '0')}`;
+      const invoice = { invoiceNumber: number, customerId, currency: 'EUR', amountMinor: 10_000 + n, issueDate: today, dueDate: today };
+      erp.store.addInvoice(invoice);
+      return {
+        customer: { id: customerId, name: `Customer ${n % CUSTOMERS}`, email: `ap${n % CUSTOMERS}@customer.example`, timeZone: 'Europe/Berlin', collectorId: collectorId(n % COLLECTORS) },
+        invoice: { number, currency: 'EUR', amountMinor: 10_000 + n, issueDate: today, dueDate: today },
+      };
+    };
+    const preview = {
+      invoice: { currency: 'EUR', amountMinor: 125_000, dueDate: today },
+      customer: { timeZone: 'Europe/Berlin', segment: 'standard', country: 'DE', region: 'BY' },
+    };
+    const list = { p99Ms: 50 };
+    const scenarios: Scenario[] = [
+      { name: 'GET /worklist (collector, 10k open tasks)', target: list, method: 'GET', path: '/worklist?limit=50', token: tokens.c00! },
+      { name: 'GET /worklist (team lead, 100k open tasks)', target: list, method: 'GET', path: '/worklist?limit=50', token: tokens.lead! },
+      { name: 'GET /invoices (collector, 5k invoices)', target: list, method: 'GET', path: '/invoices?limit=50', token: tokens.c00! },
+      { name: 'GET /invoices (admin, 50k invoices)', target: list, method: 'GET', path: '/invoices?limit=50', token: tokens.admin! },
+      { name: 'POST /invoices (enroll, new each)', target: undefined, method: 'POST', path: '/invoices', token: tokens.admin!, body: newInvoice },
+      { name: 'POST /cadences/preview (DE-BY holidays)', target: { p99Ms: 5 }, method: 'POST', path: '/cadences/preview', token: tokens.c00!, body: () => preview },
+    ];
+    const picked = process.env.BENCH_API_ROUTES?.split(',');
+    const chosen = picked ? scenarios.filter((s) => picked.some((p) => s.name.toLowerCase().includes(p.toLowerCase()))) : scenarios;
+
+    // Warm-up: the API's first requests compile its code paths and fill its caches; not counted.
+    for (const s of chosen) {
+      const res = await fetch(`${api.url}${s.path}`, {
+        method: s.method,
+        headers: { authorization: `Bearer ${s.token}`, ...(s.body ? { 'content-type': 'application/json' } : {}) },
+        ...(s.body ? { body: JSON.stringify(s.body()) } : {}),
+      });
+      const text = await res.text();
+      check(res.ok, `${s.name}: warm-up answered ${res.status} ${text}`);
+      if (s.method === 'GET') {
+        const page = JSON.parse(text) as { total: number; items: unknown[] };
+        check(page.items.length === 50 && page.total >= 5_000, `${s.name}: a first page of ${page.items.length} of ${page.total}`);
+      }
+    }
+
+    const rows: (string | number)[][] = [['route', 'target p99', 'p50 ms (min / median / max)', 'p99 ms (min / median / max)', 'achieved req/s (of 200)', 'meets']];
+    const failures: string[] = [];
+    for (const s of chosen) {
+      const runs: Run[] = [];
+      for (let r = 0; r < REPEATS; r++) runs.push(await drive(api.url, s));
+      const bad = runs.reduce((n, r) => n + r.non2xx + r.errors, 0);
+      if (bad) failures.push(`${s.name}: ${bad} answers not 2xx or failed`);
+      const p99 = median(runs.map((r) => r.p99));
+      const rate = median(runs.map((r) => r.rate));
+      const meets = s.target ? (p99 < s.target.p99Ms && rate >= RATE * 0.95 ? 'yes' : 'NO') : '—';
+      rows.push([s.name, s.target ? `< ${s.target.p99Ms} ms` : '—', spread(runs.map((r) => r.p50)), spread(runs.map((r) => r.p99)), spread(runs.map((r) => r.rate)), meets]);
+    }
+    table(`API at ${RATE} requests/s, ${DURATION_S} s per run, ${REPEATS} runs, ${CONNECTIONS} connections (autocannon overallRate)`, rows);
+    check(failures.length === 0, failures.join('; '));
+  },
+};
+
+let context: { sql: Sql; erp: Awaited<ReturnType<typeof startErpSimulator>>; env: Record<string, string> } | undefined;
