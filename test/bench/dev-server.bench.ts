@@ -1,3 +1,4 @@
+import os from 'node:os';
 import v8 from 'node:v8';
 import { DateTime } from 'luxon';
 import type { History } from '@temporalio/common/lib/proto-utils';
@@ -71,6 +72,10 @@ interface RunFigures {
   /** The project's: invoice workflow, contact workflow. */
   historySplit?: [number, number];
   cpuPerStep: Cpu;
+  /** Activity attempts and workflow tasks the worker reported failed during the run (Temporal retried them). */
+  failed: number;
+  /** CPU / wall time of the same window: how many cores the worker and the Temporal server kept busy. */
+  cores: { worker: number; temporal: number };
 }
 
 function cpuNow(stack: BenchStack, which: 'project' | 'floor'): Cpu {
@@ -81,6 +86,8 @@ function cpuNow(stack: BenchStack, which: 'project' | 'floor'): Cpu {
     postgres: stack.pids.postgres ? treeCpuMs(stack.pids.postgres) : NaN,
   };
 }
+const failedSoFar = (stack: BenchStack, which: 'project' | 'floor') => stack.failures[which].activity + stack.failures[which].workflowTask;
+const coresOf = (a: Cpu, b: Cpu, ms: number) => ({ worker: (b.worker - a.worker) / ms, temporal: (b.temporal - a.temporal) / ms });
 const perStep = (a: Cpu, b: Cpu, steps: number): Cpu => ({
   worker: (b.worker - a.worker) / steps,
   temporal: (b.temporal - a.temporal) / steps,
@@ -135,6 +142,7 @@ async function projectRun(stack: BenchStack, prefix: string, n: number): Promise
   await intoErp(stack, invoices, dueDate, issueDate);
   stack.mail.clear();
   const cpu0 = cpuNow(stack, 'project');
+  const failed0 = failedSoFar(stack, 'project');
   const t0 = Date.now();
   await enroll(stack, invoices, dueDate, issueDate);
   let last = { n: 0, lastMs: 0 };
@@ -147,6 +155,7 @@ async function projectRun(stack: BenchStack, prefix: string, n: number): Promise
   }, 60_000);
   await sleep(1000); // the task's activity completes and its workflow task after it
   const cpu1 = cpuNow(stack, 'project');
+  const cpuWindowMs = Date.now() - t0;
 
   // Every invoice ran the K steps: three mails sent, the call task created.
   const rows = await stack.sql<{ invoice_number: string; steps: string[] }[]>`
@@ -175,7 +184,15 @@ async function projectRun(stack: BenchStack, prefix: string, n: number): Promise
   const invoiceEvents = lengths.reduce((s, [i]) => s + i, 0) / n;
   const contactEvents = lengths.reduce((s, [, c]) => s + c, 0) / n;
   const wallMs = last.lastMs - t0;
-  return { stepsPerSec: (n * K) / (wallMs / 1000), wallMs, historyPerInvoice: invoiceEvents + contactEvents, historySplit: [invoiceEvents, contactEvents], cpuPerStep: perStep(cpu0, cpu1, n * K) };
+  return {
+    stepsPerSec: (n * K) / (wallMs / 1000),
+    wallMs,
+    historyPerInvoice: invoiceEvents + contactEvents,
+    historySplit: [invoiceEvents, contactEvents],
+    cpuPerStep: perStep(cpu0, cpu1, n * K),
+    cores: coresOf(cpu0, cpu1, cpuWindowMs),
+    failed: failedSoFar(stack, 'project') - failed0,
+  };
 }
 
 const floorInput = (inv: BenchInvoice, firstAt: number): FloorInput => ({ invoiceNumber: inv.number, email: inv.email, steps: K, spacingMs: SPACING_S * 1000, firstAt });
@@ -188,6 +205,7 @@ async function floorRun(stack: BenchStack, prefix: string, n: number): Promise<R
   await intoErp(stack, invoices, dueDate, today().minus({ days: 40 }).toISODate()!);
   stack.mail.clear();
   const cpu0 = cpuNow(stack, 'floor');
+  const failed0 = failedSoFar(stack, 'floor');
   const t0 = Date.now();
   const handles = await pool(invoices, CONCURRENCY, (inv) =>
     stack.client.workflow.start('floorDunning', { workflowId: floorWorkflowId(inv.number), taskQueue: FLOOR_TASK_QUEUE, args: [floorInput(inv, 0)] }),
@@ -195,6 +213,7 @@ async function floorRun(stack: BenchStack, prefix: string, n: number): Promise<R
   const done = await Promise.all(handles.map((h) => h.result() as Promise<number>)); // throws when one failed
   await sleep(1000); // as for the project
   const cpu1 = cpuNow(stack, 'floor');
+  const cpuWindowMs = Date.now() - t0;
   check(done.every((d) => d === K), `${prefix}: ${done.filter((d) => d !== K).length} floor workflows did not run ${K} steps`);
   const mails = stack.mail.messages().filter((m) => m.envelopeTo.some((to) => to.startsWith(prefix.toLowerCase())));
   check(mails.length === n * K, `${prefix}: ${mails.length} floor mails at the SMTP peer, expected ${n * K}`);
@@ -202,7 +221,7 @@ async function floorRun(stack: BenchStack, prefix: string, n: number): Promise<R
   check(described.every((d) => d.status.name === 'COMPLETED'), `${prefix}: a floor workflow is not completed`);
   const wallMs = Math.max(...described.map((d) => d.closeTime!.getTime())) - t0;
   const history = described.reduce((s, d) => s + d.historyLength, 0) / n;
-  return { stepsPerSec: (n * K) / (wallMs / 1000), wallMs, historyPerInvoice: history, cpuPerStep: perStep(cpu0, cpu1, n * K) };
+  return { stepsPerSec: (n * K) / (wallMs / 1000), wallMs, historyPerInvoice: history, cpuPerStep: perStep(cpu0, cpu1, n * K), cores: coresOf(cpu0, cpu1, cpuWindowMs), failed: failedSoFar(stack, 'floor') - failed0 };
 }
 
 interface Burst {
@@ -248,11 +267,16 @@ async function floorIdle(stack: BenchStack, prefix: string, n: number): Promise<
   // Each history's first WorkflowTaskCompleted: when the worker had run the workflow up to its timer.
   const completedAt = new Map<string, number>();
   const firstTaskDone = (history: History) => history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-  await until(`${prefix}: ${n} first workflow tasks`, async () => {
-    await pool(handles.filter((h) => !completedAt.has(h.workflowId)), 10, async (h) => {
+  const look = (some: typeof handles) =>
+    pool(some, 10, async (h) => {
       const done = firstTaskDone(await h.fetchHistory());
       if (done) completedAt.set(h.workflowId, msOf(done.eventTime));
     });
+  // Light on the server while the worker works: only the last started ones are watched, the rest swept once they are done.
+  await until(`${prefix}: ${n} first workflow tasks`, async () => {
+    const open = handles.filter((h) => !completedAt.has(h.workflowId));
+    await look(open.slice(-10));
+    if (open.slice(-10).every((h) => completedAt.has(h.workflowId))) await look(open.slice(0, -10));
     return completedAt.size >= n || `${completedAt.size} done`;
   }, 180_000, 500);
   await sleep(3000);
@@ -265,6 +289,8 @@ export const bench: Bench = {
   async run() {
     check(Number.isInteger(N) && N > 0 && Number.isInteger(SPACING_S) && SPACING_S > 0 && RUNS >= 1, 'BENCH_N, BENCH_STEP_SECONDS and BENCH_RUNS must be positive integers');
     const started = Date.now();
+    const load = () => os.loadavg()[0]!.toFixed(1);
+    const loadAtStart = load();
     const stack = await startBenchStack({ steps: K, spacingSeconds: SPACING_S });
     const phase = (what: string) => console.log(`  ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  ${what}`);
     try {
@@ -301,7 +327,8 @@ export const bench: Bench = {
       const history = ratios((x) => x.historyPerInvoice);
       const timerBound = (K - 1) * SPACING_S;
       table(
-        `dev-server: project vs bare-Temporal floor, ${N} invoices × ${K} steps ${SPACING_S} s apart, ${RUNS} runs each (median (min–max); ratio: project / floor of the same run)`,
+        `dev-server: project vs bare-Temporal floor, ${N} invoices × ${K} steps ${SPACING_S} s apart, ${RUNS} runs each (median (min–max); ratio: project / floor of the same run); ` +
+          `machine load average ${loadAtStart} at the start, ${load()} now, on ${os.cpus().length} cores`,
         [
           ['figure', 'floor', 'project', 'ratio', 'target', ''],
           ['steps/s', col(floor, (x) => x.stepsPerSec), col(project, (x) => x.stepsPerSec), spread(throughput), '≥ 0.8× floor', mark(median(throughput) >= 0.8)],
@@ -309,6 +336,8 @@ export const bench: Bench = {
           ['history events per invoice', col(floor, (x) => x.historyPerInvoice), col(project, (x) => x.historyPerInvoice), spread(history), '≤ 1.5× floor', mark(median(history) <= 1.5)],
           ['  invoice workflow + contact workflow', '', `${col(project, (x) => x.historySplit![0])} + ${col(project, (x) => x.historySplit![1])}`, '', '', ''],
           ['worker CPU per step', `${col(floor, (x) => x.cpuPerStep.worker)} ms`, `${col(project, (x) => x.cpuPerStep.worker)} ms`, spread(ratios((x) => x.cpuPerStep.worker)), '', ''],
+          ['  worker, Temporal server busy (CPU / wall, cores)', `${col(floor, (x) => x.cores.worker)}, ${col(floor, (x) => x.cores.temporal)}`, `${col(project, (x) => x.cores.worker)}, ${col(project, (x) => x.cores.temporal)}`, '', '', ''],
+          ['  failed activity attempts and workflow tasks (retried)', col(floor, (x) => x.failed), col(project, (x) => x.failed), '', '', ''],
           ['Temporal server CPU per step', `${col(floor, (x) => x.cpuPerStep.temporal)} ms`, `${col(project, (x) => x.cpuPerStep.temporal)} ms`, spread(ratios((x) => x.cpuPerStep.temporal)), '', ''],
           ['API CPU per step', '', `${col(project, (x) => x.cpuPerStep.api)} ms`, '', '', ''],
           ['PostgreSQL CPU per step', '', `${col(project, (x) => x.cpuPerStep.postgres)} ms`, '', '', ''],
@@ -327,6 +356,10 @@ export const bench: Bench = {
         ['all answered', `${fmt(floorBurst.answeredMs / 1000)} s`, `${fmt(projectBurst.answeredMs / 1000)} s`, '', ''],
         ['all first steps planned', `${fmt(floorBurst.plannedMs / 1000)} s`, `${fmt(projectBurst.plannedMs / 1000)} s`, '≤ 20 s', mark(projectBurst.plannedMs <= 20_000)],
       ]);
+      for (const which of ['floor', 'project'] as const) {
+        const f = stack.failures[which];
+        if (f.first) console.log(`\n  ${which} worker: ${f.activity} failed activity attempts, ${f.workflowTask} failed workflow tasks in the whole bench; the first:\n    ${f.first}`);
+      }
       console.log(
         `\n  checked: every invoice ran ${K} steps (${EXPECTED_STEPS.join(', ')}), exactly N×3 mails per project run (N×${K} per floor run), every first step planned, no workflow failed`,
       );

@@ -42,10 +42,26 @@ function benchCadence(steps: number, spacingSeconds: number) {
   };
 }
 
-/** The last lines a quiet process printed, to show when the bench fails. */
-function keepTail(service: Service, lines: string[]) {
+/** What a worker reported failing (the SDK logs each failed activity attempt, which Temporal then retries). */
+export interface Failures {
+  activity: number;
+  workflowTask: number;
+  first?: string;
+}
+
+/** The last lines a quiet process printed, to show when the bench fails; and the failures it reported. */
+function keepTail(service: Service, lines: string[], failures?: Failures) {
   const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split('\n').filter(Boolean).map((l) => `[${service.name}] ${l}`));
+    const fresh = chunk.toString().split('\n').filter(Boolean);
+    if (failures)
+      for (const line of fresh) {
+        const activity = line.includes('Activity failed');
+        const workflowTask = /workflow task failed|failed to activate|WorkflowTaskFailed/i.test(line);
+        if (activity) failures.activity++;
+        if (workflowTask) failures.workflowTask++;
+        if ((activity || workflowTask) && !failures.first) failures.first = line.slice(0, 400);
+      }
+    lines.push(...fresh.map((l) => `[${service.name}] ${l}`));
     lines.splice(0, Math.max(0, lines.length - 40));
   };
   service.child.stdout?.on('data', keep);
@@ -60,6 +76,7 @@ export async function startBenchStack(opts: { steps: number; spacingSeconds: num
     rmSync(dir, { recursive: true, force: true });
   });
   const tails: Record<string, string[]> = { api: [], worker: [], floor: [] };
+  const failures: Record<'project' | 'floor', Failures> = { project: { activity: 0, workflowTask: 0 }, floor: { activity: 0, workflowTask: 0 } };
 
   const [pg, temporal] = await Promise.all([
     freePort().then((port) => startLocalPostgres({ dataDir: path.join(dir, 'pg'), port, databases: ['dunning_bench'], durable: false })),
@@ -108,14 +125,14 @@ export async function startBenchStack(opts: { steps: number; spacingSeconds: num
 
   const startProjectWorker = async () => {
     const service = startWorker(env, { quiet });
-    keepTail(service, tails.worker!);
+    keepTail(service, tails.worker!, failures.project);
     await waitForOutput(service, WORKER_READY, 180_000);
     return service;
   };
   const floorEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address, FLOOR_TASK_QUEUE, SMTP_URL: env.SMTP_URL, ERP_BASE_URL: erp.url, ERP_API_KEY: secrets.apiKey };
   const startFloorWorker = async () => {
     const service = startService('floor-worker', process.execPath, ['--import', 'tsx', path.join(__dirname, 'worker.ts')], { env: floorEnv, cwd: ROOT, quiet });
-    keepTail(service, tails.floor!);
+    keepTail(service, tails.floor!, failures.floor);
     await waitForOutput(service, /floor worker polling/, 180_000);
     return service;
   };
@@ -169,6 +186,8 @@ export async function startBenchStack(opts: { steps: number; spacingSeconds: num
       workers[which] = undefined;
       workers[which] = which === 'project' ? await startProjectWorker() : await startFloorWorker();
     },
+    /** Failed activity attempts and workflow tasks each worker reported so far. */
+    failures,
     /** The last lines of the quiet processes, to print when the bench fails. */
     tails: () => Object.values(tails).flat(),
   };
