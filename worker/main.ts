@@ -6,7 +6,7 @@ import { loadAuthorityMatrix, loadEmailTemplates, loadReportingConfig, loadResol
 import { createActivities } from '../activities';
 import { createHttpErp } from '../integrations/erp/http-erp';
 import { createSql } from '../db/sql';
-import { workflowsPath } from './workflows-path';
+import { preloadModules, workflowsPath } from './workflows-path';
 
 /** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
 async function main() {
@@ -39,6 +39,7 @@ async function main() {
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       workflowsPath,
+      bundlerOptions: { preloadModules },
       activities: createActivities({
         sql,
         mailer,

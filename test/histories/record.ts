@@ -17,7 +17,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { DateTime } from 'luxon';
 import { toolPath } from '../../dev/temporal';
-import { workflowsPath } from '../../worker/workflows-path';
+import { workflowBundleOptions } from '../../worker/workflows-path';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
 import { disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
 import { approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
@@ -27,7 +27,7 @@ import { createFakeActivities, type FakeOptions } from '../support/fake-activiti
 import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
 
 async function main() {
-  const { code } = await bundleWorkflowCode({ workflowsPath });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions);
   const bundlePath = path.join(mkdtempSync(path.join(os.tmpdir(), 'record-')), 'bundle.js');
   writeFileSync(bundlePath, code);
   // A server per scenario: time skipping is global to a server.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { toolPath } from '../../dev/temporal';
-import { workflowsPath } from '../../worker/workflows-path';
+import { workflowBundleOptions } from '../../worker/workflows-path';
 import { useRunTempDir } from './run-temp-dir';
 
 /** Bundles the workflow code once per run, and points the tests at Temporal's time-skipping test server. */
@@ -12,7 +12,7 @@ export default async function setup(project: TestProject) {
   const releaseTempDir = useRunTempDir();
   let code: string;
   try {
-    ({ code } = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } as never }));
+    ({ code } = await bundleWorkflowCode({ ...workflowBundleOptions, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } as never }));
   } catch (err) {
     releaseTempDir();
     throw err;
