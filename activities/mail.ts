@@ -51,6 +51,12 @@ export interface CustomerMessageRequest {
 
 /** do_not_contact: nothing was sent, every contact on record refuses contact or has no email address. */
 export type SendStatus = 'sent' | 'already_sent' | 'uncertain' | 'do_not_contact';
+/** What became of a send; `sentAt` when this attempt's message was taken by the SMTP server. */
+export interface SendResult {
+  status: SendStatus;
+  messageId: string;
+  sentAt?: string;
+}
 
 /** To: the primary reachable contact (or the customer's email); Cc: the other reachable contacts. */
 interface Recipients {
@@ -171,7 +177,7 @@ export function createMailActivities(deps: MailDeps) {
     return { status: earlier ?? 'do_not_contact', messageId: messageIdFor(key) };
   }
 
-  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; cc?: string[]; rendered: RenderedEmail }): Promise<{ status: SendStatus; messageId: string }> {
+  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; cc?: string[]; rendered: RenderedEmail }): Promise<SendResult> {
     const { idempotencyKey: key, rendered } = args;
     const messageId = messageIdFor(key);
     const claimed = await claimOutboundMessage(deps.sql, {
@@ -211,7 +217,8 @@ export function createMailActivities(deps: MailDeps) {
       throw err;
     }
     await markOutboundSent(deps.sql, key);
-    return { status: 'sent', messageId };
+    // When the server took it: the contact cap counts from here (a local activity's workflow time is its task's start).
+    return { status: 'sent', messageId, sentAt: new Date().toISOString() };
   }
 
   /** The customer's open invoices as our mirror knows them, for statements: what is asked for, disputed amounts left out. */
@@ -239,7 +246,7 @@ export function createMailActivities(deps: MailDeps) {
      * One message to the customer for a batch of invoice steps: a statement when any step asks for
      * one, the step's own template for a single reminder, a consolidated reminder listing them all otherwise.
      */
-    async sendCustomerMessage(req: CustomerMessageRequest): Promise<{ status: SendStatus; messageId: string }> {
+    async sendCustomerMessage(req: CustomerMessageRequest): Promise<SendResult> {
       const { customer, items } = req;
       if (items.length === 0) throw ApplicationFailure.nonRetryable('a customer message needs at least one invoice', 'EmptyMessage');
       const recipients = await recipientsOf(req.tenantId, customer);

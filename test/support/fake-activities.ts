@@ -1,4 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { tsToMs } from '@temporalio/common/lib/time';
+import type { TestService } from '@temporalio/client/lib/types';
 import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../../config/load';
 import { requiredRole, type AuthorityMatrix } from '../../domain/authority-matrix';
 import { convertMinor } from '../../domain/fx';
@@ -6,12 +9,32 @@ import { dateDisputeRoute, resolveDisputeRoute, type ResolutionMatrix } from '..
 import type { createActivities } from '../../activities';
 import type { ErpInvoiceBalance } from '../../integrations/erp/adapter';
 import type { Segment } from '../../domain/cadence';
-import { customerContactWorkflowId, queueCustomerMessageSignal } from '../../workflows/customer-messages';
+import { customerContactWorkflowId, customerMessageResultSignal, messageDeferredSignal, queueCustomerMessageSignal } from '../../workflows/customer-messages';
 import { messageWantedQuery } from '../../workflows/messages';
 import type { BeforeSendVerdict } from '../../domain/customer-messages';
 import { WorkflowNotFoundError } from '@temporalio/client';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The time-skipping server's time when the current fake activity started. Local activities carry the worker's
+ * wall-clock time in their info, not the server's skipped time: each fake runs with the server's time, asked once.
+ */
+const serverClock = new AsyncLocalStorage<number>();
+const nowMs = (): number => serverClock.getStore() ?? Context.current().info.currentAttemptScheduledTimestampMs;
+
+async function serverNowMs(): Promise<number> {
+  const { client, info } = Context.current();
+  const testService = (client.connection as { testService?: TestService }).testService;
+  if (!testService) return info.isLocal ? Date.now() : info.currentAttemptScheduledTimestampMs;
+  return tsToMs((await testService.getCurrentTime({})).time);
+}
+
+function onServerClock(activities: Activities): Activities {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [name, async (...args: unknown[]) => serverClock.run(await serverNowMs(), () => (fn as (...a: unknown[]) => unknown)(...args))]),
+  ) as Activities;
+}
 export type ActivityName = keyof Activities;
 
 export interface RecordedCall {
@@ -46,7 +69,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
   const calls: RecordedCall[] = [];
   const erp = new Map(Object.entries(initial));
   const record = (name: ActivityName, args: unknown[]) =>
-    calls.push({ name, args, scheduledAt: Context.current().info.currentAttemptScheduledTimestampMs });
+    calls.push({ name, args, scheduledAt: nowMs() });
   const erpActions = fakeErpActions(erp);
 
   const activities: Activities = {
@@ -63,7 +86,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
         amountMinor: inv.amountMinor,
         openAmountMinor: open,
         status: inv.status ?? (open === 0 ? 'paid' : 'open'),
-        asOf: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString(),
+        asOf: new Date(nowMs()).toISOString(),
       };
     },
     /** As the real one: asks each invoice workflow (a real query on the test server), then the fake ERP. */
@@ -103,7 +126,8 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     },
     async sendCustomerMessage(req) {
       record('sendCustomerMessage', [req]);
-      return { status: options.sendStatus ?? 'sent', messageId: `<${req.idempotencyKey}>` };
+      const status = options.sendStatus ?? 'sent';
+      return { status, messageId: `<${req.idempotencyKey}>`, ...(status === 'sent' ? { sentAt: new Date(nowMs()).toISOString() } : {}) };
     },
     async getCustomerFacts(req) {
       record('getCustomerFacts', [req]);
@@ -127,13 +151,27 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
         signalArgs: [request],
       });
     },
+    /** As the real one: real signals to the invoice workflows on the test server, a closed one skipped. */
+    async tellInvoiceWorkflows(tidings) {
+      record('tellInvoiceWorkflows', [tidings]);
+      const { client } = Context.current();
+      for (const t of tidings) {
+        const handle = client.workflow.getHandle(t.invoiceWorkflowId);
+        try {
+          if (t.signal === 'customerMessageResult') await handle.signal(customerMessageResultSignal, t.result);
+          else await handle.signal(messageDeferredSignal, t.deferred);
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+      }
+    },
     async notifyInternal(req) {
       record('notifyInternal', [req]);
       return { notificationId: calls.length };
     },
     async placeCreditHold(req) {
       record('placeCreditHold', [req]);
-      return { customerId: req.customerId, onHold: true, heldSince: new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString() };
+      return { customerId: req.customerId, onHold: true, heldSince: new Date(nowMs()).toISOString() };
     },
     async requestCreditMemo(req) {
       record('requestCreditMemo', [req]);
@@ -171,7 +209,7 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     },
   };
   return {
-    activities,
+    activities: onServerClock(activities),
     calls,
     setOpenAmount(invoiceNumber: string, openAmountMinor: number) {
       erp.get(invoiceNumber)!.openAmountMinor = openAmountMinor;
@@ -194,7 +232,7 @@ function fakeErpActions(erp: Map<string, FakeErpInvoice>) {
   const replies = new Map<string, unknown>();
   const packages = new Map<string, { invoiceNumber: string; handedTo: 'legal' | 'agency'; sizeBytes: number; createdAt: string }>();
   let seq = 0;
-  const now = () => new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
+  const now = () => new Date(nowMs()).toISOString();
   const invoiceOf = (invoiceNumber: string) => {
     const inv = erp.get(invoiceNumber);
     if (!inv) throw ApplicationFailure.nonRetryable(`fake ERP has no invoice ${invoiceNumber}`, 'ErpInvoiceNotFound');
@@ -256,7 +294,6 @@ function fakePeopleWork(record: (name: ActivityName, args: unknown[]) => void, o
   const fx = loadReportingConfig();
   const resolution = options.resolutionMatrix ?? loadResolutionMatrix();
   const authority = options.authorityMatrix ?? loadAuthorityMatrix();
-  const nowMs = () => Context.current().info.currentAttemptScheduledTimestampMs;
   const impl: Pick<
     Activities,
     'routeDispute' | 'recordDispute' | 'disputeDeadlineEvent' | 'recordDisputeOutcome' | 'registerApprovalRequest' | 'escalateApprovalRequest' | 'recordApprovalDecision' | 'recordApprovalEffect' | 'approvalNeeded'

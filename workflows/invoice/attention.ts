@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { permanentFailure } from '../activity-proxies';
 import { needAttention, retryAttention } from '../../domain/invoice-transitions';
 import type { InvoiceRun } from './run';
 
@@ -20,8 +20,8 @@ export class NeedsAttention extends Error {
  */
 export function attentionProblem(err: unknown): { code: string; reason: string } | undefined {
   if (err instanceof NeedsAttention) return { code: err.code, reason: err.message };
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)
-    return { code: err.cause.type ?? 'ActivityFailed', reason: err.cause.message };
+  const failure = permanentFailure(err);
+  if (failure) return { code: failure.type ?? 'ActivityFailed', reason: failure.message };
   return undefined;
 }
 
