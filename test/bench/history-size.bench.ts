@@ -6,7 +6,7 @@ import { fmt, table, type Bench } from './harness';
 import { checkFullCadence, invoiceRun } from './temporal';
 
 /** The history recorded for the replay tests with the same scenario: the baseline a change is compared with. */
-const RECORDED = path.resolve(__dirname, '../histories/invoice-dunning.v2.standard-full-cadence.json');
+const RECORDED = path.resolve(__dirname, '../histories/invoice-dunning.v6.standard-full-cadence-v5.json');
 
 export const bench: Bench = {
   async run() {
