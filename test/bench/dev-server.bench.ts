@@ -5,7 +5,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import { invoiceWorkflowId } from '../../domain/ids';
 import { customerContactWorkflowId } from '../../workflows/customer-messages';
 import { check, fmt, mib, table, type Bench } from './harness';
-import { cpuMs, pool, rssBytes, sleep, treeCpuMs, until } from './floor/proc';
+import { cpuMs, pool, settledRss, sleep, treeCpuMs, until } from './floor/proc';
 import { COLLECTOR, FLOOR_TASK_QUEUE, startBenchStack, type BenchStack } from './floor/stack';
 import type { FloorInput } from './floor/workflows';
 
@@ -33,7 +33,8 @@ import type { FloorInput } from './floor/workflows';
  *    API, PostgreSQL with its backends) before the first enrollment and once nothing is left to do, / N×K.
  * Repeated RUNS times, floor and project in turn; min, median and max are printed, and the ratios of each
  * run's pair. Then, each with a fresh worker process (empty cache): worker RSS per cached workflow with
- * IDLE and BURST workflows started and idle on a long timer ((VmRSS after − VmRSS of the idle worker) / n),
+ * IDLE and BURST workflows started and idle on a long timer ((VmRSS after − VmRSS of the idle worker) / n,
+ * each VmRSS read once it holds still; no GC can be forced from outside, so garbage of the burst counts too),
  * and the time from a burst of BURST enrollments (concurrency 50) to all first steps planned: the 'enrolled'
  * audit event the invoice workflow writes once it planned its first step (with nextStep in the mirror);
  * the floor's: BURST starts to all first workflow tasks completed (from each history).
@@ -240,15 +241,15 @@ async function projectIdle(stack: BenchStack, prefix: string, n: number): Promis
   const issueDate = today().toISODate()!;
   await intoErp(stack, invoices, dueDate, issueDate);
   await stack.restart('project');
-  await sleep(3000);
-  const idleRss = rssBytes(stack.pids.project);
+  await sleep(2000);
+  const idleRss = await settledRss(stack.pids.project);
   const t0 = Date.now();
   await enroll(stack, invoices, dueDate, issueDate);
   const answeredMs = Date.now() - t0;
   let planned = { n: 0, lastMs: 0 };
   await until(`${prefix}: ${n} first steps planned`, async () => (planned = await auditCount(stack, prefix, 'enrolled')).n >= n || `${planned.n} planned`, 180_000);
-  await sleep(3000);
-  const rss = rssBytes(stack.pids.project);
+  await sleep(2000);
+  const rss = await settledRss(stack.pids.project);
   return { answeredMs, plannedMs: planned.lastMs - t0, rssPerWorkflow: (rss - idleRss) / n, idleRss };
 }
 
@@ -256,8 +257,8 @@ async function projectIdle(stack: BenchStack, prefix: string, n: number): Promis
 async function floorIdle(stack: BenchStack, prefix: string, n: number): Promise<Burst> {
   const invoices = invoicesOf(prefix, n);
   await stack.restart('floor');
-  await sleep(3000);
-  const idleRss = rssBytes(stack.pids.floor);
+  await sleep(2000);
+  const idleRss = await settledRss(stack.pids.floor);
   const firstAt = Date.now() + 30 * 86_400_000;
   const t0 = Date.now();
   const handles = await pool(invoices, CONCURRENCY, (inv) =>
@@ -279,8 +280,8 @@ async function floorIdle(stack: BenchStack, prefix: string, n: number): Promise<
     if (open.slice(-10).every((h) => completedAt.has(h.workflowId))) await look(open.slice(0, -10));
     return completedAt.size >= n || `${completedAt.size} done`;
   }, 180_000, 500);
-  await sleep(3000);
-  const rss = rssBytes(stack.pids.floor);
+  await sleep(2000);
+  const rss = await settledRss(stack.pids.floor);
   return { answeredMs, plannedMs: Math.max(...completedAt.values()) - t0, rssPerWorkflow: (rss - idleRss) / n, idleRss };
 }
 

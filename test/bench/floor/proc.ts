@@ -41,6 +41,21 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/**
+ * VmRSS once it holds still (two readings a second apart within 1 MiB, at most `maxMs`): a worker that
+ * has just bundled its workflow code or run a burst of tasks is still growing or handing pages back.
+ */
+export async function settledRss(pid: number, maxMs = 10_000): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let last = rssBytes(pid);
+  for (;;) {
+    await sleep(1000);
+    const now = rssBytes(pid);
+    if (Math.abs(now - last) < 2 ** 20 || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order of the results. */
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
