@@ -507,11 +507,16 @@ describe('GET /invoices', () => {
     expect(page.status).toBe(200);
     expect(page.body.total).toBe(2);
     expect(page.body.items.map((i: { number: string }) => i.number)).toEqual([b]);
+    // The cursor of the first page gives the second, as the offset does.
+    expect(page.body.nextCursor).toEqual(expect.any(String));
+    const byCursor = await api('GET', `/invoices?customerId=CUST-LIST&limit=1&cursor=${encodeURIComponent(page.body.nextCursor)}`);
+    expect(byCursor.body.items.map((i: { number: string }) => i.number)).toEqual([a]);
+    expect(byCursor.body.nextCursor).toBeNull();
     const next = await api('GET', '/invoices?customerId=CUST-LIST&limit=1&offset=1');
     expect(next.body.items).toEqual([
       { number: a, customerId: 'CUST-LIST', currency: 'EUR', amountMinor: 99_900, openAmountMinor: 99_900, dueDate: '2026-02-01', stage: 'active', nextStep: null, pausedUntil: null, promiseDate: null },
     ]);
-    expect((await api('GET', '/invoices?customerId=CUST-LIST&stage=paid')).body).toEqual({ total: 0, items: [] });
+    expect((await api('GET', '/invoices?customerId=CUST-LIST&stage=paid')).body).toEqual({ total: 0, items: [], nextCursor: null });
     const bad = await api('GET', '/invoices?limit=0&stage=sleeping');
     expect(bad.status).toBe(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['querystring.limit', 'querystring.stage']);

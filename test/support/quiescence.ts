@@ -5,8 +5,9 @@ import { customerContactStateQuery, customerContactWorkflowId } from '../../work
 
 /**
  * Waits on the event "nothing can still be sent" instead of a fixed quiet window before a negative check:
- * no activity pending in the invoices' workflows, nothing queued or in flight in their customers' contact
- * workflows (a workflow that is gone or closed counts as quiet). Throws, naming what is still busy, at the timeout.
+ * no activity pending and no workflow task under way (local activities run inside one) in the invoices'
+ * workflows, nothing queued or in flight in their customers' contact workflows (a workflow that is gone or
+ * closed counts as quiet). Throws, naming what is still busy, at the timeout.
  */
 export async function untilNothingCanSend(where: { tenantId: string; invoiceNumbers: string[]; customerIds: string[] }, timeoutMs = 60_000): Promise<void> {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
@@ -16,14 +17,16 @@ export async function untilNothingCanSend(where: { tenantId: string; invoiceNumb
     const describe = (id: string) => client.workflow.getHandle(id).describe().catch(() => undefined);
     for (const n of where.invoiceNumbers) {
       const d = await describe(invoiceWorkflowId(where.tenantId, n));
-      if (d?.status.name === 'RUNNING' && d.raw.pendingActivities?.length) found.push(`${n}: ${d.raw.pendingActivities.map((a) => a.activityType?.name).join(',')}`);
+      if (d?.status.name !== 'RUNNING') continue;
+      if (d.raw.pendingActivities?.length) found.push(`${n}: ${d.raw.pendingActivities.map((a) => a.activityType?.name).join(',')}`);
+      else if (d.raw.pendingWorkflowTask) found.push(`${n}: a workflow task under way`);
     }
     for (const c of where.customerIds) {
       const handle = client.workflow.getHandle(customerContactWorkflowId(where.tenantId, c));
       const d = await describe(handle.workflowId);
       if (d?.status.name !== 'RUNNING') continue;
       const state = await handle.query(customerContactStateQuery);
-      if (d.raw.pendingActivities?.length || state.pending.length || state.inFlight?.length) found.push(`${c}: pending ${state.pending.length}, in flight ${state.inFlight?.length ?? 0}`);
+      if (d.raw.pendingActivities?.length || d.raw.pendingWorkflowTask || state.pending.length || state.inFlight?.length) found.push(`${c}: pending ${state.pending.length}, in flight ${state.inFlight?.length ?? 0}`);
     }
     return found;
   };
