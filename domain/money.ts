@@ -21,11 +21,11 @@ export function isCurrencyCode(code: string): boolean {
   }
 }
 
-const digitsByCurrency = new Map<string, number>();
-/** Minor digits of a currency (memoized: building an Intl.NumberFormat costs microseconds, and the answer never changes). */
 /** An ISO 4217 code that Intl knows, as a zod schema (HTTP bodies, configuration files). */
 export const currencyCodeSchema = z.string().refine(isCurrencyCode, 'must be an ISO 4217 currency code, e.g. EUR');
 
+const digitsByCurrency = new Map<string, number>();
+/** Minor digits of a currency (memoized: building an Intl.NumberFormat costs microseconds, and the answer never changes). */
 export function minorDigits(currency: string): number {
   let digits = digitsByCurrency.get(currency);
   if (digits === undefined) {
@@ -51,10 +51,18 @@ export function parseDecimalAmount(text: string, currency: string): number {
 export function formatMoney(money: Money, locale: string): string {
   const digits = minorDigits(money.currency);
   const major = money.amountMinor / 10 ** digits; // display only: a float is fine for showing, never for storing
-  return new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency: money.currency,
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  }).format(major);
+  return moneyFormat(locale, money.currency, digits).format(major);
+}
+
+/** One formatter per locale and currency (memoized like the digits: building one costs far more than formatting). */
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+function moneyFormat(locale: string, currency: string, digits: number): Intl.NumberFormat {
+  const key = `${locale}|${currency}`;
+  let format = moneyFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits });
+    if (moneyFormats.size >= 1_000) moneyFormats.clear(); // bounded: locales come from customer records
+    moneyFormats.set(key, format);
+  }
+  return format;
 }

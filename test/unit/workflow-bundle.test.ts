@@ -11,7 +11,7 @@ import { preloadModules } from '../../worker/workflows-path';
 const DOMAIN = path.resolve(__dirname, '../../domain');
 const files = readdirSync(DOMAIN).filter((f) => f.endsWith('.ts'));
 /** Module-level caches of pure functions (the same input always gives the same value, whoever asks first). */
-const PURE_MEMOS = new Set(['business-calendar.ts:holidaySets', 'money.ts:digitsByCurrency']);
+const PURE_MEMOS = new Set(['business-calendar.ts:holidaySets', 'money.ts:digitsByCurrency', 'money.ts:moneyFormats']);
 
 describe('the modules shared by all workflows of a worker', () => {
   it('are zod, luxon and every module of domain/', () => {
