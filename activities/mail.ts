@@ -30,6 +30,8 @@ export interface DunningEmailRequest {
   daysPastDue: number;
   /** A person's explanation, for templates that show {{note}}. */
   note?: string;
+  /** The cadence step this reminder is, recorded in the outbox; absent for a message of no step (an invoice copy, a dispute's rejection). */
+  stepId?: string;
 }
 
 export interface CustomerMessageItem {
@@ -177,13 +179,15 @@ export function createMailActivities(deps: MailDeps) {
     return { status: earlier ?? 'do_not_contact', messageId: messageIdFor(key) };
   }
 
-  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; to: string; cc?: string[]; rendered: RenderedEmail }): Promise<SendResult> {
+  /** `stepIds`, aligned with `invoiceNumbers`: which cadence step of each invoice the message carries (the outbox records it). */
+  async function sendOnce(args: { idempotencyKey: string; tenantId: string; invoiceNumbers: string[]; stepIds?: string[]; to: string; cc?: string[]; rendered: RenderedEmail }): Promise<SendResult> {
     const { idempotencyKey: key, rendered } = args;
     const messageId = messageIdFor(key);
     const claimed = await claimOutboundMessage(deps.sql, {
       idempotencyKey: key,
       tenantId: args.tenantId,
       invoiceNumbers: args.invoiceNumbers,
+      ...(args.stepIds ? { stepIds: args.stepIds } : {}),
       recipient: args.to,
       subject: rendered.subject,
       messageId,
@@ -230,7 +234,7 @@ export function createMailActivities(deps: MailDeps) {
 
   return {
     /** Version 1: one reminder about one invoice (workflows started before consolidation still call it). */
-    async sendDunningEmail(req: DunningEmailRequest): Promise<{ status: SendStatus; messageId: string }> {
+    async sendDunningEmail(req: DunningEmailRequest): Promise<SendResult> {
       const recipients = await recipientsOf(req.tenantId, req.customer);
       if (!recipients) return refuseDoNotContact(req.idempotencyKey);
       const rendered = renderEmail(template(req.template), {
@@ -239,7 +243,15 @@ export function createMailActivities(deps: MailDeps) {
         ...invoiceValues(req.customer, []).values,
         ...(req.note ? { note: req.note } : {}),
       });
-      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: [req.invoice.number], to: recipients.to, cc: recipients.cc, rendered });
+      return sendOnce({
+        idempotencyKey: req.idempotencyKey,
+        tenantId: req.tenantId,
+        invoiceNumbers: [req.invoice.number],
+        ...(req.stepId ? { stepIds: [req.stepId] } : {}),
+        to: recipients.to,
+        cc: recipients.cc,
+        rendered,
+      });
     },
 
     /**
@@ -266,7 +278,15 @@ export function createMailActivities(deps: MailDeps) {
         const first = items[0]!;
         rendered = renderEmail(template('reminder-digest'), { ...base, ...singleInvoiceValues(customer, first.invoice, first.openAmountMinor, first.daysPastDue), ...list.values }, list.html);
       }
-      return sendOnce({ idempotencyKey: req.idempotencyKey, tenantId: req.tenantId, invoiceNumbers: items.map((i) => i.invoice.number), to: recipients.to, cc: recipients.cc, rendered });
+      return sendOnce({
+        idempotencyKey: req.idempotencyKey,
+        tenantId: req.tenantId,
+        invoiceNumbers: items.map((i) => i.invoice.number),
+        stepIds: items.map((i) => i.stepId),
+        to: recipients.to,
+        cc: recipients.cc,
+        rendered,
+      });
     },
   };
 }

@@ -12,6 +12,8 @@ export interface OutboundMessageRow {
   tenant_id: string;
   invoice_number: string;
   invoice_numbers: string[];
+  /** The cadence step of each of invoice_numbers, in the same order; null when the message belongs to no step (or predates migration 011). */
+  step_ids: string[] | null;
   channel: 'email';
   recipient: string;
   subject: string;
@@ -26,6 +28,8 @@ export interface OutboundClaim {
   tenantId: string;
   /** At least one; the first is also stored alone for older queries. */
   invoiceNumbers: string[];
+  /** The cadence step of each invoice, aligned with invoiceNumbers; omitted for a message of no step. */
+  stepIds?: string[];
   recipient: string;
   subject: string;
   messageId: string;
@@ -34,8 +38,8 @@ export interface OutboundClaim {
 /** Claims the key as 'sending'; false when an earlier attempt claimed it already. */
 export async function claimOutboundMessage(db: Db, c: OutboundClaim): Promise<boolean> {
   const rows = await db`
-    insert into outbound_messages (idempotency_key, tenant_id, invoice_number, invoice_numbers, channel, recipient, subject, status, message_id)
-    values (${c.idempotencyKey}, ${c.tenantId}, ${c.invoiceNumbers[0]!}, ${c.invoiceNumbers}, 'email', ${c.recipient}, ${c.subject}, 'sending', ${c.messageId})
+    insert into outbound_messages (idempotency_key, tenant_id, invoice_number, invoice_numbers, step_ids, channel, recipient, subject, status, message_id)
+    values (${c.idempotencyKey}, ${c.tenantId}, ${c.invoiceNumbers[0]!}, ${c.invoiceNumbers}, ${c.stepIds ?? null}, 'email', ${c.recipient}, ${c.subject}, 'sending', ${c.messageId})
     on conflict (idempotency_key) do nothing
     returning idempotency_key`;
   return rows.length > 0;

@@ -331,13 +331,22 @@ describe('mail: To the primary reachable contact, Cc the other reachable ones', 
     await service.upsert(customerId, 'dup', contact({ name: 'Another Anna', email: 'ANNA@kunde.example' }), 'u1');
 
     const req = digest(customerId);
-    expect(await sendMessage(req)).toEqual({ status: 'sent', messageId: messageIdFor(req.idempotencyKey) });
+    const from = Date.now();
+    const sent = await sendMessage(req);
+    // sentAt: when the SMTP server took it (the contact cap counts from there).
+    expect(sent).toEqual({ status: 'sent', messageId: messageIdFor(req.idempotencyKey), sentAt: expect.any(String) });
+    expect(Date.parse(sent.sentAt!)).toBeGreaterThanOrEqual(from);
+    expect(Date.parse(sent.sentAt!)).toBeLessThanOrEqual(Date.now());
     const received = await caught(req.idempotencyKey);
     expect(addresses(received.headers.to)).toEqual(['anna@kunde.example']);
     expect(addresses(received.headers.cc)).toEqual(['cfo@kunde.example']);
     expect(received.envelopeTo.sort()).toEqual(['anna@kunde.example', 'cfo@kunde.example']);
     expect(received.text).toContain('Dear Anna Ap,');
     expect(await outbox(req.idempotencyKey)).toEqual([{ recipient: 'anna@kunde.example', status: 'sent' }]);
+    // Which step of which invoice the message carried, aligned.
+    expect(await sql`select invoice_numbers, step_ids from outbound_messages where idempotency_key = ${req.idempotencyKey}`).toEqual([
+      { invoice_numbers: req.items.map((i) => i.invoice.number), step_ids: ['reminder-1', 'reminder-1'] },
+    ]);
   });
 
   it('a do-not-contact primary is passed over: the next reachable contact is To', async () => {

@@ -48,6 +48,7 @@ function request(overrides: Partial<DunningEmailRequest> = {}): DunningEmailRequ
     template: 'reminder-firm',
     openAmountMinor: 1_000_000,
     daysPastDue: 12,
+    stepId: 'reminder-1',
     ...overrides,
   };
 }
@@ -55,13 +56,21 @@ function request(overrides: Partial<DunningEmailRequest> = {}): DunningEmailRequ
 const run = (activities: ReturnType<typeof activitiesFor>, req: DunningEmailRequest) =>
   new MockActivityEnvironment().run(activities.sendDunningEmail, req) as ReturnType<typeof activities.sendDunningEmail>;
 const mailsWithKey = (key: string) => mail.messages().filter((m) => m.headers['x-dunning-idempotency-key'] === key);
+/** When the SMTP server took it (sentAt), between the call's start and its end. */
+async function sentWithin(call: Promise<{ status: string; messageId: string; sentAt?: string }>) {
+  const from = Date.now();
+  const result = await call;
+  expect(Date.parse(result.sentAt ?? '')).toBeGreaterThanOrEqual(from);
+  expect(Date.parse(result.sentAt ?? '')).toBeLessThanOrEqual(Date.now());
+  return result;
+}
 const outboxStatus = async (key: string) => (await sql<{ status: string }[]>`select status from outbound_messages where idempotency_key = ${key}`).map((r) => r.status);
 
 describe('reminder outbox: at most one email per idempotency key, through real PostgreSQL and SMTP', () => {
   it('sends the rendered reminder once; a retry of the same step sends nothing', async () => {
     const activities = activitiesFor(mail.smtpPort);
     const req = request();
-    expect(await run(activities, req)).toEqual({ status: 'sent', messageId: messageIdFor(req.idempotencyKey) });
+    expect(await sentWithin(run(activities, req))).toEqual({ status: 'sent', messageId: messageIdFor(req.idempotencyKey), sentAt: expect.any(String) });
     const received = await mail.waitFor((m) => m.headers['x-dunning-idempotency-key'] === req.idempotencyKey);
     expect(received.envelopeTo).toEqual(['ap@tanaka.example']);
     expect(received.subject).toBe(`Second reminder: invoice ${req.invoice.number}, ¥1,000,000 overdue`);
@@ -69,10 +78,22 @@ describe('reminder outbox: at most one email per idempotency key, through real P
     expect(received.text).toContain('(original amount ¥1,250,000)');
     expect(received.html).toContain('Tanaka &#60;Trading&#62; &#38; Co');
 
+    // Not sent by this attempt: no sentAt.
     expect(await run(activities, req)).toEqual({ status: 'already_sent', messageId: messageIdFor(req.idempotencyKey) });
     await new Promise((r) => setTimeout(r, 300));
     expect(mailsWithKey(req.idempotencyKey)).toHaveLength(1);
     expect(await outboxStatus(req.idempotencyKey)).toEqual(['sent']);
+    // The outbox records which step of which invoice the message was.
+    expect(await sql`select invoice_numbers, step_ids from outbound_messages where idempotency_key = ${req.idempotencyKey}`).toEqual([{ invoice_numbers: [req.invoice.number], step_ids: ['reminder-1'] }]);
+  });
+
+  it('records no step for a message that is no cadence step (an invoice copy)', async () => {
+    const activities = activitiesFor(mail.smtpPort);
+    const req = request({ template: 'invoice-copy' });
+    req.idempotencyKey += ':copy';
+    delete req.stepId;
+    expect((await run(activities, req)).status).toBe('sent');
+    expect(await sql`select invoice_numbers, step_ids from outbound_messages where idempotency_key = ${req.idempotencyKey}`).toEqual([{ invoice_numbers: [req.invoice.number], step_ids: null }]);
   });
 
   it('never resends after an attempt that died mid-send: the outcome is recorded as uncertain', async () => {

@@ -18,6 +18,7 @@ export async function runStepV1(run: InvoiceRun, step: CadenceStep, key: string,
       template: step.action.template,
       openAmountMinor: run.state.openAmountMinor,
       daysPastDue: pastDue,
+      stepId: step.id,
     });
     return { outcome: sent.status };
   }
