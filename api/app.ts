@@ -33,6 +33,7 @@ import type { FxTable } from '../domain/fx';
 import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../config/load';
 import { createConfigDocuments, type ConfigDocumentsService, type ConfigDocumentTypes } from './config-documents-service';
 import { configDocumentRoutes } from './routes/config-documents';
+import { createTotalsCache } from './totals-cache';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,7 +58,15 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   /** The matrices in force until a version is saved; default config/resolution-matrix.json and config/authority-matrix.json. */
   configDefaults?: Partial<ConfigDocumentTypes>;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * How old the totals of GET /worklist and GET /invoices may be (api/totals-cache.ts); default 5 000 ms.
+   * The API's own writes clear them at once; 0 counts on every request.
+   */
+  listTotalsMaxAgeMs?: number;
 }
+
+/** POST routes that write nothing: they leave the held list totals alone. */
+const READ_ONLY_POSTS = new Set(['/cadences/preview', '/cadences/validate']);
 
 /** The HTTP API as a factory: the server file listens, tests call inject() on the same app. */
 export async function buildApp(deps: AppDeps) {
@@ -65,6 +74,12 @@ export async function buildApp(deps: AppDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  const totals = createTotalsCache({ maxAgeMs: deps.listTotalsMaxAgeMs ?? 5_000 });
+  // Every write through this process clears the held totals before its answer leaves: the caller's next list counts it.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS' && !READ_ONLY_POSTS.has(request.routeOptions.url ?? '')) totals.invalidate();
+    return payload;
+  });
   // Every route below needs "Authorization: Bearer <token>" except health, the docs and the signed ERP webhook.
   registerAuth(app, { sql: deps.sql, tenantId: deps.tenantId });
   // No NUL in any string of a body, query or path (PostgreSQL stores none): 400 before any route runs.
@@ -101,7 +116,7 @@ export async function buildApp(deps: AppDeps) {
   });
   app.decorate('configDocs', configDocs);
   const fx = deps.fx ?? loadReportingConfig();
-  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx };
+  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx, totals };
   const invoices = createInvoiceService(invoiceDeps);
   await app.register(healthRoutes, { sql: deps.sql, temporal: deps.temporal, ...(deps.erp ? { erp: deps.erp } : {}) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -117,7 +132,7 @@ export async function buildApp(deps: AppDeps) {
   const work = collectorWork({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId });
   const taskReader = createTaskReader({ sql: deps.sql, tenantId: deps.tenantId, fx });
   await app.register(worklistRoutes, {
-    worklist: createWorklistService(work, taskReader, fx),
+    worklist: createWorklistService(work, taskReader, fx, totals),
     tasks: createTasksService(work, taskReader, contacts),
     notes: createNotesService(work),
   });

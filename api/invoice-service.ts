@@ -5,7 +5,7 @@ import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import { appendAuditEvent, latestAuditEventOfInvoice, stepEventsOfInvoice, type AuditEvent } from '../db/audit-events';
 import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
-import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
+import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, countOfInvoices, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
 import { isIsoDate } from '../domain/aging';
 import { validationIssue } from '../config/validation-issues';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
@@ -21,6 +21,7 @@ import { DomainError, notFound, unavailableDependency, UpdateNotCompleted } from
 import { isWorkflowClosed, runUpdate } from './workflow-updates';
 import type { Enrollment, InvoiceView } from './schemas';
 import { createInvoicePayments, type InvoiceAuditEvent } from './invoice-payments';
+import { createTotalsCache, type TotalsCache } from './totals-cache';
 
 export interface InvoiceServiceDeps {
   sql: Sql;
@@ -36,6 +37,8 @@ export interface InvoiceServiceDeps {
    * it (tests of other concerns) enrollment trusts the request and the workflow finds out at its first balance read.
    */
   erp?: Pick<ErpAdapter, 'getInvoiceBalance'>;
+  /** The list's totals, held a few seconds (api/totals-cache.ts); default: counted on every request. */
+  totals?: TotalsCache;
 }
 
 type InvoiceRow = InvoiceDays;
@@ -68,6 +71,7 @@ const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: st
 
 export function createInvoiceService(deps: InvoiceServiceDeps) {
   const { sql, temporal, tenantId } = deps;
+  const totals = deps.totals ?? createTotalsCache({ maxAgeMs: 0 });
 
   const findInvoice = (invoiceNumber: string): Promise<InvoiceRow | undefined> => invoiceWithDays(sql, tenantId, invoiceNumber);
 
@@ -254,7 +258,12 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
     async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number; cursor?: string }) {
       const { cursor, ...rest } = filter;
       const after = cursor !== undefined ? decodeInvoiceCursor(cursor) : undefined;
-      const { total, rows, more } = await pageOfInvoices(sql, tenantId, { ...rest, ...(after ? { after } : {}) });
+      const { stage, customerId, collectorId } = rest;
+      const where = { ...(stage ? { stage } : {}), ...(customerId ? { customerId } : {}), ...(collectorId !== undefined ? { collectorId } : {}) };
+      const [{ rows, more }, total] = await Promise.all([
+        pageOfInvoices(sql, tenantId, { ...rest, ...(after ? { after } : {}) }),
+        totals.get(`invoices|${tenantId}|${JSON.stringify([stage ?? null, customerId ?? null, collectorId ?? null])}`, () => countOfInvoices(sql, tenantId, where)),
+      ]);
       const last = rows.at(-1);
       return {
         total,

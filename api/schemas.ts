@@ -150,8 +150,13 @@ export const invoiceListQuery = z.object({
     .describe('the previous page’s nextCursor: the page that follows it (keyset paging; offset is then ignored)'),
 });
 
+/** What the lists' totals promise (api/totals-cache.ts): counted at most a few seconds ago, the caller's own writes included. */
+export const TOTALS_AS_OF =
+  'as of at most 5 s ago (held per filter so that paging does not count the whole portfolio each time): a write made through the API counts at once; ' +
+  'changes made elsewhere (the dunning workflows, the ERP) may take up to 5 s to show here, while the items are always current';
+
 export const invoiceListSchema = z.object({
-  total: z.number(),
+  total: z.number().describe(`the invoices the filter selects, ${TOTALS_AS_OF}`),
   nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
   items: z.array(
     z.object({

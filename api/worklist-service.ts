@@ -25,6 +25,7 @@ import { DomainError, notFound } from './errors';
 import { clampToRange } from './dates';
 import { assertPortfolioHolder } from './collectors';
 import { isWorkflowClosed } from './workflow-updates';
+import { createTotalsCache, type TotalsCache } from './totals-cache';
 
 /**
  * The worklist: call tasks with their customer and invoice, prioritized in the reporting currency;
@@ -206,7 +207,8 @@ export function createTaskReader(deps: Pick<CollectorDeps, 'sql' | 'tenantId' | 
 export type TaskReader = ReturnType<typeof createTaskReader>;
 export type TaskView = ReturnType<TaskReader['view']>;
 
-export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx: FxTable) {
+/** `totals` holds the open list's totals a few seconds (api/totals-cache.ts); default: aggregated on every request. */
+export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx: FxTable, totals: TotalsCache = createTotalsCache({ maxAgeMs: 0 })) {
   const { sql, tenantId, temporal } = work;
   const { view } = tasks;
 
@@ -255,16 +257,19 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
         ...(filter.bucket ? { pastDue: { ...BUCKET_DAYS[filter.bucket], at } } : {}),
       };
       const after = filter.cursor !== undefined ? decodeWorklistCursor(filter.cursor) : undefined;
-      const [rows, totals] = await Promise.all([
+      const [rows, counted] = await Promise.all([
         openWorklistPage(sql, tenantId, { ...where, ...(after ? { after } : {}), offset: filter.offset, limit: filter.limit + 1 }),
-        openWorklistTotals(sql, tenantId, where),
+        // The filters, not `at`: a bucket's totals may be a few seconds behind a day's turn, like every total here.
+        totals.get(`worklist|${tenantId}|${JSON.stringify([collectorId ?? null, filter.customerId ?? null, filter.dueBefore ?? null, filter.dueAfter ?? null, filter.bucket ?? null])}`, () =>
+          openWorklistTotals(sql, tenantId, where),
+        ),
       ]);
       const page = rows.slice(0, filter.limit);
       const last = page.at(-1);
       return {
         reportingCurrency: fx.reportingCurrency,
-        total: totals.total,
-        totalOpenAmountReportingMinor: totals.amount,
+        total: counted.total,
+        totalOpenAmountReportingMinor: counted.amount,
         items: page.map((row) => view(row, at)),
         nextCursor: rows.length > filter.limit && last ? encodeWorklistCursor({ score: last.priority_score, dueAt: last.due_at_key, id: last.id }) : null,
       };

@@ -6,7 +6,7 @@ import { requestKey } from '../idempotency';
 import type { NotesService } from '../notes-service';
 import type { TasksService } from '../tasks-service';
 import type { WorklistService } from '../worklist-service';
-import { amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery, updateResponses } from '../schemas';
+import { TOTALS_AS_OF, amountMinorSchema, customerParams, errorResponses, instantSchema, invoiceNumberSchema, nextStepSchema, pageQuery, updateResponses } from '../schemas';
 import { DATE_RANGE, dateSchema } from '../dates';
 import { multiLineText, singleLineText } from '../../domain/text';
 
@@ -86,8 +86,8 @@ export const worklistRoutes: FastifyPluginAsyncZod<{ worklist: WorklistService; 
       response: {
         200: z.object({
           reportingCurrency: z.string(),
-          total: z.number(),
-          totalOpenAmountReportingMinor: z.number(),
+          total: z.number().describe(`the tasks the filter selects; for open tasks ${TOTALS_AS_OF}`),
+          totalOpenAmountReportingMinor: z.number().describe(`their invoices' open amount in the reporting currency, each invoice once; for open tasks ${TOTALS_AS_OF}`),
           items: z.array(taskSchema),
           nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page (and for status other than open, which pages by offset)'),
         }),

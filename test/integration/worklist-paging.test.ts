@@ -215,4 +215,30 @@ describe('GET /invoices pages in SQL', () => {
     expect(minePaged.body.items.map((i: { number: string }) => i.number)).toEqual(mine.body.items.slice(0, 5).map((i: { number: string }) => i.number));
     expect((await get('/invoices?cursor=nope')).status).toBe(400);
   });
+
+  it('follows a customer to its new collector (invoices.collector_id, migration 012); the held total counts it after a write through the API', async () => {
+    const numbersOf = async (headers: { authorization: string }) => ((await get('/invoices?limit=500', headers)).body.items as { number: string }[]).map((i) => i.number);
+    const before = await get('/invoices?limit=500', collector);
+    expect(before.body.total).toBe(INVOICES / 2);
+    const moved = (await t.sql<{ invoice_number: string }[]>`select invoice_number from invoices where tenant_id = ${tenantId} and customer_id = 'CUST-P1' order by 1`).map((r) => r.invoice_number);
+    expect(moved.length).toBeGreaterThan(0);
+    // CUST-P1 belongs to paging-c2; moved to paging-c1 behind the API's back (as another process would).
+    await t.sql`update customers set collector_id = 'paging-c1' where tenant_id = ${tenantId} and customer_id = 'CUST-P1'`;
+    const items = await numbersOf(collector);
+    expect(items).toEqual(expect.arrayContaining(moved));
+    expect(items).toHaveLength(INVOICES / 2 + moved.length);
+    // The total is held (at most 5 s): still the count before the move…
+    expect((await get('/invoices?limit=500', collector)).body.total).toBe(INVOICES / 2);
+    // …until a write through the API, which clears every held total before it answers.
+    const note = await t.app.inject({ method: 'POST', url: '/customers/CUST-P1/notes', headers: lead, payload: { note: 'moved to paging-c1' } });
+    expect(note.statusCode, note.body).toBe(201);
+    expect((await get('/invoices?limit=500', collector)).body.total).toBe(INVOICES / 2 + moved.length);
+    // A new invoice of the customer takes its collector.
+    await t.sql`insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date, workflow_id, cadence_id, cadence_version)
+      values (${tenantId}, 'INV-P-NEW', 'CUST-P1', 'EUR', 100, 100, ${day(-10)}, ${day(-1)}, ${`wf-${tenantId}-new`}, 'standard', 1)`;
+    expect(await numbersOf(collector)).toContain('INV-P-NEW');
+    await t.sql`update customers set collector_id = 'paging-c2' where tenant_id = ${tenantId} and customer_id = 'CUST-P1'`;
+    expect(await numbersOf(collector)).not.toContain('INV-P-NEW');
+    await t.sql`delete from invoices where tenant_id = ${tenantId} and invoice_number = 'INV-P-NEW'`;
+  });
 });
