@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { contactReachOfCustomer, customerFlags } from '../db/customers';
 import { insertInternalNotificationOnce } from '../db/internal-notifications';
 import type { Sql } from '../db/sql';
@@ -8,11 +8,8 @@ import { reachableByEmail } from '../domain/contact-reach';
 import { businessCalendarFor } from '../integrations/holidays';
 import {
   customerContactWorkflowId,
-  customerMessageResultSignal,
-  messageDeferredSignal,
   queueCustomerMessageSignal,
   type CustomerContactInput,
-  type InvoiceTiding,
 } from '../workflows/customer-messages';
 import type { CustomerMessageRequest } from '../domain/customer-messages';
 
@@ -58,22 +55,6 @@ export function createCustomerActivities(deps: CustomerActivityDeps) {
         signal: queueCustomerMessageSignal,
         signalArgs: [request],
       });
-    },
-
-    /**
-     * The contact workflow's answers to invoice workflows, in order: what became of a message, or until when it waits.
-     * Repeated when retried; the invoice workflows take each answer once. One closed meanwhile waits for nothing.
-     */
-    async tellInvoiceWorkflows(tidings: InvoiceTiding[]): Promise<void> {
-      for (const t of tidings) {
-        const handle = deps.temporal.workflow.getHandle(t.invoiceWorkflowId);
-        try {
-          if (t.signal === 'customerMessageResult') await handle.signal(customerMessageResultSignal, t.result);
-          else await handle.signal(messageDeferredSignal, t.deferred);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        }
-      }
     },
 
     /** Work for someone inside: the team lead or the account's sales owner. */

@@ -21,32 +21,34 @@ const CUSTOMER_CONTACT = {
 } as const;
 
 /**
- * Local activities run in the worker that runs the workflow task and are recorded as one marker event when
- * that task completes, instead of three events and a workflow task of their own each. The guarantees are the
- * same ones the activities already give (each is idempotent by its key, a send at most once by its outbox
- * claim): a worker that dies during one has its workflow task retried, which runs the activity again. Backoff
- * beyond `localRetryThreshold` waits on a workflow timer, so an ERP down for hours costs a timer per retry.
+ * Reads as local activities: run in the worker that runs the workflow task and recorded as one marker event
+ * when that task completes, instead of three events and a workflow task of their own. Only reads: a local
+ * activity runs before its workflow task is committed, and a task that fails (a worker that dies, new events
+ * arriving while it runs) is run again from the last committed state, possibly taking another course. A read
+ * done twice is harmless; an effect (an audit row keyed by the event sequence, a message queued, an ERP
+ * posting, a task for a collector) could have been made on a course the workflow then did not take. Effects
+ * stay ordinary activities: scheduling one commits the decision before it runs. Backoff beyond
+ * `localRetryThreshold` waits on a workflow timer, so an ERP down for hours costs a timer per retry.
  */
-const LOCAL = { localRetryThreshold: '1 minute' } as const;
+const LOCAL_READS: ReadonlySet<string> = new Set<keyof Activities>(['getInvoiceBalance', 'getCustomerFacts', 'getBusinessCalendar', 'approvalNeeded']);
 
-const remote = { system: proxyActivities<Activities>(SYSTEM_CALLS), contact: proxyActivities<Activities>(CUSTOMER_CONTACT) };
-const local = { system: proxyLocalActivities<Activities>({ ...SYSTEM_CALLS, ...LOCAL }), contact: proxyLocalActivities<Activities>({ ...CUSTOMER_CONTACT, ...LOCAL }) };
+const remote = proxyActivities<Activities>(SYSTEM_CALLS);
+const local = proxyLocalActivities<Activities>({ ...SYSTEM_CALLS, localRetryThreshold: '1 minute' });
 
 /**
- * Whether this workflow's activities run as local activities. Module state is per workflow here (workflows/ is not
- * among the bundle's shared modules: worker/workflows-path.ts), so each workflow sets it once, at its start, from a
- * patch marker: histories recorded before local activities replay with the activities they scheduled.
+ * Whether this workflow's reads run as local activities. Module state is per workflow here (workflows/ is not
+ * among the bundle's shared modules: worker/workflows-path.ts), so a workflow sets it once, at its start, from a
+ * patch marker: histories recorded before it replay with the activities they scheduled.
  */
-let runLocally = false;
-export function runActivitiesLocally(on: boolean): void {
-  runLocally = on;
+let readsLocally = false;
+export function runReadsLocally(on: boolean): void {
+  readsLocally = on;
 }
 
-const switching = (kind: 'system' | 'contact'): Activities =>
-  new Proxy({} as Activities, { get: (_, name: string) => (runLocally ? local : remote)[kind][name as keyof Activities] });
-
-export const system = switching('system');
-export const contact = switching('contact');
+export const system: Activities = new Proxy({} as Activities, {
+  get: (_, name: string) => (readsLocally && LOCAL_READS.has(name) ? local : remote)[name as keyof Activities],
+});
+export const contact = proxyActivities<Activities>(CUSTOMER_CONTACT);
 
 /**
  * The failure of an activity that retrying cannot fix (a non-retryable ApplicationFailure), or undefined. An activity's

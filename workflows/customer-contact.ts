@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -8,7 +10,7 @@ import {
   workflowInfo,
   type SignalDefinition,
 } from '@temporalio/workflow';
-import { contact, permanentFailure, runActivitiesLocally, system } from './activity-proxies';
+import { contact, system } from './activity-proxies';
 import { applyContactCap } from '../domain/schedule';
 import {
   customerContactStateQuery,
@@ -20,7 +22,6 @@ import {
   type CustomerMessageOutcome,
   type CustomerMessageRequest,
   type CustomerMessageResult,
-  type InvoiceTiding,
 } from './customer-messages';
 
 const CAP_MEMORY_MS = 90 * 86_400_000;
@@ -36,12 +37,12 @@ const ANSWERED_MEMORY = 500;
  * The send, or 'failed' when it fails for a reason retrying cannot fix (an unknown template, nobody to write to):
  * each invoice then parks for attention, and the customer's other messages keep flowing.
  */
-async function sendOrFail(req: Parameters<typeof contact.sendCustomerMessage>[0]): Promise<{ status: CustomerMessageOutcome; sentAt?: string; failure?: { code: string; reason: string } }> {
+async function sendOrFail(req: Parameters<typeof contact.sendCustomerMessage>[0]): Promise<{ status: CustomerMessageOutcome; failure?: { code: string; reason: string } }> {
   try {
     return await contact.sendCustomerMessage(req);
   } catch (err) {
-    const failure = permanentFailure(err);
-    if (failure) return { status: 'failed', failure: { code: failure.type ?? 'SendFailed', reason: failure.message } };
+    if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)
+      return { status: 'failed', failure: { code: err.cause.type ?? 'SendFailed', reason: err.cause.message } };
     throw err;
   }
 }
@@ -57,10 +58,6 @@ async function tell<T>(invoiceWorkflowId: string, signal: SignalDefinition<[T]>,
 
 export async function customerContact(input: CustomerContactInput): Promise<void> {
   const { workflowId } = workflowInfo();
-  // Since this marker, the activities run locally and the invoice workflows are told by one activity per batch
-  // (a marker each) instead of a signal each, whose confirmation came back as a workflow task of its own.
-  const local = patched('local-activities');
-  runActivitiesLocally(local);
   const state: CustomerContactState = input.state ?? { pending: [], sentAt: [], batchSeq: 0, answered: [] };
 
   setHandler(customerContactStateQuery, () => state);
@@ -72,17 +69,10 @@ export async function customerContact(input: CustomerContactInput): Promise<void
     if (!known(request.requestId)) state.pending.push(request);
   });
 
-  /** Answers not told yet (local activities): told together, before the send and after it. */
-  const tidings: InvoiceTiding[] = [];
   const answer = async (request: CustomerMessageRequest, result: Omit<CustomerMessageResult, 'requestId'>) => {
     state.answered.push(request.requestId);
     if (state.answered.length > ANSWERED_MEMORY) state.answered.splice(0, state.answered.length - ANSWERED_MEMORY);
-    const told = { requestId: request.requestId, ...result };
-    if (local) tidings.push({ invoiceWorkflowId: request.invoiceWorkflowId, signal: 'customerMessageResult', result: told });
-    else await tell(request.invoiceWorkflowId, customerMessageResultSignal, told);
-  };
-  const tellAnswers = async () => {
-    if (tidings.length > 0) await system.tellInvoiceWorkflows(tidings.splice(0));
+    await tell(request.invoiceWorkflowId, customerMessageResultSignal, { requestId: request.requestId, ...result });
   };
 
   for (;;) {
@@ -98,8 +88,7 @@ export async function customerContact(input: CustomerContactInput): Promise<void
       .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
     if (Date.parse(sendAt) > Date.now()) {
       // Each invoice shows its step as deferred, with until when (it would show an instant in the past otherwise).
-      if (local) await system.tellInvoiceWorkflows(state.pending.map((r) => ({ invoiceWorkflowId: r.invoiceWorkflowId, signal: 'messageDeferred', deferred: { requestId: r.requestId, until: sendAt } })));
-      else if (patched('tell-deferral')) for (const request of state.pending) await tell(request.invoiceWorkflowId, messageDeferredSignal, { requestId: request.requestId, until: sendAt });
+      if (patched('tell-deferral')) for (const request of state.pending) await tell(request.invoiceWorkflowId, messageDeferredSignal, { requestId: request.requestId, until: sendAt });
       await sleep(Date.parse(sendAt) - Date.now());
       continue; // requests that arrived meanwhile join this batch
     }
@@ -126,7 +115,6 @@ export async function customerContact(input: CustomerContactInput): Promise<void
         else await answer(request, { outcome: 'paid_before_send', at: new Date().toISOString(), batchSize: 0 });
       }
     }
-    await tellAnswers(); // the invoices whose message is not sent need not wait for the others' send
     if (live.length > 0) {
       const sent = await sendOrFail({
         idempotencyKey: `${workflowId}:batch:${++state.batchSeq}`,
@@ -142,11 +130,9 @@ export async function customerContact(input: CustomerContactInput): Promise<void
           daysPastDue,
         })),
       });
-      // A local send's workflow time is when its workflow task began: the cap counts from when the server took it.
-      const at = (local && sent.sentAt) || new Date().toISOString();
+      const at = new Date().toISOString();
       if (sent.status === 'sent') state.sentAt.push(at);
       for (const request of live) await answer(request, { outcome: sent.status, at, batchSize: live.length, ...(sent.failure ? { failure: sent.failure } : {}) });
-      await tellAnswers();
     }
     state.inFlight = [];
     state.sentAt = state.sentAt.filter((t) => Date.parse(t) > Date.now() - CAP_MEMORY_MS);

@@ -33,12 +33,6 @@ export const customerMessageResultSignal = defineSignal<[CustomerMessageResult]>
 export const messageDeferredSignal = defineSignal<[MessageDeferred]>('messageDeferred');
 export const customerContactStateQuery = defineQuery<CustomerContactState>('customerContactState');
 
-/** An answer from the contact workflow to an invoice workflow, sent by the tellInvoiceWorkflows activity. */
-export type InvoiceTiding = { invoiceWorkflowId: string } & (
-  | { signal: 'customerMessageResult'; result: CustomerMessageResult }
-  | { signal: 'messageDeferred'; deferred: MessageDeferred }
-);
-
 export function customerContactWorkflowId(tenantId: string, customerId: string): string {
   return `customer-contact:${tenantId}:${customerId}`;
 }

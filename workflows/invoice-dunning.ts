@@ -1,5 +1,5 @@
 import { allHandlersFinished, condition, continueAsNew, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { runActivitiesLocally, system } from './activity-proxies';
+import { runReadsLocally, system } from './activity-proxies';
 import { customerMessageResultSignal, messageDeferredSignal } from './customer-messages';
 import { cadenceChangedSignal, collectorChangedSignal, collectorIdKey, dunningStageKey, dunningStateQuery, messageWantedQuery, type InvoiceDunningInput } from './messages';
 import { applyContactCap, planEscalatedStep, planNextStep } from '../domain/schedule';
@@ -31,8 +31,8 @@ const CONTACTED: readonly StepRecord['outcome'][] = ['sent', 'already_sent', 'un
 export async function invoiceDunning(input: InvoiceDunningInput): Promise<DunningState> {
   // Workflows started before cadence v2 replay the v1 behaviour; new ones record the marker.
   const v2 = patched('cadence-v2');
-  // Since this marker the activities run locally: a marker event each, in the workflow task that needs them.
-  runActivitiesLocally(patched('local-activities'));
+  // Since this marker its reads (the ERP balance, the customer's facts, the calendar) run as local activities.
+  runReadsLocally(patched('local-reads'));
   const run = new InvoiceRun(input);
   const { customer } = run;
 

@@ -7,8 +7,8 @@
 const RECORDING = 'v6';
 // v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow; v3: people's work (outcomes, promises, plans, pauses);
 // v4: disputes and approvals as child workflows; v5: the invoice's state machine split (typed refusals), messages withdrawn at
-// send time, needs_attention, payment claims, a task when the cadence runs out, steps due by their own time; v6: local activities
-// (every shape changes: the scenarios of AGAIN are recorded once more under v6).
+// send time, needs_attention, payment claims, a task when the cadence runs out, steps due by their own time; v6: local reads
+// (the invoice's reads as local activities: the scenarios of AGAIN are recorded once more under v6).
 const AGAIN = ['standard-full-cadence-v5', 'needs-attention-resumed', 'own-cap-deferral', 'write-off-approved', 'dispute-valid-partial-credit', 'calls-promise-broken-pause', 'promise-withdraws-reminder', 'payment-claim-unconfirmed'];
 const INDEX = path.join(__dirname, 'workflow-ids.json');
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { dateDisputeRoute, resolveDisputeRoute, type ResolutionMatrix } from '..
 import type { createActivities } from '../../activities';
 import type { ErpInvoiceBalance } from '../../integrations/erp/adapter';
 import type { Segment } from '../../domain/cadence';
-import { customerContactWorkflowId, customerMessageResultSignal, messageDeferredSignal, queueCustomerMessageSignal } from '../../workflows/customer-messages';
+import { customerContactWorkflowId, queueCustomerMessageSignal } from '../../workflows/customer-messages';
 import { messageWantedQuery } from '../../workflows/messages';
 import type { BeforeSendVerdict } from '../../domain/customer-messages';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -150,20 +150,6 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
         signal: queueCustomerMessageSignal,
         signalArgs: [request],
       });
-    },
-    /** As the real one: real signals to the invoice workflows on the test server, a closed one skipped. */
-    async tellInvoiceWorkflows(tidings) {
-      record('tellInvoiceWorkflows', [tidings]);
-      const { client } = Context.current();
-      for (const t of tidings) {
-        const handle = client.workflow.getHandle(t.invoiceWorkflowId);
-        try {
-          if (t.signal === 'customerMessageResult') await handle.signal(customerMessageResultSignal, t.result);
-          else await handle.signal(messageDeferredSignal, t.deferred);
-        } catch (err) {
-          if (!(err instanceof WorkflowNotFoundError)) throw err;
-        }
-      }
     },
     async notifyInternal(req) {
       record('notifyInternal', [req]);
