@@ -34,6 +34,7 @@ import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '
 import { createConfigDocuments, type ConfigDocumentsService, type ConfigDocumentTypes } from './config-documents-service';
 import { configDocumentRoutes } from './routes/config-documents';
 import { createTotalsCache } from './totals-cache';
+import { memoizeZoneOffsets } from './zone-offsets';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -70,14 +71,16 @@ const READ_ONLY_POSTS = new Set(['/cadences/preview', '/cadences/validate']);
 
 /** The HTTP API as a factory: the server file listens, tests call inject() on the same app. */
 export async function buildApp(deps: AppDeps) {
+  memoizeZoneOffsets(); // luxon's zone offsets, looked up once per instant (a cadence preview's largest cost)
   const app = Fastify({ logger: deps.logger ?? false }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
-  const totals = createTotalsCache({ maxAgeMs: deps.listTotalsMaxAgeMs ?? 5_000 });
-  // Every write through this process clears the held totals before its answer leaves: the caller's next list counts it.
+  // The lists' totals and the preview's cadence reads, held a few seconds (api/totals-cache.ts).
+  const held = createTotalsCache({ maxAgeMs: deps.listTotalsMaxAgeMs ?? 5_000 });
+  // Every write through this process clears what is held before its answer leaves: the caller's next list counts it.
   app.addHook('onSend', async (request, _reply, payload) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS' && !READ_ONLY_POSTS.has(request.routeOptions.url ?? '')) totals.invalidate();
+    if (request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS' && !READ_ONLY_POSTS.has(request.routeOptions.url ?? '')) held.invalidate();
     return payload;
   });
   // Every route below needs "Authorization: Bearer <token>" except health, the docs and the signed ERP webhook.
@@ -104,6 +107,7 @@ export async function buildApp(deps: AppDeps) {
     templates: deps.templates,
     defaultCadenceId: deps.defaultCadenceId,
     webhookEndpoints: deps.webhookEndpoints ?? [],
+    held,
   });
   app.decorate('cadences', cadences);
   const configDocs = createConfigDocuments({
@@ -116,7 +120,7 @@ export async function buildApp(deps: AppDeps) {
   });
   app.decorate('configDocs', configDocs);
   const fx = deps.fx ?? loadReportingConfig();
-  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx, totals };
+  const invoiceDeps: InvoiceServiceDeps & { cadences: CadenceService } = { ...deps, cadences, fx, totals: held };
   const invoices = createInvoiceService(invoiceDeps);
   await app.register(healthRoutes, { sql: deps.sql, temporal: deps.temporal, ...(deps.erp ? { erp: deps.erp } : {}) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -132,7 +136,7 @@ export async function buildApp(deps: AppDeps) {
   const work = collectorWork({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId });
   const taskReader = createTaskReader({ sql: deps.sql, tenantId: deps.tenantId, fx });
   await app.register(worklistRoutes, {
-    worklist: createWorklistService(work, taskReader, fx, totals),
+    worklist: createWorklistService(work, taskReader, fx, held),
     tasks: createTasksService(work, taskReader, contacts),
     notes: createNotesService(work),
   });

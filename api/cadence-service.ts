@@ -30,6 +30,7 @@ import { unknownTemplateIssues } from '../domain/templates';
 import { cadenceReferenceIssues } from '../domain/cadence-references';
 import { validationIssues, type ValidationIssue } from '../config/validation-issues';
 import { cadenceDefinitionSchema, type CadenceVersionView, type PreviewRequest } from './schemas';
+import type { TotalsCache } from './totals-cache';
 
 /**
  * Cadences as AR teams configure them: every save is a new immutable version (a draft), one version
@@ -44,6 +45,11 @@ export interface CadenceServiceDeps {
   defaultCadenceId: string;
   /** The names of WEBHOOK_ENDPOINTS (the worker reads the same variable); a cadence's webhook steps may name only these. Default: none. */
   webhookEndpoints?: readonly string[];
+  /**
+   * Reads held a few seconds for the preview (api/totals-cache.ts, cleared by every write through the API):
+   * the active cadences and the segment assignments it resolves a cadence from. Default: read every time.
+   */
+  held?: TotalsCache;
 }
 
 type VersionRow = CadenceVersionRow;
@@ -116,10 +122,14 @@ export function createCadenceService(deps: CadenceServiceDeps) {
    * The cadence an enrollment pins: customer override > segment assignment > selection rules > default.
    * An override or assignment naming a cadence without an active version is passed over.
    */
-  async function resolveFor(ctx: { customerId?: string; segment: Segment; currency: string; amountMinor: number }): Promise<Cadence> {
-    const active = await activeCadences();
+  async function resolveFor(ctx: { customerId?: string; segment: Segment; currency: string; amountMinor: number }, opts: { held?: boolean } = {}): Promise<Cadence> {
+    // Held only for a preview: an enrollment pins what it resolves, so it reads what is in force now.
+    const held = opts.held ? deps.held : undefined;
+    const active = held ? await held.get(`cadences|${tenantId}|active`, activeCadences) : await activeCadences();
     const customer = ctx.customerId === undefined ? undefined : await findCustomer(sql, tenantId, ctx.customerId);
-    const assignment = await cadenceAssignmentOf(sql, tenantId, ctx.segment);
+    const assignment = held
+      ? await held.get(`cadences|${tenantId}|assignment|${ctx.segment}`, () => cadenceAssignmentOf(sql, tenantId, ctx.segment))
+      : await cadenceAssignmentOf(sql, tenantId, ctx.segment);
     // selectCadence ranks its override above the selection rules: the first of ours that is active takes that place.
     const chosen = [customer?.cadence_override, assignment?.cadence_id].find((id) => id && active.some((c) => c.id === id));
     const selection = { segment: ctx.segment, currency: ctx.currency, amountMinor: ctx.amountMinor };
@@ -157,7 +167,7 @@ export function createCadenceService(deps: CadenceServiceDeps) {
   async function previewedCadence(choice: PreviewRequest['cadence'], subject: PreviewSubject): Promise<Cadence> {
     if (choice === undefined && subject.pinned) return (await savedVersion(subject.pinned.id, subject.pinned.version)).definition;
     if (choice === undefined)
-      return resolveFor({ segment: subject.customer.segment, currency: subject.currency, amountMinor: subject.amountMinor });
+      return resolveFor({ segment: subject.customer.segment, currency: subject.currency, amountMinor: subject.amountMinor }, { held: true });
     if (!('steps' in choice)) return choice.version === undefined ? activeVersion(choice.id) : (await savedVersion(choice.id, choice.version)).definition;
     const issues = unknownTemplateIssues(choice, templates, ['body', 'cadence']);
     if (issues.length) throw unknownTemplates(issues);

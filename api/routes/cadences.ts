@@ -47,6 +47,9 @@ export const cadenceRoutes: FastifyPluginAsyncZod<{ cadences: CadenceService }> 
   app.post('/cadences/preview', {
     schema: {
       summary: 'The dated timeline of a cadence for an invoice as of a moment; nothing runs, nothing is written',
+      description:
+        'Without a cadence named, the one an enrollment would pin, resolved from the active cadences and segment assignments as of at most 5 s ago ' +
+        '(a change made through the API counts at once; one made through another API process may take up to 5 s).',
       body: previewRequestSchema,
       response: { 200: previewResponseSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
     },
