@@ -29,6 +29,8 @@ const CUSTOMER_CONTACT = {
  * posting, a task for a collector) could have been made on a course the workflow then did not take. Effects
  * stay ordinary activities: scheduling one commits the decision before it runs. Backoff beyond
  * `localRetryThreshold` waits on a workflow timer, so an ERP down for hours costs a timer per retry.
+ * The contact workflow's recheckBeforeSend is a read too, but it queries invoice workflows: as a local activity it
+ * would hold its workflow task slot while waiting for queries that need slots of their own.
  */
 const LOCAL_READS: ReadonlySet<string> = new Set<keyof Activities>(['getInvoiceBalance', 'getCustomerFacts', 'getBusinessCalendar', 'approvalNeeded']);
 
