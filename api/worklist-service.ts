@@ -86,7 +86,7 @@ const SCORE_BATCH = 2_000;
 export type TaskRow = WorklistTaskRow;
 
 /**
- * The local calendar date of an instant in a zone; one Intl formatter per zone (luxon per row cost 80 µs, see npm run bench -- worklist).
+ * The local calendar date of an instant in a zone; one Intl formatter per zone (luxon cost 80 µs per row).
  * An instant outside the years the API takes (a row stored before dates were bounded, api/dates.ts) counts as the nearest bound:
  * Intl would answer "101-01-01" for year 101, which no date arithmetic reads, and one such task would fail the whole worklist.
  */

@@ -15,7 +15,6 @@ import { teardown, type Bench } from './harness';
 // Loaded lazily: the pure benchmark does not load Temporal's worker.
 const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Bench }> }> = {
   schedule: { load: () => import('./schedule.bench') },
-  worklist: { load: () => import('./worklist.bench') },
   'api-load': { load: () => import('./api-load.bench') },
   'workflow-throughput': { temporal: true, load: () => import('./workflow-throughput.bench') },
   'history-size': { temporal: true, load: () => import('./history-size.bench') },
