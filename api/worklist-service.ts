@@ -106,8 +106,12 @@ export function createTaskReader(deps: Pick<CollectorDeps, 'sql' | 'tenantId' | 
   const now = deps.now ?? (() => new Date());
 
   /** The task with what its priority needs, scored as of `at` in the customer's time zone. */
-  function view(row: TaskRow, at = now()) {
-    const today = localDay(at, row.time_zone);
+  function view(row: TaskRow, at = now(), todays?: Map<string, string>) {
+    let today = todays?.get(row.time_zone);
+    if (today === undefined) {
+      today = localDay(at, row.time_zone);
+      todays?.set(row.time_zone, today);
+    }
     const pastDue = daysPastDue(row.due_date, today);
     const openReporting = convertMinor(row.open_amount_minor, row.currency, deps.fx);
     const priority: PriorityBreakdown = priorityScore({
@@ -221,7 +225,8 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
       ...(filter.dueBefore ? { dueBefore: filter.dueBefore } : {}),
       ...(filter.dueAfter ? { dueAfter: filter.dueAfter } : {}),
     });
-    let items = rows.map((row) => view(row, at));
+    const todays = new Map<string, string>();
+    let items = rows.map((row) => view(row, at, todays));
     if (filter.bucket) items = items.filter((t) => t.invoice.bucket === filter.bucket);
     items.sort((a, b) => b.priority.score - a.priority.score || Date.parse(a.dueAt) - Date.parse(b.dueAt) || a.taskId - b.taskId);
     // The money behind the list: each invoice once, however many tasks it has.
@@ -266,11 +271,12 @@ export function createWorklistService(work: CollectorWork, tasks: TaskReader, fx
       ]);
       const page = rows.slice(0, filter.limit);
       const last = page.at(-1);
+      const todays = new Map<string, string>(); // each zone's local date at `at`, once per page
       return {
         reportingCurrency: fx.reportingCurrency,
         total: counted.total,
         totalOpenAmountReportingMinor: counted.amount,
-        items: page.map((row) => view(row, at)),
+        items: page.map((row) => view(row, at, todays)),
         nextCursor: rows.length > filter.limit && last ? encodeWorklistCursor({ score: last.priority_score, dueAt: last.due_at_key, id: last.id }) : null,
       };
     },
