@@ -42,6 +42,8 @@ declare module 'fastify' {
     cadences: CadenceService;
     /** The resolution and authority matrices in force: `app.configDocs.current('resolution_matrix')`. */
     configDocs: ConfigDocumentsService;
+    /** Scores the worklist's stale stored priorities now (api/worklist-service.ts); the API process runs it in the background. */
+    refreshWorklistPriorities: () => Promise<void>;
   }
 }
 
@@ -135,6 +137,7 @@ export async function buildApp(deps: AppDeps) {
   // The collectors' work, one service per noun over what they share (api/collector-work.ts).
   const work = collectorWork({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId });
   const taskReader = createTaskReader({ sql: deps.sql, tenantId: deps.tenantId, fx });
+  app.decorate('refreshWorklistPriorities', () => taskReader.refreshPriorities());
   await app.register(worklistRoutes, {
     worklist: createWorklistService(work, taskReader, fx, held),
     tasks: createTasksService(work, taskReader, contacts),

@@ -52,7 +52,14 @@ async function main() {
   });
   // First start of a tenant: the file cadences become version N, active. Afterwards the API is where cadences change.
   await app.cadences.seedDefaults(cadences);
+  // Stored worklist priorities that went stale (a new day in a customer's time zone, an input changed by the worker)
+  // are scored in the background, at start (after migration 010: every open task) and every minute, so that a
+  // worklist request seldom finds a batch to score on its own path.
+  const refreshPriorities = () => app.refreshWorklistPriorities().catch((err: Error) => app.log.warn({ err }, 'worklist priorities not refreshed; tried again in a minute'));
+  const refreshing = setInterval(() => void refreshPriorities(), 60_000);
+  refreshing.unref();
   const close = async () => {
+    clearInterval(refreshing);
     await app.close();
     await connection.close();
     await sql.end({ timeout: 5 });
@@ -60,6 +67,7 @@ async function main() {
   process.once('SIGINT', () => void close());
   process.once('SIGTERM', () => void close());
   await app.listen({ host: env.API_HOST, port: env.API_PORT });
+  void refreshPriorities();
 }
 
 main().catch((err) => {
