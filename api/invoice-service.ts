@@ -7,7 +7,6 @@ import { appendAuditEvent, latestAuditEventOfInvoice, stepEventsOfInvoice, type 
 import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
 import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, countOfInvoices, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
 import { isIsoDate } from '../domain/aging';
-import { validationIssue } from '../config/validation-issues';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
@@ -18,6 +17,7 @@ import {
   type InvoiceDunningInput,
 } from '../workflows/messages';
 import { DomainError, notFound, unavailableDependency, UpdateNotCompleted } from './errors';
+import { cursorParts, encodeCursor, invalidCursor } from './list-cursors';
 import { isWorkflowClosed, runUpdate } from './workflow-updates';
 import type { Enrollment, InvoiceView } from './schemas';
 import { createInvoicePayments, type InvoiceAuditEvent } from './invoice-payments';
@@ -44,20 +44,11 @@ export interface InvoiceServiceDeps {
 type InvoiceRow = InvoiceDays;
 
 /** An opaque cursor of the invoice list: base64url of [due date, invoice number]. */
-export const encodeInvoiceCursor = (c: InvoiceCursor): string => Buffer.from(JSON.stringify([c.dueDate, c.invoiceNumber])).toString('base64url');
+export const encodeInvoiceCursor = (c: InvoiceCursor): string => encodeCursor([c.dueDate, c.invoiceNumber]);
 
 export function decodeInvoiceCursor(text: string): InvoiceCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const [dueDate, invoiceNumber] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
-  if (typeof dueDate !== 'string' || !isIsoDate(dueDate) || typeof invoiceNumber !== 'string' || invoiceNumber.length === 0 || invoiceNumber.length > 200)
-    throw new DomainError('validation_failed', 'invalid cursor: pass the nextCursor of the previous page unchanged', {
-      issues: [validationIssue(['querystring', 'cursor'], 'custom', 'not a cursor of this list')],
-    });
+  const [dueDate, invoiceNumber] = cursorParts(text);
+  if (typeof dueDate !== 'string' || !isIsoDate(dueDate) || typeof invoiceNumber !== 'string' || invoiceNumber.length === 0 || invoiceNumber.length > 200) throw invalidCursor();
   return { dueDate, invoiceNumber };
 }
 

@@ -15,13 +15,13 @@ import {
 import { countCustomerActivities } from '../db/customer-activities';
 import { lockCustomer, setCustomerCollector } from '../db/customers';
 import { agingBucket, daysBetween, daysPastDue, type AgingBucket } from '../domain/aging';
-import { validationIssue } from '../config/validation-issues';
 import { convertMinor, type FxTable } from '../domain/fx';
 import { priorityScore, type PriorityBreakdown } from '../domain/priority';
 import { collectorChangedSignal } from '../workflows/messages';
 import { assertCustomerAccess, portfolioScope, requireRole, type AuthUser } from './auth';
 import type { CollectorDeps, CollectorWork } from './collector-work';
 import { DomainError, notFound } from './errors';
+import { cursorParts, encodeCursor, invalidCursor } from './list-cursors';
 import { clampToRange } from './dates';
 import { assertPortfolioHolder } from './collectors';
 import { isWorkflowClosed } from './workflow-updates';
@@ -55,17 +55,11 @@ const BUCKET_DAYS: Record<AgingBucket, { min: number | null; max: number | null 
 
 /** An opaque cursor: base64url of [score, due_at as PostgreSQL writes it, task id]. */
 export function encodeWorklistCursor(c: WorklistCursor): string {
-  return Buffer.from(JSON.stringify([c.score, c.dueAt, c.id])).toString('base64url');
+  return encodeCursor([c.score, c.dueAt, c.id]);
 }
 
 export function decodeWorklistCursor(text: string): WorklistCursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const [score, dueAt, id] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
+  const [score, dueAt, id] = cursorParts(text);
   if (
     !Number.isSafeInteger(score) ||
     !Number.isSafeInteger(id) ||
@@ -73,9 +67,7 @@ export function decodeWorklistCursor(text: string): WorklistCursor {
     typeof dueAt !== 'string' ||
     !/^[0-9]{4,}-[0-9]{2}-[0-9]{2} [0-9:.]+(?:[+-][0-9:]+)?(?: BC)?$/.test(dueAt)
   )
-    throw new DomainError('validation_failed', 'invalid cursor: pass the nextCursor of the previous page unchanged', {
-      issues: [validationIssue(['querystring', 'cursor'], 'custom', 'not a cursor of this list')],
-    });
+    throw invalidCursor();
   return { score: score as number, dueAt, id: id as number };
 }
 
