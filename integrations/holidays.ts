@@ -2,6 +2,16 @@ import Holidays from 'date-holidays';
 import type { BusinessCalendar } from '../domain/business-calendar';
 
 /**
+ * Calendars built, per country, region and years, kept in this process (building one costs ~60 ms of CPU:
+ * the library's rules for every day of every year). Bounded: the least recently used goes first. The
+ * calendars are frozen, since every caller shares them; the holiday data can only change with a release
+ * of the library, which means a new process.
+ */
+const CACHE_LIMIT = 256;
+const calendars = new Map<string, BusinessCalendar>();
+let catalogue: Holidays | undefined;
+
+/**
  * Public holidays of a country (and optionally a state or region within it), as a BusinessCalendar
  * of local dates. Uses the date-holidays library, whose data changes with its releases: so neither
  * domain/ nor workflows/ import this module. The workflow asks for the calendar through an activity
@@ -14,15 +24,6 @@ import type { BusinessCalendar } from '../domain/business-calendar';
  * `country` is an ISO 3166-1 alpha-2 code, `region` the library's state code (e.g. 'BY' for Bavaria
  * in 'DE'), both case-insensitive; an unknown country or region is an Error naming it.
  */
-/**
- * Calendars built, per country, region and years, kept in this process (building one costs ~60 ms of CPU:
- * the library's rules for every day of every year). Bounded: the least recently used goes first. The
- * calendars are frozen, since every caller shares them; the holiday data can only change with a release
- * of the library, which means a new process.
- */
-const CACHE_LIMIT = 256;
-const calendars = new Map<string, BusinessCalendar>();
-let catalogue: Holidays | undefined;
 
 export function businessCalendarFor(country: string, region: string | undefined, fromYear: number, toYear: number): BusinessCalendar {
   const key = `${country.trim().toUpperCase()}|${region?.trim().toUpperCase() ?? ''}|${fromYear}|${toYear}`;
