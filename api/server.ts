@@ -7,7 +7,7 @@ import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { buildApp } from './app';
 import { connectTemporal } from './temporal-connection';
-import { createHttpErp } from '../integrations/erp/http-erp';
+import { createErp } from '../integrations/erp/select';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
 function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
@@ -47,7 +47,7 @@ async function main() {
     // The same WEBHOOK_ENDPOINTS the worker sends to: a cadence may name only these.
     webhookEndpoints: Object.keys(env.WEBHOOK_ENDPOINTS),
     // Asked at enrollment whether it knows the invoice; a person waits, so it gets 5 s, not an activity's 10.
-    erp: createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY, timeoutMs: 5_000 }),
+    erp: createErp(env, { sql }, { timeoutMs: 5_000 }),
     logger: { level: env.LOG_LEVEL },
   });
   // First start of a tenant: the file cadences become version N, active. Afterwards the API is where cadences change.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { webhookEndpointsEnvSchema } from './webhook-endpoints';
+import { ERP_KINDS } from '../integrations/erp/changes';
 
 /**
  * Every process reads its configuration from environment variables, validated once at start-up.
@@ -26,7 +27,19 @@ export const envSchema = z.object({
   TENANT_ID: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('default'),
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://localhost:1025'),
   MAIL_FROM: z.string().min(3).default('Accounts Receivable <ar@example.com>'),
+  /**
+   * Which ERP is the system of record: 'simulator' (the reference ERP over HTTP at ERP_BASE_URL, the default),
+   * 'tryton' (a Tryton server's JSON-RPC at TRYTON_URL), 'ledger' (no ERP API: the imported ledger in PostgreSQL).
+   */
+  ERP_KIND: z.enum(ERP_KINDS).default('simulator'),
   ERP_BASE_URL: url(['http:', 'https:']).default('http://localhost:4010'),
+  /** Tryton's server root; the adapter calls `${TRYTON_URL}/${TRYTON_DB}/rpc/` (JSON-RPC). */
+  TRYTON_URL: url(['http:', 'https:']).default('http://localhost:8000'),
+  TRYTON_DB: z.string().min(1).default('dunning'),
+  TRYTON_USER: z.string().min(1).default('admin'),
+  TRYTON_PASSWORD: z.string().min(1).default('admin'),
+  /** The ERP connection's name: the sync's schedule and cursor are per tenant and connection. */
+  ERP_CONNECTION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('main'),
   ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
   ERP_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-erp-webhook-secret'),
   API_HOST: z.string().min(1).default('127.0.0.1'),

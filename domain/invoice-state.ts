@@ -235,10 +235,10 @@ export const openStage = (s: DunningState): DunningStage =>
   isPaused(s) ? 'paused' : s.attention ? 'needs_attention' : fullDispute(s) ? 'disputed' : s.approval ? 'awaiting_approval' : s.promise ? 'promised' : 'active';
 
 /** The ERP's status of an invoice (integrations/erp/adapter.ts validates it). */
-export type ErpInvoiceStatus = 'open' | 'paid' | 'credited' | 'written_off';
+export type ErpInvoiceStatus = 'open' | 'paid' | 'credited' | 'written_off' | 'cancelled';
 
 /** The stage of an invoice the ERP shows closed, or with nothing left open. */
-export const closedStageOf = (status: ErpInvoiceStatus): DunningStage => (status === 'credited' ? 'cancelled' : status === 'written_off' ? 'written_off' : 'paid');
+export const closedStageOf = (status: ErpInvoiceStatus): DunningStage => (status === 'credited' || status === 'cancelled' ? 'cancelled' : status === 'written_off' ? 'written_off' : 'paid');
 
 export const withStage = (s: DunningState, stage: DunningStage): DunningState => (s.stage === stage ? s : { ...s, stage });
 

@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
 import { loadAuthorityMatrix, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
 import { createActivities } from '../activities';
-import { createHttpErp } from '../integrations/erp/http-erp';
+import { createErp } from '../integrations/erp/select';
 import { createSql } from '../db/sql';
 import { preloadModules, workflowsPath } from './workflows-path';
 
@@ -48,7 +48,7 @@ async function main() {
         mailFrom: env.MAIL_FROM,
         senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
         templates,
-        erp: createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY }),
+        erp: createErp(env, { sql }),
         temporal,
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         consolidationGatherMs: env.CONSOLIDATION_GATHER_SECONDS * 1000,

@@ -14,6 +14,7 @@ import type {
   PromiseUpdateInput,
   ResumeRequest,
   StageResult,
+  StepRecord,
   WithdrawPromiseRequest,
 } from '../domain/invoice-state';
 
@@ -31,6 +32,21 @@ export interface InvoiceDunningInput {
   cadence: Cadence;
   /** Carried across continue-as-new. */
   state?: DunningState;
+  /**
+   * A rebill or split part of an invoice that was being dunned: the original's steps, so that the cadence goes
+   * on where it was instead of starting again (set by the ERP sync; the steps count by id as if done here).
+   */
+  carriedFrom?: { invoiceNumber: string; steps: StepRecord[] };
+}
+
+/** What the ERP sync saw change on an enrolled invoice in the ledger (the ERP's word). */
+export interface LedgerChange {
+  /** YYYY-MM-DD; a new due date (an extension) re-plans the next step. */
+  dueDate: string;
+  openAmountMinor: number;
+  status: 'open' | 'paid' | 'credited' | 'written_off' | 'cancelled';
+  /** When the ERP changed it (ISO instant): an older change than one already applied is ignored. */
+  changedAt: string;
 }
 
 export const openDisputeUpdate = defineUpdate<OpenDisputeResult, [OpenDisputeRequest]>('openDispute');
@@ -45,6 +61,8 @@ export const resumeUpdate = defineUpdate<StageResult, [ResumeRequest]>('resume')
 
 export const recordPaymentUpdate = defineUpdate<PaymentResult, [PaymentNotice]>('recordPayment');
 export const paymentNotifiedSignal = defineSignal<[PaymentNotice]>('paymentNotified');
+/** The ERP sync's reconciliation: a changed due date, open amount or status (paid, credited, cancelled close it). */
+export const ledgerChangedSignal = defineSignal<[LedgerChange]>('ledgerChanged');
 export const dunningStateQuery = defineQuery<DunningState>('dunningState');
 /** Asked by the customer's contact workflow (through an activity) right before it sends: does the invoice still want this message? */
 export const messageWantedQuery = defineQuery<boolean, [string]>('messageWanted');

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { ErpApplyPaymentRequest, ErpAppliedPayment, ErpChangePage, ErpChangesRequest, ErpKind } from './changes';
+
+export type { ErpApplyPaymentRequest, ErpAppliedPayment, ErpChangePage, ErpChangesRequest, ErpKind } from './changes';
 
 /**
  * The ERP is the system of record for invoices and payments: activities re-read the open balance
@@ -12,7 +15,8 @@ export const erpInvoiceBalanceSchema = z.object({
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code'),
   amountMinor: z.number().int().nonnegative(),
   openAmountMinor: z.number().int().nonnegative(),
-  status: z.enum(['open', 'paid', 'credited', 'written_off']),
+  /** 'cancelled': voided in the ERP (never owed); it closes the invoice's workflow like a credit. */
+  status: z.enum(['open', 'paid', 'credited', 'written_off', 'cancelled']),
   /** ISO instant at which the ERP computed this balance. */
   asOf: z.iso.datetime({ offset: true }),
 });
@@ -88,7 +92,36 @@ export type ErpCreditMemo = z.infer<typeof erpCreditMemoSchema>;
 export type ErpWriteOff = z.infer<typeof erpWriteOffSchema>;
 export type ErpRebill = z.infer<typeof erpRebillSchema>;
 
+/**
+ * What an ERP connection can do. An adapter whose ERP lacks a concept (Tryton has no credit hold) says so
+ * here and refuses the call with ErpCapabilityError: never a silent success.
+ */
+export interface ErpCapabilities {
+  creditHold: boolean;
+  creditMemo: boolean;
+  writeOff: boolean;
+  rebill: boolean;
+  applyPayment: boolean;
+  /** listChanges pages through the ERP's receivables; false for an ERP we only ever ask about known invoices. */
+  changeFeed: boolean;
+}
+
 export interface ErpAdapter {
+  /** 'simulator' (the reference ERP over HTTP), 'tryton' (JSON-RPC), 'ledger' (the imported ledger in PostgreSQL). */
+  readonly kind: ErpKind;
+  readonly capabilities: ErpCapabilities;
+  /**
+   * One page of the receivables (customer invoices) changed since `cursor` (null: from the beginning), oldest
+   * change first, with the customers they name and the payments that arrived without an invoice to apply to.
+   * The cursor is opaque to the caller; `nextCursor` is where the next page starts (equal to the given cursor
+   * when nothing changed). Stable: the same cursor gives the same items until the ERP changes them again.
+   */
+  listChanges(req: ErpChangesRequest): Promise<ErpChangePage>;
+  /**
+   * Applies a received payment to one or more invoices (cash application). Idempotent by key. The ERP refuses
+   * (ErpRequestRejectedError 422) an allocation above an invoice's open amount or in another currency.
+   */
+  applyPayment(req: ErpApplyPaymentRequest): Promise<ErpAppliedPayment>;
   getInvoiceBalance(invoiceNumber: string): Promise<ErpInvoiceBalance>;
   placeCreditHold(req: ErpCreditHoldRequest): Promise<ErpCreditHold>;
   releaseCreditHold(req: ErpCreditHoldRequest): Promise<ErpCreditRelease>;
@@ -126,6 +159,26 @@ export class ErpRequestRejectedError extends Error {
     super(message);
   }
 }
+
+/** Permanent: this ERP connection has no such concept (see ErpCapabilities); the message says which. */
+export class ErpCapabilityError extends Error {
+  override readonly name = 'ErpCapabilityError';
+  constructor(
+    readonly capability: keyof ErpCapabilities,
+    readonly erp: ErpKind,
+  ) {
+    super(`the ${erp} ERP connection cannot ${CAPABILITY_VERBS[capability]}`);
+  }
+}
+
+const CAPABILITY_VERBS: Record<keyof ErpCapabilities, string> = {
+  creditHold: 'place or release a credit hold (it has no credit-hold concept)',
+  creditMemo: 'post a credit memo',
+  writeOff: 'post a write-off',
+  rebill: 'create a rebill',
+  applyPayment: 'apply a payment',
+  changeFeed: 'list changed receivables',
+};
 
 /** Transient (network, timeout, 5xx): worth retrying with backoff. */
 export class ErpUnavailableError extends Error {

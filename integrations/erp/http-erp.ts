@@ -13,6 +13,7 @@ import {
   erpRebillSchema,
   erpWriteOffSchema,
 } from './adapter';
+import { erpAppliedPaymentSchema, erpChangePageSchema } from './changes';
 
 export interface HttpErpOptions {
   baseUrl: string;
@@ -91,6 +92,24 @@ export function createHttpErp({ baseUrl, apiKey, timeoutMs = 10_000 }: HttpErpOp
   };
 
   return {
+    kind: 'simulator',
+    capabilities: { creditHold: true, creditMemo: true, writeOff: true, rebill: true, applyPayment: true, changeFeed: true },
+
+    async listChanges({ cursor, limit }) {
+      const query = new URLSearchParams({ limit: String(limit), ...(cursor !== null ? { cursor } : {}) });
+      const answer = await exchange('GET', `/changes?${query.toString()}`);
+      return parse(answer, erpChangePageSchema, `the receivables changed since ${cursor ?? 'the beginning'}`, 'change page');
+    },
+
+    async applyPayment({ paymentId, currency, allocations, receivedAt, idempotencyKey }) {
+      const answer = await exchange('POST', `/payments/${encodeURIComponent(paymentId)}/apply`, {
+        body: { currency, allocations, ...(receivedAt ? { receivedAt } : {}) },
+        idempotencyKey,
+      });
+      if (answer.status === 404) throw new ErpInvoiceNotFoundError(`ERP refused payment ${paymentId}: ${erpMessage(answer.text)}`);
+      return parse(answer, erpAppliedPaymentSchema, `the application of payment ${paymentId}`, 'payment application');
+    },
+
     async getInvoiceBalance(invoiceNumber) {
       const answer = await exchange('GET', invoicePath(invoiceNumber));
       invoiceNotFound(answer, invoiceNumber);
