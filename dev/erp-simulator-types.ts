@@ -1,4 +1,5 @@
 import type { ErpInvoiceBalance, ErpRebillRequest } from '../integrations/erp/adapter';
+import type { ErpCustomer } from '../integrations/erp/changes';
 import type { DisputeReason } from '../domain/disputes';
 
 /** The simulator's ledger records and requests (dev/erp-simulator-store.ts keeps them). */
@@ -135,3 +136,48 @@ export interface CreditReply {
 }
 
 /** What posting a record did; on a conflict the record is the one already stored. */
+
+/** A customer account as the simulator holds it (the change feed's shape); `implied` when only an invoice named it. */
+export type SimulatedCustomer = ErpCustomer & { implied: boolean };
+
+export type NewCustomer = Pick<ErpCustomer, 'customerId' | 'name'> & Partial<Omit<ErpCustomer, 'customerId' | 'name'>>;
+
+/** Where an invoice, customer or receipt stands in the change sequence: its last change. */
+export interface ChangeMark {
+  seq: number;
+  changedAt: string;
+}
+
+/** An invoice's change mark, plus the date it left 'open' (null while open). */
+export interface InvoiceChangeMark extends ChangeMark {
+  settledDate: string | null;
+}
+
+/** Money received that names no invoice the simulator knows: held unapplied until applied by cash application. */
+export interface SimulatedReceipt {
+  paymentId: string;
+  customerId: string | null;
+  payerName: string | null;
+  amountMinor: number;
+  currency: string;
+  receivedAt: string;
+  remittance: string;
+  /** What stays unapplied: amountMinor less every allocation. */
+  unappliedMinor: number;
+  allocations: { invoiceNumber: string; amountMinor: number; at: string; paymentRecordId: string }[];
+}
+
+export type NewReceipt = Pick<SimulatedReceipt, 'paymentId' | 'customerId' | 'payerName' | 'amountMinor' | 'currency' | 'receivedAt' | 'remittance'>;
+
+/** A part of a split: a new invoice `${original}-S<n>` for part of the original's open amount. */
+export interface SplitPart {
+  amountMinor: number;
+  /** YYYY-MM-DD */
+  dueDate: string;
+}
+
+export type InvoiceChangeRefusal = 'invoice_not_found' | 'invoice_not_open' | 'key_conflict' | 'amounts_do_not_sum' | 'due_before_issue';
+
+export type ApplyRefusal =
+  | { outcome: 'payment_not_found' | 'key_conflict' | 'currency_mismatch' | 'amount_exceeds_unapplied' | 'not_an_unapplied_payment'; message: string }
+  | { outcome: 'invoice_not_found' | 'amount_exceeds_open_amount' | 'invoice_not_open'; message: string; invoiceNumber: string };

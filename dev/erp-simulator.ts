@@ -4,6 +4,7 @@ import path from 'node:path';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { erpInvoiceBalanceSchema } from '../integrations/erp/adapter';
+import { erpCustomerSchema } from '../integrations/erp/changes';
 import { paymentDeductionSchema, type PaymentAppliedEvent } from '../integrations/erp/payment-applied-event';
 import {
   ErpSimulatorStore,
@@ -11,6 +12,7 @@ import {
   type AdjustmentKind,
   type AdjustmentRefusal,
   type CreditAction,
+  type InvoiceChangeRefusal,
   type SimulatedInvoice,
   type SimulatedPayment,
 } from './erp-simulator-store';
@@ -30,7 +32,12 @@ const invoiceBody = z
 
 const paymentBody = z.object({
   paymentId: z.string().min(1),
-  invoiceNumber,
+  /** Without one, the payment is held unapplied (cash application applies it later: POST /payments/:id/apply). */
+  invoiceNumber: invoiceNumber.optional(),
+  /** For an unapplied payment: the payer when known, and the remittance text as the bank gave it. */
+  customerId: customerId.optional(),
+  payerName: z.string().trim().min(1).max(200).optional(),
+  remittance: z.string().max(2000).optional(),
   amountMinor,
   currency,
   receivedAt: isoInstant.optional(),
@@ -45,6 +52,17 @@ const adjustmentBody = z.object({ amountMinor, currency, reason: z.string().trim
 const rebillBody = z
   .object({ amountMinor, currency, issueDate: z.iso.date(), dueDate: z.iso.date() })
   .refine((b) => b.dueDate >= b.issueDate, { path: ['dueDate'], message: 'must not be before issueDate' });
+/** A customer account: id and name; every other field optional (null: the ERP does not have it). */
+const customerBody = erpCustomerSchema.partial().extend({ customerId, name: z.string().trim().min(1).max(200) });
+const changesQuery = z.object({ cursor: z.string().min(1).max(500).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) });
+const dueDateBody = z.object({ dueDate: z.iso.date() });
+const cancelBody = z.object({ reason: z.string().trim().min(1).max(500).optional() });
+const splitBody = z.object({ parts: z.array(z.object({ amountMinor, dueDate: z.iso.date() })).min(2).max(50) });
+const applyBody = z.object({
+  currency,
+  allocations: z.array(z.object({ invoiceNumber, amountMinor })).min(1).max(200),
+  receivedAt: isoInstant.optional(),
+});
 const ledgerQuery = z.object({ invoiceNumber: z.string().min(1).optional(), customerId: z.string().min(1).optional() });
 const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
@@ -96,7 +114,8 @@ export async function startErpSimulator({
   stateFile,
 }: ErpSimulatorOptions): Promise<ErpSimulator> {
   const store = stateFile ? loadState(stateFile) : new ErpSimulatorStore();
-  let saved = stateFile && existsSync(stateFile) ? JSON.stringify(store.snapshot()) : undefined;
+  // The file as read: an older version (or one without the feed's epoch) is written again at once, as this version.
+  let saved = stateFile && existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : undefined;
   /** Writes the ledger when it changed since the last write. */
   const persist = () => {
     if (!stateFile) return;
@@ -127,6 +146,11 @@ export async function startErpSimulator({
     const occurredAt = now().toISOString();
     const invoice = store.applyPayment(payment, occurredAt);
     persist(); // before the webhook tells anyone
+    announce(payment, invoice, occurredAt);
+  }
+
+  /** The payment.applied webhook for a payment just applied (and persisted). */
+  function announce(payment: SimulatedPayment, invoice: SimulatedInvoice, occurredAt: string): void {
     const event: PaymentAppliedEvent = {
       eventId: randomUUID(),
       type: 'payment.applied',
@@ -173,7 +197,7 @@ export async function startErpSimulator({
     });
 
     erp.post('/invoices', async (req, reply) => {
-      const { outcome, invoice } = store.addInvoice(invoiceBody.parse(req.body));
+      const { outcome, invoice } = store.addInvoice(invoiceBody.parse(req.body), now().toISOString());
       if (outcome === 'conflict') {
         return reply.code(409).send({ error: 'conflict', message: `invoice ${invoice.invoiceNumber} exists with other data` });
       }
@@ -186,10 +210,19 @@ export async function startErpSimulator({
     });
 
     erp.post('/payments', async (req, reply) => {
-      const body = paymentBody.parse(req.body);
+      const { customerId: payer, payerName, remittance, ...body } = paymentBody.parse(req.body);
       // Without a receipt time, the money arrives when the ERP posts it.
       const receivedAt = body.receivedAt ?? body.postAt ?? now().toISOString();
-      const result = store.addPayment({ ...body, receivedAt, postAt: body.postAt ?? null, deduction: body.deduction ?? null });
+      if (body.invoiceNumber === undefined) {
+        const { paymentId, amountMinor, currency } = body;
+        const held = store.addReceipt(
+          { paymentId, customerId: payer ?? null, payerName: payerName ?? null, amountMinor, currency, receivedAt, remittance: remittance ?? '' },
+          now().toISOString(),
+        );
+        if (held.outcome === 'conflict') return reply.code(409).send({ error: 'conflict', message: `payment ${paymentId} exists with other data` });
+        return reply.code(held.outcome === 'created' ? 201 : 200).send({ ...held.receipt, state: 'unapplied' });
+      }
+      const result = store.addPayment({ ...body, invoiceNumber: body.invoiceNumber, receivedAt, postAt: body.postAt ?? null, deduction: body.deduction ?? null });
       switch (result.outcome) {
         case 'invoice_not_found':
           return reply.code(404).send({ error: 'not_found', message: `invoice ${body.invoiceNumber} does not exist` });
@@ -278,10 +311,88 @@ export async function startErpSimulator({
       if (key === undefined) return reply;
       const body = rebillBody.parse(req.body);
       const { invoiceNumber } = req.params;
-      const result = store.createRebill({ originalInvoiceNumber: invoiceNumber, ...body, idempotencyKey: key });
+      const result = store.createRebill({ originalInvoiceNumber: invoiceNumber, ...body, idempotencyKey: key }, now().toISOString());
       if (result.outcome !== 'created') return refuse(reply, result.outcome, invoiceNumber, key);
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).send(view(result.invoice));
+    });
+
+    // Customer accounts: created or updated (the same data again: 200, nothing changes).
+    erp.post('/customers', async (req, reply) => {
+      const { outcome, customer } = store.upsertCustomer(customerBody.parse(req.body), now().toISOString());
+      return reply.code(outcome === 'created' ? 201 : 200).send({ ...store.customerOf(customer.customerId), outcome });
+    });
+    erp.get('/customers/:customerId', async (req: CustomerRequest, reply) => {
+      const { customerId } = req.params;
+      if (!store.customers.has(customerId)) return reply.code(404).send({ error: 'not_found', message: `customer ${customerId} does not exist` });
+      return store.customerOf(customerId);
+    });
+
+    // The change feed: receivables by their last change, the customers they name, unapplied receipts.
+    erp.get('/changes', async (req, reply) => {
+      const { cursor, limit } = changesQuery.parse(req.query);
+      const page = store.changesSince(cursor ?? null, limit);
+      if (page === 'invalid_cursor') return reply.code(400).send({ error: 'invalid_cursor', message: 'the cursor was not given by GET /changes' });
+      return page;
+    });
+
+    const refuseChange = (reply: FastifyReply, outcome: InvoiceChangeRefusal, invoiceNumber: string, key?: string) => {
+      switch (outcome) {
+        case 'invoice_not_found':
+          return reply.code(404).send({ error: 'not_found', message: `invoice ${invoiceNumber} does not exist` });
+        case 'key_conflict':
+          return reply.code(409).send({ error: 'idempotency_key_reused', message: `Idempotency-Key ${key ?? ''} was used for another request` });
+        case 'invoice_not_open':
+          return reply.code(422).send({ error: 'invoice_not_open', message: `invoice ${invoiceNumber} is not open (or has payments applied)` });
+        case 'amounts_do_not_sum':
+          return reply.code(422).send({ error: 'amounts_do_not_sum', message: `the parts must sum to the open amount of invoice ${invoiceNumber}` });
+        case 'due_before_issue':
+          return reply.code(422).send({ error: 'due_before_issue', message: 'a due date must not be before the issue date' });
+      }
+    };
+
+    // A due-date extension (or any move of the due date) of an open invoice.
+    erp.post('/invoices/:invoiceNumber/due-date', async (req: InvoiceRequest, reply) => {
+      const { dueDate } = dueDateBody.parse(req.body);
+      const result = store.changeDueDate(req.params.invoiceNumber, dueDate, now().toISOString());
+      if (result.outcome !== 'changed' && result.outcome !== 'unchanged') return refuseChange(reply, result.outcome, req.params.invoiceNumber);
+      return view(result.invoice);
+    });
+
+    // Voids an open invoice with nothing applied to it.
+    erp.post('/invoices/:invoiceNumber/cancel', async (req: InvoiceRequest, reply) => {
+      cancelBody.parse(req.body ?? {});
+      const result = store.cancelInvoice(req.params.invoiceNumber, now().toISOString());
+      if (result.outcome !== 'changed' && result.outcome !== 'unchanged') return refuseChange(reply, result.outcome, req.params.invoiceNumber);
+      return view(result.invoice);
+    });
+
+    // Splits an open invoice into parts (`-S1`, `-S2`, ...; rebillOf: the original); idempotent by key.
+    erp.post('/invoices/:invoiceNumber/split', async (req: InvoiceRequest, reply) => {
+      const key = idempotencyKeyOf(req, reply);
+      if (key === undefined) return reply;
+      const { parts } = splitBody.parse(req.body);
+      const result = store.splitInvoice(req.params.invoiceNumber, parts, key, now().toISOString());
+      if (result.outcome !== 'created') return refuseChange(reply, result.outcome, req.params.invoiceNumber, key);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).send({ original: view(store.invoices.get(req.params.invoiceNumber)!), parts: result.parts.map(view) });
+    });
+
+    // Cash application: an unapplied payment (or a new receipt, with receivedAt) applied to invoices.
+    erp.post<{ Params: { paymentId: string } }>('/payments/:paymentId/apply', async (req, reply) => {
+      const key = idempotencyKeyOf(req, reply);
+      if (key === undefined) return reply;
+      const body = applyBody.parse(req.body);
+      const at = now().toISOString();
+      const result = store.applyReceipt({ paymentId: req.params.paymentId, ...body, idempotencyKey: key }, at);
+      if (result.outcome !== 'applied') {
+        const status = { payment_not_found: 404, invoice_not_found: 404, key_conflict: 409, not_an_unapplied_payment: 409 }[result.outcome as string] ?? 422;
+        return reply.code(status).send({ error: result.outcome, message: result.message });
+      }
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      persist(); // before the webhooks tell anyone
+      for (const payment of result.applied) announce(payment, store.invoices.get(payment.invoiceNumber)!, at);
+      return reply.code(result.replayed ? 200 : 201).send(result.answer);
     });
 
     erp.get('/credit-memos', async (req) => store.creditMemosOf(ledgerQuery.parse(req.query)));
