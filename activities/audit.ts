@@ -1,6 +1,6 @@
 import { appendAuditEvent, type AuditEvent } from '../db/audit-events';
 import { cancelOpenCallTasks } from '../db/call-tasks';
-import { setInvoiceCadence, writeInvoiceMirror } from '../db/invoices';
+import { setInvoiceCadence, setInvoiceDueDate, writeInvoiceMirror } from '../db/invoices';
 import type { Sql } from '../db/sql';
 import { TERMINAL_STAGES, type DunningState, type DunningStage } from '../domain/invoice-state';
 
@@ -55,6 +55,9 @@ export function createAuditActivities(deps: { sql: Sql }) {
         // Not guarded by the sequence: migrations run one after the other in the workflow's main loop,
         // so they arrive in order, though a handler's event may have moved the mirror on meanwhile.
         if (event.type === 'cadence_migrated') await setInvoiceCadence(tx, invoice, (event.details as { to: { id: string; version: number } }).to);
+        // The ERP extended (or moved) the due date: the invoice lists and aging read it from the mirror.
+        const moved = event.type === 'ledger_changed' ? (event.details as { dueDate?: { to: string } }).dueDate : undefined;
+        if (moved) await setInvoiceDueDate(tx, invoice, moved.to);
         // A closed invoice needs no more calls: its open tasks leave the worklist, saying why.
         if (TERMINAL_STAGES.includes(event.stage)) await cancelOpenCallTasks(tx, invoice, `invoice ${event.stage}`);
         await writeInvoiceMirror(

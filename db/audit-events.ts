@@ -52,6 +52,7 @@ export const WORKFLOW_EVENT_TYPES = [
   'payment_claimed',
   'step_deferred',
   'payment_claim_unconfirmed',
+  'ledger_changed',
   'closed',
 ] as const;
 export type WorkflowEventType = (typeof WORKFLOW_EVENT_TYPES)[number];

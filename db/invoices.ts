@@ -69,6 +69,11 @@ export async function setInvoiceCadence(db: Db, ref: { tenantId: string; invoice
            where tenant_id = ${ref.tenantId} and invoice_number = ${ref.invoiceNumber}`;
 }
 
+/** The ERP moved the invoice's due date (an extension the sync brought in): lists and aging follow. */
+export async function setInvoiceDueDate(db: Db, ref: { tenantId: string; invoiceNumber: string }, dueDate: string): Promise<void> {
+  await db`update invoices set due_date = ${dueDate} where tenant_id = ${ref.tenantId} and invoice_number = ${ref.invoiceNumber}`;
+}
+
 /** Adds an opened dispute's amount to the amount under dispute, or (negative) takes a settled one off, never below 0. */
 export async function changeDisputedAmount(db: Db, ref: { tenantId: string; invoiceNumber: string }, deltaMinor: number): Promise<void> {
   await db`update invoices set disputed_amount_minor = greatest(0, disputed_amount_minor + ${deltaMinor})

@@ -113,6 +113,10 @@ export interface DunningState {
   attention?: Attention;
   /** Times in a row the cadence was parked for attention (back to none when a step runs). */
   attentionStreak?: number;
+  /** When the ERP last changed the invoice, as the last ledger change applied says: an older one is ignored. */
+  ledgerChangedAt?: string;
+  /** A rebill or split part: the invoice whose dunning (its steps) this one carries on. */
+  carriedFrom?: string;
 }
 
 export interface Attention {

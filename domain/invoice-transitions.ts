@@ -2,6 +2,7 @@ import type { ApprovalOutcome } from './approvals';
 import type { DisputeOutcome, DisputeRoute, OpenDisputeRequest } from './disputes';
 import { checkInstallments, newPromise, type ActivePromise, type CheckResult, type PromiseInstallment, type PromiseRequest, type PromiseRules } from './promises';
 import {
+  applyBalance,
   changeCourse,
   fullDispute,
   isClosed,
@@ -15,6 +16,7 @@ import {
   type PauseState,
   type PlanContext,
   type ResumeRequest,
+  type ErpInvoiceStatus,
 } from './invoice-state';
 
 /*
@@ -167,3 +169,25 @@ export function claimPayment(s: DunningState, payment: PaymentNotice, checkAt: s
 
 /** Whether the ERP shows the claimed payment by the claim's end: the open amount went down by it (or the invoice closed). */
 export const claimConfirmed = (s: DunningState, claim: PaymentClaim): boolean => isClosed(s) || s.openAmountMinor <= claim.openBeforeMinor - claim.amountMinor;
+
+/** What the ERP sync saw of the invoice in the ledger (workflows/messages.ts LedgerChange). */
+export interface LedgerChangeInput {
+  dueDate: string;
+  openAmountMinor: number;
+  status: ErpInvoiceStatus;
+  changedAt: string;
+}
+
+/**
+ * The ledger's word on an open invoice: its open amount and status as the ERP has them (a closed status, or
+ * nothing left open, closes it) and its due date. Undefined when it changes nothing: the invoice is closed
+ * already, the change is older than the last one applied (the sync re-ran an older page), or it shows the
+ * invoice as it is. `dueDate` is the invoice's due date from now on.
+ */
+export function applyLedgerChange(s: DunningState, dueDate: string, change: LedgerChangeInput): { state: DunningState; dueDate: string } | undefined {
+  if (isClosed(s)) return undefined;
+  if (s.ledgerChangedAt !== undefined && Date.parse(change.changedAt) <= Date.parse(s.ledgerChangedAt)) return undefined;
+  const { state } = applyBalance(s, change);
+  if (state.openAmountMinor === s.openAmountMinor && state.stage === s.stage && change.dueDate === dueDate) return undefined;
+  return { state: { ...state, ledgerChangedAt: change.changedAt }, dueDate: change.dueDate };
+}

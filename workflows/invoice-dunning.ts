@@ -14,6 +14,7 @@ import { registerDisputeHandlers, applyDisputeOutcome } from './invoice/disputes
 import { registerApprovalHandlers, applyApprovalOutcome } from './invoice/approvals';
 import { registerCallOutcomeHandler } from './invoice/call-outcomes';
 import { registerPauseHandlers } from './invoice/pauses';
+import { registerLedgerHandler } from './invoice/ledger';
 import { hold } from './invoice/holds';
 import { runStep } from './invoice/steps';
 import { runStepV1 } from './invoice/v1';
@@ -61,6 +62,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   registerCallOutcomeHandler(run);
   registerPromiseHandlers(run);
   registerPauseHandlers(run);
+  registerLedgerHandler(run);
 
   if (v2 && customer.country && !run.state.calendar) {
     const year = new Date().getUTCFullYear();
@@ -70,7 +72,7 @@ export async function invoiceDunning(input: InvoiceDunningInput): Promise<Dunnin
   if (!input.state) {
     run.update({ nextStep: upcomingStep(run.state, run.planContext()) });
     upsertSearchAttributes([{ key: dunningStageKey, value: run.state.stage }]);
-    await run.audit('enrolled', { cadence: run.state.cadence });
+    await run.audit('enrolled', { cadence: run.state.cadence, ...(input.carriedFrom ? { carriedFrom: input.carriedFrom.invoiceNumber, carriedSteps: input.carriedFrom.steps.map((s) => s.stepId) } : {}) });
   }
 
   while (!run.isClosed()) {

@@ -4,12 +4,14 @@
  * ones: old histories must keep replaying, which is what makes a workflow change safe for running
  * invoices. Existing files are never overwritten.
  */
-const RECORDING = 'v6';
+const RECORDING = 'v7';
 // v1: the foundation's workflow; v2: cadences v2 with the customer contact workflow; v3: people's work (outcomes, promises, plans, pauses);
 // v4: disputes and approvals as child workflows; v5: the invoice's state machine split (typed refusals), messages withdrawn at
 // send time, needs_attention, payment claims, a task when the cadence runs out, steps due by their own time; v6: local reads
-// (the invoice's reads as local activities: the scenarios of AGAIN are recorded once more under v6).
-const AGAIN = ['standard-full-cadence-v5', 'needs-attention-resumed', 'own-cap-deferral', 'write-off-approved', 'dispute-valid-partial-credit', 'calls-promise-broken-pause', 'promise-withdraws-reminder', 'payment-claim-unconfirmed'];
+// (the invoice's reads as local activities: the scenarios of AGAIN were recorded once more under v6); v7: the ERP sync's
+// ledger changes (an extension re-plans, the ledger's payment closes) and a rebill carrying its original's steps.
+// Recorded again under v6: 'standard-full-cadence-v5', 'needs-attention-resumed', 'own-cap-deferral', 'write-off-approved', 'dispute-valid-partial-credit', 'calls-promise-broken-pause', 'promise-withdraws-reminder', 'payment-claim-unconfirmed'.
+const AGAIN: string[] = [];
 const INDEX = path.join(__dirname, 'workflow-ids.json');
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +25,7 @@ import { workflowBundleOptions } from '../../worker/workflows-path';
 import { cadenceSchema, type Cadence } from '../../domain/cadence';
 import { disputeWorkflowId, resolveDisputeUpdate } from '../../workflows/dispute-messages';
 import { approvalWorkflowId, decideApprovalUpdate } from '../../workflows/approval-messages';
-import { makePromiseUpdate, openDisputeUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate, resumeUpdate } from '../../workflows/messages';
+import { ledgerChangedSignal, makePromiseUpdate, openDisputeUpdate, paymentNotifiedSignal, pauseUpdate, recordCallOutcomeUpdate, recordPaymentUpdate, resumeUpdate } from '../../workflows/messages';
 import { customerContactWorkflowId } from '../../workflows/customer-messages';
 import { createFakeActivities, type FakeOptions } from '../support/fake-activities';
 import { createTestWorker, createTimeSkippingEnv, invoiceInput } from '../support/time-skipping';
@@ -49,6 +51,8 @@ async function main() {
     'needs-attention-resumed': 'v5',
     'payment-claim-unconfirmed': 'v5',
     'own-cap-deferral': 'v5',
+    'ledger-extension-then-paid': 'v7',
+    'rebill-carried-steps': 'v7',
   };
   let webhookMissing = true;
   const fakeOptions: Record<string, FakeOptions> = { 'needs-attention-resumed': { webhookEndpointMissing: () => webhookMissing } };
@@ -147,6 +151,22 @@ async function main() {
         args: [{ decision: 'approve', note: 'uneconomic', actor: { userId: 'mark', role: 'ar_manager', approvalLimitMinor: null } }],
       });
     },
+    // v7: the sync extends the due date (the first reminder moves with it), later the ledger shows the invoice paid.
+    'ledger-extension-then-paid': async (handle, input, fake) => {
+      await env.sleep('1 hour');
+      fake.setOpenAmount(input.invoice.number, 100_000);
+      const changedAt = new Date(await env.currentTimeMs()).toISOString();
+      await handle.signal(ledgerChangedSignal, { dueDate: await today(20), openAmountMinor: 100_000, status: 'open', changedAt });
+      await env.sleep('24 days');
+      const paidAt = new Date(await env.currentTimeMs()).toISOString();
+      fake.setOpenAmount(input.invoice.number, 0);
+      await handle.signal(ledgerChangedSignal, { dueDate: await today(-4), openAmountMinor: 0, status: 'paid', changedAt: paidAt });
+    },
+    // v7: a rebill enrolled with its original's two reminders goes on with the third, then the ERP's payment closes it.
+    'rebill-carried-steps': async (handle) => {
+      await env.sleep('8 days');
+      await handle.signal(paymentNotifiedSignal, { paymentId: 'P-R1', amountMinor: 125_000, currency: 'EUR', receivedAt: new Date(await env.currentTimeMs()).toISOString(), source: 'erp_webhook', openAmountMinorAfter: 0 });
+    },
   };
   const cadences: Record<string, Cadence> = {
     'own-cap-deferral': cadenceSchema.parse({
@@ -176,11 +196,20 @@ async function main() {
     'dispute-valid-partial-credit': () => [{ type: 'dispute', id: disputeWorkflowId('test', 'D-REC') }],
     'write-off-approved': (input) => [{ type: 'approval', id: approvalWorkflowId('test', `${input.invoice.number}-write-off`) }],
   };
-  const dueOffsets: Record<string, number> = { 'own-cap-deferral': 0, 'standard-full-cadence-v5': 0, 'promise-withdraws-reminder': -7, 'needs-attention-resumed': 0, 'payment-claim-unconfirmed': 0, 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
+ const carried: Record<string, () => Promise<NonNullable<ReturnType<typeof invoiceInput>['carriedFrom']>>> = {
+    'rebill-carried-steps': async () => {
+      const at = async (days: number) => new Date((await env.currentTimeMs()) + days * 86_400_000).toISOString();
+      return { invoiceNumber: 'INV-ORIGINAL', steps: [
+        { stepId: 'reminder-1', action: 'email', at: await at(-8), outcome: 'sent' },
+        { stepId: 'reminder-2', action: 'email', at: await at(-2), outcome: 'sent' },
+      ] };
+    },
+  };
+  const dueOffsets: Record<string, number> = { 'ledger-extension-then-paid': 2, 'rebill-carried-steps': -9, 'own-cap-deferral': 0, 'standard-full-cadence-v5': 0, 'promise-withdraws-reminder': -7, 'needs-attention-resumed': 0, 'payment-claim-unconfirmed': 0, 'standard-full-cadence': 0, 'standard-late-partial-payments': -10, 'calls-promise-broken-pause': 0, 'payment-plan-kept': 0, 'dispute-valid-partial-credit': 0, 'write-off-approved': 0 };
   for (const [name, scenario] of Object.entries(scenarios)) {
     if (since[name] !== RECORDING && !AGAIN.includes(name)) continue;
     env = await createTimeSkippingEnv(toolPath('temporal-test-server'));
-    const input = invoiceInput(await today(dueOffsets[name]!), cadences[name] ? { cadence: cadences[name] } : {});
+    const input = invoiceInput(await today(dueOffsets[name]!), { ...(cadences[name] ? { cadence: cadences[name] } : {}), ...(carried[name] ? { carriedFrom: await carried[name]() } : {}) });
     const fake = createFakeActivities({ [input.invoice.number]: { amountMinor: 125_000 } }, { gatherMs: 60_000, ...fakeOptions[name] });
     const { worker, taskQueue } = await createTestWorker(env, fake.activities, bundlePath);
     await worker.runUntil(async () => {

@@ -50,9 +50,11 @@ export class InvoiceRun {
       currency: input.invoice.currency,
       cadence: { id: input.cadence.id, version: input.cadence.version },
       nextStep: null,
-      steps: [],
+      // A rebill or split part goes on with the original's cadence: its steps count here as done.
+      steps: input.carriedFrom ? [...input.carriedFrom.steps] : [],
       payments: [],
       eventSeq: 0,
+      ...(input.carriedFrom ? { carriedFrom: input.carriedFrom.invoiceNumber } : {}),
     };
     this.auditedPayments = this.state.payments.length;
   }
