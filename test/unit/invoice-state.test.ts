@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cadenceSchema } from '../../domain/cadence';
 import { applyBalance, applyPayment, changeCourse, describeNext, isClosed, openStage, type DunningState, type PaymentNotice, type PlanContext } from '../../domain/invoice-state';
-import { acceptPromise, breakPromise, checkPromise, claimDispute, endPauses, pause, receiveDisputeOutcome, resume, routeDispute } from '../../domain/invoice-transitions';
+import { acceptPromise, applyLedgerChange, breakPromise, checkPromise, claimDispute, endPauses, pause, receiveDisputeOutcome, resume, routeDispute } from '../../domain/invoice-transitions';
 import { invoiceRefusal, type RequestContext } from '../../domain/invoice-refusals';
 import { REFUSALS } from '../../domain/refusals';
 import standard from '../../config/cadences/standard.json';
@@ -69,6 +69,27 @@ describe('the ERP balance', () => {
     expect(applyBalance(fresh(), { status: 'open', openAmountMinor: 0 }).state.stage).toBe('paid');
     const paid = fresh({ stage: 'paid', openAmountMinor: 0 });
     expect(applyBalance(paid, { status: 'open', openAmountMinor: 100_000 })).toEqual({ state: paid, open: false });
+  });
+});
+
+describe('ledger changes (the ERP sync)', () => {
+  const at = (iso: string) => ({ dueDate: '2026-02-27', openAmountMinor: 100_000, status: 'open' as const, changedAt: iso });
+  it('changes nothing when the ledger shows the invoice as it is, or the invoice is closed', () => {
+    expect(applyLedgerChange(fresh(), '2026-02-27', at('2026-03-01T00:00:00Z'))).toBeUndefined();
+    expect(applyLedgerChange(fresh({ stage: 'paid', openAmountMinor: 0 }), '2026-02-27', { ...at('2026-03-01T00:00:00Z'), status: 'cancelled' })).toBeUndefined();
+  });
+  it('takes a new due date and open amount, and ignores a change older than the last one applied', () => {
+    const moved = applyLedgerChange(fresh(), '2026-02-27', { ...at('2026-03-01T10:00:00+01:00'), dueDate: '2026-03-31', openAmountMinor: 60_000 })!;
+    expect(moved.dueDate).toBe('2026-03-31');
+    expect(moved.state).toMatchObject({ openAmountMinor: 60_000, stage: 'active', ledgerChangedAt: '2026-03-01T10:00:00+01:00' });
+    // 09:30Z is after 10:00+01:00 (09:00Z): applied; 08:59Z is before it: ignored, whatever it says.
+    expect(applyLedgerChange(moved.state, '2026-03-31', { ...at('2026-03-01T08:59:00Z'), openAmountMinor: 1 })).toBeUndefined();
+    expect(applyLedgerChange(moved.state, '2026-03-31', { ...at('2026-03-01T09:30:00Z'), dueDate: '2026-03-31', openAmountMinor: 1 })!.state.openAmountMinor).toBe(1);
+  });
+  it('closes on the ERP\'s closed statuses, or nothing left open', () => {
+    const close = (status: 'paid' | 'credited' | 'written_off' | 'cancelled', open = 0) => applyLedgerChange(fresh(), '2026-02-27', { ...at('2026-03-01T00:00:00Z'), status, openAmountMinor: open })!.state.stage;
+    expect([close('paid'), close('credited'), close('written_off'), close('cancelled', 100_000)]).toEqual(['paid', 'cancelled', 'written_off', 'cancelled']);
+    expect(applyLedgerChange(fresh(), '2026-02-27', { ...at('2026-03-01T00:00:00Z'), openAmountMinor: 0 })!.state.stage).toBe('paid');
   });
 });
 
