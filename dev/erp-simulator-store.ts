@@ -406,7 +406,7 @@ export class ErpSimulatorStore {
       receipt.allocations.push({ invoiceNumber, amountMinor, at, paymentRecordId: payment.paymentId });
       receipt.unappliedMinor -= amountMinor;
       applied.push(payment);
-      invoices.push({ invoiceNumber, appliedMinor: amountMinor, openAmountMinor: invoice.openAmountMinor, status: invoice.status });
+      invoices.push({ invoiceNumber, paymentId: payment.paymentId, appliedMinor: amountMinor, openAmountMinor: invoice.openAmountMinor, status: invoice.status });
     }
     this.bump('receipt', receipt.paymentId, at);
     const answer: ErpAppliedPayment = { paymentId: receipt.paymentId, invoices, unappliedMinor: receipt.unappliedMinor };

@@ -109,6 +109,12 @@ export const erpAppliedPaymentSchema = z.object({
   invoices: z.array(
     z.object({
       invoiceNumber: z.string().min(1),
+      /**
+       * The ERP's id of the payment record this allocation made on the invoice, when it keeps one per allocation:
+       * the id its payment webhook names, so that whoever tells the invoice's workflow uses the same id (a
+       * workflow records a payment once by id). Absent: the caller derives one from the payment and invoice.
+       */
+      paymentId: z.string().min(1).optional(),
       appliedMinor: z.number().int().positive(),
       openAmountMinor: z.number().int().nonnegative(),
       status: erpReceivableSchema.shape.status,

@@ -198,8 +198,8 @@ describe('unapplied payments and cash application', () => {
     expect(applied).toEqual({
       paymentId,
       invoices: [
-        { invoiceNumber: a, appliedMinor: 6_000, openAmountMinor: 0, status: 'paid' },
-        { invoiceNumber: b, appliedMinor: 1_500, openAmountMinor: 2_500, status: 'open' },
+        { invoiceNumber: a, paymentId: `${paymentId}#1`, appliedMinor: 6_000, openAmountMinor: 0, status: 'paid' },
+        { invoiceNumber: b, paymentId: `${paymentId}#2`, appliedMinor: 1_500, openAmountMinor: 2_500, status: 'open' },
       ],
       unappliedMinor: 4_500,
     });
@@ -209,7 +209,7 @@ describe('unapplied payments and cash application', () => {
     expect((await erp.getInvoiceBalance(b)).openAmountMinor).toBe(2_500);
 
     await expect.poll(() => eventsFor(a).length + eventsFor(b).length).toBe(2);
-    expect(eventsFor(a)[0]).toMatchObject({ payment: { amountMinor: 6_000, receivedAt: '2026-02-01T09:00:00Z' }, invoice: { status: 'paid', openAmountMinor: 0 } });
+    expect(eventsFor(a)[0]).toMatchObject({ payment: { paymentId: `${paymentId}#1`, amountMinor: 6_000, receivedAt: '2026-02-01T09:00:00Z' }, invoice: { status: 'paid', openAmountMinor: 0 } });
     expect(eventsFor(b)[0]).toMatchObject({ payment: { amountMinor: 1_500 }, invoice: { status: 'open', openAmountMinor: 2_500 } });
 
     // The feed shows both invoices changed and the payment again with what it still has unapplied.
@@ -224,7 +224,7 @@ describe('unapplied payments and cash application', () => {
     const paymentId = unique('PAY');
     const start = await drain(null);
     const applied = await erp.applyPayment({ paymentId, currency: 'EUR', allocations: [{ invoiceNumber: number, amountMinor: 3_000 }], receivedAt: '2026-02-02T10:00:00Z', idempotencyKey: unique('k') });
-    expect(applied).toEqual({ paymentId, invoices: [{ invoiceNumber: number, appliedMinor: 3_000, openAmountMinor: 0, status: 'paid' }], unappliedMinor: 0 });
+    expect(applied).toEqual({ paymentId, invoices: [{ invoiceNumber: number, paymentId: `${paymentId}#1`, appliedMinor: 3_000, openAmountMinor: 0, status: 'paid' }], unappliedMinor: 0 });
     const feed = await drain(start.cursor);
     expect(feed.unapplied).toEqual([]); // fully applied: nothing for the unapplied-cash queue
     expect(feed.receivables).toMatchObject([{ invoiceNumber: number, status: 'paid' }]);
