@@ -488,8 +488,15 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
         unappliedMinor = await applyUnapplied(existing);
       }
       for (const a of allocations) {
-        const r = toReceivable(await invoiceByNumber(a.invoiceNumber));
-        applied.push({ invoiceNumber: a.invoiceNumber, appliedMinor: a.amountMinor, openAmountMinor: r.openAmountMinor, status: r.status });
+        const row = await invoiceByNumber(a.invoiceNumber);
+        const r = toReceivable(row);
+        // The receivable line the allocation put on the invoice: Tryton's own record of this payment on it.
+        const lineDomain =
+          existing === undefined
+            ? [['move.description', '=', `Payment ${paymentId} ${keyTag(`${idempotencyKey}/${a.invoiceNumber}`)}`]]
+            : [['move.description', '=', `Apply ${paymentId} ${keyTag(idempotencyKey)}`], ['description', '=', a.invoiceNumber]];
+        const [line] = await searchRead<{ id: number }>('account.move.line', [...lineDomain, ['account', '=', row.account], ['credit', '>', 0]], [], { limit: 1 });
+        applied.push({ invoiceNumber: a.invoiceNumber, ...(line ? { paymentId: `${PAYMENT_PREFIX}${line.id}` } : {}), appliedMinor: a.amountMinor, openAmountMinor: r.openAmountMinor, status: r.status });
       }
       return { paymentId, invoices: applied, unappliedMinor };
 
@@ -622,8 +629,9 @@ function statusOf(row: InvoiceRow): Status {
 
 function settledDateOf(row: InvoiceRow): string | null {
   if (row.state === 'cancelled') return row['cancel_move.']?.date ?? row.write_date?.slice(0, 10) ?? null;
+  // The day the last money (or credit, or write-off) went on it; Tryton's reconciliation date is when someone matched it.
   const dates = row['payment_lines.'].map((l) => l.date).sort();
-  return row.reconciled ?? dates[dates.length - 1] ?? row.write_date?.slice(0, 10) ?? null;
+  return dates[dates.length - 1] ?? row.reconciled ?? row.write_date?.slice(0, 10) ?? null;
 }
 
 /** For tests and the bench: the adapter's cursor is opaque to callers, but its first value is known. */
