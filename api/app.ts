@@ -35,6 +35,8 @@ import { createConfigDocuments, type ConfigDocumentsService, type ConfigDocument
 import { configDocumentRoutes } from './routes/config-documents';
 import { createTotalsCache } from './totals-cache';
 import { memoizeZoneOffsets } from './zone-offsets';
+import { cashApplyingErp, createUnappliedCashService } from './unapplied-cash-service';
+import { unappliedCashRoutes } from './routes/unapplied-cash';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -128,7 +130,9 @@ export async function buildApp(deps: AppDeps) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(invoiceRoutes, { invoices, sql: deps.sql });
   await app.register(workflowUpdateRoutes, { sql: deps.sql, temporal: deps.temporal });
-  await app.register(erpWebhookRoutes, { invoices, secret: deps.webhookSecret });
+  // The unapplied-cash queue (issue 12 §4): a webhook payment for an invoice we do not know joins it.
+  const cash = createUnappliedCashService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, erp: cashApplyingErp(deps.erp) });
+  await app.register(erpWebhookRoutes, { invoices, secret: deps.webhookSecret, cash });
   await app.register(cadenceRoutes, { cadences });
   const contacts = createContactsService({ sql: deps.sql, tenantId: deps.tenantId });
   await app.register(contactRoutes, { sql: deps.sql, contacts });
@@ -146,5 +150,6 @@ export async function buildApp(deps: AppDeps) {
   await app.register(promiseRoutes, { promises: createPromisesService(work, cadences) });
   await app.register(pauseRoutes, { pauses: createPausesService(work) });
   await app.register(disputeRoutes, { service: createDisputeApprovalService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, configDocs }) });
+  await app.register(unappliedCashRoutes, { cash });
   return app;
 }

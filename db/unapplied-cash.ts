@@ -1,6 +1,7 @@
 import type { ErpUnappliedPayment } from '../integrations/erp/changes';
 import type { OpenItem } from '../domain/cash-matching';
 import { TERMINAL_STAGES } from '../domain/invoice-state';
+import { appendAuditEvent, type AuditEvent } from './audit-events';
 import type { Db } from './sql';
 
 /**
@@ -49,12 +50,13 @@ export interface UnappliedCashRow {
 export type QueueRow = UnappliedCashRow & { age_days: number; collector_id: string | null };
 
 /**
- * Adds the items not there yet (by source and payment id), in one statement; returns the payment ids added.
- * The same id again is left as it was, whatever it says now (the first word stays: the queue never changes an
- * item behind a person's back); the caller reports it as a duplicate.
+ * Adds the items not there yet (by source and payment id), in one statement, each with its audit event
+ * (unapplied_cash_received, by `actor`); returns the ids of those added, by payment id. The same payment id
+ * again is left as it was, whatever it says now (the first word stays: the queue never changes an item behind
+ * a person's back); the caller reports it as a duplicate. Run it in a transaction: item and audit together.
  */
-export async function insertUnappliedCash(db: Db, tenantId: string, source: CashSource, items: NewUnappliedCash[]): Promise<Set<string>> {
-  if (items.length === 0) return new Set();
+export async function insertUnappliedCash(db: Db, tenantId: string, source: CashSource, items: NewUnappliedCash[], actor: string): Promise<Map<string, number>> {
+  if (items.length === 0) return new Map();
   const rows = items.map((i) => ({
     tenant_id: tenantId,
     source,
@@ -67,18 +69,26 @@ export async function insertUnappliedCash(db: Db, tenantId: string, source: Cash
     remittance: i.remittance,
     details: db.json((i.details ?? {}) as never),
   }));
-  const added = await db<{ payment_id: string }[]>`
+  const added = await db<{ id: number; payment_id: string; customer_id: string | null; amount_minor: number; currency: string }[]>`
     insert into unapplied_cash ${db(rows)}
     on conflict (tenant_id, source, payment_id) do nothing
-    returning payment_id`;
-  return new Set(added.map((r) => r.payment_id));
+    returning id, payment_id, customer_id, amount_minor, currency`;
+  for (const r of added)
+    await appendCashAuditEvent(db, tenantId, {
+      type: 'unapplied_cash_received',
+      eventKey: `cash-received:${tenantId}:${source}:${r.payment_id}`,
+      actor,
+      details: { cashId: r.id, source, paymentId: r.payment_id, amountMinor: r.amount_minor, currency: r.currency, customerId: r.customer_id },
+    });
+  return new Map(added.map((r) => [r.payment_id, r.id]));
 }
 
 /**
  * The change feed's unapplied payments of one page, for the ERP sync (activities/erp-sync.ts): each lands in
- * the queue once (source erp_sync, by the ERP's payment id); a page applied again adds nothing. Returns how
- * many were new. The ERP's later word about the same payment (partly applied in the ERP meanwhile) does not
- * change the item: applying it through the queue asks the ERP, which refuses what it no longer holds.
+ * the queue once (source erp_sync, by the ERP's payment id), audited as received by 'erp-sync'; a page applied
+ * again adds nothing. Returns how many were new. The ERP's later word about the same payment (partly applied in
+ * the ERP meanwhile) does not change the item: applying it through the queue asks the ERP, which refuses what
+ * it no longer holds.
  */
 export async function recordUnappliedPayments(db: Db, tenantId: string, payments: ErpUnappliedPayment[], source: CashSource = 'erp_sync'): Promise<number> {
   const added = await insertUnappliedCash(
@@ -94,8 +104,33 @@ export async function recordUnappliedPayments(db: Db, tenantId: string, payments
       receivedAt: p.receivedAt,
       remittance: p.remittance,
     })),
+    'erp-sync',
   );
   return added.size;
+}
+
+interface CashAuditCommon {
+  actor: string;
+  eventKey: string;
+  invoiceNumber?: string | null;
+  workflowId?: string | null;
+}
+/** The queue's audit events: their types and details. */
+export type CashAuditEvent = CashAuditCommon &
+  (
+    | { type: 'unapplied_cash_received'; details: { cashId: number; source: CashSource; paymentId: string; amountMinor: number; currency: string; customerId: string | null } }
+    | {
+        type: 'unapplied_cash_applied';
+        details: { cashId: number; erpPaymentId: string; allocations: { invoiceNumber: string; amountMinor: number }[]; appliedMinor: number; openAmountMinorAfter?: number; status?: string };
+      }
+    | { type: 'unapplied_cash_resolved'; details: { cashId: number; as: 'refund' | 'on_account'; note: string; amountMinor: number; currency: string } }
+    | { type: 'bank_statement_imported'; details: { format: string; statementId: string | null; account: string | null; added: number; duplicates: number; ignored: number; rejected: number } }
+  );
+
+/** Appends one of the queue's events to the audit trail (audit_events), once per key. */
+export function appendCashAuditEvent(db: Db, tenantId: string, e: CashAuditEvent): Promise<boolean> {
+  // The audit trail's typed union (db/audit-events.ts) does not list the queue's types: they are typed here.
+  return appendAuditEvent(db, { ...e, tenantId } as unknown as AuditEvent);
 }
 
 const queueColumns = (db: Db) => db`
@@ -267,4 +302,12 @@ export async function invoiceKnown(db: Db, tenantId: string, invoiceNumber: stri
     union all select 1 from ledger_invoices where tenant_id = ${tenantId} and invoice_number = ${invoiceNumber}
     limit 1`;
   return rows.length > 0;
+}
+
+/** The queue's ids of these payment ids of a source. */
+export async function cashIdsOf(db: Db, tenantId: string, source: CashSource, paymentIds: string[]): Promise<Map<string, number>> {
+  if (paymentIds.length === 0) return new Map();
+  const rows = await db<{ id: number; payment_id: string }[]>`
+    select id, payment_id from unapplied_cash where tenant_id = ${tenantId} and source = ${source} and payment_id = any(${paymentIds})`;
+  return new Map(rows.map((r) => [r.payment_id, r.id]));
 }

@@ -391,13 +391,17 @@ describe('POST /webhooks/erp', () => {
     expect(await paymentRows(number)).toHaveLength(0);
   });
 
-  it('answers 202 ignored to a valid event for an invoice that is not ours', async () => {
+  it('answers 202 queued to a valid event for an invoice that is not ours: the payment joins the unapplied-cash queue once, not the invoice payments', async () => {
     const number = uniqueNumber('FOREIGN');
-    const res = await signed(paymentApplied(number));
+    const event = paymentApplied(number);
+    const res = await signed(event);
     expect(res.status).toBe(202);
-    expect(res.body).toEqual({ result: 'ignored' });
+    expect(res.body).toEqual({ result: 'queued' });
+    expect((await signed(event)).body).toEqual({ result: 'queued' });
     expect(await paymentRows(number)).toHaveLength(0);
     expect(await auditRows(number)).toHaveLength(0);
+    const queued = await sql`select source, amount_minor from unapplied_cash where payment_id = ${event.payment.paymentId}`;
+    expect(queued).toEqual([{ source: 'erp_webhook', amount_minor: event.payment.amountMinor }]);
   });
 
   it('applies a valid payment.applied: 202, a payment row from erp_webhook, an audit row, a signal on the workflow; idempotent', async () => {
