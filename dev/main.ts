@@ -13,6 +13,7 @@ import { DEFAULT_DEMO_CSV, DEMO_ADMIN_TOKEN, DEMO_COLLECTORS, DEMO_USERS, demoTo
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { startTemporalDevServer } from './temporal';
+import { demoTrytonSeed, startTryton } from './tryton';
 
 /**
  * The main job: the embedded defaults (PostgreSQL, Temporal dev server, a mail catcher, the ERP
@@ -73,7 +74,10 @@ async function main() {
     if (!given.DATABASE_URL) wanted.push({ name: 'PostgreSQL', port: 55432 });
     if (!given.TEMPORAL_ADDRESS) wanted.push({ name: 'Temporal', port: 7233 }, { name: 'Temporal UI', port: 8233 });
     if (!given.SMTP_URL) wanted.push({ name: 'mail catcher SMTP', port: 1025 }, { name: 'mail catcher HTTP', port: 8025 });
-    if (!given.ERP_BASE_URL) wanted.push({ name: 'ERP simulator', port: 4010 });
+    // ERP_KIND=tryton: a real Tryton (dev/tryton.ts) instead of the simulator, unless TRYTON_URL names one.
+    const tryton = given.ERP_KIND === 'tryton';
+    if (!given.ERP_BASE_URL && !tryton) wanted.push({ name: 'ERP simulator', port: 4010 });
+    if (tryton && !given.TRYTON_URL) wanted.push({ name: 'Tryton', port: 8000 });
     const explicitApiPort = given.API_PORT && /^\d+$/.test(given.API_PORT) ? Number(given.API_PORT) : undefined;
     if (explicitApiPort !== undefined) wanted.push({ name: 'API', port: explicitApiPort, explicit: true });
     else if (!given.API_PORT) wanted.push({ name: 'API', port: 3000 });
@@ -107,8 +111,18 @@ async function main() {
     const erpApiKey = given.ERP_API_KEY ?? 'dev-erp-key';
     const webhookSecret = given.ERP_WEBHOOK_SECRET ?? 'dev-erp-webhook-secret';
     let erpUrl = given.ERP_BASE_URL;
-    const simulated = !erpUrl;
-    if (!erpUrl) {
+    const simulated = !erpUrl && !tryton;
+    let trytonUrl = given.TRYTON_URL;
+    const trytonEmbedded = tryton && !trytonUrl;
+    if (trytonEmbedded) {
+      // Created and seeded with the demo portfolio on the first start (kept in the state folder after that); the
+      // ERP sync's schedule brings the portfolio in: nothing is enrolled through the API here.
+      const seed = given.DEMO_SEED === '0' ? undefined : demoTrytonSeed(loadDemoPortfolio(given.DEMO_CSV ?? DEFAULT_DEMO_CSV, DateTime.now().toISODate()!));
+      const server = await startTryton({ dir: path.join(DATA, 'tryton'), port: portOf('Tryton'), database: given.TRYTON_DB ?? 'dunning', today: DateTime.now().toISODate()!, seed });
+      stops.push({ name: 'Tryton', stop: server.stop });
+      trytonUrl = server.url;
+    }
+    if (simulated) {
       const erp = await startErpSimulator({
         port: portOf('ERP simulator'),
         apiKey: erpApiKey,
@@ -128,12 +142,15 @@ async function main() {
         TEMPORAL_ADDRESS: temporalAddress,
         SMTP_URL: smtpUrl,
         ERP_BASE_URL: erpUrl,
+        TRYTON_URL: trytonUrl,
         ERP_API_KEY: erpApiKey,
         ERP_WEBHOOK_SECRET: webhookSecret,
         API_PORT: apiPort,
         // A demo shows consolidated mail within seconds; production waits longer for other invoices (600 s).
         CONSOLIDATION_GATHER_SECONDS: given.CONSOLIDATION_GATHER_SECONDS ?? '15',
-      }).map(([k, v]) => [k, String(v)]),
+      })
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
     );
     const { TENANT_ID: tenantId } = parseEnv(env); // one clear message now rather than two half-started processes
     // The API and the worker are restarted when they die (with backoff); after 5 failures within 60 s
@@ -153,7 +170,7 @@ async function main() {
     let seeded = 'skipped (DEMO_SEED=0 or an external ERP)';
     // The demo's users have public tokens: they exist only where the demo portfolio does.
     let users = [`  Users          none seeded: create them with  npm run users -- create <userId> --name "…" --role admin`];
-    if (simulated && given.DEMO_SEED !== '0') {
+    if ((simulated || trytonEmbedded) && given.DEMO_SEED !== '0') {
       const sql = createSql(databaseUrl, { max: 1 });
       try {
         await migrate(sql); // the API migrated already; idempotent and locked
@@ -167,8 +184,12 @@ async function main() {
         ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${(u.team ?? '').padEnd(16)} ${demoToken(u)}`),
       ];
       const portfolio = loadDemoPortfolio(given.DEMO_CSV ?? DEFAULT_DEMO_CSV, DateTime.now().toISODate()!);
-      const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, apiToken: DEMO_ADMIN_TOKEN, erpUrl, erpApiKey, collectors: DEMO_COLLECTORS });
-      seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers (${enrolled} enrolled now, ${already} already enrolled)`;
+      if (trytonEmbedded) {
+        seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers in Tryton; the ERP sync enrolls them`;
+      } else {
+        const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, apiToken: DEMO_ADMIN_TOKEN, erpUrl: erpUrl!, erpApiKey, collectors: DEMO_COLLECTORS });
+        seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers (${enrolled} enrolled now, ${already} already enrolled)`;
+      }
     }
     // The banner comes last, once the worker polls and the start-up and seeding lines are out, so it stays on screen.
     await worker.firstReady;
@@ -181,7 +202,9 @@ async function main() {
         `  OpenAPI docs   ${api.url}/docs   (spec: ${api.url}/openapi.json)`,
         `  Temporal       ${temporalUi ? `${temporalAddress}   (UI: ${temporalUi})` : `(external Temporal at ${temporalAddress})`}`,
         `  Caught mail    ${mailUi ?? '(external SMTP at ' + smtpUrl + ')'}`,
-        `  ERP            ${erpUrl}${simulated ? ` (simulator, API key ${erpApiKey})` : ''}`,
+        tryton
+          ? `  ERP            Tryton at ${trytonUrl}/${given.TRYTON_DB ?? 'dunning'}/rpc/ (JSON-RPC${trytonEmbedded ? ', user admin, password admin' : ''})`
+          : `  ERP            ${erpUrl}${simulated ? ` (simulator, API key ${erpApiKey})` : ''}`,
         ...(given.DATABASE_URL ? [] : [`  PostgreSQL     ${databaseUrl}`]),
         `  State          ${DATA}`,
         `  Demo portfolio ${seeded}`,
