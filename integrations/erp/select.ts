@@ -2,6 +2,7 @@ import type { Env } from '../../config/env';
 import type { Sql } from '../../db/sql';
 import type { ErpAdapter } from './adapter';
 import { createHttpErp } from './http-erp';
+import { createLedgerErp } from './ledger-erp';
 import { createTrytonErp } from './tryton-erp';
 
 /**
@@ -13,13 +14,12 @@ export function createErp(
   deps: { sql: Sql },
   options: { timeoutMs?: number } = {},
 ): ErpAdapter {
-  void deps;
   switch (env.ERP_KIND) {
     case 'simulator':
       return createHttpErp({ baseUrl: env.ERP_BASE_URL, apiKey: env.ERP_API_KEY, ...options });
     case 'tryton':
       return createTrytonErp({ url: env.TRYTON_URL, database: env.TRYTON_DB, user: env.TRYTON_USER, password: env.TRYTON_PASSWORD, ...options });
     case 'ledger':
-      throw new Error(`ERP_KIND=${env.ERP_KIND} is being built (issue 12); use ERP_KIND=simulator`);
+      return createLedgerErp({ sql: deps.sql, tenantId: env.TENANT_ID });
   }
 }
