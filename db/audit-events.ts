@@ -138,6 +138,20 @@ export interface AuditDetailsByType {
   contact_updated: ContactChange;
   contact_flagged: ContactChange;
   customer_do_not_contact_set: ContactChange;
+
+  // The unapplied-cash queue (db/unapplied-cash.ts, api/unapplied-cash-service.ts).
+  unapplied_cash_received: { cashId: number; source: 'erp_sync' | 'erp_webhook' | 'bank_statement'; paymentId: string; amountMinor: number; currency: string; customerId: string | null };
+  /** The application (no invoice), and one on each invoice's trail with the ERP's open amount and status after. */
+  unapplied_cash_applied: {
+    cashId: number;
+    erpPaymentId: string;
+    allocations: { invoiceNumber: string; amountMinor: number }[];
+    appliedMinor: number;
+    openAmountMinorAfter?: number;
+    status?: string;
+  };
+  unapplied_cash_resolved: { cashId: number; as: 'refund' | 'on_account'; note: string; amountMinor: number; currency: string };
+  bank_statement_imported: { format: string; statementId: string | null; account: string | null; added: number; duplicates: number; ignored: number; rejected: number };
 }
 
 /** A change to a customer's contacts (api/contacts-service.ts), as its entry in the customer's history tells it. */

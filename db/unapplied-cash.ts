@@ -109,28 +109,17 @@ export async function recordUnappliedPayments(db: Db, tenantId: string, payments
   return added.size;
 }
 
-interface CashAuditCommon {
-  actor: string;
-  eventKey: string;
-  invoiceNumber?: string | null;
-  workflowId?: string | null;
-}
-/** The queue's audit events: their types and details. */
-export type CashAuditEvent = CashAuditCommon &
-  (
-    | { type: 'unapplied_cash_received'; details: { cashId: number; source: CashSource; paymentId: string; amountMinor: number; currency: string; customerId: string | null } }
-    | {
-        type: 'unapplied_cash_applied';
-        details: { cashId: number; erpPaymentId: string; allocations: { invoiceNumber: string; amountMinor: number }[]; appliedMinor: number; openAmountMinorAfter?: number; status?: string };
-      }
-    | { type: 'unapplied_cash_resolved'; details: { cashId: number; as: 'refund' | 'on_account'; note: string; amountMinor: number; currency: string } }
-    | { type: 'bank_statement_imported'; details: { format: string; statementId: string | null; account: string | null; added: number; duplicates: number; ignored: number; rejected: number } }
-  );
+/** The queue's audit events (their details are typed in db/audit-events.ts), of this tenant. */
+export type CashAuditEvent =
+  Extract<AuditEvent, { type: 'unapplied_cash_received' | 'unapplied_cash_applied' | 'unapplied_cash_resolved' | 'bank_statement_imported' }> extends infer E
+    ? E extends unknown
+      ? Omit<E, 'tenantId'>
+      : never
+    : never;
 
 /** Appends one of the queue's events to the audit trail (audit_events), once per key. */
 export function appendCashAuditEvent(db: Db, tenantId: string, e: CashAuditEvent): Promise<boolean> {
-  // The audit trail's typed union (db/audit-events.ts) does not list the queue's types: they are typed here.
-  return appendAuditEvent(db, { ...e, tenantId } as unknown as AuditEvent);
+  return appendAuditEvent(db, { ...e, tenantId } as AuditEvent);
 }
 
 const queueColumns = (db: Db) => db`
