@@ -12,10 +12,17 @@ import { createPromiseActivities } from './promises';
 import { createPeopleWorkActivities, type PeopleWorkDeps } from './people-work';
 import { createOutboundWebhookActivities } from './outbound-webhook';
 import type { WebhookEndpoints } from '../config/webhook-endpoints';
+import { loadErpSyncConfig, type ErpSyncConfig } from '../config/erp-sync';
+import { createErpSyncActivities } from './erp-sync';
+import type { SyncEnroller } from '../workflows/erp-sync-messages';
 
 export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWorkDeps {
   erp: ErpAdapter;
   webhookEndpoints: WebhookEndpoints;
+  /** The ERP sync's configuration; default config/erp-sync.json. */
+  erpSync?: ErpSyncConfig;
+  /** The enrollment the ERP sync uses (api/erp-sync-service.ts createSyncEnroller); without it the sync's pages fail, saying so. */
+  enrollInvoice?: SyncEnroller;
 }
 
 /** All activities, with their dependencies injected; workflows import only this function's type. */
@@ -33,5 +40,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPromiseActivities(deps),
     ...createPeopleWorkActivities(deps),
     ...createOutboundWebhookActivities({ endpoints: deps.webhookEndpoints }),
+    ...createErpSyncActivities({ ...deps, erpSync: deps.erpSync ?? loadErpSyncConfig() }),
   };
 }

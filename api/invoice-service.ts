@@ -133,7 +133,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
      * Stores customer and invoice and starts the invoice's one workflow, both or neither; a second
      * enrollment gets 409.
      */
-    async enroll(body: Enrollment, actor: string): Promise<{ workflowId: string; runId: string }> {
+    async enroll(body: Enrollment, actor: string, extra: Pick<InvoiceDunningInput, 'carriedFrom'> = {}): Promise<{ workflowId: string; runId: string }> {
       const { customer, invoice } = body;
       const workflowId = invoiceWorkflowId(tenantId, invoice.number);
       if (deps.fx && invoice.currency !== deps.fx.reportingCurrency && deps.fx.rates[invoice.currency] === undefined)
@@ -161,6 +161,8 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           ...(customer.contactName ? { contactName: customer.contactName } : {}),
         },
         cadence,
+        // The ERP sync's rebill or split part: the original's steps go on counting (api/erp-sync-service.ts).
+        ...(extra.carriedFrom ? { carriedFrom: extra.carriedFrom } : {}),
       };
       const start = () =>
         temporal.workflow.start('invoiceDunning', {

@@ -8,6 +8,9 @@ import { migrate } from '../db/migrate';
 import { buildApp } from './app';
 import { connectTemporal } from './temporal-connection';
 import { createErp } from '../integrations/erp/select';
+import { loadErpSyncConfig } from '../config/erp-sync';
+import { createErpSyncService } from './erp-sync-service';
+import { erpSyncRoutes } from './routes/erp-sync';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
 function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
@@ -19,9 +22,10 @@ function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
 /** The API process: migrates, seeds the file cadences, listens, and closes with grace on SIGINT/SIGTERM. */
 async function main() {
   const env = loadEnvOrExit();
-  let cadence, cadences, templates;
+  let cadence, cadences, templates, syncConfig;
   try {
     cadence = loadCadence(env.CADENCE_FILE);
+    syncConfig = loadErpSyncConfig();
     templates = loadEmailTemplates();
     cadences = loadFileCadences(env.CADENCE_DIR, cadence);
     for (const c of cadences) checkCadenceTemplates(c, templates);
@@ -50,6 +54,24 @@ async function main() {
     erp: createErp(env, { sql }, { timeoutMs: 5_000 }),
     logger: { level: env.LOG_LEVEL },
   });
+  // The ERP sync (docs/erp-sync.md): its routes, and the tenant's schedule created or brought up to date (in the
+  // background: the API serves while Temporal is still coming up, and the next start tries again).
+  const erpSync = createErpSyncService({
+    sql, temporal, tenantId: env.TENANT_ID, connection: env.ERP_CONNECTION, erpKind: env.ERP_KIND, taskQueue: env.TEMPORAL_TASK_QUEUE,
+    config: syncConfig, ...(env.ERP_SYNC_INTERVAL_MINUTES ? { envIntervalMinutes: env.ERP_SYNC_INTERVAL_MINUTES } : {}),
+  });
+  await app.register(erpSyncRoutes, { erpSync });
+  let scheduling: NodeJS.Timeout | undefined;
+  const ensureSchedule = (): void =>
+    void erpSync.ensureSchedule().then(
+      ({ created }) => app.log.info({ scheduleId: erpSync.scheduleId, created }, 'ERP sync schedule in place'),
+      (err: Error) => {
+        app.log.warn({ err, scheduleId: erpSync.scheduleId }, 'ERP sync schedule not in place yet; trying again in 15 s');
+        scheduling = setTimeout(ensureSchedule, 15_000);
+        scheduling.unref();
+      },
+    );
+  if (env.ERP_SYNC === 'on') ensureSchedule();
   // First start of a tenant: the file cadences become version N, active. Afterwards the API is where cadences change.
   await app.cadences.seedDefaults(cadences);
   // Stored worklist priorities that went stale (a new day in a customer's time zone, an input changed by the worker)
@@ -60,6 +82,7 @@ async function main() {
   refreshing.unref();
   const close = async () => {
     clearInterval(refreshing);
+    clearTimeout(scheduling);
     await app.close();
     await connection.close();
     await sql.end({ timeout: 5 });

@@ -40,6 +40,10 @@ export const envSchema = z.object({
   TRYTON_PASSWORD: z.string().min(1).default('admin'),
   /** The ERP connection's name: the sync's schedule and cursor are per tenant and connection. */
   ERP_CONNECTION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes').default('main'),
+  /** 'off': the API neither creates nor updates the ERP sync's schedule (an existing one is left as it is). */
+  ERP_SYNC: z.enum(['on', 'off']).default('on'),
+  /** The sync's interval, above config/erp-sync.json's and below one set through PUT /erp-sync/interval. */
+  ERP_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1440).optional(),
   ERP_API_KEY: z.string().min(1).default('dev-erp-key'),
   ERP_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('dev-erp-webhook-secret'),
   API_HOST: z.string().min(1).default('127.0.0.1'),

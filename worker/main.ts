@@ -2,7 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
-import { loadAuthorityMatrix, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
+import { loadAuthorityMatrix, loadCadence, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
+import { loadErpSyncConfig } from '../config/erp-sync';
+import { createSyncEnroller } from '../api/erp-sync-service';
 import { createActivities } from '../activities';
 import { createErp } from '../integrations/erp/select';
 import { createSql } from '../db/sql';
@@ -11,9 +13,11 @@ import { preloadModules, workflowsPath } from './workflows-path';
 /** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
 async function main() {
   const env = loadEnvOrExit();
-  let templates, fx, resolutionMatrix, authorityMatrix;
+  let templates, fx, resolutionMatrix, authorityMatrix, erpSync, defaultCadenceId;
   try {
     templates = loadEmailTemplates();
+    erpSync = loadErpSyncConfig();
+    defaultCadenceId = loadCadence(env.CADENCE_FILE).id;
     fx = loadReportingConfig();
     resolutionMatrix = loadResolutionMatrix();
     authorityMatrix = loadAuthorityMatrix();
@@ -56,6 +60,9 @@ async function main() {
         fx,
         resolutionMatrix,
         authorityMatrix,
+        // The ERP sync enrolls as POST /invoices does, trusting the ERP's data (no per-invoice ERP check).
+        erpSync,
+        enrollInvoice: createSyncEnroller({ sql, temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, templates, defaultCadenceId, fx }),
       }),
     });
     console.log(`worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS}`);

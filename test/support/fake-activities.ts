@@ -193,6 +193,15 @@ export function createFakeActivities(initial: Record<string, Partial<ErpInvoiceB
     async recordCustomerActivity(rec) {
       record('recordCustomerActivity', [rec]);
     },
+    // The ERP sync's activities (activities/erp-sync.ts) are no invoice workflow's: its tests run the real ones.
+    ...(Object.fromEntries(
+      (['erpSyncStartRun', 'erpSyncPage', 'erpSyncAdmitDue', 'erpSyncFinishRun'] as const).map((name) => [
+        name,
+        async () => {
+          throw new Error(`${name} is not faked: the ERP sync's tests run the real activities`);
+        },
+      ]),
+    ) as unknown as Pick<Activities, 'erpSyncStartRun' | 'erpSyncPage' | 'erpSyncAdmitDue' | 'erpSyncFinishRun'>),
   };
   return {
     activities: onServerClock(activities),

@@ -15,7 +15,7 @@ import { userWithToken } from './auth';
  * The product as a user runs it: API and worker as their own processes, against the real Temporal
  * dev server and PostgreSQL from globalSetup, a real SMTP peer and the ERP simulator.
  */
-export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number }) {
+export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number; erpSync?: boolean }) {
   const apiPort = await freePort();
   // The tenant's only cadence is the fixture: every invoice pins it.
   const cadenceDir = mkdtempSync(path.join(os.tmpdir(), 'e2e-cadences-'));
@@ -40,6 +40,10 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
     CADENCE_DIR: cadenceDir,
     CONSOLIDATION_GATHER_SECONDS: String(opts.gatherSeconds ?? 1),
     LOG_LEVEL: 'warn',
+    // The ERP sync's schedule only where a test asks for it (it would enroll the simulator's invoices on its own),
+    // and then daily: the test triggers its runs.
+    ERP_SYNC: opts.erpSync ? 'on' : 'off',
+    ERP_SYNC_INTERVAL_MINUTES: '1440',
   };
   const quiet = !process.env.E2E_VERBOSE;
   const api = await startApi(env, { quiet });
