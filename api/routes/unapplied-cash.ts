@@ -136,7 +136,8 @@ export const unappliedCashRoutes: FastifyPluginAsyncZod<{ cash: UnappliedCashSer
           rejected: z.array(z.object({ position: z.string(), reason: z.string() })).describe('lines that cannot be read, with the field and why'),
         }),
         ...errors,
-        413: errorResponses[400],
+        413: errorResponses[400].describe('the file is larger than 20 MB'),
+        415: errorResponses[400].describe('a body that is neither multipart nor JSON nor text'),
       },
     },
     handler: async (request) => {

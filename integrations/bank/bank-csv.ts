@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync';
-import { amountToMinor, BankStatementError, checkCurrency, digestIds, type BankEntry, type ParsedStatement, type SkippedLine } from './statement';
+import { amountToMinor, bankText, BankStatementError, boundedId, checkCurrency, digestIds, PAYER_MAX, REMITTANCE_MAX, type BankEntry, type ParsedStatement, type SkippedLine } from './statement';
 
 /**
  * A bank CSV export: a header line, then one line per transaction. Columns are found by name (case and
@@ -74,11 +74,11 @@ export function parseBankCsv(text: string): ParsedStatement {
       if (amountMinor < 0) return ignored.push({ position, reason: 'a negative amount (money paid out), not a payment received' });
       if (amountMinor === 0) throw new RangeError('amount: zero');
       const { bookingDate, receivedAt } = csvDate(cell('date'));
-      const payerName = cell('payer') || null;
-      const remittance = cell('reference');
-      const id = cell('id') || null;
+      const payerName = bankText(cell('payer'), PAYER_MAX) || null;
+      const remittance = bankText(cell('reference'), REMITTANCE_MAX);
+      const id = bankText(cell('id'), 10_000) || null;
       entries.push({
-        entryId: id ? `csv:${id}` : ids([bookingDate, amountMinor, currency, payerName, remittance]),
+        entryId: id ? boundedId(`csv:${id}`) : ids([bookingDate, amountMinor, currency, payerName, remittance]),
         position,
         amountMinor,
         currency,
@@ -87,7 +87,7 @@ export function parseBankCsv(text: string): ParsedStatement {
         payerName,
         remittance,
         endToEndId: null,
-        bankRef: id,
+        bankRef: id ? id.slice(0, 200) : null,
       });
     } catch (err) {
       rejected.push({ position, reason: err instanceof Error ? err.message : String(err) });

@@ -1,5 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { amountToMinor, BankStatementError, checkCurrency, digestIds, type BankEntry, type ParsedStatement, type SkippedLine } from './statement';
+import { amountToMinor, bankText, BankStatementError, boundedId, checkCurrency, digestIds, PAYER_MAX, REMITTANCE_MAX, type BankEntry, type ParsedStatement, type SkippedLine } from './statement';
 
 /**
  * ISO 20022 camt.053 (BankToCustomerStatement), versions .001.02 to .001.08 alike: `Document/BkToCstmrStmt/Stmt`,
@@ -86,18 +86,18 @@ export function parseCamt053(xml: string): ParsedStatement {
           const amountMinor = amountToMinor(value, currency);
           if (amountMinor <= 0) throw new RangeError(`amount must be positive, found ${value}`);
           const endToEnd = text(at(tx, 'Refs', 'EndToEndId'));
-          const endToEndId = endToEnd && endToEnd !== 'NOTPROVIDED' ? endToEnd : null;
-          const bankRef = text(at(tx, 'Refs', 'AcctSvcrRef')) ?? (entryRef ? `${entryRef}${suffix}` : null);
-          const payerName = text(at(tx, 'RltdPties', 'Dbtr', 'Nm')) ?? text(at(tx, 'RltdPties', 'Dbtr', 'Pty', 'Nm')) ?? null;
-          const remittance = [
+          const endToEndId = endToEnd && endToEnd !== 'NOTPROVIDED' ? bankText(endToEnd, 200) || null : null;
+          const bankRef = bankText(text(at(tx, 'Refs', 'AcctSvcrRef')) ?? (entryRef ? `${entryRef}${suffix}` : null), 200) || null;
+          const payerName = bankText(text(at(tx, 'RltdPties', 'Dbtr', 'Nm')) ?? text(at(tx, 'RltdPties', 'Dbtr', 'Pty', 'Nm')), PAYER_MAX) || null;
+          const remittance = bankText([
             ...list(at(tx, 'RmtInf', 'Ustrd')).map(text),
             ...list(at(tx, 'RmtInf', 'Strd')).map((st) => text(at(st, 'CdtrRefInf', 'Ref'))),
           ]
             .filter((r): r is string => r !== undefined && r !== '')
-            .join(' / ');
+            .join(' / '), REMITTANCE_MAX);
           const ref = bankRef ?? endToEndId;
           made.push({
-            entryId: ref ? `${acct ?? stmtId ?? ''}:${ref}` : ids([acct, booked, amountMinor, currency, payerName, remittance]),
+            entryId: ref ? boundedId(`${acct ?? stmtId ?? ''}:${ref}`) : ids([acct, booked, amountMinor, currency, payerName, remittance]),
             position,
             amountMinor,
             currency,

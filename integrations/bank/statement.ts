@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isCurrencyCode, parseDecimalAmount } from '../../domain/money';
+import { neutraliseText } from '../../domain/text';
 
 /**
  * A bank statement's incoming payments, as the unapplied-cash queue takes them (api/unapplied-cash-service.ts):
@@ -82,3 +83,20 @@ export function digestIds() {
     return `sha:${digest}#${n}`;
   };
 }
+
+/**
+ * Text from a bank file as the queue stores it: control characters (a NUL PostgreSQL cannot store, escapes
+ * that would reach a terminal) removed, runs of blanks as one, trimmed, at most `max` characters.
+ */
+export function bankText(text: string | undefined | null, max: number): string {
+  return neutraliseText(text ?? '', { multiLine: false }).replace(/\s+/g, ' ').trim().slice(0, max);
+}
+
+/** An entry id within the queue's bound (300): a longer bank reference is replaced by its digest. */
+export function boundedId(id: string): string {
+  const clean = bankText(id, 100_000);
+  return clean.length <= 200 ? clean : `sha:${createHash('sha256').update(clean).digest('hex').slice(0, 40)}`;
+}
+
+export const PAYER_MAX = 200;
+export const REMITTANCE_MAX = 2_000;

@@ -116,6 +116,14 @@ describe('bank CSV', () => {
     expect(() => parseBankCsv('')).toThrow(BankStatementError);
   });
 
+  it('control characters are dropped, long texts cut, a reference too long for the queue replaced by its digest', () => {
+    const long = 'R'.repeat(500);
+    const parsed = parseBankCsv(`date,amount,currency,payer,reference,id\n2026-11-30,1.00,EUR,"Bad\u0000 \u001b[31mName",${'x'.repeat(5_000)},${long}\n`);
+    expect(parsed.entries[0]).toMatchObject({ payerName: 'Bad [31mName', bankRef: long.slice(0, 200) });
+    expect(parsed.entries[0]!.remittance).toHaveLength(2_000);
+    expect(parsed.entries[0]!.entryId).toMatch(/^sha:[0-9a-f]{40}$/);
+  });
+
   it('non-numeric amounts are rejected, never read as floats', () => {
     const parsed = parseBankCsv('date,amount,currency\n2026-11-30,1e3,EUR\n2026-11-30,abc,EUR\n2026-11-30,0.00,EUR\n');
     expect(parsed.entries).toEqual([]);
