@@ -5,6 +5,7 @@ import type { UnappliedCashService } from '../unapplied-cash-service';
 import { amountMinorSchema, customerParams, errorResponses, invoiceNumberSchema, pageQuery } from '../schemas';
 import { multiLineText } from '../../domain/text';
 import { DomainError } from '../errors';
+import { minimumRole } from '../auth';
 import { validationIssue } from '../../config/validation-issues';
 
 /**
@@ -121,6 +122,8 @@ export const unappliedCashRoutes: FastifyPluginAsyncZod<{ cash: UnappliedCashSer
 
   app.post('/bank-statements', {
     config: { idempotent: false },
+    // Before the body is read: a statement holds every payer's payments.
+    onRequest: minimumRole('team_lead'),
     schema: {
       summary: 'Upload a bank statement (multipart, field "file": ISO 20022 camt.053 XML or a CSV with date, amount, currency, payer, reference): its credits join the queue once each',
       consumes: ['multipart/form-data'],
@@ -142,9 +145,17 @@ export const unappliedCashRoutes: FastifyPluginAsyncZod<{ cash: UnappliedCashSer
     },
     handler: async (request) => {
       if (!request.isMultipart()) throw new DomainError('validation_failed', 'send the statement as multipart/form-data with a file field', { issues: [validationIssue(['file'], 'required', 'a multipart file is required')] });
-      const file = await request.file();
-      if (!file) throw new DomainError('validation_failed', 'no file in the upload', { issues: [validationIssue(['file'], 'required', 'a multipart file is required')] });
-      const content = await file.toBuffer();
+      let content: Buffer;
+      try {
+        const file = await request.file();
+        if (!file) throw new DomainError('validation_failed', 'no file in the upload', { issues: [validationIssue(['file'], 'required', 'a multipart file is required')] });
+        content = await file.toBuffer();
+      } catch (err) {
+        // A body too large keeps its 413; a malformed multipart body (no boundary, cut short) is the client's: 400.
+        if (err instanceof DomainError || (err as { statusCode?: number }).statusCode === 413) throw err;
+        const why = err instanceof Error ? err.message : String(err);
+        throw new DomainError('validation_failed', `not a readable multipart upload: ${why}`, { issues: [validationIssue(['file'], 'invalid_multipart', why)] });
+      }
       if (content.length === 0) throw new DomainError('validation_failed', 'the uploaded file is empty', { issues: [validationIssue(['file'], 'too_small', 'the file is empty')] });
       return cash.importStatement(request.user, content);
     },

@@ -163,6 +163,10 @@ describe('bank statements', () => {
     const res = await upload(fixture('malformed.xml'), 'bad.xml');
     expect(res).toMatchObject({ status: 400, body: { error: 'validation_failed', issues: [expect.objectContaining({ path: 'file' })] } });
     expect(res.body.message).toMatch(/not well-formed XML/);
+    // A multipart body without its boundary is the client's mistake too.
+    const broken = await fetch(`http://${stack.env.API_HOST}:${stack.env.API_PORT}/bank-statements`, { method: 'POST', headers: { authorization: `Bearer ${lena}`, 'content-type': 'multipart/form-data' }, body: 'x' });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: string }).error).toBe('validation_failed');
     expect((await stack.sql`select count(*)::int as n from unapplied_cash where tenant_id = ${stack.tenantId}`)[0]!.n).toBe(before);
   });
 
