@@ -35,6 +35,8 @@ import { createConfigDocuments, type ConfigDocumentsService, type ConfigDocument
 import { configDocumentRoutes } from './routes/config-documents';
 import { createTotalsCache } from './totals-cache';
 import { memoizeZoneOffsets } from './zone-offsets';
+import { createImportsService } from './imports-service';
+import { importRoutes } from './routes/imports';
 import { cashApplyingErp, createUnappliedCashService } from './unapplied-cash-service';
 import { unappliedCashRoutes } from './routes/unapplied-cash';
 
@@ -150,6 +152,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(promiseRoutes, { promises: createPromisesService(work, cadences) });
   await app.register(pauseRoutes, { pauses: createPausesService(work) });
   await app.register(disputeRoutes, { service: createDisputeApprovalService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, configDocs }) });
+  // Bulk import of AR exports into the ledger (docs/imports.md); without an ERP connection the ledger is the system of record.
+  await app.register(importRoutes, { imports: createImportsService({ sql: deps.sql, tenantId: deps.tenantId, erpKind: deps.erp ? ((deps.erp as { kind?: string }).kind ?? 'simulator') : 'ledger', log: app.log }) });
   await app.register(unappliedCashRoutes, { cash });
   return app;
 }

@@ -4,11 +4,12 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { loadEnvOrExit } from '../config/env';
-import { importJob, importReport, rejectedRows } from '../db/imports';
+import { importReport } from '../db/imports';
 import { migrate } from '../db/migrate';
 import { createSql, type Sql } from '../db/sql';
 import { PRESET_NAMES, type CustomMapping, type PresetName } from '../domain/imports/presets';
 import { isCurrencyCode } from '../domain/money';
+import { rejectFileLines } from '../integrations/import/rejects';
 import { createImport, ImportRequestError, runImport, type ImportProgress, type ImportRequest, type ImportResult } from '../integrations/import/importer';
 
 /**
@@ -76,25 +77,12 @@ export function parseImportArgs(argv: string[]) {
   };
 }
 
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-
-/** The rejected rows as a CSV: the file's own columns, then `row` and `reason`. */
+/** The rejected rows as a CSV file: the file's own columns, then `row` and `reason`; answers how many. */
 export async function writeRejectFile(sql: Sql, tenantId: string, importId: number, file: string): Promise<number> {
-  const job = await importJob(sql, tenantId, importId);
-  const header = job?.header ?? [];
   const out = createWriteStream(file);
-  const write = async (line: string) => {
-    if (!out.write(`${line}\n`)) await once(out, 'drain');
-  };
-  await write([...header, 'row', 'reason'].map(csvCell).join(','));
-  let n = 0;
-  for await (const r of rejectedRows(sql, importId)) {
-    const cells = [...(r.cells ?? [])];
-    while (cells.length < header.length) cells.push('');
-    await write([...cells, r.rowNumber, r.issues.map((i) => `${i.column}: ${i.reason}`).join('; ')].map(csvCell).join(','));
+  let n = -1; // the header line
+  for await (const line of rejectFileLines(sql, tenantId, importId)) {
+    if (!out.write(line)) await once(out, 'drain');
     n++;
   }
   out.end();
