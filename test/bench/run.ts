@@ -20,6 +20,10 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   'history-size': { temporal: true, load: () => import('./history-size.bench') },
   // Starts its own stack (PostgreSQL, Temporal dev server, API and worker processes): no bundle of run.ts's.
   'dev-server': { load: () => import('./dev-server.bench') },
+  // Starts its own PostgreSQL: a generated 100k-row CSV and XLSX through the importer.
+  import: { load: () => import('./import.bench') },
+  // Starts a Tryton of its own, seeded with 10,000 invoices (minutes the first time, cached in .tools/tryton-db/).
+  'tryton-sync': { load: () => import('./tryton-sync.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */
