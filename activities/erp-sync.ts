@@ -53,6 +53,15 @@ export interface ErpSyncActivityDeps {
 
 const ACTOR = 'erp-sync';
 
+/** Tells Temporal the activity is alive (a no-op outside an activity, e.g. in a test calling the function). */
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // not in an activity
+  }
+}
+
 /** Runs `work` over `items`, at most `limit` at a time. */
 async function eachBounded<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -60,6 +69,7 @@ async function eachBounded<T>(items: T[], limit: number, work: (item: T) => Prom
     while (next < items.length) {
       const item = items[next++]!;
       await work(item);
+      heartbeat(); // alive: a worker killed mid-page is noticed within the heartbeat timeout, and the page retried
     }
   });
   await Promise.all(lanes);
@@ -183,7 +193,7 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
       const { tenantId } = req;
       const cursor = (await syncState(sql, req))?.cursor ?? null;
       const page = await erp.listChanges({ cursor, limit: req.pageSize });
-      Context.current().heartbeat();
+      heartbeat();
       const counters = zeroCounters();
       const errors: SyncErrorInput[] = [];
       counters.pages = 1;
@@ -228,11 +238,11 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
         }
         await recordSignalled(sql, tenantId, { invoiceNumber: r.invoiceNumber, dueDate: r.dueDate, openAmountMinor: r.openAmountMinor, status: r.status, changedAt: r.changedAt });
       });
-      Context.current().heartbeat();
+      heartbeat();
 
       // Not enrolled: enrolled now when the policy admits them (or they carry an enrolled original's dunning).
       await enrollCandidates(tenantId, page.receivables.filter((r) => !enrolled.has(r.invoiceNumber)), customers, { counters, errors });
-      Context.current().heartbeat();
+      heartbeat();
 
       // The ledger, the queue of unapplied cash, the run's counters and the cursor: together, or not at all.
       const ledger: LedgerInvoice[] = page.receivables.map((r) => ({

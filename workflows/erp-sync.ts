@@ -19,7 +19,7 @@ const { erpSyncStartRun, erpSyncFinishRun } = proxyActivities<ErpSyncActivities>
 // (an hour and more), permanent refusals at once; the run then ends 'failed' and the next one starts where it stopped.
 const { erpSyncPage, erpSyncAdmitDue } = proxyActivities<ErpSyncActivities>({
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
