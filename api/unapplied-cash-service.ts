@@ -11,6 +11,7 @@ import {
   cashIdsOf,
   insertUnappliedCash,
   invoiceKnown,
+  knownInvoiceOwners,
   matchingCandidates,
   pageOfUnappliedCash,
   recordCashApplication,
@@ -210,20 +211,31 @@ export function createUnappliedCashService(deps: { sql: Sql; temporal: Client; t
     return deps.erp;
   }
 
-  /** The allocations checked against the item and the ERP's current balances (the system of record); throws the refusal. */
-  async function checkAllocations(row: QueueRow, allocations: CashAllocation[]): Promise<void> {
+  /** Each invoice once: 422 invalid_request with an issue at each repeat (the request's own positions). */
+  function refuseDuplicates(allocations: CashAllocation[]): void {
     const numbers = allocations.map((a) => a.invoiceNumber);
     const twice = numbers.filter((n, i) => numbers.indexOf(n) !== i);
     if (twice.length > 0)
       throw new DomainError('invalid_request', `invoice ${twice[0]} is allocated more than once: give each invoice one allocation`, {
         issues: allocations.flatMap((a, i) => (twice.includes(a.invoiceNumber) && numbers.indexOf(a.invoiceNumber) !== i ? [validationIssue(['body', 'allocations', i, 'invoiceNumber'], 'duplicate', `invoice ${a.invoiceNumber} appears twice`)] : [])),
       });
+  }
+
+  /** The allocations checked against the item and the ERP's current balances (the system of record); throws the refusal. */
+  async function checkAllocations(user: AuthUser, row: QueueRow, allocations: CashAllocation[]): Promise<void> {
+    const numbers = allocations.map((a) => a.invoiceNumber);
     const total = allocations.reduce((s, a) => s + a.amountMinor, 0);
     const unapplied = row.amount_minor - row.applied_minor;
     if (total > unapplied)
       throw new DomainError('invalid_amount', `the allocations add up to ${total}, more than the ${unapplied} ${row.currency} still unapplied of the payment`, { allocatedMinor: total, unappliedMinor: unapplied });
+    const owners = await knownInvoiceOwners(sql, tenantId, numbers);
+    const scope = portfolioScope(user);
     for (const n of numbers) {
-      if (!(await invoiceKnown(sql, tenantId, n))) throw new DomainError('not_found', `invoice ${n} not found: allocations go to invoices in dunning or in the synced or imported ledger`, { invoiceNumber: n });
+      const owner = owners.get(n);
+      if (!owner) throw new DomainError('not_found', `invoice ${n} not found: allocations go to invoices in dunning or in the synced or imported ledger`, { invoiceNumber: n });
+      // A collector applies cash to their own portfolio's invoices; whose invoice another customer's money pays is a team lead's call.
+      if (scope !== undefined && owner.collectorId !== scope)
+        throw new DomainError('not_in_portfolio', `invoice ${n} is of customer ${owner.customerId}, not in the portfolio of ${user.userId}`, { invoiceNumber: n });
     }
     const erp = requireErp();
     for (const a of allocations) {
@@ -282,13 +294,16 @@ export function createUnappliedCashService(deps: { sql: Sql; temporal: Client; t
      * Idempotency-Key goes to it). Checked first against the ERP's balances; an ERP that refuses anyway is 422
      * payment_rejected with its message; one that cannot be reached is 503 and nothing is recorded as applied.
      */
-    async apply(user: AuthUser, id: number, allocations: CashAllocation[]): Promise<ApplicationView> {
+    async apply(user: AuthUser, id: number, requested: CashAllocation[]): Promise<ApplicationView> {
       const first = await itemFor(user, id);
-      const key = `cash-${tenantId}-${id}-${sha([...allocations].sort((a, b) => (a.invoiceNumber < b.invoiceNumber ? -1 : 1)).map((a) => [a.invoiceNumber, a.amountMinor]))}`;
+      refuseDuplicates(requested);
+      // One order for one allocation set: the key, the ERP's request (its idempotency compares the body) and the record.
+      const allocations = [...requested].sort((a, b) => (a.invoiceNumber < b.invoiceNumber ? -1 : a.invoiceNumber > b.invoiceNumber ? 1 : a.amountMinor - b.amountMinor));
+      const key = `cash-${tenantId}-${id}-${sha(allocations.map((a) => [a.invoiceNumber, a.amountMinor]))}`;
       const before = await cashApplication(sql, tenantId, key);
       if (before) return applicationView(before, await notifyInvoices(before, first.currency, first.received_at.toISOString()), true);
       if (first.status !== 'open') throw new DomainError('payment_conflict', `item ${id} is ${first.status === 'applied' ? 'applied in full' : `resolved as ${first.status}`}: nothing is left to apply`);
-      await checkAllocations(first, allocations);
+      await checkAllocations(user, first, allocations);
       const erp = requireErp();
 
       const recorded = await sql.begin(async (tx) => {

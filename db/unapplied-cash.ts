@@ -300,3 +300,15 @@ export async function cashIdsOf(db: Db, tenantId: string, source: CashSource, pa
     select id, payment_id from unapplied_cash where tenant_id = ${tenantId} and source = ${source} and payment_id = any(${paymentIds})`;
   return new Map(rows.map((r) => [r.payment_id, r.id]));
 }
+
+/** Invoices known here (in dunning, else in the ledger) among these numbers, with their customer and its collector. */
+export async function knownInvoiceOwners(db: Db, tenantId: string, invoiceNumbers: string[]): Promise<Map<string, { customerId: string; collectorId: string | null }>> {
+  const rows = await db<{ invoice_number: string; customer_id: string; collector_id: string | null }[]>`
+    select k.invoice_number, k.customer_id, c.collector_id from (
+      select invoice_number, customer_id from invoices where tenant_id = ${tenantId} and invoice_number = any(${invoiceNumbers})
+      union
+      select invoice_number, customer_id from ledger_invoices l where tenant_id = ${tenantId} and invoice_number = any(${invoiceNumbers})
+        and not exists (select 1 from invoices e where e.tenant_id = l.tenant_id and e.invoice_number = l.invoice_number)
+    ) k left join customers c on c.tenant_id = ${tenantId} and c.customer_id = k.customer_id`;
+  return new Map(rows.map((r) => [r.invoice_number, { customerId: r.customer_id, collectorId: r.collector_id }]));
+}

@@ -34,6 +34,7 @@ beforeAll(async () => {
   await enroll('CASH-2', 'CUST-A', 25_000);
   await enroll('CASH-3', 'CUST-A', 4_000);
   await enroll('CASH-USD', 'CUST-A', 7_000, {}, 'USD');
+  await enroll('CASH-BEN', 'CUST-B', 3_000, { collectorId: 'ben' });
   await enroll('INV-0101', 'CUST-GLOBEX', 100_000, { name: 'Globex GmbH' });
   await enroll('INV-0102', 'CUST-GLOBEX', 23_450, { name: 'Globex GmbH' });
 });
@@ -99,6 +100,8 @@ describe('an unapplied ERP payment applied to two enrolled invoices', () => {
     expect(await apply([{ invoiceNumber: 'CASH-1', amountMinor: 10_001 }])).toMatchObject({ status: 422, body: { error: 'invalid_amount', invoiceNumber: 'CASH-1', openAmountMinor: 10_000 } });
     expect(await apply([{ invoiceNumber: 'CASH-USD', amountMinor: 1_000 }])).toMatchObject({ status: 422, body: { error: 'currency_mismatch' } });
     expect(await apply([{ invoiceNumber: 'NO-SUCH', amountMinor: 1_000 }])).toMatchObject({ status: 404 });
+    // Another collector's customer: a team lead's call, not anna's.
+    expect(await apply([{ invoiceNumber: 'CASH-BEN', amountMinor: 1_000 }])).toMatchObject({ status: 403, body: { error: 'not_in_portfolio', invoiceNumber: 'CASH-BEN' } });
     expect(await erpInvoice('CASH-1')).toMatchObject({ status: 'open', openAmountMinor: 10_000 });
     expect((await stack.api('GET', `/unapplied-cash/${id}`, undefined, anna)).body).toMatchObject({ appliedMinor: 0, status: 'open', applications: [] });
   });
