@@ -6,6 +6,8 @@ import { startTestApp, type TestApp } from '../support/test-app';
 import { userWithToken } from '../support/auth';
 import { createHttpErp } from '../../integrations/erp/http-erp';
 import { recordUnappliedPayments } from '../../db/unapplied-cash';
+import { upsertLedgerInvoices } from '../../db/ledger';
+import { ERP_SIGNATURE_HEADER, ERP_TIMESTAMP_HEADER, signTimestampedWebhook } from '../../integrations/erp/webhook-signature';
 
 /**
  * The unapplied-cash queue through the product as it runs (API and worker processes, PostgreSQL, the Temporal
@@ -211,6 +213,29 @@ describe('the ERP webhook and the queue\u2019s figures', () => {
     expect(refused).toMatchObject({ status: 422, body: { error: 'payment_rejected' } });
     expect(refused.body.message).toContain('was received for an invoice and applied to it');
     expect(await erpInvoice('CASH-3')).toMatchObject({ openAmountMinor: 4_000 });
+  });
+
+  it('a webhook payment for an invoice of the ledger (synced or imported, not enrolled) is the sync\'s to reconcile: ignored, not queued', async () => {
+    await upsertLedgerInvoices(stack.sql, stack.tenantId, [
+      { invoiceNumber: 'LEDGER-1', customerId: 'CUST-A', currency: 'EUR', amountMinor: 5_000, openAmountMinor: 5_000, status: 'open', issueDate: '2026-10-01', dueDate: '2026-12-31', settledDate: null, rebillOf: null, disputed: false },
+    ], { source: 'import' });
+    const event = {
+      eventId: 'evt-ledger-1',
+      type: 'payment.applied',
+      occurredAt: new Date().toISOString(),
+      payment: { paymentId: 'PAY-LEDGER-1', invoiceNumber: 'LEDGER-1', amountMinor: 5_000, currency: 'EUR', receivedAt: new Date().toISOString() },
+      invoice: { invoiceNumber: 'LEDGER-1', customerId: 'CUST-A', currency: 'EUR', openAmountMinor: 0, status: 'paid' },
+    };
+    const raw = JSON.stringify(event);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await fetch(`http://${stack.env.API_HOST}:${stack.env.API_PORT}/webhooks/erp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [ERP_SIGNATURE_HEADER]: signTimestampedWebhook(stack.env.ERP_WEBHOOK_SECRET ?? '', timestamp, raw), [ERP_TIMESTAMP_HEADER]: String(timestamp) },
+      body: raw,
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ result: 'ignored' });
+    expect(await stack.sql`select 1 from unapplied_cash where tenant_id = ${stack.tenantId} and payment_id = 'PAY-LEDGER-1'`).toHaveLength(0);
   });
 
   it('the list shows totals per currency and the oldest age; collectors see their portfolio only', async () => {
