@@ -124,6 +124,16 @@ describe('malformed files', () => {
     expect(await ledgerCount(t)).toBe(0);
   });
 
+  it('a CSV that cannot be parsed (an unclosed quote) fails the import and stores nothing', async () => {
+    const t = tenant();
+    const file = path.join(dir, 'unclosed.csv');
+    writeFileSync(file, `${readFileSync(fixture('own.csv'), 'utf8')}INV-9,C-9,"Unclosed,,,EUR,1.00,,2026-01-01,2026-02-01,,,,\n`);
+    const r = await importFile(t, file);
+    expect(r).toMatchObject({ status: 'failed', stored: false });
+    expect(r.error).toMatch(/^the CSV cannot be read: .*quote/i);
+    expect(await ledgerCount(t)).toBe(0);
+  });
+
   it('wrong columns: refused with what the presets expect', async () => {
     const t = tenant();
     const r = await importFile(t, fixture('wrong-columns.csv'));
