@@ -15,6 +15,7 @@ import {
   matchingCandidates,
   pageOfUnappliedCash,
   recordCashApplication,
+  recordCashNotifications,
   resolveUnappliedCash,
   unappliedCashItem,
   unappliedCashTotals,
@@ -203,6 +204,7 @@ export function createUnappliedCashService(deps: { sql: Sql; temporal: Client; t
         else outcome.set(inv.invoiceNumber, 'not_reached'); // Temporal down: applying again (the same request) tells it; so does the sync
       }
     }
+    await recordCashNotifications(sql, tenantId, a.idempotency_key, Object.fromEntries(outcome));
     return outcome;
   }
 
@@ -285,7 +287,9 @@ export function createUnappliedCashService(deps: { sql: Sql; temporal: Client; t
     async get(user: AuthUser, id: number) {
       const row = await itemFor(user, id);
       const applications = await applicationsOfCash(sql, tenantId, id);
-      return { ...view(row, await suggestionsFor(row)), applications: applications.map((a) => applicationView(a, new Map(), false)) };
+      // Each invoice's workflow as the application's last attempt to tell it found it.
+      const told = (a: CashApplicationRow) => new Map(Object.entries((a.erp_result as { workflows?: Record<string, ApplicationView['invoices'][number]['workflow']> }).workflows ?? {}));
+      return { ...view(row, await suggestionsFor(row)), applications: applications.map((a) => applicationView(a, told(a), false)) };
     },
 
     /**

@@ -214,6 +214,16 @@ export async function recordCashApplication(
     where tenant_id = ${tenantId} and id = ${a.cashId}`;
 }
 
+/**
+ * Whether each invoice's workflow was told of the application, as the last attempt found it (notified, closed,
+ * not_enrolled, not_reached), kept beside the ERP's answer (erp_result.workflows) for the item's view.
+ */
+export async function recordCashNotifications(db: Db, tenantId: string, idempotencyKey: string, outcomes: Record<string, string>): Promise<void> {
+  await db`
+    update unapplied_cash_applications set erp_result = erp_result || jsonb_build_object('workflows', ${db.json(outcomes as never)}::jsonb)
+    where tenant_id = ${tenantId} and idempotency_key = ${idempotencyKey}`;
+}
+
 /** Resolves what is left of an open item as a refund or on account. */
 export async function resolveUnappliedCash(db: Db, tenantId: string, id: number, r: { as: 'refund' | 'on_account'; note: string; by: string }): Promise<void> {
   await db`

@@ -137,6 +137,7 @@ describe('an unapplied ERP payment applied to two enrolled invoices', () => {
     const item = (await stack.api('GET', `/unapplied-cash/${id}`, undefined, anna)).body;
     expect(item).toMatchObject({ status: 'applied', appliedMinor: 20_000, unappliedMinor: 0, suggestions: [] });
     expect(item.applications).toHaveLength(1);
+    expect(item.applications[0].invoices.map((i: { workflow: string }) => i.workflow)).toEqual(['notified', 'notified']);
     // Each invoice's payment once, by the ERP's record id (its webhook names the same: stored once).
     const payments = await stack.sql`select invoice_number, payment_id from payments where tenant_id = ${stack.tenantId} and invoice_number in ('CASH-1', 'CASH-2') order by invoice_number`;
     expect(payments).toEqual([{ invoice_number: 'CASH-1', payment_id: 'RCPT-1#1' }, { invoice_number: 'CASH-2', payment_id: 'RCPT-1#2' }]);
