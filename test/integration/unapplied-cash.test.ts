@@ -6,6 +6,7 @@ import { startTestApp, type TestApp } from '../support/test-app';
 import { userWithToken } from '../support/auth';
 import { createHttpErp } from '../../integrations/erp/http-erp';
 import { recordUnappliedPayments } from '../../db/unapplied-cash';
+import { normalizeInvoiceRef } from '../../domain/cash-matching';
 import { upsertLedgerInvoices } from '../../db/ledger';
 import { ERP_SIGNATURE_HEADER, ERP_TIMESTAMP_HEADER, signTimestampedWebhook } from '../../integrations/erp/webhook-signature';
 
@@ -264,6 +265,14 @@ describe('the ERP webhook and the queue\u2019s figures', () => {
     expect(annas.items.length).toBeGreaterThan(0);
     expect(annas.items.every((i: { customerId: string | null }) => i.customerId === 'CUST-A' || i.customerId === 'CUST-GLOBEX')).toBe(true);
     expect((await stack.api('GET', '/unapplied-cash', undefined, ben)).body).toMatchObject({ total: 0, items: [], totals: [], oldestAgeDays: null });
+  });
+});
+
+describe('matching in SQL and in domain/cash-matching.ts', () => {
+  it('normalize invoice numbers alike (the index of migration 016 and the suggestions must agree)', async () => {
+    const samples = ['INV-000123', 'inv 123', '0123', 'INVOICE#0042', 'Inv.0', '2026/0017', 'IBM-2041', 'ÄÖ-12', 'INVINV-7', '000', 'A_b.c-9', '  x  '];
+    const rows = await stack.sql<{ ref: string }[]>`select cash_invoice_ref(s) as ref from unnest(${samples}::text[]) with ordinality as t(s, n) order by n`;
+    expect(rows.map((r) => r.ref)).toEqual(samples.map(normalizeInvoiceRef));
   });
 });
 
