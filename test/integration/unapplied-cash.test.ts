@@ -170,6 +170,8 @@ describe('bank statements', () => {
     const res = await upload(fixture('malformed.xml'), 'bad.xml');
     expect(res).toMatchObject({ status: 400, body: { error: 'validation_failed', issues: [expect.objectContaining({ path: 'file' })] } });
     expect(res.body.message).toMatch(/not well-formed XML/);
+    // Larger than 20 MB: 413, nothing read into the queue.
+    expect(await upload(Buffer.alloc(20 * 1024 * 1024 + 1, 'a'), 'huge.csv')).toMatchObject({ status: 413 });
     // A multipart body without its boundary is the client's mistake too.
     const broken = await fetch(`http://${stack.env.API_HOST}:${stack.env.API_PORT}/bank-statements`, { method: 'POST', headers: { authorization: `Bearer ${lena}`, 'content-type': 'multipart/form-data' }, body: 'x' });
     expect(broken.status).toBe(400);
