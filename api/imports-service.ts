@@ -90,7 +90,8 @@ export function createImportsService(deps: ImportsServiceDeps) {
               part.file.resume();
               throw new DomainError('validation_failed', 'one file, in the part named file', { issues: [{ path: `body.${part.fieldname}`, code: 'unrecognized_keys', message: 'one file, named file' }] });
             }
-            const name = path.basename(part.filename || 'upload');
+            // As the user named it, without control characters (PostgreSQL stores no NUL), at most 200 characters.
+            const name = path.basename(part.filename || 'upload').replace(/\p{Cc}/gu, '').slice(0, 200) || 'upload';
             const target = path.join(dir, 'upload');
             await pipeline(part.file, createWriteStream(target));
             if (part.file.truncated) throw new DomainError('validation_failed', `the file is larger than ${maxFileBytes} bytes`, { issues: [{ path: 'body.file', code: 'too_big', message: `at most ${maxFileBytes} bytes` }] });

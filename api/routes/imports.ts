@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { ImportsService } from '../imports-service';
+import { importFieldsSchema, type ImportsService } from '../imports-service';
 import { errorResponses } from '../schemas';
 
 /** Bulk import of AR exports (docs/imports.md): upload, job progress and result, per-row report, reject file. */
@@ -48,6 +48,9 @@ export const importRoutes: FastifyPluginAsyncZod<{ imports: ImportsService }> = 
         '(own | sap-fbl5n | quickbooks-aging | ibm-ar; default detected from the header), `mapping` (a custom column mapping as JSON), ' +
         '`currency`, `dryRun` (true: nothing stored), `keepRejects` (true: store the good rows; default all or nothing). ' +
         'Answers the job at once; AR managers and admins',
+      consumes: ['multipart/form-data'],
+      // Documents the form; the multipart parser leaves the body null (the service reads the parts), hence nullish.
+      body: z.object({ file: z.file().describe('the export, CSV or XLSX'), ...importFieldsSchema.shape, mapping: z.string().optional().describe('a custom column mapping, JSON (docs/imports.md)') }).nullish(),
       response: {
         202: z.object({ importId: z.number(), status: z.literal('queued'), mode: jobSchema.shape.mode, links: z.object({ self: z.string(), report: z.string(), rejects: z.string() }) }),
         ...errorResponses,
@@ -75,8 +78,7 @@ export const importRoutes: FastifyPluginAsyncZod<{ imports: ImportsService }> = 
     schema: {
       summary: 'The rejected rows of an import as CSV: the file’s own columns, then row and reason',
       params: importParams,
-      produces: ['text/csv'],
-      response: { 200: z.string().describe('text/csv'), ...errorResponses },
+      response: { 200: { description: 'the reject file', content: { 'text/csv': { schema: z.string() } } }, ...errorResponses },
     },
     handler: async (request, reply) => {
       const { job, lines } = await imports.rejects(request.user, request.params.importId);
