@@ -90,6 +90,17 @@ export async function writeRejectFile(sql: Sql, tenantId: string, importId: numb
   return n;
 }
 
+/**
+ * How far the import is, in thousandths: reading the file (by bytes) is the first fifth, writing the ledger (by rows)
+ * the rest, about as the time divides (the bench: reading and checking alone runs five to six times faster).
+ */
+const READ_SHARE = 200;
+function permille(p: ImportProgress): number {
+  if (p.phase === 'done') return 1000;
+  if (p.phase !== 'writing') return p.bytesTotal > 0 ? Math.floor((READ_SHARE * p.bytesRead) / p.bytesTotal) : 0;
+  return READ_SHARE + (p.rowsToWrite > 0 ? Math.floor(((1000 - READ_SHARE) * p.rowsWritten) / p.rowsToWrite) : 0);
+}
+
 function progressReporter(fileName: string) {
   if (process.stderr.isTTY) {
     const bar = new SingleBar({
@@ -103,10 +114,10 @@ function progressReporter(fileName: string) {
       update(p: ImportProgress) {
         const payload = { phase: p.phase, rows: p.rowsRead, rate: Math.round(p.rowsPerSecond) };
         if (!started) {
-          bar.start(Math.max(p.bytesTotal, 1), 0, payload);
+          bar.start(1000, 0, payload);
           started = true;
         }
-        bar.update(p.phase === 'reading' ? p.bytesRead : p.bytesTotal, payload);
+        bar.update(permille(p), payload);
       },
       stop: () => started && bar.stop(),
     };
@@ -117,8 +128,8 @@ function progressReporter(fileName: string) {
       const now = performance.now();
       if (now - last < 5_000 && p.phase !== 'done') return;
       last = now;
-      const pct = p.bytesTotal > 0 ? Math.floor((100 * p.bytesRead) / p.bytesTotal) : 0;
-      process.stderr.write(`${fileName}: ${p.phase}, ${p.rowsRead} rows, ${pct}% of the file, ${Math.round(p.rowsPerSecond)} rows/s\n`);
+      const where = p.phase === 'writing' ? `${p.rowsWritten} of ${p.rowsToWrite} rows written` : `${Math.floor(p.bytesTotal > 0 ? (100 * p.bytesRead) / p.bytesTotal : 0)}% of the file read`;
+      process.stderr.write(`${fileName}: ${p.phase}, ${p.rowsRead} rows, ${where}, ${Math.round(p.rowsPerSecond)} rows/s, ${Math.floor(permille(p) / 10)}% done\n`);
     },
     stop: () => undefined,
   };

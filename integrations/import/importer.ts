@@ -61,6 +61,9 @@ export interface ImportProgress {
   bytesRead: number;
   bytesTotal: number;
   rowsPerSecond: number;
+  /** Writing: rows written to the ledger so far, of rowsToWrite (the good rows, duplicates settled). */
+  rowsWritten: number;
+  rowsToWrite: number;
 }
 
 export interface ImportResult extends ImportCounts {
@@ -127,9 +130,12 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
   let preset: string | null = req.mapping ? 'custom' : (req.preset ?? null);
   let header: string[] | null = null;
   let lastWrite = 0;
+  let rowsStaged = 0;
+  let rowsWritten = 0;
+  let rowsToWrite = 0;
   const rate = () => rowsRead / Math.max((performance.now() - t0) / 1000, 0.001);
   const progress = async (force = false) => {
-    const p = { importId, phase, rowsRead, bytesRead, bytesTotal, rowsPerSecond: rate() };
+    const p = { importId, phase, rowsRead, bytesRead, bytesTotal, rowsPerSecond: rate(), rowsWritten, rowsToWrite };
     onProgress(p);
     if (force || performance.now() - lastWrite >= PROGRESS_EVERY_MS) {
       lastWrite = performance.now();
@@ -188,6 +194,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
           if (result.kind === 'skipped') await note({ rowNumber: r.row, outcome: 'skipped', invoiceNumber: result.invoiceNumber, issues: [{ column: 'row', reason: result.reason }] });
           else if (result.kind === 'rejected') await note({ rowNumber: r.row, outcome: 'rejected', invoiceNumber: result.invoiceNumber, issues: result.issues, cells: r.cells });
           else {
+            rowsStaged++;
             staged.push({ rowNumber: r.row, invoice: result.invoice, customer: result.customer, fingerprint: fingerprint(result.invoice, result.customer), cells: r.cells });
             if (staged.length >= BATCH) {
               await stageRows(tx, staged);
@@ -205,6 +212,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
         phase = 'writing';
         await progress(true);
         const { conflicting, repeated } = await takeStagedDuplicates(tx);
+        rowsToWrite = rowsStaged - conflicting.length - repeated.length;
         for (const c of conflicting.sort((a, b) => a.rowNumber - b.rowNumber))
           await note({
             rowNumber: c.rowNumber,
@@ -233,6 +241,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
                 : { rowNumber: b.rowNumber, outcome: 'skipped', invoiceNumber: b.invoice.invoiceNumber, issues: [{ column: 'row', reason: `the ERP (${req.erpKind}) holds this invoice and its word wins: not overwritten by an import` }] },
             );
           }
+          rowsWritten += batch.length;
           await progress();
         }
         const commit = req.mode === 'keep_good' || (req.mode === 'all_or_nothing' && counts.rejected === 0);
@@ -267,7 +276,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
       actor: req.requestedBy,
       details: { importId, fileName: req.fileName, preset, mode: req.mode, status, stored, counts: { ...counts }, error: err },
     });
-    onProgress({ importId, phase: 'done', rowsRead, bytesRead, bytesTotal, rowsPerSecond: result.rowsPerSecond });
+    onProgress({ importId, phase: 'done', rowsRead, bytesRead, bytesTotal, rowsPerSecond: result.rowsPerSecond, rowsWritten, rowsToWrite });
     return result;
   }
 }

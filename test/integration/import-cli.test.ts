@@ -48,7 +48,7 @@ describe('npm run import', () => {
     expect(r.stdout).toMatch(/FAILED \(import \d+, preset own\): 9 rows .* rejected 6, skipped 1; .*nothing stored/);
     expect(r.stderr).toMatch(/6 row\(s\) rejected: nothing stored \(the file is imported all or nothing/);
     // Not a terminal: a progress line rather than a bar.
-    expect(r.stderr).toMatch(/bad-rows\.csv: done, 9 rows, 100% of the file, \d+ rows\/s/);
+    expect(r.stderr).toMatch(/bad-rows\.csv: done, 9 rows, 100% of the file read, \d+ rows\/s, 100% done/);
     expect(await sql`select 1 from ledger_invoices where tenant_id = ${tenantId}`).toHaveLength(0);
   });
 
