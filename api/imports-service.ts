@@ -58,6 +58,27 @@ export interface ImportsServiceDeps {
   maxFileBytes?: number;
 }
 
+function unreadable(err: unknown): DomainError {
+  const message = `the multipart body cannot be read: ${(err as Error).message}`;
+  return new DomainError('validation_failed', message, { issues: [{ path: 'body', code: 'invalid_format', message }] });
+}
+
+/** A multipart body that cannot be read (malformed, cut short, too many parts): 400, never a 500. */
+async function* readParts(request: FastifyRequest, maxFileBytes: number) {
+  const parts = request.parts({ limits: { fileSize: maxFileBytes, files: 1, fields: 10 } })[Symbol.asyncIterator]();
+  for (;;) {
+    let next;
+    try {
+      next = await parts.next();
+    } catch (err) {
+      if (err instanceof DomainError || typeof (err as NodeJS.ErrnoException).errno === 'number') throw err; // ours, or the disk's
+      throw unreadable(err);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
 export function createImportsService(deps: ImportsServiceDeps) {
   const { sql, tenantId } = deps;
   const running = new Set<Promise<unknown>>();
@@ -84,7 +105,7 @@ export function createImportsService(deps: ImportsServiceDeps) {
       try {
         const fields: Record<string, string> = {};
         let file: { path: string; name: string } | undefined;
-        for await (const part of request.parts({ limits: { fileSize: maxFileBytes, files: 1, fields: 10 } })) {
+        for await (const part of readParts(request, maxFileBytes)) {
           if (part.type === 'file') {
             if (part.fieldname !== 'file' || file) {
               part.file.resume();
@@ -93,7 +114,10 @@ export function createImportsService(deps: ImportsServiceDeps) {
             // As the user named it, without control characters (PostgreSQL stores no NUL), at most 200 characters.
             const name = path.basename(part.filename || 'upload').replace(/\p{Cc}/gu, '').slice(0, 200) || 'upload';
             const target = path.join(dir, 'upload');
-            await pipeline(part.file, createWriteStream(target));
+            await pipeline(part.file, createWriteStream(target)).catch((err: unknown) => {
+              if (typeof (err as NodeJS.ErrnoException).errno === 'number') throw err; // the disk's
+              throw unreadable(err);
+            });
             if (part.file.truncated) throw new DomainError('validation_failed', `the file is larger than ${maxFileBytes} bytes`, { issues: [{ path: 'body.file', code: 'too_big', message: `at most ${maxFileBytes} bytes` }] });
             file = { path: target, name };
           } else fields[part.fieldname] = String(part.value);

@@ -108,6 +108,14 @@ describe('POST /imports', () => {
     expect(notMultipart.statusCode).toBe(400);
     expect(notMultipart.json()).toMatchObject({ error: 'validation_failed' });
 
+    // What the fuzzer sent: a multipart body that is no multipart body.
+    const malformed = await t.app.inject({ method: 'POST', url: '/imports', headers: { ...manager, 'content-type': 'multipart/form-data; boundary=475f' }, payload: '--475f\r\n[None, None]--475f--\r\n' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json()).toMatchObject({ error: 'validation_failed', message: expect.stringMatching(/^the multipart body cannot be read/) });
+    const cut = form({ dryRun: 'true' }, { name: 'own.csv', content: readFileSync(fixture('own.csv')) });
+    const cutShort = await t.app.inject({ method: 'POST', url: '/imports', headers: { ...manager, ...cut.headers }, payload: cut.payload.subarray(0, cut.payload.length - 60) });
+    expect(cutShort.statusCode).toBe(400);
+
     const bad = await upload({ preset: 'bogus', mapping: '{not json', dryRun: 'maybe' }, 'own.csv');
     expect(bad.statusCode).toBe(400);
     expect(bad.json<{ issues: { path: string }[] }>().issues.map((i) => i.path).sort()).toEqual(['body.dryRun', 'body.mapping', 'body.preset']);
