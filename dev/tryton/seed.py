@@ -295,7 +295,9 @@ def bulk(count, start):
         keys = list(parties)
         batch = []
         for n in range(count):
-            issue = start + dt.timedelta(days=n % 60)
+            # Issued over a week from the start date, due 30 days after issue (the bench starts 29 days back: all
+            # due 1 to 7 days ahead, in the sync's enrollment window and before any dunning step).
+            issue = start + dt.timedelta(days=n % 7)
             amount = Decimal(1000 + (n * 7919) % 900000) / 100
             batch.append(new_invoice(parties[keys[n % len(keys)]], company, accounts, term, 'B%07d' % n, amount,
                 issue, issue + dt.timedelta(days=30), 'Bulk services'))
