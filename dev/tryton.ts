@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -167,6 +167,10 @@ export async function trytonTemplate(years: readonly number[]): Promise<string> 
     }
     await python(['base', '--config', conf, '--database', 'template', '--years', years.join(',')], 300_000);
     renameSync(path.join(work, 'template.sqlite'), template);
+    // Templates of an earlier seed script (and the bulk ledgers made from them) are of no use any more.
+    for (const name of readdirSync(TEMPLATE_DIR)) {
+      if (/^(template|bulk)-\w+/.test(name) && !name.includes(hash)) rmSync(path.join(TEMPLATE_DIR, name), { force: true });
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

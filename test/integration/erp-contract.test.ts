@@ -1,8 +1,9 @@
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../dev/erp-simulator';
+import { freePort } from '../../dev/process';
 import { minorToDecimal, type TrytonSeed } from '../../dev/tryton';
-import { ErpCapabilityError, ErpInvoiceNotFoundError, ErpRequestRejectedError, type ErpAdapter } from '../../integrations/erp/adapter';
+import { ErpCapabilityError, ErpInvoiceNotFoundError, ErpRequestRejectedError, ErpUnavailableError, type ErpAdapter } from '../../integrations/erp/adapter';
 import { erpChangePageSchema, type ErpChangePage, type ErpReceivable } from '../../integrations/erp/changes';
 import { createHttpErp } from '../../integrations/erp/http-erp';
 import { createTrytonErp } from '../../integrations/erp/tryton-erp';
@@ -264,5 +265,18 @@ describe.each(subjects)('ERP adapter contract: $name', ({ name, start }) => {
       await expect(erp.releaseCreditHold(request)).rejects.toMatchObject({ name: 'ErpCapabilityError', capability: 'creditHold', erp: name });
       await expect(erp.getCreditStatus('CT-BIRCH')).rejects.toBeInstanceOf(ErpCapabilityError);
     }
+  });
+});
+
+describe('Tryton adapter failures', () => {
+  it('answers ErpUnavailableError (retried by Temporal) when Tryton does not answer', async () => {
+    const erp = createTrytonErp({ url: `http://127.0.0.1:${await freePort()}`, database: 'dunning', user: 'admin', password: 'admin', timeoutMs: 2_000 });
+    await expect(erp.getInvoiceBalance('CT-1001')).rejects.toBeInstanceOf(ErpUnavailableError);
+    await expect(erp.listChanges({ cursor: null, limit: 10 })).rejects.toThrow(/Tryton unreachable at http:\/\/127\.0\.0\.1:\d+\/dunning\/rpc\//);
+  });
+
+  it('refuses a cursor it did not give, before asking Tryton', async () => {
+    const erp = createTrytonErp({ url: 'http://127.0.0.1:9', database: 'dunning', user: 'admin', password: 'admin' });
+    await expect(erp.listChanges({ cursor: 'not-a-cursor', limit: 10 })).rejects.toMatchObject({ name: 'ErpRequestRejectedError', status: 400, code: 'invalid_cursor' });
   });
 });
