@@ -68,7 +68,7 @@ export const importRoutes: FastifyPluginAsyncZod<{ imports: ImportsService }> = 
     schema: {
       summary: 'The per-row report of an import: each row’s outcome (created, updated, unchanged, rejected, skipped) with the column and reason of each problem, by row number',
       params: importParams,
-      querystring: z.object({ outcome: outcome.optional(), after: z.coerce.number().int().min(0).max(2 ** 31).optional().describe('the row number after which the page starts'), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      querystring: z.object({ outcome: outcome.optional(), after: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional().describe('the row number after which the page starts'), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
       response: { 200: reportSchema, ...errorResponses },
     },
     handler: async (request) => imports.report(request.user, request.params.importId, request.query),
