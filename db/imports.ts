@@ -54,6 +54,10 @@ export interface ImportJob extends ImportCounts {
   finishedAt: string | null;
 }
 
+/** PostgreSQL stores no NUL in text or jsonb: a file's cells keep everything else (a rejected row's reason names it). */
+const noNul = (v: string) => (v.includes('\u0000') ? v.replace(/\u0000/g, '\ufffd') : v);
+const cellsWithoutNul = (cells: (string | number)[]) => cells.map((c) => (typeof c === 'string' ? noNul(c) : c));
+
 const JOB_COLUMNS = (db: Db) => db`
   id, tenant_id as "tenantId", file_name as "fileName", format, preset, mode, status, phase, requested_by as "requestedBy",
   erp_kind as "erpKind", header, bytes_total as "bytesTotal", bytes_read as "bytesRead", rows_read as "rowsRead",
@@ -89,7 +93,7 @@ export async function updateImportProgress(
 ): Promise<void> {
   await db`
     update import_jobs set phase = ${p.phase}, bytes_read = ${p.bytesRead}, rows_read = ${p.rowsRead}, rows_per_second = ${p.rowsPerSecond},
-      preset = coalesce(${p.preset ?? null}, preset), header = coalesce(${p.header ? db.json(p.header) : null}, header)
+      preset = coalesce(${p.preset ?? null}, preset), header = coalesce(${p.header ? db.json(p.header.map(noNul)) : null}, header)
     where id = ${id}`;
 }
 
@@ -130,9 +134,9 @@ export async function appendImportRows(db: Db, importId: number, rows: ImportRep
       import_id: importId,
       row_number: r.rowNumber,
       outcome: r.outcome,
-      invoice_number: r.invoiceNumber,
-      issues: db.json(r.issues as never),
-      cells: r.cells ? db.json(r.cells) : null,
+      invoice_number: r.invoiceNumber === null ? null : noNul(r.invoiceNumber),
+      issues: db.json(r.issues.map((i) => ({ column: noNul(i.column), reason: noNul(i.reason) })) as never),
+      cells: r.cells ? db.json(cellsWithoutNul(r.cells)) : null,
     })),
   )}`;
 }
@@ -188,7 +192,7 @@ export async function stageRows(tx: TransactionSql, rows: StagedRow[]): Promise<
       fingerprint: r.fingerprint,
       invoice: tx.json(r.invoice as never),
       customer: tx.json(r.customer as never),
-      cells: tx.json(r.cells),
+      cells: tx.json(cellsWithoutNul(r.cells)),
     })),
   )}`;
 }

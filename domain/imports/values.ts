@@ -124,6 +124,6 @@ export function parseText(text: string, what: string, max = 200): Parsed<string 
 export function parseEmail(text: string): Parsed<string | null> {
   const s = text.trim();
   if (s === '') return ok(null);
-  if (s.length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s)) return bad(`not an e-mail address: ${JSON.stringify(text)}`);
+  if (s.length > 254 || !/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(s)) return bad(`not an e-mail address: ${JSON.stringify(text)}`);
   return ok(s);
 }

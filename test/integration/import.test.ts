@@ -134,6 +134,16 @@ describe('malformed files', () => {
     expect(await ledgerCount(t)).toBe(0);
   });
 
+  it('NUL characters (which PostgreSQL cannot store) in a rejected row and in a column no field reads', async () => {
+    const t = tenant();
+    const file = path.join(dir, 'nul.csv');
+    writeFileSync(file, 'invoice_number,customer_id,customer_name,currency,amount,issue_date,due_date,note\nN-1,C-1,Bad\u0000Name,EUR,1.00,2026-01-01,2026-02-01,x\nN-2,C-1,Good,EUR,2.00,2026-01-01,2026-02-01,a\u0000b\n');
+    const r = await importFile(t, file, { mode: 'keep_good' });
+    expect(r).toMatchObject({ status: 'succeeded', stored: true, created: 1, rejected: 1 });
+    const [rejected] = await importReport(sql, r.importId, { outcome: 'rejected', limit: 1 });
+    expect(rejected).toMatchObject({ rowNumber: 2, issues: [{ column: 'customer_name', reason: 'customer name contains control characters' }] });
+  });
+
   it('wrong columns: refused with what the presets expect', async () => {
     const t = tenant();
     const r = await importFile(t, fixture('wrong-columns.csv'));
