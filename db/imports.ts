@@ -225,12 +225,24 @@ export async function stagedBatch(tx: TransactionSql, afterRow: number, limit: n
     where row_number > ${afterRow} order by row_number limit ${limit}`;
 }
 
-/** Of these invoices, those the ERP sync wrote (with an ERP connected, the ERP's word wins). */
-export async function erpOwnedInvoices(db: Db, tenantId: string, invoiceNumbers: string[]): Promise<Set<string>> {
-  if (invoiceNumbers.length === 0) return new Set();
-  const rows = await db<{ invoice_number: string }[]>`
-    select invoice_number from ledger_invoices where tenant_id = ${tenantId} and source = 'erp' and invoice_number = any(${invoiceNumbers})`;
-  return new Set(rows.map((r) => r.invoice_number));
+/** What the ERP said of an invoice, as the ledger holds it (the fields an import also gives). */
+export interface ErpOwnedInvoice {
+  customerId: string;
+  currency: string;
+  amountMinor: number;
+  openAmountMinor: number;
+  status: string;
+  dueDate: string;
+}
+
+/** Of these invoices, those the ERP sync wrote (with an ERP connected, the ERP's word wins), by number. */
+export async function erpOwnedInvoices(db: Db, tenantId: string, invoiceNumbers: string[]): Promise<Map<string, ErpOwnedInvoice>> {
+  if (invoiceNumbers.length === 0) return new Map();
+  const rows = await db<(ErpOwnedInvoice & { invoiceNumber: string })[]>`
+    select invoice_number as "invoiceNumber", customer_id as "customerId", currency, amount_minor as "amountMinor",
+      open_amount_minor as "openAmountMinor", status, to_char(due_date, 'YYYY-MM-DD') as "dueDate"
+    from ledger_invoices where tenant_id = ${tenantId} and source = 'erp' and invoice_number = any(${invoiceNumbers})`;
+  return new Map(rows.map(({ invoiceNumber, ...r }) => [invoiceNumber, r]));
 }
 
 /**

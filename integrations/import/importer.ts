@@ -15,6 +15,7 @@ import {
   type ImportCounts,
   type ImportMode,
   type ImportPhase,
+  type ErpOwnedInvoice,
   type ImportReportRow,
   type StagedRow,
 } from '../../db/imports';
@@ -22,7 +23,7 @@ import { upsertLedgerInvoices } from '../../db/ledger';
 import type { Sql } from '../../db/sql';
 import { findHeader, HEADER_SEARCH_ROWS, PRESETS, customLayout, withCurrency, type CustomMapping, type ImportLayout, type PresetName } from '../../domain/imports/presets';
 import { customMappingSchema } from '../../domain/imports/presets';
-import { fingerprint, interpretRow } from '../../domain/imports/rows';
+import { fingerprint, interpretRow, type ImportedInvoice } from '../../domain/imports/rows';
 import { readRows, sniffFormat, UnreadableFileError, type FileFormat, type SheetRow } from './readers';
 
 /**
@@ -114,6 +115,20 @@ export async function createImport(sql: Sql, req: ImportRequest): Promise<number
 }
 
 class Rollback extends Error {}
+
+/** Why an ERP's invoice is left as it is, and where the file disagrees with it (a reconciliation). */
+function erpWins(erpKind: string, erp: ErpOwnedInvoice, file: ImportedInvoice): string {
+  const fields = [
+    ['customer', erp.customerId, file.customerId],
+    ['currency', erp.currency, file.currency],
+    ['amount', erp.amountMinor, file.amountMinor],
+    ['open amount', erp.openAmountMinor, file.openAmountMinor],
+    ['status', erp.status, file.status],
+    ['due date', erp.dueDate, file.dueDate],
+  ] as const;
+  const differ = fields.filter(([, a, b]) => a !== b).map(([name, a, b]) => `${name} ${a} in the ERP, ${b} in the file`);
+  return `the ERP (${erpKind}) holds this invoice and its word wins: not overwritten by an import; ${differ.length ? `the file differs: ${differ.join(', ')}` : 'the file agrees'}`;
+}
 
 /**
  * Runs the job: never throws for the file's own problems (an unreadable file, a header no preset fits: the job
@@ -229,7 +244,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
           const batch = await stagedBatch(tx, after, BATCH);
           if (batch.length === 0) break;
           after = batch[batch.length - 1]!.rowNumber;
-          const owned = ledgerIsRecord ? new Set<string>() : await erpOwnedInvoices(tx, req.tenantId, batch.map((b) => b.invoice.invoiceNumber));
+          const owned = ledgerIsRecord ? new Map<string, ErpOwnedInvoice>() : await erpOwnedInvoices(tx, req.tenantId, batch.map((b) => b.invoice.invoiceNumber));
           const mine = batch.filter((b) => !owned.has(b.invoice.invoiceNumber));
           counts.customersWritten += await upsertLedgerCustomers(tx, req.tenantId, mine.map((b) => b.customer), importId);
           const outcomes = await upsertLedgerInvoices(tx, req.tenantId, mine.map((b) => b.invoice), { source: 'import', importId });
@@ -238,7 +253,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
             await note(
               outcome
                 ? { rowNumber: b.rowNumber, outcome, invoiceNumber: b.invoice.invoiceNumber, issues: [] }
-                : { rowNumber: b.rowNumber, outcome: 'skipped', invoiceNumber: b.invoice.invoiceNumber, issues: [{ column: 'row', reason: `the ERP (${req.erpKind}) holds this invoice and its word wins: not overwritten by an import` }] },
+                : { rowNumber: b.rowNumber, outcome: 'skipped', invoiceNumber: b.invoice.invoiceNumber, issues: [{ column: 'row', reason: erpWins(req.erpKind, owned.get(b.invoice.invoiceNumber)!, b.invoice) }] },
             );
           }
           rowsWritten += batch.length;

@@ -203,7 +203,9 @@ describe('with an ERP connected', () => {
     expect(r).toMatchObject({ stored: true, created: 3, skipped: 1 });
     expect(await ledgerInvoice(sql, t, 'INV-1001')).toMatchObject({ amount_minor: 1, source: 'erp' });
     const [skip] = await importReport(sql, r.importId, { outcome: 'skipped', limit: 1 });
-    expect(skip!.issues[0]!.reason).toMatch(/the ERP \(simulator\) holds this invoice and its word wins/);
+    expect(skip!.issues[0]!.reason).toBe(
+      'the ERP (simulator) holds this invoice and its word wins: not overwritten by an import; the file differs: amount 1 in the ERP, 123450 in the file, open amount 1 in the ERP, 123450 in the file',
+    );
   });
 });
 
