@@ -9,6 +9,7 @@ import { ledgerInvoice, upsertLedgerInvoices } from '../../db/ledger';
 import { migrate } from '../../db/migrate';
 import { createSql, type Sql } from '../../db/sql';
 import { createImport, runImport, type ImportRequest } from '../../integrations/import/importer';
+import { AR_SAMPLE_PATH, hasArSample } from '../support/ar-sample';
 
 /**
  * The importer against the real PostgreSQL: every preset's fixture stored in the ledger, re-imports that change
@@ -75,6 +76,15 @@ describe('presets into the ledger', () => {
     expect(ibm).toMatchObject({ preset: 'ibm-ar', created: 20, stored: true });
     // History is kept: paid invoices with their settlement dates.
     expect(await ledgerInvoice(sql, t, '0000611365')).toMatchObject({ status: 'paid', settled_date: '2013-01-15', due_date: '2013-02-01', amount_minor: 5594 });
+  });
+
+  it.skipIf(!hasArSample)("IBM's whole sample: 2,466 paid invoices of 100 customers, their history kept", async () => {
+    const t = tenant();
+    expect(await importFile(t, AR_SAMPLE_PATH)).toMatchObject({ preset: 'ibm-ar', status: 'succeeded', created: 2466, rejected: 0, skipped: 0, customersWritten: 100 });
+    const [sum] = await sql`
+      select count(*)::int as n, count(*) filter (where status = 'paid' and settled_date is not null)::int as paid
+      from ledger_invoices where tenant_id = ${t}`;
+    expect(sum).toMatchObject({ n: 2466, paid: 2466 });
   });
 
   it('a custom mapping', async () => {
