@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { validationIssues } from '../config/validation-issues';
-import { importJob, importReport, type ImportJob, type RowOutcome } from '../db/imports';
+import { importJob, importJobs, importReport, type ImportJob, type RowOutcome } from '../db/imports';
 import type { Sql } from '../db/sql';
 import { customMappingSchema, PRESET_NAMES } from '../domain/imports/presets';
 import { currencyCodeSchema } from '../domain/money';
@@ -158,6 +158,12 @@ export function createImportsService(deps: ImportsServiceDeps) {
     },
 
     job: visibleJob,
+
+    async list(user: AuthUser, q: { before?: number; limit: number }) {
+      requireRole(user, 'ar_manager');
+      const items = await importJobs(sql, tenantId, { ...(q.before ? { beforeId: q.before } : {}), limit: q.limit });
+      return { items, nextBefore: items.length === q.limit ? items[items.length - 1]!.id : null };
+    },
 
     async report(user: AuthUser, id: number, q: { outcome?: RowOutcome; after?: number; limit: number }) {
       await visibleJob(user, id);

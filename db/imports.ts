@@ -80,6 +80,15 @@ export async function importJob(db: Db, tenantId: string, id: number): Promise<I
   return row && { ...row, createdAt: iso(row.createdAt)!, startedAt: iso(row.startedAt), finishedAt: iso(row.finishedAt) };
 }
 
+/** The tenant's jobs, newest first, before `beforeId` (paging). */
+export async function importJobs(db: Db, tenantId: string, q: { beforeId?: number; limit: number }): Promise<ImportJob[]> {
+  const rows = await db<ImportJob[]>`
+    select ${JOB_COLUMNS(db)} from import_jobs
+    where tenant_id = ${tenantId} ${q.beforeId ? db`and id < ${q.beforeId}` : db``}
+    order by id desc limit ${q.limit}`;
+  return rows.map((row) => ({ ...row, createdAt: iso(row.createdAt)!, startedAt: iso(row.startedAt), finishedAt: iso(row.finishedAt) }));
+}
+
 const iso = (d: unknown): string | null => (d instanceof Date ? d.toISOString() : (d as string | null));
 
 export async function startImportJob(db: Db, id: number): Promise<void> {

@@ -59,6 +59,15 @@ export const importRoutes: FastifyPluginAsyncZod<{ imports: ImportsService }> = 
     handler: async (request, reply) => reply.code(202).send(await imports.start(request.user, request)),
   });
 
+  app.get('/imports', {
+    schema: {
+      summary: 'The import jobs, newest first (paged by id): what was imported, when, by whom, with what result',
+      querystring: z.object({ before: importParams.shape.importId.optional().describe('the nextBefore of the previous page'), limit: z.coerce.number().int().min(1).max(200).default(50) }),
+      response: { 200: z.object({ items: z.array(jobSchema), nextBefore: z.number().nullable() }), ...errorResponses },
+    },
+    handler: async (request) => imports.list(request.user, request.query),
+  });
+
   app.get('/imports/:importId', {
     schema: { summary: 'An import job: progress (phase, rows read, rows per second) while it runs, counts and outcome once done', params: importParams, response: { 200: jobSchema, ...errorResponses } },
     handler: async (request) => imports.job(request.user, request.params.importId),

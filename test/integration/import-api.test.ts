@@ -98,6 +98,19 @@ describe('POST /imports', () => {
     expect(await t.sql`select 1 from ledger_invoices where tenant_id = ${tenantId}`).toHaveLength(before);
   });
 
+  it('lists the jobs, newest first', async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/imports?limit=2', headers: manager });
+    expect(page.statusCode).toBe(200);
+    const { items, nextBefore } = page.json<{ items: { id: number; fileName: string }[]; nextBefore: number }>();
+    expect(items).toHaveLength(2);
+    expect(items[0]!.id).toBeGreaterThan(items[1]!.id);
+    expect(nextBefore).toBe(items[1]!.id);
+    const next = (await t.app.inject({ method: 'GET', url: `/imports?before=${nextBefore}`, headers: manager })).json<{ items: { id: number }[] }>();
+    expect(next.items.every((j) => j.id < nextBefore)).toBe(true);
+    expect(next.items.length).toBeGreaterThan(0);
+    expect((await t.app.inject({ method: 'GET', url: '/imports', headers: collector })).statusCode).toBe(403);
+  });
+
   it('only AR managers and admins', async () => {
     expect((await upload({}, 'own.csv', collector)).statusCode).toBe(403);
     expect((await t.app.inject({ method: 'GET', url: '/imports/1', headers: collector })).statusCode).toBe(403);
