@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,5 +75,10 @@ describe('npm run import', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^unknown preset "sap"; choose from own, sap-fbl5n, quickbooks-aging, ibm-ar\nusage: npm run import/);
     expect((await cli([path.join(dir, 'missing.csv')])).stderr).toMatch(/^no such file: /);
+    const mapping = path.join(dir, 'mapping.json');
+    writeFileSync(mapping, JSON.stringify({ columns: { invoiceNumber: 'Rechnung' }, decimal: 'comma' }));
+    const badMapping = await cli([fixture('custom.csv'), '--mapping', mapping]);
+    expect(badMapping.code).toBe(2);
+    expect(badMapping.stderr).toMatch(/^invalid mapping: columns: columns must name at least invoiceNumber, customerId, amount, issueDate and dueDate/);
   });
 });
