@@ -201,11 +201,12 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
       counters.customers = page.customers.length;
 
       // Customers: the ERP's as seen (a later run enrolls from them), ours where the mapping gives a complete one.
-      await upsertSyncCustomers(sql, tenantId, page.customers.map((c) => ({ customerId: c.customerId, erp: c as unknown as Record<string, unknown> })));
+      // Pages name the same customers again and again: ours is written only when the ERP's record changed.
+      const changed = await upsertSyncCustomers(sql, tenantId, page.customers.map((c) => ({ customerId: c.customerId, erp: c as unknown as Record<string, unknown> })));
       const customers = new Map<string, SyncErpCustomer>(page.customers.map((c) => [c.customerId, c]));
       const missing = [...new Set(page.receivables.map((r) => r.customerId))].filter((id) => !customers.has(id));
       for (const [id, c] of await syncCustomers(sql, tenantId, missing)) customers.set(id, c as unknown as ErpCustomer);
-      for (const c of page.customers) {
+      for (const c of page.customers.filter((c) => changed.has(c.customerId))) {
         const mapped = mapErpCustomer(c, config.mapping);
         if (!mapped.ok) continue; // reported with the invoices it keeps from enrollment
         const m = mapped.customer;

@@ -6,7 +6,7 @@ import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { EmailTemplate } from '../domain/templates';
 import type { ErpKind } from '../integrations/erp/adapter';
-import { erpSyncScheduleId, type ErpSyncInput, type SyncEnroller } from '../workflows/erp-sync-messages';
+import { erpSyncScheduleId, erpSyncTaskQueue, type ErpSyncInput, type SyncEnroller } from '../workflows/erp-sync-messages';
 import { createCadenceService } from './cadence-service';
 import { DomainError, notFound } from './errors';
 import { createInvoiceService } from './invoice-service';
@@ -39,7 +39,7 @@ export function createErpSyncService(deps: ErpSyncServiceDeps) {
   const scheduleId = erpSyncScheduleId(tenantId, connection);
   const handle = () => temporal.schedule.getHandle(scheduleId);
   const input: ErpSyncInput = { tenantId, connection, pageSize: config.pageSize, pagesPerRun: config.pagesPerRun };
-  const action: ScheduleOptionsAction = { type: 'startWorkflow', workflowType: 'erpSync', workflowId: scheduleId, taskQueue: deps.taskQueue, args: [input] };
+  const action: ScheduleOptionsAction = { type: 'startWorkflow', workflowType: 'erpSync', workflowId: scheduleId, taskQueue: erpSyncTaskQueue(deps.taskQueue), args: [input] };
 
   async function intervalSeconds(): Promise<{ seconds: number; source: 'api' | 'env' | 'config' }> {
     const stored = (await syncState(sql, key))?.interval_seconds;

@@ -145,14 +145,16 @@ export async function syncRunErrors(db: Db, runId: number, limit = 1000): Promis
     select erp_id, invoice_number, customer_id, code, reason, at from erp_sync_errors where run_id = ${runId} order by id limit ${limit}`;
 }
 
-/** The ERP's customer accounts as the feed last gave them. */
-export async function upsertSyncCustomers(db: Db, tenantId: string, customers: { customerId: string; erp: Record<string, unknown> }[]): Promise<void> {
-  if (customers.length === 0) return;
+/** The ERP's customer accounts as the feed last gave them; returns the ids of those new or changed. */
+export async function upsertSyncCustomers(db: Db, tenantId: string, customers: { customerId: string; erp: Record<string, unknown> }[]): Promise<Set<string>> {
+  if (customers.length === 0) return new Set();
   const rows = customers.map((c) => ({ tenant_id: tenantId, customer_id: c.customerId, erp: db.json(c.erp as never) }));
-  await db`
+  const written = await db<{ customer_id: string }[]>`
     insert into erp_sync_customers ${db(rows)}
     on conflict (tenant_id, customer_id) do update set erp = excluded.erp, updated_at = now()
-    where erp_sync_customers.erp is distinct from excluded.erp`;
+    where erp_sync_customers.erp is distinct from excluded.erp
+    returning customer_id`;
+  return new Set(written.map((r) => r.customer_id));
 }
 
 export async function syncCustomers(db: Db, tenantId: string, customerIds: string[]): Promise<Map<string, Record<string, unknown>>> {

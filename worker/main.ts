@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
 import { loadAuthorityMatrix, loadCadence, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
@@ -8,7 +8,8 @@ import { createSyncEnroller } from '../api/erp-sync-service';
 import { createActivities } from '../activities';
 import { createErp } from '../integrations/erp/select';
 import { createSql } from '../db/sql';
-import { preloadModules, workflowsPath } from './workflows-path';
+import { workflowBundleOptions } from './workflows-path';
+import { erpSyncTaskQueue } from '../workflows/erp-sync-messages';
 
 /** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
 async function main() {
@@ -40,33 +41,39 @@ async function main() {
   const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
   try {
-    const worker = await Worker.create({
+    // One bundle for both workers: the invoices' task queue and the ERP sync's own.
+    const workflowBundle = await bundleWorkflowCode({ ...workflowBundleOptions, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } as never });
+    const activities = createActivities({
+      sql,
+      mailer,
+      mailFrom: env.MAIL_FROM,
+      senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
+      templates,
+      erp: createErp(env, { sql }),
+      temporal,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      consolidationGatherMs: env.CONSOLIDATION_GATHER_SECONDS * 1000,
+      webhookEndpoints: env.WEBHOOK_ENDPOINTS,
+      fx,
+      resolutionMatrix,
+      authorityMatrix,
+      // The ERP sync enrolls as POST /invoices does, trusting the ERP's data (no per-invoice ERP check).
+      erpSync,
+      enrollInvoice: createSyncEnroller({ sql, temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, templates, defaultCadenceId, fx }),
+    });
+    const worker = await Worker.create({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, workflowBundle, activities });
+    // The ERP sync's runs (workflows/erp-sync.ts) on their own queue, a page or two at a time.
+    const syncWorker = await Worker.create({
       connection,
       namespace: env.TEMPORAL_NAMESPACE,
-      taskQueue: env.TEMPORAL_TASK_QUEUE,
-      workflowsPath,
-      bundlerOptions: { preloadModules },
-      activities: createActivities({
-        sql,
-        mailer,
-        mailFrom: env.MAIL_FROM,
-        senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
-        templates,
-        erp: createErp(env, { sql }),
-        temporal,
-        taskQueue: env.TEMPORAL_TASK_QUEUE,
-        consolidationGatherMs: env.CONSOLIDATION_GATHER_SECONDS * 1000,
-        webhookEndpoints: env.WEBHOOK_ENDPOINTS,
-        fx,
-        resolutionMatrix,
-        authorityMatrix,
-        // The ERP sync enrolls as POST /invoices does, trusting the ERP's data (no per-invoice ERP check).
-        erpSync,
-        enrollInvoice: createSyncEnroller({ sql, temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, templates, defaultCadenceId, fx }),
-      }),
+      taskQueue: erpSyncTaskQueue(env.TEMPORAL_TASK_QUEUE),
+      workflowBundle,
+      activities,
+      maxConcurrentActivityTaskExecutions: 4,
+      maxConcurrentWorkflowTaskExecutions: 4,
     });
     console.log(`worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS}`);
-    await worker.run(); // returns after SIGINT/SIGTERM, once in-flight tasks are done
+    await Promise.all([worker.run(), syncWorker.run()]); // return after SIGINT/SIGTERM, once in-flight tasks are done
   } finally {
     await connection.close();
     await clientConnection.close();

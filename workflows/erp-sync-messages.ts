@@ -7,6 +7,12 @@ import type { StepRecord } from '../domain/invoice-state';
 /** The Temporal Schedule of a tenant's ERP connection; each action starts erpSync with this id and its time. */
 export const erpSyncScheduleId = (tenantId: string, connection: string): string => `erp-sync:${tenantId}:${connection}`;
 
+/**
+ * The sync's own task queue (the worker polls it beside TEMPORAL_TASK_QUEUE): a run's workflow tasks never wait
+ * behind the thousands of invoice workflows' first tasks its own enrollments just queued.
+ */
+export const erpSyncTaskQueue = (taskQueue: string): string => `${taskQueue}-erp-sync`;
+
 export interface ErpSyncInput {
   tenantId: string;
   connection: string;

@@ -24,6 +24,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   import: { load: () => import('./import.bench') },
   // Starts a Tryton of its own, seeded with 10,000 invoices (minutes the first time, cached in .tools/tryton-db/).
   'tryton-sync': { load: () => import('./tryton-sync.bench') },
+  // Starts its own stack (PostgreSQL, Temporal dev server, API and worker processes): 10,000 invoices synced from the simulator.
+  'erp-sync': { load: () => import('./erp-sync.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */

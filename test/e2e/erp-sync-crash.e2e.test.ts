@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { Client, Connection } from '@temporalio/client';
 import { startStack, type Stack } from '../support/stack';
+import { loadErpSyncConfig } from '../../config/erp-sync';
 
 /**
  * The ERP sync survives a worker SIGKILLed in the middle of a page: the page's activity is retried by the restarted
@@ -71,7 +72,7 @@ it('loses and duplicates nothing when the worker is SIGKILLed mid-page', async (
   const early = await stack.sql`
     select w.invoice_number from audit_events w join audit_events e on e.tenant_id = w.tenant_id and e.invoice_number = w.invoice_number
     where w.tenant_id = ${stack.tenantId} and w.event_type = 'enrolled' and e.event_type = 'invoice_enrolled' and w.occurred_at < e.occurred_at`;
-  expect(early.length).toBeLessThanOrEqual(8);
+  expect(early.length).toBeLessThanOrEqual(loadErpSyncConfig().enrollConcurrency);
   await expect
     .poll(async () => (await stack.sql`select count(*)::int as n from invoices where tenant_id = ${stack.tenantId} and next_step_id = 'reminder-1'`)[0]!.n, { timeout: 60_000, interval: 1_000 })
     .toBe(INVOICES - early.length);
