@@ -171,6 +171,8 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
   await startImportJob(sql, importId);
   let error: string | null = null;
   let stored = false;
+  /** The file's rows: returned at the end, which closes the file when pass 1 ended early (a header no preset fits). */
+  let reading: AsyncGenerator<SheetRow> | undefined;
   try {
     const layoutGiven = layoutOf(req);
     await sql
@@ -185,6 +187,7 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
 
         // Pass 1: read, interpret, stage.
         const rows = readRows(req.filePath, format, (n) => (bytesRead = n));
+        reading = rows;
         const head: SheetRow[] = [];
         for (let next = await rows.next(); ; next = await rows.next()) {
           if (next.done) break;
@@ -275,6 +278,8 @@ export async function runImport(sql: Sql, importId: number, req: ImportRequest, 
       throw err;
     }
     error = err.message;
+  } finally {
+    await reading?.return(undefined);
   }
   await flushReport();
   phase = 'done';

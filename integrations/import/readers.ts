@@ -73,13 +73,14 @@ async function readHead(path: string, bytes = 16_384): Promise<string> {
 
 export async function* readCsv(path: string, onBytes: (n: number) => void = () => {}): AsyncGenerator<SheetRow> {
   const delimiter = sniffDelimiter(await readHead(path));
-  const parser = createReadStream(path)
-    .pipe(counting(onBytes))
-    .pipe(csvParse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: false, info: true }));
+  const source = createReadStream(path);
+  const parser = source.pipe(counting(onBytes)).pipe(csvParse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: false, info: true }));
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) yield { row: info.lines, cells: record };
   } catch (err) {
     throw new UnreadableFileError(`the CSV cannot be read: ${(err as Error).message}`);
+  } finally {
+    source.destroy(); // left early (a header no preset fits): the file is closed now, not at the next GC
   }
 }
 
@@ -96,7 +97,8 @@ function cellOf(value: ExcelJS.CellValue): Cell {
 }
 
 export async function* readXlsx(path: string, onBytes: (n: number) => void = () => {}): AsyncGenerator<SheetRow> {
-  const input = createReadStream(path).pipe(counting(onBytes));
+  const source = createReadStream(path);
+  const input = source.pipe(counting(onBytes));
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore' });
   let sheets = 0;
   try {
@@ -112,6 +114,8 @@ export async function* readXlsx(path: string, onBytes: (n: number) => void = () 
     }
   } catch (err) {
     throw new UnreadableFileError(`the XLSX cannot be read (truncated or not a workbook): ${(err as Error).message}`);
+  } finally {
+    source.destroy();
   }
   if (sheets === 0) throw new UnreadableFileError('the XLSX has no worksheet (truncated or not a workbook)');
 }
