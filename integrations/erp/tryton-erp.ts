@@ -342,6 +342,8 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
     ];
     if (amountMinor < open) steps.push({ state: 'pay', data: { start, ask: { type: 'partial', lines: [], payment_lines: [], lines_to_pay: [], amount: start.amount, currency: currencyId, company: companyId, invoice: row.id } } });
     await wizard('account.invoice.pay', 'account.invoice', [row.id], steps);
+    // A wizard that stopped at a form it was not expected to show has paid nothing: never a silent success.
+    if (!(await moveByDescription(description))) throw new Error(`Tryton's pay wizard posted nothing for ${row.number} (${description})`);
   }
 
   const currencyIds = new Map<string, number>();
@@ -470,6 +472,11 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
 
     async applyPayment({ paymentId, currency, allocations, receivedAt, idempotencyKey }): Promise<ErpAppliedPayment> {
       if (!allocations.length) throw new ErpRequestRejectedError(`payment ${paymentId}: no allocations`, 422, 'invalid_allocations');
+      const numbers = allocations.map((a) => a.invoiceNumber);
+      if (new Set(numbers).size !== numbers.length) throw new ErpRequestRejectedError(`payment ${paymentId}: an invoice appears twice in the allocations`, 422, 'invalid_allocations');
+      for (const a of allocations) {
+        if (!Number.isSafeInteger(a.amountMinor) || a.amountMinor <= 0) throw new ErpRequestRejectedError(`payment ${paymentId}: the amount on ${a.invoiceNumber} must be a positive integer of minor units`, 422, 'invalid_amount');
+      }
       const { currency: companyCurrency, digits } = await company();
       if (currency !== companyCurrency) throw new ErpRequestRejectedError(`payment ${paymentId} in ${currency} refused: the Tryton company keeps ${companyCurrency}`, 422, 'currency_mismatch');
       const existing = paymentId.startsWith(PAYMENT_PREFIX) ? Number(paymentId.slice(PAYMENT_PREFIX.length)) : undefined;
