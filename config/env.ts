@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { webhookEndpointsEnvSchema } from './webhook-endpoints';
-import { ERP_KINDS } from '../integrations/erp/changes';
 
 /**
  * Every process reads its configuration from environment variables, validated once at start-up.
@@ -18,6 +17,9 @@ const url = (protocols: string[]) =>
     },
     { message: `must use ${protocols.join(' or ')}` },
   );
+
+/** The ERP connections there are (integrations/erp/select.ts builds each). */
+export const ERP_KINDS = ['simulator', 'tryton', 'ledger'] as const;
 
 export const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ERP_KINDS } from '../../config/env';
 
 /**
  * The ERP's change feed and cash application: what the ledger sync (workflows/erp-sync.ts) pages through and
@@ -6,7 +7,7 @@ import { z } from 'zod';
  * the schemas are the contract, checked wherever an answer crosses the wire.
  */
 
-export const ERP_KINDS = ['simulator', 'tryton', 'ledger'] as const;
+export { ERP_KINDS } from '../../config/env';
 export type ErpKind = (typeof ERP_KINDS)[number];
 
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code');
