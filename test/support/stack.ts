@@ -15,7 +15,7 @@ import { userWithToken } from './auth';
  * The product as a user runs it: API and worker as their own processes, against the real Temporal
  * dev server and PostgreSQL from globalSetup, a real SMTP peer and the ERP simulator.
  */
-export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number; erpSync?: boolean }) {
+export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number; erpSync?: boolean; erpKind?: 'ledger' }) {
   const apiPort = await freePort();
   // The tenant's only cadence is the fixture: every invoice pins it.
   const cadenceDir = mkdtempSync(path.join(os.tmpdir(), 'e2e-cadences-'));
@@ -44,6 +44,8 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
     // and then daily: the test triggers its runs.
     ERP_SYNC: opts.erpSync ? 'on' : 'off',
     ERP_SYNC_INTERVAL_MINUTES: '1440',
+    // Ledger mode (the imported ledger is the system of record) where a test asks for it; the simulator runs unused.
+    ...(opts.erpKind ? { ERP_KIND: opts.erpKind } : {}),
   };
   const quiet = !process.env.E2E_VERBOSE;
   const api = await startApi(env, { quiet });
