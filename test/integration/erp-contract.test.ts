@@ -227,6 +227,14 @@ describe.each(subjects)('ERP adapter contract: $name', ({ name, start }) => {
     await expect(erp.requestCreditMemo({ ...request, invoiceNumber: 'CT-NOPE', idempotencyKey: `ct-memo-nope-${name}` })).rejects.toBeInstanceOf(ErpInvoiceNotFoundError);
   });
 
+  it('credits an invoice in full: open 0, credited, in the feed too', async () => {
+    const { end } = await allPages(erp, null, 100);
+    const memo = await erp.requestCreditMemo({ invoiceNumber: 'CT-1002', amountMinor: 25_000, currency: 'USD', reason: 'service not delivered', idempotencyKey: `ct-memo-full-${name}` });
+    expect(memo.invoice).toMatchObject({ invoiceNumber: 'CT-1002', openAmountMinor: 0, status: 'credited' });
+    expect(await erp.getInvoiceBalance('CT-1002')).toMatchObject({ openAmountMinor: 0, status: 'credited' });
+    expect(byNumber((await allPages(erp, end, 100)).pages).get('CT-1002')).toMatchObject({ status: 'credited', openAmountMinor: 0, settledDate: today });
+  });
+
   it('writes an invoice off: open 0, written_off, and the feed says so', async () => {
     const { end } = await allPages(erp, null, 100);
     const request = { invoiceNumber: 'CT-1004', amountMinor: 30_000, currency: 'USD', reason: 'customer insolvent', idempotencyKey: `ct-wo-${name}` };
