@@ -378,9 +378,24 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
   const today = () => new Date().toISOString().slice(0, 10);
   const keyTag = (key: string) => `[idempotency-key ${key}]`;
 
+  /** The invoice a write with this key made; one left in draft (a crash between create and post) is posted now. */
   async function invoiceByKey(key: string): Promise<InvoiceRow | undefined> {
     const rows = await searchRead<InvoiceRow>('account.invoice', [['type', '=', 'out'], ['comment', '=', keyTag(key)]], INVOICE_FIELDS, { limit: 1 });
-    return rows[0];
+    const row = rows[0];
+    if (!row || row.state === 'posted' || row.state === 'paid' || row.state === 'cancelled') return row;
+    await postOrDelete(row.id);
+    return invoiceById(row.id);
+  }
+
+  /** Posts a draft invoice; when Tryton refuses, deletes it, so that a refused request leaves nothing behind. */
+  async function postOrDelete(id: number) {
+    const { context } = await company();
+    try {
+      await rpc.callConfirming('model.account.invoice.post', [[id], context], context);
+    } catch (err) {
+      if (err instanceof ErpRequestRejectedError) await model('account.invoice', 'delete', [id]).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** A customer invoice (negative amount: a credit note) for the same party and accounts as `like`, posted. */
@@ -420,8 +435,7 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
         ],
       },
     ])) as number[];
-    const { context } = await company();
-    await rpc.callConfirming('model.account.invoice.post', [[id], context], context);
+    await postOrDelete(id!);
     return invoiceById(id!);
   }
 

@@ -283,6 +283,26 @@ describe('Tryton adapter failures', () => {
     await expect(erp.listChanges({ cursor: null, limit: 10 })).rejects.toThrow(/Tryton unreachable at http:\/\/127\.0\.0\.1:\d+\/dunning\/rpc\//);
   });
 
+  it("passes Tryton's own refusals on as ErpRequestRejectedError with Tryton's message", async () => {
+    const server = await startTestTryton({ seed: { ...trytonSeed(), invoices: trytonSeed().invoices.slice(0, 1), payments: [], unapplied: [] }, today });
+    try {
+      const erp = createTrytonErp({ url: server.url, database: server.database, user: server.user, password: server.password });
+      // No fiscal year (no period) covers 2001: Tryton itself refuses to post the rebill, and says why.
+      const refused = erp.createRebill({ originalInvoiceNumber: 'CT-1001', amountMinor: 100, currency: 'USD', issueDate: '2001-01-02', dueDate: '2001-02-01', idempotencyKey: 'ct-rebill-2001' });
+      await expect(refused).rejects.toBeInstanceOf(ErpRequestRejectedError);
+      await expect(refused).rejects.toMatchObject({ status: 422 });
+      await expect(refused).rejects.toThrow(/^Tryton refused model\.account\.invoice\.post: .*create a period for the date/);
+      // Nothing half-stored: the refused draft is gone, and the same key with dates Tryton takes makes a posted rebill.
+      const rebill = await erp.createRebill({ originalInvoiceNumber: 'CT-1001', amountMinor: 100, currency: 'USD', issueDate: today, dueDate: day(30), idempotencyKey: 'ct-rebill-2001' });
+      expect(await erp.getInvoiceBalance(rebill.invoiceNumber)).toMatchObject({ status: 'open', openAmountMinor: 100 });
+      // A wrong password is a configuration error, not a rejected request.
+      const wrong = createTrytonErp({ url: server.url, database: server.database, user: server.user, password: 'not-the-password' });
+      await expect(wrong.getInvoiceBalance('CT-1001')).rejects.toThrow(/Tryton refused the login of admin .*TRYTON_USER and TRYTON_PASSWORD/);
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
+
   it('refuses a cursor it did not give, before asking Tryton', async () => {
     const erp = createTrytonErp({ url: 'http://127.0.0.1:9', database: 'dunning', user: 'admin', password: 'admin' });
     await expect(erp.listChanges({ cursor: 'not-a-cursor', limit: 10 })).rejects.toMatchObject({ name: 'ErpRequestRejectedError', status: 400, code: 'invalid_cursor' });
