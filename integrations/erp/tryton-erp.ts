@@ -540,41 +540,54 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
         }[];
         if (!line || line.party === null) throw new ErpRequestRejectedError(`payment ${paymentId} is not an unapplied receipt in Tryton`, 404, 'payment_not_found');
         const credit = decimalToMinor(line.credit, digits);
-        const done = await moveByDescription(description);
-        if (done) return Math.max(0, credit - total);
-        if (line.reconciliation !== null || line.invoice_payment !== null) throw new ErpRequestRejectedError(`payment ${paymentId} is already applied in Tryton`, 422, 'payment_already_applied');
-        if (total > credit) throw new ErpRequestRejectedError(`allocations of ${total} refused: payment ${paymentId} has ${credit}`, 422, 'amount_exceeds_payment');
-        const rows: InvoiceRow[] = [];
-        for (const a of allocations) {
-          const row = await invoiceByNumber(a.invoiceNumber);
-          checkAdjustment(row, a.amountMinor, currency, `payment ${paymentId} on ${a.invoiceNumber}`);
-          if (row.party !== line.party) throw new ErpRequestRejectedError(`payment ${paymentId} is from another customer than invoice ${a.invoiceNumber}`, 422, 'customer_mismatch');
-          rows.push(row);
-        }
-        const amount = (minor: number) => decimal(minorToDecimalString(minor, digits));
-        const day = today();
-        const [period] = await searchRead<{ id: number }>('account.period', [['start_date', '<=', date(day)], ['end_date', '>=', date(day)], ['type', '=', 'standard']], [], { limit: 1 });
-        if (!period) throw new ErpRequestRejectedError(`Tryton has no open period on ${day}`, 422, 'no_period');
-        const moveLines: Record<string, unknown>[] = [
-          { account: line.account, party: line.party, debit: amount(credit), credit: amount(0), description: `${paymentId} applied` },
-          ...allocations.map((a) => ({ account: line.account, party: line.party, debit: amount(0), credit: amount(a.amountMinor), description: a.invoiceNumber })),
-        ];
-        if (credit > total) moveLines.push({ account: line.account, party: line.party, debit: amount(0), credit: amount(credit - total), description: line.description ?? `${paymentId} remainder` });
         const { id: companyId, context } = await company();
-        const [moveId] = (await model('account.move', 'create', [
-          { journal: line['move.'].journal, period: period.id, date: date(day), company: companyId, description, lines: [['create', moveLines]] },
-        ])) as number[];
-        await rpc.callConfirming('model.account.move.post', [[moveId], context], context);
-        const [move] = (await model('account.move', 'read', [moveId], ['lines.debit', 'lines.description'])) as { 'lines.': { id: number; debit: TrytonDecimal; description: string | null }[] }[];
+        // The transfer is several Tryton transactions (create, post, reconcile, one write per invoice): a retry
+        // with the same key finds the entry by its description and completes what a crash left undone.
+        let moveId = (await moveByDescription(description))?.id;
+        if (moveId === undefined) {
+          if (line.reconciliation !== null || line.invoice_payment !== null) throw new ErpRequestRejectedError(`payment ${paymentId} is already applied in Tryton`, 422, 'payment_already_applied');
+          if (total > credit) throw new ErpRequestRejectedError(`allocations of ${total} refused: payment ${paymentId} has ${credit}`, 422, 'amount_exceeds_payment');
+          for (const a of allocations) {
+            const row = await invoiceByNumber(a.invoiceNumber);
+            checkAdjustment(row, a.amountMinor, currency, `payment ${paymentId} on ${a.invoiceNumber}`);
+            if (row.party !== line.party) throw new ErpRequestRejectedError(`payment ${paymentId} is from another customer than invoice ${a.invoiceNumber}`, 422, 'customer_mismatch');
+          }
+          const amount = (minor: number) => decimal(minorToDecimalString(minor, digits));
+          const day = today();
+          const [period] = await searchRead<{ id: number }>('account.period', [['start_date', '<=', date(day)], ['end_date', '>=', date(day)], ['type', '=', 'standard']], [], { limit: 1 });
+          if (!period) throw new ErpRequestRejectedError(`Tryton has no open period on ${day}`, 422, 'no_period');
+          const moveLines: Record<string, unknown>[] = [
+            { account: line.account, party: line.party, debit: amount(credit), credit: amount(0), description: `${paymentId} applied` },
+            ...allocations.map((a) => ({ account: line.account, party: line.party, debit: amount(0), credit: amount(a.amountMinor), description: a.invoiceNumber })),
+          ];
+          if (credit > total) moveLines.push({ account: line.account, party: line.party, debit: amount(0), credit: amount(credit - total), description: line.description ?? `${paymentId} remainder` });
+          [moveId] = (await model('account.move', 'create', [
+            { journal: line['move.'].journal, period: period.id, date: date(day), company: companyId, description, lines: [['create', moveLines]] },
+          ])) as number[];
+        }
+        const [move] = (await model('account.move', 'read', [moveId], ['state', 'lines.debit', 'lines.description', 'lines.reconciliation', 'lines.invoice_payment'])) as {
+          state: string;
+          'lines.': { id: number; debit: TrytonDecimal; description: string | null; reconciliation: number | null; invoice_payment: number | null }[];
+        }[];
+        if (move!.state !== 'posted') {
+          try {
+            await rpc.callConfirming('model.account.move.post', [[moveId], context], context);
+          } catch (err) {
+            // Refused: the draft goes, so that nothing is left half-applied under the key.
+            if (err instanceof ErpRequestRejectedError) await model('account.move', 'delete', [moveId]).catch(() => undefined);
+            throw err;
+          }
+        }
         const moveLineRows = move!['lines.'];
         const offset = moveLineRows.find((l) => decimalToMinor(l.debit, digits) > 0)!;
-        await wizard('account.move.reconcile_lines', 'account.move.line', [lineId, offset.id], [{ state: 'start', data: {} }]);
-        for (const row of rows) {
-          const payLine = moveLineRows.find((l) => l.description === row.number && decimalToMinor(l.debit, digits) === 0)!;
-          await model('account.invoice', 'write', [row.id], { payment_lines: [['add', [payLine.id]]] });
+        if (offset.reconciliation === null) await wizard('account.move.reconcile_lines', 'account.move.line', [lineId, offset.id], [{ state: 'start', data: {} }]);
+        for (const a of allocations) {
+          const row = await invoiceByNumber(a.invoiceNumber);
+          const payLine = moveLineRows.find((l) => l.description === a.invoiceNumber && decimalToMinor(l.debit, digits) === 0)!;
+          if (payLine.invoice_payment === null) await model('account.invoice', 'write', [row.id], { payment_lines: [['add', [payLine.id]]] });
           await reconcileIfSettled(row.id);
         }
-        return credit - total;
+        return Math.max(0, credit - total);
       }
     },
 

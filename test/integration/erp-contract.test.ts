@@ -194,7 +194,7 @@ describe.each(subjects)('ERP adapter contract: $name', ({ name, start }) => {
   it('applies the unapplied receipt to two invoices', async () => {
     const { pages } = await allPages(erp, null, 100);
     const [receipt] = pages.flatMap((p) => p.unappliedPayments);
-    const answer = await erp.applyPayment({
+    const request = {
       paymentId: receipt!.paymentId,
       currency: 'USD',
       allocations: [
@@ -202,7 +202,8 @@ describe.each(subjects)('ERP adapter contract: $name', ({ name, start }) => {
         { invoiceNumber: 'CT-1003', amountMinor: 20_000 },
       ],
       idempotencyKey: `ct-unapplied-${name}`,
-    });
+    };
+    const answer = await erp.applyPayment(request);
     expect(answer.unappliedMinor).toBe(2_000);
     expect(answer.invoices).toMatchObject([
       { invoiceNumber: 'CT-1006', appliedMinor: 8_000, openAmountMinor: 0, status: 'paid' },
@@ -213,6 +214,9 @@ describe.each(subjects)('ERP adapter contract: $name', ({ name, start }) => {
     expect(ids).toEqual([expect.any(String), expect.any(String)]);
     expect(new Set(ids).size).toBe(2);
     expect(await erp.getInvoiceBalance('CT-1006')).toMatchObject({ openAmountMinor: 0, status: 'paid' });
+    // A retry with the key (a lost answer) applies nothing again.
+    expect(await erp.applyPayment(request)).toMatchObject({ unappliedMinor: 2_000, invoices: [{ invoiceNumber: 'CT-1006', openAmountMinor: 0 }, { invoiceNumber: 'CT-1003', openAmountMinor: 30_000 }] });
+    expect((await erp.getInvoiceBalance('CT-1003')).openAmountMinor).toBe(30_000);
   });
 
   it('posts a credit memo that lowers the open amount, once per key; one above the open amount is refused', async () => {
