@@ -593,14 +593,18 @@ export function createTrytonErp(options: TrytonErpOptions): ErpAdapter {
 
     async requestCreditMemo({ invoiceNumber, amountMinor, currency, reason, idempotencyKey }) {
       const row = await invoiceByNumber(invoiceNumber);
-      const done = await invoiceByKey(idempotencyKey);
-      if (done) return { creditMemoId: done.number ?? String(done.id), invoice: toBalance(await invoiceById(row.id)) };
-      checkAdjustment(row, amountMinor, currency, `a credit memo on ${invoiceNumber}`);
-      const day = today();
-      const credit = await createInvoice(row, { amountMinor: -amountMinor, issueDate: day, dueDate: day, description: `Credit note for ${invoiceNumber}: ${reason}`, key: idempotencyKey });
+      let credit = await invoiceByKey(idempotencyKey);
+      if (!credit) {
+        checkAdjustment(row, amountMinor, currency, `a credit memo on ${invoiceNumber}`);
+        const day = today();
+        credit = await createInvoice(row, { amountMinor: -amountMinor, issueDate: day, dueDate: day, description: `Credit note for ${invoiceNumber}: ${reason}`, key: idempotencyKey });
+      }
+      // Posting the credit note and setting it against the invoice are two Tryton transactions: a retry with the
+      // key completes the second when a crash came between them.
       const creditLine = credit['lines_to_pay.'][0];
       if (!creditLine) throw new Error(`Tryton posted credit note ${credit.number} without a line to pay`);
-      await model('account.invoice', 'write', [row.id], { payment_lines: [['add', [creditLine.id]]] });
+      const [line] = (await model('account.move.line', 'read', [creditLine.id], ['invoice_payment'])) as { invoice_payment: number | null }[];
+      if (line?.invoice_payment === null) await model('account.invoice', 'write', [row.id], { payment_lines: [['add', [creditLine.id]]] });
       await reconcileIfSettled(row.id);
       return { creditMemoId: credit.number ?? String(credit.id), invoice: toBalance(await invoiceById(row.id)) };
     },
