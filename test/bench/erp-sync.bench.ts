@@ -11,6 +11,7 @@ import { startTemporalDevServer } from '../../dev/temporal';
 import { createSql } from '../../db/sql';
 import { migrate } from '../../db/migrate';
 import { createHttpErp } from '../../integrations/erp/http-erp';
+import { loadErpSyncConfig } from '../../config/erp-sync';
 import { userWithToken } from '../support/auth';
 import { check, onTeardown, table, timed, type Bench } from './harness';
 
@@ -167,7 +168,7 @@ export const bench: Bench = {
     check(twice.length === 0, `${twice.length} invoices enrolled twice`);
 
     const s = (ms: number) => ms / 1000;
-    table(`ERP sync, ${COUNT.toLocaleString('en-US')} open invoices of ${CUSTOMERS} customers from the simulator (page ${first.pages > 0 ? Math.ceil(COUNT / first.pages) : '?'}, ${os.cpus().length} cores)`, [
+    table(`ERP sync, ${COUNT.toLocaleString('en-US')} open invoices of ${CUSTOMERS} customers from the simulator (${first.pages} pages of ${loadErpSyncConfig().pageSize} records, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`, [
       ['', 'seconds', 'invoices/s', 'target'],
       ['floor: the change feed paged through the HTTP adapter, nothing applied', s(floorMs), (COUNT / floorMs) * 1000, `${floorPages} pages`],
       ['first sync: every page applied, every workflow started (the run)', s(runDoneMs), (COUNT / runDoneMs) * 1000, ''],
