@@ -14,6 +14,7 @@ import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { startTemporalDevServer } from './temporal';
 import { demoTrytonSeed, startTryton } from './tryton';
+import { seedLedgerDemo } from './ledger-demo';
 
 /**
  * The main job: the embedded defaults (PostgreSQL, Temporal dev server, a mail catcher, the ERP
@@ -76,7 +77,9 @@ async function main() {
     if (!given.SMTP_URL) wanted.push({ name: 'mail catcher SMTP', port: 1025 }, { name: 'mail catcher HTTP', port: 8025 });
     // ERP_KIND=tryton: a real Tryton (dev/tryton.ts) instead of the simulator, unless TRYTON_URL names one.
     const tryton = given.ERP_KIND === 'tryton';
-    if (!given.ERP_BASE_URL && !tryton) wanted.push({ name: 'ERP simulator', port: 4010 });
+    // ERP_KIND=ledger: no ERP at all; the imported ledger in PostgreSQL is the system of record.
+    const ledger = given.ERP_KIND === 'ledger';
+    if (!given.ERP_BASE_URL && !tryton && !ledger) wanted.push({ name: 'ERP simulator', port: 4010 });
     if (tryton && !given.TRYTON_URL) wanted.push({ name: 'Tryton', port: 8000 });
     const explicitApiPort = given.API_PORT && /^\d+$/.test(given.API_PORT) ? Number(given.API_PORT) : undefined;
     if (explicitApiPort !== undefined) wanted.push({ name: 'API', port: explicitApiPort, explicit: true });
@@ -111,7 +114,7 @@ async function main() {
     const erpApiKey = given.ERP_API_KEY ?? 'dev-erp-key';
     const webhookSecret = given.ERP_WEBHOOK_SECRET ?? 'dev-erp-webhook-secret';
     let erpUrl = given.ERP_BASE_URL;
-    const simulated = !erpUrl && !tryton;
+    const simulated = !erpUrl && !tryton && !ledger;
     let trytonUrl = given.TRYTON_URL;
     const trytonEmbedded = tryton && !trytonUrl;
     if (trytonEmbedded) {
@@ -170,12 +173,18 @@ async function main() {
     let seeded = 'skipped (DEMO_SEED=0 or an external ERP)';
     // The demo's users have public tokens: they exist only where the demo portfolio does.
     let users = [`  Users          none seeded: create them with  npm run users -- create <userId> --name "…" --role admin`];
-    if ((simulated || trytonEmbedded) && given.DEMO_SEED !== '0') {
-      const sql = createSql(databaseUrl, { max: 1 });
+    if ((simulated || trytonEmbedded || ledger) && given.DEMO_SEED !== '0') {
+      const portfolio = loadDemoPortfolio(given.DEMO_CSV ?? DEFAULT_DEMO_CSV, DateTime.now().toISODate()!);
+      // Two connections: an import writes its per-row report beside its transaction.
+      const sql = createSql(databaseUrl, { max: 2 });
       try {
         await migrate(sql); // the API migrated already; idempotent and locked
         const { warnings } = await seedDemoUsers(sql, tenantId);
         for (const w of warnings) console.warn(`demo users: ${w}`);
+        if (ledger) {
+          const { created } = await seedLedgerDemo(sql, tenantId, portfolio, DATA);
+          seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers imported into the ledger (${created} new); the ERP sync enrolls them`;
+        }
       } finally {
         await sql.end({ timeout: 5 });
       }
@@ -183,8 +192,9 @@ async function main() {
         `  Demo users     (tenant ${tenantId}; fixed public tokens, for the demo only)`,
         ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${(u.team ?? '').padEnd(16)} ${demoToken(u)}`),
       ];
-      const portfolio = loadDemoPortfolio(given.DEMO_CSV ?? DEFAULT_DEMO_CSV, DateTime.now().toISODate()!);
-      if (trytonEmbedded) {
+      if (ledger) {
+        // imported above
+      } else if (trytonEmbedded) {
         seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers in Tryton; the ERP sync enrolls them`;
       } else {
         const { enrolled, already } = await seedDemo(portfolio, { apiUrl: api.url, apiToken: DEMO_ADMIN_TOKEN, erpUrl: erpUrl!, erpApiKey, collectors: DEMO_COLLECTORS });
@@ -204,7 +214,9 @@ async function main() {
         `  Caught mail    ${mailUi ?? '(external SMTP at ' + smtpUrl + ')'}`,
         tryton
           ? `  ERP            Tryton at ${trytonUrl}/${given.TRYTON_DB ?? 'dunning'}/rpc/ (JSON-RPC${trytonEmbedded ? ', user admin, password admin' : ''})`
-          : `  ERP            ${erpUrl}${simulated ? ` (simulator, API key ${erpApiKey})` : ''}`,
+          : ledger
+            ? `  ERP            none: the imported ledger in PostgreSQL is the system of record (ERP_KIND=ledger; npm run import -- <file>)`
+            : `  ERP            ${erpUrl}${simulated ? ` (simulator, API key ${erpApiKey})` : ''}`,
         ...(given.DATABASE_URL ? [] : [`  PostgreSQL     ${databaseUrl}`]),
         `  State          ${DATA}`,
         `  Demo portfolio ${seeded}`,
