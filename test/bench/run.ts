@@ -26,6 +26,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   'tryton-sync': { load: () => import('./tryton-sync.bench') },
   // Starts its own stack (PostgreSQL, Temporal dev server, API and worker processes): 10,000 invoices synced from the simulator.
   'erp-sync': { load: () => import('./erp-sync.bench') },
+  // 100,000 open ledger items and 2,000 queued payments in PostgreSQL: a page of the unapplied-cash queue with its suggestions.
+  'unapplied-cash': { load: () => import('./unapplied-cash.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */

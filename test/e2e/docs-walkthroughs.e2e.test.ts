@@ -14,7 +14,7 @@ import { ROOT, startMainJobOnFreePorts, type Banner, type MainJob } from '../sup
  * a block's comments say what an answer is (`# 409 already_enrolled`, `# -> {"valid":true}`), the
  * request answers that status and the output shows those fields.
  */
-const PAGES = ['how-it-works', 'ar-manager', 'collector', 'owner-team', 'approver'] as const;
+const PAGES = ['how-it-works', 'ar-manager', 'collector', 'owner-team', 'approver', 'unapplied-cash'] as const;
 
 interface Block {
   /** 1-based line of the opening fence in the page. */
