@@ -253,8 +253,12 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
       const moved = await sql.begin(async (tx) => {
         const state = await lockSyncState(tx, req);
         if (state.cursor !== cursor) return false; // another call applied this page meanwhile: counted there
-        const outcomes = await upsertLedgerInvoices(tx, tenantId, ledger, { source: 'erp', erp: new Map(page.receivables.map((r) => [r.invoiceNumber, { erpId: r.erpId, changedAt: r.changedAt }])) });
-        for (const outcome of outcomes.values()) counters[outcome]++;
+        // In ledger mode the page is the ledger itself: written back, it would turn imported rows into the ERP's and
+        // clear what the feed does not carry (disputed). The ERP's rows are the mirror of another system otherwise.
+        if (erp.kind !== 'ledger') {
+          const outcomes = await upsertLedgerInvoices(tx, tenantId, ledger, { source: 'erp', erp: new Map(page.receivables.map((r) => [r.invoiceNumber, { erpId: r.erpId, changedAt: r.changedAt }])) });
+          for (const outcome of outcomes.values()) counters[outcome]++;
+        }
         counters.unapplied_payments = await recordUnappliedPayments(tx, tenantId, page.unappliedPayments);
         counters.errors = await recordSyncErrors(tx, req.runId, errors);
         await addToSyncRun(tx, req.runId, counters, page.nextCursor);

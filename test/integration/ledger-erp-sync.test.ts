@@ -79,6 +79,9 @@ describe('ledger mode: an imported file is the system of record', () => {
   it('the sync enrolls the imported open invoices that fall due, from the ledger alone', async () => {
     await expect.poll(async () => (await stack.api('GET', '/erp-sync')).status, { timeout: 30_000 }).toBe(200);
     expect((await stack.api('GET', '/erp-sync')).body).toMatchObject({ erp: 'ledger' });
+    // The schedule's first run starts when the schedule is created, before anything is imported: let it end.
+    await expect.poll(async () => (await stack.api('GET', '/erp-sync')).body.lastRun?.status, { timeout: 30_000 }).toBe('completed');
+    lastRunId = (await stack.api('GET', '/erp-sync')).body.lastRun.runId;
     expect(await importCsv(Object.values(rows))).toMatchObject({ status: 'succeeded', stored: true, created: 4, erpKind: 'ledger' });
 
     const run = await syncNow();
@@ -89,6 +92,9 @@ describe('ledger mode: an imported file is the system of record', () => {
     expect(await mirror('LED-H')).toBeUndefined(); // paid long ago: history
     const customer = (await stack.sql`select email, time_zone from customers where tenant_id = ${stack.tenantId} and customer_id = 'LED-C1'`)[0];
     expect(customer).toEqual({ email: 'ap@ledger-c1.example', time_zone: 'Europe/Berlin' });
+    // The sync reads the ledger; it never writes it back as the ERP's (which would clear what imports alone carry).
+    const sources = await stack.sql`select distinct source from ledger_invoices where tenant_id = ${stack.tenantId} and invoice_number like 'LED-%'`;
+    expect(sources.map((r) => r.source)).toEqual(['import']);
   });
 
   it('a re-import that shows an invoice paid closes its workflow through the sync', async () => {
