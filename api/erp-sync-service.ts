@@ -83,8 +83,7 @@ export function createErpSyncService(deps: ErpSyncServiceDeps) {
           spec,
           action,
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
-          // The first run at once: a new tenant (or the demo) sees its portfolio come in now, not at the next interval.
-          state: { note: `ERP sync of tenant ${tenantId}, connection ${connection} (${deps.erpKind})`, triggerImmediately: true },
+          state: { note: `ERP sync of tenant ${tenantId}, connection ${connection} (${deps.erpKind})` },
         });
         return { created: true };
       } catch (err) {

@@ -5,14 +5,16 @@ import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import { appendAuditEvent, latestAuditEventOfInvoice, stepEventsOfInvoice, type AuditEvent } from '../db/audit-events';
 import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
-import { insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, countOfInvoices, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
+import { writeInvoiceMirror, insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, countOfInvoices, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
 import { isIsoDate } from '../domain/aging';
+import { pausedUntil, TERMINAL_STAGES } from '../domain/invoice-state';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
 import {
   collectorIdKey,
   customerIdKey,
   dunningStageKey,
   cadenceChangedSignal,
+  dunningStateQuery,
   pauseUpdate,
   type InvoiceDunningInput,
 } from '../workflows/messages';
@@ -93,6 +95,22 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
    * and the caller enrolls again later. An invoice the ERP shows closed is enrolled: its workflow closes it at
    * its first balance read, without contacting anyone.
    */
+  /**
+   * A workflow that ran before its invoice row was committed (its enrollment was cut off between the start and the
+   * commit, and completed by a retry) wrote its first events to a mirror that did not exist yet: the row is brought
+   * up to the workflow's own state now, instead of at its next event. Bounded: the worker may be down, and then the
+   * mirror catches up at that next event as before.
+   */
+  async function catchUpMirror(invoiceNumber: string, workflowId: string): Promise<void> {
+    const query = temporal.workflow.getHandle(workflowId).query(dunningStateQuery);
+    const s = await Promise.race([query, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 3_000).unref())]).catch(() => undefined);
+    if (!s) return;
+    const closed = TERMINAL_STAGES.includes(s.stage);
+    const nextStep = !closed && s.nextStep ? { stepId: s.nextStep.stepId, action: s.nextStep.action, at: s.nextStep.at } : null;
+    const promiseDate = closed ? null : (s.promise?.installments.find((i) => i.status === 'pending')?.dueDate ?? null);
+    await writeInvoiceMirror(sql, { tenantId, invoiceNumber }, { stage: s.stage, openAmountMinor: s.openAmountMinor, nextStep, pausedUntil: closed ? null : (pausedUntil(s) ?? null), promiseDate }, s.eventSeq);
+  }
+
   async function checkWithErp(invoice: Enrollment['invoice'], customerId: string): Promise<void> {
     if (!deps.erp) return;
     let balance;
@@ -184,6 +202,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
       // Both or neither: customer, invoice and its audit row are written in one transaction, and the workflow
       // starts inside it. When Temporal refuses or cannot be reached, the transaction rolls back and nothing
       // is stored (503 when Temporal is down: api/errors.ts); when the start succeeded, the commit follows.
+      let recovered = false;
       const enrolled = await sql.begin(async (tx): Promise<{ runId: string } | 'existing'> => {
         if (await invoiceExists(tx, tenantId, invoice.number)) return 'existing';
         // The customer's portfolio and do-not-contact flag are filled in when unknown, never moved or lifted (db/customers.ts).
@@ -209,6 +228,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           // (PostgreSQL went away in between). Its retry completes it: the row is kept for the running workflow.
           const running = await temporal.workflow.getHandle(workflowId).describe();
           if (running.status.name !== 'RUNNING' || running.typedSearchAttributes.get(customerIdKey) !== customer.id) throw alreadyEnrolled();
+          recovered = true;
           return { runId: running.runId };
         }
       });
@@ -227,6 +247,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
         await audit(`${workflowId}:enrolled`, actor, invoice.number, workflowId, { type: 'invoice_enrolled', details: { cadence: { id: cadence.id, version: cadence.version } } });
       } else {
         runId = enrolled.runId;
+        if (recovered) await catchUpMirror(invoice.number, workflowId);
       }
       // A customer paused as a whole pauses the invoices enrolled meanwhile too.
       const pause = await activeCustomerPause(sql, tenantId, customer.id);

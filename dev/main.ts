@@ -201,6 +201,11 @@ async function main() {
         seeded = `${portfolio.invoices.length} invoices of ${portfolio.customers.length} customers (${enrolled} enrolled now, ${already} already enrolled)`;
       }
     }
+    if ((ledger || trytonEmbedded) && given.DEMO_SEED !== '0') {
+      // The demo's portfolio comes in by the ERP sync alone: its first run now, not at the schedule's next interval.
+      const triggered = await fetch(`${api.url}/erp-sync/trigger`, { method: 'POST', headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}` } }).catch((err: Error) => err);
+      if (triggered instanceof Error || !triggered.ok) console.warn(`the first ERP sync was not triggered (${triggered instanceof Error ? triggered.message : `HTTP ${triggered.status}`}); it runs at the schedule's interval`);
+    }
     // The banner comes last, once the worker polls and the start-up and seeding lines are out, so it stays on screen.
     await worker.firstReady;
     await outputSettled();

@@ -79,9 +79,6 @@ describe('ledger mode: an imported file is the system of record', () => {
   it('the sync enrolls the imported open invoices that fall due, from the ledger alone', async () => {
     await expect.poll(async () => (await stack.api('GET', '/erp-sync')).status, { timeout: 30_000 }).toBe(200);
     expect((await stack.api('GET', '/erp-sync')).body).toMatchObject({ erp: 'ledger' });
-    // The schedule's first run starts when the schedule is created, before anything is imported: let it end.
-    await expect.poll(async () => (await stack.api('GET', '/erp-sync')).body.lastRun?.status, { timeout: 30_000 }).toBe('completed');
-    lastRunId = (await stack.api('GET', '/erp-sync')).body.lastRun.runId;
     expect(await importCsv(Object.values(rows))).toMatchObject({ status: 'succeeded', stored: true, created: 4, erpKind: 'ledger' });
 
     const run = await syncNow();
