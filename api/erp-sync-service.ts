@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import { z } from 'zod';
 import type { ErpSyncConfig } from '../config/erp-sync';
-import { appendSyncAuditEvent, setSyncInterval, syncRun, syncRunErrors, syncRuns, syncState, SYNC_COUNTERS, type SyncRunRow } from '../db/erp-sync';
+import { appendSyncAuditEvent, setSyncInterval, syncRun, syncRunErrors, syncRuns, syncState, SYNC_COUNTERS, type SyncRunRow, type SyncAuditType } from '../db/erp-sync';
 import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { EmailTemplate } from '../domain/templates';
@@ -48,7 +48,7 @@ export function createErpSyncService(deps: ErpSyncServiceDeps) {
     return { seconds: config.intervalMinutes * 60, source: 'config' };
   }
 
-  async function audit(type: string, actor: string, details: Record<string, unknown>) {
+  async function audit(type: SyncAuditType, actor: string, details: Record<string, unknown>) {
     // Keyed by the instant (ms): the same change twice in one millisecond is one event.
     await appendSyncAuditEvent(sql, { eventKey: `erp-sync:${tenantId}:${connection}:${type}:${Date.now()}`, tenantId, actor, type, details: { connection, ...details } });
   }

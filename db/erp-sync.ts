@@ -1,3 +1,4 @@
+import { appendAuditEvent } from './audit-events';
 import type { Db } from './sql';
 
 /**
@@ -250,19 +251,33 @@ export async function admissibleLedgerInvoices(db: Db, tenantId: string, opts: {
     order by l.invoice_number limit ${opts.limit}`;
 }
 
-/**
- * An audit event of the sync (erp_sync_*, invoice_rebill_linked): appended once per key, as db/audit-events.ts
- * appends the others (the types are the sync's own; see docs/erp-sync.md).
- */
+declare module './audit-events' {
+  interface AuditDetailsByType {
+    /** The sync's runs and the schedule's changes (api/erp-sync-service.ts, activities/erp-sync.ts; docs/erp-sync.md). */
+    erp_sync_run_started: Record<string, unknown>;
+    erp_sync_run_finished: Record<string, unknown>;
+    erp_sync_triggered: Record<string, unknown>;
+    erp_sync_paused: Record<string, unknown>;
+    erp_sync_resumed: Record<string, unknown>;
+    erp_sync_interval_changed: Record<string, unknown>;
+    /** A rebill or split part enrolled with its original's dunning. */
+    invoice_rebill_linked: Record<string, unknown>;
+  }
+}
+
+export type SyncAuditType =
+  | 'erp_sync_run_started'
+  | 'erp_sync_run_finished'
+  | 'erp_sync_triggered'
+  | 'erp_sync_paused'
+  | 'erp_sync_resumed'
+  | 'erp_sync_interval_changed'
+  | 'invoice_rebill_linked';
+
+/** An audit event of the sync: appended once per key, through db/audit-events.ts like every other. */
 export async function appendSyncAuditEvent(
   db: Db,
-  event: { eventKey: string; tenantId: string; actor: string; type: string; invoiceNumber?: string | null; workflowId?: string | null; details: Record<string, unknown> },
+  event: { eventKey: string; tenantId: string; actor: string; type: SyncAuditType; invoiceNumber?: string | null; workflowId?: string | null; details: Record<string, unknown> },
 ): Promise<boolean> {
-  const rows = await db`
-    insert into audit_events (event_key, tenant_id, actor, invoice_number, workflow_id, event_type, details)
-    values (${event.eventKey}, ${event.tenantId}, ${event.actor}, ${event.invoiceNumber ?? null}, ${event.workflowId ?? null}, ${event.type},
-            ${db.json(event.details as never)})
-    on conflict (event_key) do nothing
-    returning id`;
-  return rows.length > 0;
+  return appendAuditEvent(db, event);
 }

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { startStack, type Stack } from '../support/stack';
 import { userWithToken } from '../support/auth';
+import { syncRunner } from '../support/erp-sync';
 
 /**
  * The ERP sync end to end: the API process creates the tenant's Temporal Schedule, POST /erp-sync/trigger runs
@@ -40,24 +41,7 @@ const erp = async (url: string, body: unknown, key?: string) => {
 const invoice = (n: string, customerId: string, amountMinor: number, dueDate: string) =>
   erp('/invoices', { invoiceNumber: n, customerId, currency: 'EUR', amountMinor, issueDate: day(-60), dueDate });
 
-let lastRunId = 0;
-/** Triggers a run and waits for it to finish; its record as the API gives it. */
-async function syncNow(): Promise<any> {
-  expect((await stack.api('POST', '/erp-sync/trigger')).status).toBe(202);
-  let run: any;
-  await expect
-    .poll(
-      async () => {
-        const { body } = await stack.api('GET', '/erp-sync/runs?limit=1');
-        run = body.items[0];
-        return run && run.runId > lastRunId && run.status !== 'running';
-      },
-      { timeout: 60_000, interval: 250 },
-    )
-    .toBe(true);
-  lastRunId = run.runId;
-  return (await stack.api('GET', `/erp-sync/runs/${run.runId}`)).body;
-}
+const syncNow = syncRunner((method, url) => stack.api(method, url));
 
 const mirror = async (n: string) => (await stack.sql`select stage, next_step_id, to_char(due_date, 'YYYY-MM-DD') as due_date from invoices where tenant_id = ${stack.tenantId} and invoice_number = ${n}`)[0];
 const workflowId = (n: string) => `invoice-dunning:${stack.tenantId}:${n}`;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { startStack, type Stack } from '../support/stack';
+import { syncRunner } from '../support/erp-sync';
 
 /**
  * Ledger mode end to end (ERP_KIND=ledger: a team without an ERP API): a file uploaded to POST /imports is the
@@ -48,23 +49,7 @@ async function importCsv(lines: string[]) {
   return job;
 }
 
-let lastRunId = 0;
-async function syncNow(): Promise<any> {
-  expect((await stack.api('POST', '/erp-sync/trigger')).status).toBe(202);
-  let run: any;
-  await expect
-    .poll(
-      async () => {
-        const { body } = await stack.api('GET', '/erp-sync/runs?limit=1');
-        run = body.items[0];
-        return run && run.runId > lastRunId && run.status !== 'running';
-      },
-      { timeout: 60_000, interval: 250 },
-    )
-    .toBe(true);
-  lastRunId = run.runId;
-  return (await stack.api('GET', `/erp-sync/runs/${run.runId}`)).body;
-}
+const syncNow = syncRunner((method, url) => stack.api(method, url));
 
 const mirror = async (n: string) => (await stack.sql`select stage, next_step_id from invoices where tenant_id = ${stack.tenantId} and invoice_number = ${n}`)[0];
 
