@@ -1,12 +1,12 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import type { ErpSyncConfig } from '../config/erp-sync';
-import { stepEventsOfInvoice } from '../db/audit-events';
+import { appendAuditEvent, stepEventsOfInvoice } from '../db/audit-events';
 import { upsertEnrolledCustomer } from '../db/customers';
 import {
   addToSyncRun,
   admissibleLedgerInvoices,
-  appendSyncAuditEvent,
+  
   enrolledFacts,
   finishSyncRun,
   lockSyncState,
@@ -154,7 +154,7 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
       if (result.enrolled) tally.counters.enrolled++;
       if (carriedFrom) {
         await recordLink(sql, tenantId, { invoiceNumber: c.invoiceNumber, originalNumber: carriedFrom.invoiceNumber, carriedSteps: carriedFrom.steps.length });
-        const linked = await appendSyncAuditEvent(sql, {
+        const linked = await appendAuditEvent(sql, {
           eventKey: `erp-sync:${tenantId}:link:${c.invoiceNumber}`,
           tenantId,
           actor: ACTOR,
@@ -173,7 +173,7 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
     async erpSyncStartRun(req: { tenantId: string; connection: string; runKey: string; workflowId: string }): Promise<{ runId: number }> {
       const state = await syncState(sql, req);
       const runId = await startSyncRun(sql, { ...req, cursorFrom: state?.cursor ?? null });
-      await appendSyncAuditEvent(sql, {
+      await appendAuditEvent(sql, {
         eventKey: `erp-sync:${req.tenantId}:run:${runId}:started`,
         tenantId: req.tenantId,
         actor: ACTOR,
@@ -295,7 +295,7 @@ export function createErpSyncActivities(deps: ErpSyncActivityDeps) {
 
     async erpSyncFinishRun(req: { tenantId: string; runId: number; workflowId: string; status: 'completed' | 'failed'; failure?: string }): Promise<void> {
       await finishSyncRun(sql, req.runId, { status: req.status, ...(req.failure ? { failure: req.failure } : {}) });
-      await appendSyncAuditEvent(sql, {
+      await appendAuditEvent(sql, {
         eventKey: `erp-sync:${req.tenantId}:run:${req.runId}:finished`,
         tenantId: req.tenantId,
         actor: ACTOR,

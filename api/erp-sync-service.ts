@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import { z } from 'zod';
 import type { ErpSyncConfig } from '../config/erp-sync';
-import { appendSyncAuditEvent, setSyncInterval, syncRun, syncRunErrors, syncRuns, syncState, SYNC_COUNTERS, type SyncRunRow, type SyncAuditType } from '../db/erp-sync';
+import { setSyncInterval, syncRun, syncRunErrors, syncRuns, syncState, SYNC_COUNTERS, type SyncRunRow } from '../db/erp-sync';
 import type { Sql } from '../db/sql';
 import type { FxTable } from '../domain/fx';
 import type { EmailTemplate } from '../domain/templates';
@@ -11,6 +11,7 @@ import { createCadenceService } from './cadence-service';
 import { DomainError, notFound } from './errors';
 import { createInvoiceService } from './invoice-service';
 import { enrollmentSchema } from './schemas';
+import { appendAuditEvent } from '../db/audit-events';
 
 /**
  * The ERP sync as the API and the worker see it: the tenant's Temporal Schedule (created or brought up to date at
@@ -48,9 +49,9 @@ export function createErpSyncService(deps: ErpSyncServiceDeps) {
     return { seconds: config.intervalMinutes * 60, source: 'config' };
   }
 
-  async function audit(type: SyncAuditType, actor: string, details: Record<string, unknown>) {
+  async function audit(type: 'erp_sync_triggered' | 'erp_sync_paused' | 'erp_sync_resumed' | 'erp_sync_interval_changed', actor: string, details: Record<string, unknown>) {
     // Keyed by the instant (ms): the same change twice in one millisecond is one event.
-    await appendSyncAuditEvent(sql, { eventKey: `erp-sync:${tenantId}:${connection}:${type}:${Date.now()}`, tenantId, actor, type, details: { connection, ...details } });
+    await appendAuditEvent(sql, { eventKey: `erp-sync:${tenantId}:${connection}:${type}:${Date.now()}`, tenantId, actor, type, details: { connection, ...details } });
   }
 
   const notScheduled = () => notFound(`the ERP sync schedule ${scheduleId} (the API creates it at start unless ERP_SYNC=off)`);

@@ -1,4 +1,3 @@
-import { appendAuditEvent } from './audit-events';
 import type { Db } from './sql';
 
 /**
@@ -263,21 +262,4 @@ declare module './audit-events' {
     /** A rebill or split part enrolled with its original's dunning. */
     invoice_rebill_linked: Record<string, unknown>;
   }
-}
-
-export type SyncAuditType =
-  | 'erp_sync_run_started'
-  | 'erp_sync_run_finished'
-  | 'erp_sync_triggered'
-  | 'erp_sync_paused'
-  | 'erp_sync_resumed'
-  | 'erp_sync_interval_changed'
-  | 'invoice_rebill_linked';
-
-/** An audit event of the sync: appended once per key, through db/audit-events.ts like every other. */
-export async function appendSyncAuditEvent(
-  db: Db,
-  event: { eventKey: string; tenantId: string; actor: string; type: SyncAuditType; invoiceNumber?: string | null; workflowId?: string | null; details: Record<string, unknown> },
-): Promise<boolean> {
-  return appendAuditEvent(db, event);
 }

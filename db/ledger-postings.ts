@@ -1,5 +1,5 @@
 import type { LedgerAdjustmentKind } from './imports';
-import type { LedgerStatus } from './ledger';
+import type { LedgerInvoice, LedgerStatus } from './ledger';
 import type { Db, TransactionSql } from './sql';
 
 /**
@@ -8,20 +8,8 @@ import type { Db, TransactionSql } from './sql';
  * (ledger_adjustments, migration 015), and the change feed over ledger_invoices.change_seq.
  */
 
-export interface LedgerBalanceRow {
-  invoiceNumber: string;
-  customerId: string;
-  currency: string;
-  amountMinor: number;
-  openAmountMinor: number;
-  status: LedgerStatus;
-  issueDate: string;
-  dueDate: string;
-  settledDate: string | null;
-  rebillOf: string | null;
-  changeSeq: number;
-  updatedAt: Date;
-}
+/** A ledger row as the ledger adapter reads it: the invoice (without the import's disputed flag) and its change number. */
+export type LedgerBalanceRow = Omit<LedgerInvoice, 'disputed'> & { changeSeq: number; updatedAt: Date };
 
 const BALANCE_COLUMNS = (db: Db) => db`
   invoice_number as "invoiceNumber", customer_id as "customerId", currency, amount_minor as "amountMinor",
