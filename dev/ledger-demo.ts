@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Sql } from '../db/sql';
 import { createImport, runImport, type ImportRequest } from '../integrations/import/importer';
+import { csvCell } from '../integrations/import/rejects';
 import type { DemoPortfolio } from './demo-portfolio';
 
 /**
@@ -18,7 +19,7 @@ export async function seedLedgerDemo(sql: Sql, tenantId: string, portfolio: Demo
     ...portfolio.invoices.map((i) => {
       const c = byId.get(i.customerId)!;
       const cells = [i.invoiceNumber, i.customerId, c.name, c.email, c.country, i.currency, decimal(i.amountMinor), decimal(i.amountMinor), i.invoiceDate, i.dueDate, '', 'open', i.disputed ? 'yes' : 'no', ''];
-      return cells.map((v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(',');
+      return cells.map(csvCell).join(',');
     }),
   ];
   const filePath = path.join(dir, 'demo-ledger.csv');

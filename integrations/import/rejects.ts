@@ -7,7 +7,8 @@ import type { Db } from '../../db/sql';
  * a thousand rows at a time; the same for the CLI (--rejects <file>) and the API (GET /imports/:id/rejects).
  */
 
-const csvCell = (v: unknown) => {
+/** One CSV cell, quoted when it holds a quote, a separator (',' or ';') or a line end. */
+export const csvCell = (v: unknown) => {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\r\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
