@@ -30,7 +30,7 @@ import { promiseRoutes } from './routes/promises';
 import { pauseRoutes } from './routes/pauses';
 import { createContactsService } from './contacts-service';
 import type { FxTable } from '../domain/fx';
-import { loadAuthorityMatrix, loadReportingConfig, loadResolutionMatrix } from '../config/load';
+import { loadAuthorityMatrix, loadReportingConfig, loadReportsConfig, loadResolutionMatrix } from '../config/load';
 import { createConfigDocuments, type ConfigDocumentsService, type ConfigDocumentTypes } from './config-documents-service';
 import { configDocumentRoutes } from './routes/config-documents';
 import { createTotalsCache } from './totals-cache';
@@ -39,6 +39,11 @@ import { createImportsService } from './imports-service';
 import { importRoutes } from './routes/imports';
 import { cashApplyingErp, createUnappliedCashService } from './unapplied-cash-service';
 import { unappliedCashRoutes } from './routes/unapplied-cash';
+import { reportRoutes } from './routes/reports';
+import { customerRoutes } from './routes/customers';
+import { allReports } from './reports';
+import type { ReportsConfig } from '../domain/reports/config';
+import { writeReportSettings } from '../db/report-settings';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -62,6 +67,8 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   defaultCadenceId: string;
   /** Reporting currency and rates for the worklist's priority and totals; default config/reporting.json. */
   fx?: FxTable;
+  /** The reports' zone, buckets, count-back lookback and weekly pack; default config/reports.json. */
+  reports?: ReportsConfig;
   /** The matrices in force until a version is saved; default config/resolution-matrix.json and config/authority-matrix.json. */
   configDefaults?: Partial<ConfigDocumentTypes>;
   logger?: FastifyServerOptions['logger'];
@@ -155,5 +162,10 @@ export async function buildApp(deps: AppDeps) {
   // Bulk import of AR exports into the ledger (docs/imports.md); without an ERP connection the ledger is the system of record.
   await app.register(importRoutes, { imports: createImportsService({ sql: deps.sql, tenantId: deps.tenantId, erpKind: deps.erp ? ((deps.erp as { kind?: string }).kind ?? 'simulator') : 'ledger', log: app.log }) });
   await app.register(unappliedCashRoutes, { cash });
+  const reportsConfig = deps.reports ?? loadReportsConfig();
+  // The zone the database's triggers date payments and observed balance changes in (migration 017).
+  await writeReportSettings(deps.sql, deps.tenantId, reportsConfig.timeZone);
+  await app.register(customerRoutes, { sql: deps.sql, tenantId: deps.tenantId, fx, config: reportsConfig });
+  await app.register(reportRoutes, { sql: deps.sql, tenantId: deps.tenantId, fx, config: reportsConfig, reports: allReports });
   return app;
 }

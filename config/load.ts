@@ -6,6 +6,7 @@ import { fxTableSchema, type FxTable } from '../domain/fx';
 import { resolutionMatrixSchema, type ResolutionMatrix } from '../domain/resolution-matrix';
 import { authorityMatrixSchema, type AuthorityMatrix } from '../domain/authority-matrix';
 import { emailTemplatesSchema, unknownTemplateIssues, type EmailTemplate } from '../domain/templates';
+import { reportsConfigSchema, type ReportsConfig } from '../domain/reports/config';
 import { ConfigError } from './env';
 import { validationIssues } from './validation-issues';
 
@@ -30,6 +31,8 @@ export const loadEmailTemplates = (file = 'config/email-templates.json'): Record
   loadJson(file, emailTemplatesSchema);
 /** The reporting currency and the FX rates into it (decimal strings), for worklist priority and totals. */
 export const loadReportingConfig = (file = 'config/reporting.json'): FxTable => loadJson(file, fxTableSchema);
+/** The reports' time zone, aging buckets, count-back lookback and weekly AR pack (issue 13). */
+export const loadReportsConfig = (file = 'config/reports.json'): ReportsConfig => loadJson(file, reportsConfigSchema);
 /** Who owns which disputes, and their deadlines: the default until a version is saved through the API. */
 export const loadResolutionMatrix = (file = 'config/resolution-matrix.json'): ResolutionMatrix => loadJson(file, resolutionMatrixSchema);
 /** Who may approve what: the default until a version is saved through the API. */
