@@ -5,6 +5,8 @@
 //   db/            repositories (the only SQL): domain/ and config/; activities/ and api/ write no query of their own
 //   config/        configuration schemas and loading: domain/ only
 //   activities/    I/O for workflows: anything below, and only workflows' message definitions (*messages.ts)
+//   reports/       the report definitions (issue 13), shared by the API and the weekly AR pack's activity: domain/, db/,
+//                  config/ and integrations/; its SQL lives in db/reports/
 //   api/           HTTP: anything below except activities/, and only workflows' message definitions
 import tseslint from 'typescript-eslint';
 
@@ -77,6 +79,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': restrict([outside(['workflows', 'activities', 'api', 'db', 'integrations', 'worker', 'dev'], 'config/ imports domain/ only')]) },
   },
   {
+    files: ['reports/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict([outside(['workflows', 'activities', 'api', 'worker', 'dev'], 'reports/ sits below activities and the API: it imports domain/, db/, config/ and integrations/'), workflowCode]) },
+  },
+  {
     files: ['activities/**/*.ts'],
     rules: { 'no-restricted-imports': restrict([outside(['api', 'worker', 'dev'], 'activities/ do not import the API, the worker or dev tooling'), workflowCode]) },
   },
@@ -85,7 +91,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': restrict([outside(['activities', 'worker'], 'api/ does not import activities/ (shared code lives in integrations/, db/ or domain/)'), workflowCode]) },
   },
   {
-    files: ['api/**/*.ts', 'activities/**/*.ts'],
+    files: ['api/**/*.ts', 'activities/**/*.ts', 'reports/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

@@ -41,7 +41,7 @@ import { cashApplyingErp, createUnappliedCashService } from './unapplied-cash-se
 import { unappliedCashRoutes } from './routes/unapplied-cash';
 import { reportRoutes } from './routes/reports';
 import { customerRoutes } from './routes/customers';
-import { allReports } from './reports';
+import { allReports } from '../reports';
 import type { ReportsConfig } from '../domain/reports/config';
 import { writeReportSettings } from '../db/report-settings';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Sql } from '../../db/sql';
-import type { FxTable } from '../../domain/fx';
-import type { ReportsConfig } from '../../domain/reports/config';
-import type { ReportTable } from '../../domain/reports/table';
-import { dateSchema } from '../dates';
+import type { Sql } from '../db/sql';
+import type { FxTable } from '../domain/fx';
+import type { ReportsConfig } from '../domain/reports/config';
+import type { ReportTable } from '../domain/reports/table';
+import { dateSchema } from '../domain/dates';
 
 /**
  * The contract every report implements (issue 13). A report is a definition: its querystring, its JSON response,

@@ -1,6 +1,6 @@
-import { activityReports } from './activity-reports';
-import { ledgerReports } from './ledger-reports';
-import type { ReportDefinition } from './types';
+import { activityReports } from './activity';
+import { ledgerReports } from './ledger';
+import type { ReportDefinition } from './definition';
 
 /** Every report, in the order of the AR pack's sheets. */
 export const allReports: readonly ReportDefinition[] = [...ledgerReports, ...activityReports];
