@@ -42,8 +42,18 @@ export interface ReportDefinition<Q extends z.ZodType<any> = z.ZodType<any>, R =
   run(ctx: ReportContext, query: z.infer<Q>): Promise<R>;
   /** The result as tables for CSV (the first table; `?table=<name>` picks another) and XLSX (one sheet each). */
   tables(result: R, ctx: ReportContext): ReportTable[];
-  /** In the month-end AR pack: this report's query for the month ending `monthEnd` (YYYY-MM-DD). Absent: not in the pack. */
-  packQuery?(monthEnd: string, ctx: ReportContext): z.input<Q>;
+  /**
+   * In the AR pack: this report's query. `month` (YYYY-MM) is the pack's month and `monthEnd` its last day; `asOf` is
+   * the day of point-in-time reports (aging, forecast): `monthEnd` for the month-end pack, today for the weekly one.
+   * Absent: not in the pack.
+   */
+  packQuery?(at: PackDate, ctx: ReportContext): z.input<Q>;
+}
+
+export interface PackDate {
+  month: string;
+  monthEnd: string;
+  asOf: string;
 }
 
 /** Shared query fields. */

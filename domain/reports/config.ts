@@ -8,7 +8,8 @@ import { z } from 'zod';
  * - `agingBuckets`: the upper bounds (days past due, inclusive) of the past-due buckets: [30, 60, 90] gives
  *   current (<= 0), 1-30, 31-60, 61-90, 91+.
  * - `dsoLookbackMonths`: how many months of credit sales the count-back may use up before it stops (and says so).
- * - `weeklyPack`: the AR pack mailed to the AR managers by a Temporal Schedule; off by default.
+ * - `weeklyPack`: the AR pack mailed to the AR managers (`recipients`) by a Temporal Schedule, on `dayOfWeek` at
+ *   `hour` in timeZone; off by default.
  */
 const ianaZone = z.string().refine((zone) => {
   try {
@@ -35,8 +36,11 @@ export const reportsConfigSchema = z
         dayOfWeek: z.number().int().min(1).max(7),
         /** Hour of the day (0-23) in timeZone. */
         hour: z.number().int().min(0).max(23),
+        /** Where it goes: the AR managers' addresses (or their distribution list). */
+        recipients: z.array(z.email()).max(50),
       })
-      .strict(),
+      .strict()
+      .refine((p) => !p.enabled || p.recipients.length > 0, { message: 'an enabled weekly pack needs at least one recipient', path: ['recipients'] }),
   })
   .strict();
 export type ReportsConfig = z.infer<typeof reportsConfigSchema>;
