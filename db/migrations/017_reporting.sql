@@ -90,6 +90,11 @@ declare
   v_explained bigint;
   v_gap bigint;
 begin
+  -- Settled on a known day: money observed later than that had arrived by then.
+  if p_open = 0 and p_settled is not null then
+    update ar_postings set posted_on = p_settled
+    where tenant_id = p_tenant and invoice_number = p_invoice and kind = 'observed' and amount_minor > 0 and posted_on > p_settled;
+  end if;
   select coalesce(sum(amount_minor), 0) into v_explained from ar_postings where tenant_id = p_tenant and invoice_number = p_invoice;
   v_gap := (p_amount - p_open) - v_explained;
   if v_gap <> 0 then
