@@ -1,0 +1,126 @@
+import type { Db } from '../sql';
+
+/**
+ * The SQL of the ledger reports (issue 13: aging, DSO, CEI) over ar_items and ar_postings (migration 017).
+ *
+ * An item is OPEN at D when `issue_date <= D and (settled_on is null or settled_on > D)`; its open amount at D is
+ * `amount_minor - sum(postings posted on or before D)`. The open set is found from ar_items alone (the postings are
+ * read for the open items only, through ar_postings_invoice), and every answer is grouped in SQL: per currency,
+ * bucket and group key, never one row per invoice.
+ *
+ * Scope: `collectorId` set keeps the customers whose customers.collector_id is that user (ledger-only customers,
+ * absent from customers, belong to no collector's portfolio).
+ */
+export interface LedgerScope {
+  tenantId: string;
+  collectorId: string | undefined;
+}
+
+export type AgingGroupBy = 'customer' | 'collector' | 'segment' | 'currency' | 'none';
+
+export interface AgingCellRow {
+  key: string;
+  name: string | null;
+  currency: string;
+  /** 0 = current (days past due <= 0), i = the i-th past-due bucket (bounds[i-1] is its upper bound), last = over the last bound. */
+  bucket: number;
+  count: number;
+  openMinor: number;
+}
+
+/** The open items at `asOf` summed per group key, currency and aging bucket (upper bounds `bounds`, days past due). */
+export async function agingCells(
+  db: Db,
+  scope: LedgerScope,
+  q: { asOf: string; bounds: readonly number[]; groupBy: AgingGroupBy; currency?: string | undefined },
+): Promise<AgingCellRow[]> {
+  const { tenantId, collectorId } = scope;
+  // Per customer first (a few thousand rows at most), then the group key from the customer's row.
+  const key =
+    q.groupBy === 'customer'
+      ? db`s.customer_id`
+      : q.groupBy === 'collector'
+        ? db`coalesce(c.collector_id, 'unassigned')`
+        : q.groupBy === 'segment'
+          ? db`coalesce(c.segment, 'unassigned')`
+          : q.groupBy === 'currency'
+            ? db`s.currency`
+            : db`'all'`;
+  const name =
+    q.groupBy === 'customer'
+      ? db`max(coalesce(c.name, lc.name))`
+      : q.groupBy === 'collector'
+        ? db`max(u.name)`
+        : db`null::text`;
+  return db<AgingCellRow[]>`
+    with per_customer as (
+      select i.customer_id, i.currency,
+             case when ${q.asOf}::date - i.due_date <= 0 then 0
+                  else 1 + width_bucket(${q.asOf}::date - i.due_date - 1, ${q.bounds as number[]}::int[]) end as bucket,
+             count(*) as n,
+             sum(i.amount_minor - coalesce(p.paid, 0)) as open_minor
+      from ar_items i
+      ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
+      left join lateral (
+        select sum(p.amount_minor) as paid from ar_postings p
+        where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on <= ${q.asOf}::date
+      ) p on true
+      where i.tenant_id = ${tenantId} and i.issue_date <= ${q.asOf}::date and (i.settled_on is null or i.settled_on > ${q.asOf}::date)
+        ${q.currency !== undefined ? db`and i.currency = ${q.currency}` : db``}
+      group by 1, 2, 3
+    )
+    select ${key} as key, ${name} as name, s.currency, s.bucket::int as bucket, sum(s.n)::int as count, sum(s.open_minor)::bigint as "openMinor"
+    from per_customer s
+    left join customers c on c.tenant_id = ${tenantId} and c.customer_id = s.customer_id
+    ${q.groupBy === 'customer' ? db`left join ledger_customers lc on lc.tenant_id = ${tenantId} and lc.customer_id = s.customer_id` : db``}
+    ${q.groupBy === 'collector' ? db`left join users u on u.tenant_id = ${tenantId} and u.user_id = c.collector_id` : db``}
+    group by 1, s.currency, s.bucket`;
+}
+
+export interface OpenArRow {
+  /** The day (YYYY-MM-DD). */
+  on: string;
+  currency: string;
+  count: number;
+  openMinor: number;
+  /** Of which not yet due at that day (due_date >= day: the aging's current bucket). */
+  currentMinor: number;
+}
+
+/** The open AR at each of `dates`, per currency, with its current (not past due) part. */
+export async function openArAt(db: Db, scope: LedgerScope, dates: readonly string[]): Promise<OpenArRow[]> {
+  const { tenantId, collectorId } = scope;
+  if (dates.length === 0) return [];
+  return db<OpenArRow[]>`
+    select to_char(d.on, 'YYYY-MM-DD') as on, i.currency, count(*)::int as count,
+           sum(i.amount_minor - coalesce(p.paid, 0))::bigint as "openMinor",
+           coalesce(sum(i.amount_minor - coalesce(p.paid, 0)) filter (where i.due_date >= d.on), 0)::bigint as "currentMinor"
+    from unnest(${dates as string[]}::date[]) as d(on)
+    join ar_items i on i.tenant_id = ${tenantId} and i.issue_date <= d.on and (i.settled_on is null or i.settled_on > d.on)
+    ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
+    left join lateral (
+      select sum(p.amount_minor) as paid from ar_postings p
+      where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on <= d.on
+    ) p on true
+    group by d.on, i.currency
+    order by 1, 2`;
+}
+
+export interface SalesRow {
+  /** YYYY-MM */
+  month: string;
+  currency: string;
+  salesMinor: number;
+}
+
+/** Credit sales (amount_minor of the items issued) per month and currency, from `from` to `to` (days, inclusive). */
+export async function salesByMonth(db: Db, scope: LedgerScope, from: string, to: string): Promise<SalesRow[]> {
+  const { tenantId, collectorId } = scope;
+  return db<SalesRow[]>`
+    select to_char(date_trunc('month', i.issue_date), 'YYYY-MM') as month, i.currency, sum(i.amount_minor)::bigint as "salesMinor"
+    from ar_items i
+    ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
+    where i.tenant_id = ${tenantId} and i.issue_date between ${from}::date and ${to}::date
+    group by 1, 2
+    order by 1, 2`;
+}
