@@ -216,7 +216,7 @@ async function arAt(ctx: ReportContext, dates: string[]) {
     const current = new Map<string, number>();
     const pastDue = new Map<string, number>();
     for (const r of rows) {
-      if (r.on !== day) continue;
+      if (r.day !== day) continue;
       add(open, r.currency, r.openMinor);
       add(current, r.currency, r.currentMinor);
       add(pastDue, r.currency, r.openMinor - r.currentMinor);

@@ -79,7 +79,7 @@ export async function agingCells(
 
 export interface OpenArRow {
   /** The day (YYYY-MM-DD). */
-  on: string;
+  day: string;
   currency: string;
   count: number;
   openMinor: number;
@@ -92,17 +92,17 @@ export async function openArAt(db: Db, scope: LedgerScope, dates: readonly strin
   const { tenantId, collectorId } = scope;
   if (dates.length === 0) return [];
   return db<OpenArRow[]>`
-    select to_char(d.on, 'YYYY-MM-DD') as on, i.currency, count(*)::int as count,
+    select to_char(d.day, 'YYYY-MM-DD') as day, i.currency, count(*)::int as count,
            sum(i.amount_minor - coalesce(p.paid, 0))::bigint as "openMinor",
-           coalesce(sum(i.amount_minor - coalesce(p.paid, 0)) filter (where i.due_date >= d.on), 0)::bigint as "currentMinor"
-    from unnest(${dates as string[]}::date[]) as d(on)
-    join ar_items i on i.tenant_id = ${tenantId} and i.issue_date <= d.on and (i.settled_on is null or i.settled_on > d.on)
+           coalesce(sum(i.amount_minor - coalesce(p.paid, 0)) filter (where i.due_date >= d.day), 0)::bigint as "currentMinor"
+    from unnest(${dates as string[]}::date[]) as d(day)
+    join ar_items i on i.tenant_id = ${tenantId} and i.issue_date <= d.day and (i.settled_on is null or i.settled_on > d.day)
     ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
     left join lateral (
       select sum(p.amount_minor) as paid from ar_postings p
-      where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on <= d.on
+      where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on <= d.day
     ) p on true
-    group by d.on, i.currency
+    group by d.day, i.currency
     order by 1, 2`;
 }
 
