@@ -283,7 +283,7 @@ const disputeFigures = {
 };
 const disputeLine = z.object({ key: z.string(), ...disputeFigures });
 const disputesResponse = z.object({
-  report: z.literal('disputes'),
+  report: z.literal('dispute-cycle-time'),
   from: z.string(),
   to: z.string(),
   openAt: z.string().describe('the instant open and overdue are counted at (ISO, reporting zone offset)'),
@@ -309,7 +309,7 @@ function disputeFiguresOf(r: DisputeCycleRow | undefined): z.infer<z.ZodObject<t
 }
 
 const disputes = defineReport({
-  name: 'disputes',
+  name: 'dispute-cycle-time',
   summary: 'Dispute cycle time by reason and by owner team over a period',
   description:
     'Over the days from..to (default: the 30 days ending today) in the reporting zone, by reason code and by owner ' +
@@ -317,7 +317,7 @@ const disputes = defineReport({
     'time resolved_at - opened_at in days (average and median, 2 decimals, half away from zero from the exact ' +
     'microseconds; the median of an even count is the mean of the two middle ones); disputes open at the end of the ' +
     'period (or now, if that is earlier: `openAt`) and, of those, overdue (deadline passed by then). A collector sees ' +
-    'the disputes of their portfolio\'s customers only.',
+    'the disputes of their portfolio\'s customers only. (GET /reports/disputes, older, counts the disputes opened in a period by reason and root cause.)',
   query: periodQuerySchema,
   response: disputesResponse,
   async run(ctx, query): Promise<DisputesResult> {
@@ -331,7 +331,7 @@ const disputes = defineReport({
         .map((r) => ({ key: r.key ?? '', ...disputeFiguresOf(r) }))
         .sort(byKey);
     return {
-      report: 'disputes',
+      report: 'dispute-cycle-time',
       from: p.from,
       to: p.to,
       openAt: DateTime.fromJSDate(cutoff, { zone: ctx.config.timeZone }).toISO()!,

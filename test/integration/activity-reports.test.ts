@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReportsConfig } from '../../config/load';
 import { decideApprovalRequest, insertApprovalRequestOnce } from '../../db/approval-requests';
 import { appendCustomerActivity, type CustomerActivity } from '../../db/customer-activities';
@@ -9,12 +10,14 @@ import { migrate } from '../../db/migrate';
 import { insertPaymentOnce } from '../../db/payments';
 import { insertPaymentPlanOnce, insertPromiseRowOnce, settlePromiseRow, type PromiseRowStatus } from '../../db/promises';
 import { writeReportSettings } from '../../db/report-settings';
-import { createSql, type Sql } from '../../db/sql';
+import type { Sql } from '../../db/sql';
 import type { FxTable } from '../../domain/fx';
 import { NoExchangeRateError } from '../../domain/reports/aging-lines';
 import { activityReports } from '../../reports/activity';
 import type { ReportContext, ReportDefinition } from '../../reports/definition';
 import { ReportQueryError } from '../../reports/ledger';
+import { userWithToken } from '../support/auth';
+import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * The collection activity reports (collector effectiveness, disputes, write-offs, cash forecast) over facts written
@@ -44,7 +47,12 @@ import { ReportQueryError } from '../../reports/ledger';
 const tenantId = `actrep-${randomUUID().slice(0, 8)}`;
 const fx: FxTable = { reportingCurrency: 'EUR', rates: { USD: '0.9200', GBP: '1.1700' } };
 const config = { ...loadReportsConfig(), timeZone: 'Europe/Berlin' };
+let t: TestApp;
 let sql: Sql;
+/** Tokens of a manager, of Anna (collector of ACME) and of a team member (no portfolio). */
+let manager: Record<string, string>;
+let anna: Record<string, string>;
+let member: Record<string, string>;
 
 const report = (name: string) => activityReports.find((r) => r.name === name)!;
 /** A report run as the API runs it: the query parsed by its schema, then run with a context. */
@@ -127,7 +135,8 @@ async function approval(a: { id: string; invoice: string; customer: string; acti
 }
 
 beforeAll(async () => {
-  sql = createSql(inject('databaseUrl'), { max: 4 });
+  t = await startTestApp(tenantId); // config/reports.json: Europe/Berlin; config/reporting.json: EUR, USD 0.92, GBP 1.17
+  sql = t.sql;
   await migrate(sql);
   await writeReportSettings(sql, tenantId, 'Europe/Berlin');
   await sql`insert into users (tenant_id, user_id, name, role) values
@@ -137,6 +146,9 @@ beforeAll(async () => {
             (${tenantId}, 'ACME', 'Acme GmbH', 'ap@acme.example', 'Europe/Berlin', 'de-DE', 'col-a'),
             (${tenantId}, 'BETA', 'Beta Ltd', 'ap@beta.example', 'Europe/London', 'en-GB', 'col-b'),
             (${tenantId}, 'CORE', 'Core SA', 'ap@core.example', 'Europe/Paris', 'fr-FR', null)`;
+  manager = (await userWithToken(sql, tenantId, { userId: 'mgr', role: 'ar_manager' })).headers;
+  anna = (await userWithToken(sql, tenantId, { userId: 'col-a', role: 'collector' })).headers;
+  member = (await userWithToken(sql, tenantId, { userId: 'pia', role: 'team_member' })).headers;
   await sql`insert into ledger_customers (tenant_id, customer_id, name, source) values (${tenantId}, 'GAMMA', 'Gamma Inc', 'import')`;
   await upsertLedgerInvoices(
     sql,
@@ -216,7 +228,7 @@ beforeAll(async () => {
   await approval({ id: 'W7', invoice: 'K1', customer: 'CORE', action: 'write_off', currency: 'EUR', amount: 500, reporting: 500, reason: 'small balance', decision: 'approved', by: 'mgr', at: '2026-03-20T10:00:00Z' });
 });
 afterAll(async () => {
-  await sql?.end();
+  await t?.close();
 });
 
 describe('collector effectiveness, March 2026', () => {
@@ -307,7 +319,7 @@ describe('disputes, March 2026', () => {
    *          average (1.25 + 3.5 + 6 + 18) / 4 = 7.1875 -> 7.19, median (3.5 + 6) / 2 = 4.75, open 3, overdue 2
    */
   it('by reason, by owner team and in total', async () => {
-    const r = await run('disputes', march);
+    const r = await run('dispute-cycle-time', march);
     expect(r.openAt).toBe('2026-04-01T00:00:00.000+02:00');
     const line = (key: string, opened: number, resolved: number, valid: number, invalid: number, withdrawn: number, averageDays: number | null, medianDays: number | null, openAtEnd: number, overdueAtEnd: number) => ({
       key, opened, resolved, resolvedValid: valid, resolvedInvalid: invalid, withdrawn, averageDays, medianDays, openAtEnd, overdueAtEnd,
@@ -329,7 +341,7 @@ describe('disputes, March 2026', () => {
 
   /* Anna's ACME: D1 and D2 resolved (3.5, 18 -> average and median 10.75), D5 open; opened in March D1, D5. */
   it("a collector's covers their portfolio's disputes only", async () => {
-    const r = await run('disputes', march, { collectorId: 'col-a' });
+    const r = await run('dispute-cycle-time', march, { collectorId: 'col-a' });
     expect(r.byReason.map((l: { key: string }) => l.key)).toEqual(['pricing', 'service_quality']);
     expect(r.total).toEqual({ opened: 2, resolved: 2, resolvedValid: 1, resolvedInvalid: 1, withdrawn: 0, averageDays: 10.75, medianDays: 10.75, openAtEnd: 1, overdueAtEnd: 0 });
   });
@@ -454,8 +466,8 @@ describe('cash forecast as of 2026-04-15 (a Wednesday), 4 weeks', () => {
 describe('bad input', () => {
   it('a period whose first day is after its last is a 400; malformed fields fail the schema', async () => {
     await expect(run('write-offs', { from: '2026-04-01', to: '2026-03-31' })).rejects.toThrow(ReportQueryError);
-    await expect(run('disputes', { from: '2026-04-20' })).rejects.toThrow(/after its last/); // to defaults to today, 04-15
-    expect(report('disputes').query.safeParse({ from: '2026-02-30' }).success).toBe(false);
+    await expect(run('dispute-cycle-time', { from: '2026-04-20' })).rejects.toThrow(/after its last/); // to defaults to today, 04-15
+    expect(report('dispute-cycle-time').query.safeParse({ from: '2026-02-30' }).success).toBe(false);
     expect(report('collector-effectiveness').query.safeParse({ to: 'yesterday' }).success).toBe(false);
     expect(report('cash-forecast').query.safeParse({ weeks: '0' }).success).toBe(false);
     expect(report('cash-forecast').query.safeParse({ weeks: '105' }).success).toBe(false);
@@ -487,6 +499,72 @@ const forecastFor = { report: 'cash-forecast', asOf: '2026-04-15', weeks: 1, rep
 function emptyOf(name: string) {
   const total = { count: 0, reportingMinor: 0, byCurrency: [] };
   if (name === 'write-offs') return { report: name, from: '', to: '', reportingCurrency: 'EUR', byReason: [], byApprover: [], total };
-  if (name === 'disputes') return { report: name, from: '', to: '', openAt: '', byReason: [], byOwnerTeam: [], total: {} };
+  if (name === 'dispute-cycle-time') return { report: name, from: '', to: '', openAt: '', byReason: [], byOwnerTeam: [], total: {} };
   return { report: name, from: '', to: '', reportingCurrency: 'EUR', collectors: [], total: { byCurrency: [] } };
 }
+
+describe('over HTTP', () => {
+  const get = (url: string, headers: Record<string, string>) => t.app.inject({ method: 'GET', url, headers });
+
+  it('each report is mounted at /reports/<name>, answers the same JSON as its definition, and is scoped by the token', async () => {
+    const list = (await get('/reports', manager)).json() as { reports: { name: string; inArPack: boolean }[] };
+    expect(list.reports.filter((r) => activityReports.some((a) => a.name === r.name))).toEqual([
+      expect.objectContaining({ name: 'collector-effectiveness', inArPack: true }),
+      expect.objectContaining({ name: 'dispute-cycle-time', inArPack: true }),
+      expect.objectContaining({ name: 'write-offs', inArPack: true }),
+      expect.objectContaining({ name: 'cash-forecast', inArPack: true }),
+    ]);
+    const all = await get('/reports/collector-effectiveness?from=2026-03-01&to=2026-03-31', manager);
+    expect(all.statusCode).toBe(200);
+    expect(all.json().total).toMatchObject({ touches: 6, promisesTaken: 4, promisedMinor: 59_250, keptRateByAmount: 59.04, collectedMinor: 50_380 }); // as above
+    // Anna's token: her portfolio (ACME) only, as the collector-scoped run above.
+    const hers = (await get('/reports/collector-effectiveness?from=2026-03-01&to=2026-03-31', anna)).json();
+    expect(hers.total).toMatchObject({ touches: 4, promisesTaken: 3, promisedMinor: 53_400, collectedMinor: 23_680 });
+    expect((await get('/reports/write-offs?from=2026-03-01&to=2026-03-31', anna)).json().total).toMatchObject({ count: 2, reportingMinor: 6_840 }); // W1 5,000 + W2 1,840
+    const disputes = (await get('/reports/dispute-cycle-time?from=2026-03-01&to=2026-03-31', manager)).json();
+    expect(disputes).toMatchObject({ report: 'dispute-cycle-time', openAt: '2026-04-01T00:00:00.000+02:00', total: { averageDays: 7.19, medianDays: 4.75 } });
+    // A team member has no portfolio: nothing.
+    const none = (await get('/reports/cash-forecast?asOf=2026-04-15&weeks=4', member)).json();
+    expect(none.total).toEqual({ openArMinor: 0, byCurrency: [] });
+    expect(none.weekly.map((w: { totalMinor: number }) => w.totalMinor)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('the forecast as CSV: the lines with their amounts in major units', async () => {
+    const res = await get('/reports/cash-forecast?asOf=2026-04-15&weeks=4&format=csv', manager);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    const rows = parse(res.body, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    // The figures of the forecast test above, in euros: 187,420 cents = 1874.20 ...
+    expect(rows.map((r) => [r.Line, r['Expected (EUR)']])).toEqual([
+      ['Overdue, unscheduled', '1874.20'],
+      ['Week 1 (2026-W16)', '178.50'],
+      ['Week 2 (2026-W17)', '356.00'],
+      ['Week 3 (2026-W18)', '10.00'],
+      ['Week 4 (2026-W19)', '50.00'],
+      ['Later', '93.60'],
+      ['Open AR', '2562.30'],
+    ]);
+  });
+
+  it('bad input is a 400 naming the problem, never a crash', async () => {
+    const reversed = await get('/reports/write-offs?from=2026-04-01&to=2026-03-31', manager);
+    expect(reversed.statusCode).toBe(400);
+    expect(reversed.json()).toMatchObject({ error: 'validation_failed', message: expect.stringContaining('after its last') });
+    for (const url of ['/reports/collector-effectiveness?from=2026-02-30', '/reports/dispute-cycle-time?to=yesterday', '/reports/cash-forecast?weeks=0', '/reports/cash-forecast?weeks=abc', '/reports/cash-forecast?asOf=1999-12-31']) {
+      const res = await get(url, manager);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ error: 'validation_failed', issues: expect.any(Array) });
+    }
+  });
+
+  it('the AR pack of March holds the activity reports\' sheets', async () => {
+    const res = await get('/reports/ar-pack?month=2026-03&format=json', manager);
+    expect(res.statusCode).toBe(200);
+    const pack = res.json() as { sheets: { sheet: string; report: string; table: { totals: Record<string, unknown> | null } }[] };
+    const sheet = (name: string) => pack.sheets.find((s) => s.sheet === name);
+    expect(sheet('Collector effectiveness')).toMatchObject({ report: 'collector-effectiveness', table: { totals: { collected: 50_380 } } });
+    expect(sheet('Write-offs by reason')).toMatchObject({ report: 'write-offs', table: { totals: { count: 4, reporting: 19_040 } } });
+    // The forecast as of the month end, 2026-03-31: another day than the tests above; the sheet is there.
+    expect(sheet('Cash forecast')?.report).toBe('cash-forecast');
+  });
+});
