@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userWithToken } from '../support/auth';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { addDays } from '../../domain/aging';
+import { setCustomerCreditHold } from '../../db/portfolio';
+
+/**
+ * The portfolio views (issue 13) through the real API and PostgreSQL: GET /customers (filters, sorts, paging,
+ * totals), GET /customers/:id, GET /invoices' new filters and sorts, and the timelines, with the role scope.
+ *
+ * The portfolio (today = the day in Europe/Berlin, config/reports.json; rates of config/reporting.json:
+ * USD 0.92, GBP 1.17 to EUR):
+ *
+ *   customer  collector  segment    country  flags                      open invoices (due relative to today)
+ *   CA Alpha  c1         strategic  DE       open promise on A2         A1 EUR 100000 (-45) · A2 USD 50000 (-10) · A3 GBP 20000 (+5, ledger only)
+ *   CB Bravo  c1         standard   FR       credit hold                B1 EUR 30000 (-100) · (B2 EUR 40000 paid: not open)
+ *   CC Charlie c2        high_risk  DE       do-not-contact, dispute    C1 USD 10001 (-70, disputed) · C2 GBP 50 (-5)
+ *   CD Delta  c2         standard   US                                  nothing open
+ *
+ * Open amounts in EUR minor units, each currency's sum converted once, half to even:
+ *   CA: 100000 + 50000 x 0.92 (= 46000) + 20000 x 1.17 (= 23400)            = 169400
+ *   CB: 30000                                                                 =  30000
+ *   CC: 10001 x 0.92 = 9200.92 -> 9201; 50 x 1.17 = 58.5 -> 58 (half to even)  =   9259
+ *   CD: 0
+ * All four: EUR 130000; USD 60001 x 0.92 = 55200.92 -> 55201; GBP 20050 x 1.17 = 23458.5 -> 23458 (even);
+ *   130000 + 55201 + 23458 = 208659 (= 169400 + 30000 + 9259).
+ * Oldest past due: CB 100, CC 70, CA 45, CD none. Priority (max open task score): CB 70, CA 40, CC none (its task is done).
+ */
+const tenantId = `portfolio-${randomUUID().slice(0, 8)}`;
+let t: TestApp;
+let lead: { authorization: string };
+let c1: { authorization: string };
+let c2: { authorization: string };
+const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+const due = (n: number) => addDays(today, n);
+
+async function get(url: string, headers = lead) {
+  const res = await t.app.inject({ method: 'GET', url, headers });
+  return { status: res.statusCode, body: res.json() as any };
+}
+const ids = (body: { items: { customerId: string }[] }) => body.items.map((i) => i.customerId);
+
+beforeAll(async () => {
+  t = await startTestApp(tenantId);
+  lead = (await userWithToken(t.sql, tenantId, { userId: 'pf-lead', role: 'team_lead' })).headers;
+  c1 = (await userWithToken(t.sql, tenantId, { userId: 'pf-c1', role: 'collector', name: 'Collector One' })).headers;
+  c2 = (await userWithToken(t.sql, tenantId, { userId: 'pf-c2', role: 'collector' })).headers;
+  const customer = async (id: string, name: string, collector: string, segment: string, country: string, extra: { creditHold?: boolean; dnc?: boolean } = {}) =>
+    t.sql`insert into customers (tenant_id, customer_id, name, email, time_zone, locale, segment, country, collector_id, do_not_contact)
+      values (${tenantId}, ${id}, ${name}, ${`ap@${id.toLowerCase()}.example`}, 'Europe/Berlin', 'en-US', ${segment}, ${country}, ${collector}, ${extra.dnc ?? false})`;
+  await customer('CA', 'Alpha', 'pf-c1', 'strategic', 'DE');
+  await customer('CB', 'Bravo', 'pf-c1', 'standard', 'FR');
+  await customer('CC', 'Charlie', 'pf-c2', 'high_risk', 'DE', { dnc: true });
+  await customer('CD', 'Delta', 'pf-c2', 'standard', 'US');
+  const invoice = async (n: string, c: string, currency: string, amount: number, open: number, dueIn: number, stage: string, cadence = 'standard') =>
+    t.sql`insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date, workflow_id, cadence_id, cadence_version, stage,
+                                next_step_id, next_step_action, next_step_at)
+      values (${tenantId}, ${n}, ${c}, ${currency}, ${amount}, ${open}, ${due(dueIn - 30)}, ${due(dueIn)}, ${`wf-${tenantId}-${n}`}, ${cadence}, 1, ${stage},
+              ${stage === 'paid' ? null : 'reminder-2'}, ${stage === 'paid' ? null : 'email'}, ${stage === 'paid' ? null : new Date(Date.now() + (n === 'A2' ? 1 : 3) * 86_400_000)})`;
+  await invoice('A1', 'CA', 'EUR', 100_000, 100_000, -45, 'active');
+  await invoice('A2', 'CA', 'USD', 50_000, 50_000, -10, 'promised');
+  await invoice('B1', 'CB', 'EUR', 30_000, 30_000, -100, 'active', 'strict');
+  await invoice('B2', 'CB', 'EUR', 40_000, 0, -20, 'paid');
+  await invoice('C1', 'CC', 'USD', 10_001, 10_001, -70, 'disputed');
+  await invoice('C2', 'CC', 'GBP', 50, 50, -5, 'active');
+  // A3: in the ledger only (ERP sync or import), never enrolled.
+  await t.sql`insert into ledger_invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, status, issue_date, due_date, source)
+    values (${tenantId}, 'A3', 'CA', 'GBP', 20000, 20000, 'open', ${due(-25)}, ${due(5)}, 'import')`;
+  await t.sql`insert into promises (tenant_id, promise_id, invoice_number, customer_id, amount_minor, currency, promised_date, made_by, recorded_by, collector_id)
+    values (${tenantId}, 'P-1', 'A2', 'CA', 50000, 'USD', ${due(7)}, 'Ms Alpha', 'pf-c1', 'pf-c1')`;
+  await t.sql`insert into promises (tenant_id, promise_id, invoice_number, customer_id, amount_minor, currency, promised_date, made_by, recorded_by, collector_id, status)
+    values (${tenantId}, 'P-0', 'B1', 'CB', 30000, 'EUR', ${due(-30)}, 'Mr Bravo', 'pf-c1', 'pf-c1', 'broken')`;
+  await t.sql`insert into disputes (tenant_id, dispute_id, invoice_number, customer_id, workflow_id, disputed_amount_minor, currency, reason_code, source, opened_by, owner_team, deadline_date, deadline_at)
+    values (${tenantId}, 'D-1', 'C1', 'CC', ${`wf-${tenantId}-C1`}, 10001, 'USD', 'pricing', 'api', 'pf-c2', 'pricing', ${due(10)}, now() + interval '10 days')`;
+  const task = async (n: string, c: string, collector: string, score: number, status = 'open') =>
+    t.sql`insert into call_tasks (tenant_id, invoice_number, customer_id, collector_id, due_at, note, kind, status, priority_score)
+      values (${tenantId}, ${n}, ${c}, ${collector}, now(), 'call', 'cadence', ${status}, ${score})`;
+  await task('A1', 'CA', 'pf-c1', 40);
+  await task('A2', 'CA', 'pf-c1', 25);
+  await task('B1', 'CB', 'pf-c1', 70);
+  await task('C1', 'CC', 'pf-c2', 90, 'done');
+  // CB goes on credit hold as the credit-hold activity records it (and only once per key).
+  expect(await setCustomerCreditHold(t.sql, { tenantId, customerId: 'CB', placed: true, reason: 'overdue 100 days', idempotencyKey: 'wf-B1:hold' })).toBe(true);
+  expect(await setCustomerCreditHold(t.sql, { tenantId, customerId: 'CB', placed: true, reason: 'overdue 100 days', idempotencyKey: 'wf-B1:hold' })).toBe(false);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('GET /customers', () => {
+  it('lists every customer by open amount (reporting currency) with totals per currency and converted once', async () => {
+    const res = await get('/customers');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.asOf).toBe(today);
+    expect(ids(res.body)).toEqual(['CA', 'CB', 'CC', 'CD']);
+    expect(res.body.items.map((i: any) => i.openAmountReportingMinor)).toEqual([169_400, 30_000, 9_259, 0]);
+    expect(res.body.total).toBe(4);
+    expect(res.body.totals).toEqual({
+      customers: 4,
+      openCount: 6, // A1 A2 A3 B1 C1 C2
+      openAmountReportingMinor: 208_659,
+      byCurrency: [
+        { currency: 'EUR', count: 2, openAmountMinor: 130_000 },
+        { currency: 'GBP', count: 2, openAmountMinor: 20_050 },
+        { currency: 'USD', count: 2, openAmountMinor: 60_001 },
+      ],
+    });
+    const ca = res.body.items[0];
+    expect(ca).toMatchObject({
+      name: 'Alpha', segment: 'strategic', country: 'DE', collectorId: 'pf-c1', collectorName: 'Collector One',
+      openCount: 3, oldestDueDate: due(-45), oldestDaysPastDue: 45, hasActivePromise: true, hasOpenDispute: false, creditHold: false, priority: 40,
+    });
+    expect(ca.byCurrency).toEqual([
+      { currency: 'EUR', count: 1, openAmountMinor: 100_000 },
+      { currency: 'GBP', count: 1, openAmountMinor: 20_000 },
+      { currency: 'USD', count: 1, openAmountMinor: 50_000 },
+    ]);
+    expect(res.body.items[3]).toMatchObject({ customerId: 'CD', openCount: 0, oldestDueDate: null, oldestDaysPastDue: null, priority: null, byCurrency: [] });
+  });
+
+  it('sorts by open amount, oldest past due, priority and name, both ways', async () => {
+    expect(ids((await get('/customers?sort=openAmount&order=asc')).body)).toEqual(['CD', 'CC', 'CB', 'CA']);
+    // Oldest past due first: CB 100 days, CC 70, CA 45; CD has nothing open (last either way).
+    expect(ids((await get('/customers?sort=oldestPastDue')).body)).toEqual(['CB', 'CC', 'CA', 'CD']);
+    expect(ids((await get('/customers?sort=oldestPastDue&order=asc')).body)).toEqual(['CA', 'CC', 'CB', 'CD']);
+    // CB 70, CA 40 (max of 40 and 25); CC's only task is done: no score, like CD (then by id).
+    expect(ids((await get('/customers?sort=priority')).body)).toEqual(['CB', 'CA', 'CC', 'CD']);
+    expect(ids((await get('/customers?sort=name')).body)).toEqual(['CA', 'CB', 'CC', 'CD']);
+    expect(ids((await get('/customers?sort=name&order=desc')).body)).toEqual(['CD', 'CC', 'CB', 'CA']);
+  });
+
+  it('filters by collector, segment, country, flags, dispute, promise, minimum open amount and oldest days past due', async () => {
+    const f = async (q: string) => ids((await get(`/customers?sort=name&${q}`)).body);
+    expect(await f('collectorId=pf-c2')).toEqual(['CC', 'CD']);
+    expect(await f('segment=high_risk')).toEqual(['CC']);
+    expect(await f('country=DE')).toEqual(['CA', 'CC']);
+    expect(await f('creditHold=true')).toEqual(['CB']);
+    expect(await f('creditHold=false')).toEqual(['CA', 'CC', 'CD']);
+    expect(await f('doNotContact=true')).toEqual(['CC']);
+    expect(await f('hasOpenDispute=true')).toEqual(['CC']);
+    expect(await f('hasOpenDispute=false')).toEqual(['CA', 'CB', 'CD']);
+    // CB's promise is broken: only CA's counts.
+    expect(await f('hasActivePromise=true')).toEqual(['CA']);
+    // 30000 itself counts (at least): CA 169400, CB 30000.
+    expect(await f('minOpenMinor=30000')).toEqual(['CA', 'CB']);
+    expect(await f('minOpenMinor=30001')).toEqual(['CA']);
+    expect(await f('minDaysPastDue=60')).toEqual(['CB', 'CC']);
+    expect(await f('minDaysPastDue=45')).toEqual(['CA', 'CB', 'CC']);
+    expect(await f('minDaysPastDue=46')).toEqual(['CB', 'CC']);
+    expect(await f('country=DE&minDaysPastDue=50')).toEqual(['CC']);
+  });
+
+  it('totals the filtered set: country=DE is CA and CC', async () => {
+    const res = await get('/customers?country=DE');
+    // EUR 100000; GBP 20050 x 1.17 = 23458.5 -> 23458; USD 60001 x 0.92 = 55200.92 -> 55201; 100000 + 23458 + 55201 = 178659.
+    expect(res.body.totals).toEqual({
+      customers: 2,
+      openCount: 5,
+      openAmountReportingMinor: 178_659,
+      byCurrency: [
+        { currency: 'EUR', count: 1, openAmountMinor: 100_000 },
+        { currency: 'GBP', count: 2, openAmountMinor: 20_050 },
+        { currency: 'USD', count: 2, openAmountMinor: 60_001 },
+      ],
+    });
+    const none = await get('/customers?segment=high_risk&country=US');
+    expect(none.body).toMatchObject({ total: 0, items: [], totals: { customers: 0, openCount: 0, openAmountReportingMinor: 0, byCurrency: [] } });
+  });
+
+  it('pages with limit and offset; the total stays the filter\'s', async () => {
+    const p1 = await get('/customers?sort=name&limit=3');
+    const p2 = await get('/customers?sort=name&limit=3&offset=3');
+    expect([ids(p1.body), ids(p2.body)]).toEqual([['CA', 'CB', 'CC'], ['CD']]);
+    expect([p1.body.total, p2.body.total]).toEqual([4, 4]);
+  });
+
+  it("scopes a collector to their portfolio: their customers only, 403 for another's", async () => {
+    const mine = await get('/customers', c1);
+    expect(ids(mine.body)).toEqual(['CA', 'CB']);
+    // CA 169400 + CB 30000; EUR 130000, GBP 20000 x 1.17 = 23400, USD 50000 x 0.92 = 46000.
+    expect(mine.body.totals.openAmountReportingMinor).toBe(199_400);
+    expect(ids((await get('/customers?collectorId=pf-c1', c1)).body)).toEqual(['CA', 'CB']);
+    expect((await get('/customers?collectorId=pf-c2', c1)).status).toBe(403);
+  });
+
+  it('refuses bad input with 400 and the issues', async () => {
+    for (const q of ['minOpenMinor=-1', 'sort=x', 'order=up', 'creditHold=yes', 'limit=0', 'country=Germany', 'segment=vip', 'unknown=1']) {
+      const res = await get(`/customers?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error, q).toBe('validation_failed');
+    }
+  });
+});
+
+describe('GET /customers/:customerId', () => {
+  it('shows the account at a glance', async () => {
+    const res = await get('/customers/CA');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const v = res.body;
+    expect(v.customer).toMatchObject({ customerId: 'CA', name: 'Alpha', segment: 'strategic', country: 'DE', timeZone: 'Europe/Berlin', doNotContact: false, creditHold: false, paused: false });
+    expect(v.collector).toEqual({ userId: 'pf-c1', name: 'Collector One' });
+    expect(v.openInvoices.map((i: any) => [i.invoiceNumber, i.daysPastDue, i.bucket, i.enrolled, i.stage])).toEqual([
+      ['A1', 45, '31-60', true, 'active'],
+      ['A2', 10, '1-30', true, 'promised'],
+      ['A3', -5, 'current', false, null],
+    ]);
+    expect(v.totals).toEqual({
+      openCount: 3,
+      openAmountReportingMinor: 169_400,
+      byCurrency: [
+        { currency: 'EUR', count: 1, openAmountMinor: 100_000 },
+        { currency: 'GBP', count: 1, openAmountMinor: 20_000 },
+        { currency: 'USD', count: 1, openAmountMinor: 50_000 },
+      ],
+    });
+    expect(v.promises).toEqual([expect.objectContaining({ promiseId: 'P-1', invoiceNumber: 'A2', amountMinor: 50_000, currency: 'USD', promisedDate: due(7) })]);
+    expect(v.disputes).toEqual([]);
+    // A2's next step is due in 1 day, A1's in 3: the earliest.
+    expect(v.nextStep).toMatchObject({ invoiceNumber: 'A2', stepId: 'reminder-2', action: 'email' });
+    expect(v.openTasks.map((x: any) => [x.invoiceNumber, x.priorityScore])).toEqual(expect.arrayContaining([['A1', 40], ['A2', 25]]));
+    const cb = (await get('/customers/CB')).body;
+    expect(cb.customer.creditHold).toBe(true);
+    expect(cb.openInvoices.map((i: any) => [i.invoiceNumber, i.bucket])).toEqual([['B1', '91+']]);
+    const cc = (await get('/customers/CC')).body;
+    expect(cc.disputes).toEqual([expect.objectContaining({ disputeId: 'D-1', invoiceNumber: 'C1', reasonCode: 'pricing', status: 'open' })]);
+    // C1 70 days: 61-90; C2 5 days: 1-30; 10001 x 0.92 -> 9201, 50 x 1.17 = 58.5 -> 58.
+    expect(cc.openInvoices.map((i: any) => [i.invoiceNumber, i.bucket])).toEqual([['C1', '61-90'], ['C2', '1-30']]);
+    expect(cc.totals.openAmountReportingMinor).toBe(9_259);
+  });
+
+  it('is 404 for an unknown customer and 403 outside the portfolio', async () => {
+    expect((await get('/customers/NOPE')).status).toBe(404);
+    expect((await get('/customers/CA', c2)).status).toBe(403);
+    expect((await get('/customers/CA', c1)).status).toBe(200);
+  });
+});
