@@ -15,6 +15,9 @@ import type { WebhookEndpoints } from '../config/webhook-endpoints';
 import { loadErpSyncConfig, type ErpSyncConfig } from '../config/erp-sync';
 import { createErpSyncActivities } from './erp-sync';
 import type { SyncEnroller } from '../workflows/erp-sync-messages';
+import { createArPackActivities } from './ar-pack';
+import { loadReportsConfig } from '../config/load';
+import type { ReportsConfig } from '../domain/reports/config';
 
 export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWorkDeps {
   erp: ErpAdapter;
@@ -23,6 +26,8 @@ export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWork
   erpSync?: ErpSyncConfig;
   /** The enrollment the ERP sync uses (api/erp-sync-service.ts createSyncEnroller); without it the sync's pages fail, saying so. */
   enrollInvoice?: SyncEnroller;
+  /** The reports' zone, buckets and weekly pack (the AR pack's activity); default config/reports.json. */
+  reports?: ReportsConfig;
 }
 
 /** All activities, with their dependencies injected; workflows import only this function's type. */
@@ -41,5 +46,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createPeopleWorkActivities(deps),
     ...createOutboundWebhookActivities({ endpoints: deps.webhookEndpoints }),
     ...createErpSyncActivities({ ...deps, erpSync: deps.erpSync ?? loadErpSyncConfig() }),
+    ...createArPackActivities({ sql: deps.sql, mailer: deps.mailer, mailFrom: deps.mailFrom, fx: deps.fx, reportsConfig: deps.reports ?? loadReportsConfig() }),
   };
 }

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadEnvOrExit } from '../config/env';
 import type { Cadence } from '../domain/cadence';
-import { loadCadence, loadEmailTemplates, checkCadenceTemplates, PROJECT_ROOT } from '../config/load';
+import { loadCadence, loadEmailTemplates, checkCadenceTemplates, loadReportsConfig, PROJECT_ROOT } from '../config/load';
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { buildApp } from './app';
@@ -11,6 +11,7 @@ import { createErp } from '../integrations/erp/select';
 import { loadErpSyncConfig } from '../config/erp-sync';
 import { createErpSyncService } from './erp-sync-service';
 import { erpSyncRoutes } from './routes/erp-sync';
+import { keepArPackSchedule } from './ar-pack-schedule';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
 function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
@@ -72,6 +73,8 @@ async function main() {
       },
     );
   if (env.ERP_SYNC === 'on') ensureSchedule();
+  // The weekly AR pack's schedule, as config/reports.json says (created, updated, or paused when disabled).
+  const stopArPackSchedule = keepArPackSchedule({ temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, config: loadReportsConfig() }, app.log);
   // First start of a tenant: the file cadences become version N, active. Afterwards the API is where cadences change.
   await app.cadences.seedDefaults(cadences);
   // Stored worklist priorities that went stale (a new day in a customer's time zone, an input changed by the worker)
@@ -83,6 +86,7 @@ async function main() {
   const close = async () => {
     clearInterval(refreshing);
     clearTimeout(scheduling);
+    stopArPackSchedule();
     await app.close();
     await connection.close();
     await sql.end({ timeout: 5 });

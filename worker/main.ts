@@ -2,7 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { loadEnvOrExit, ConfigError } from '../config/env';
-import { loadAuthorityMatrix, loadCadence, loadEmailTemplates, loadReportingConfig, loadResolutionMatrix } from '../config/load';
+import { loadAuthorityMatrix, loadCadence, loadEmailTemplates, loadReportingConfig, loadReportsConfig, loadResolutionMatrix } from '../config/load';
 import { loadErpSyncConfig } from '../config/erp-sync';
 import { createSyncEnroller } from '../api/erp-sync-service';
 import { createActivities } from '../activities';
@@ -14,7 +14,7 @@ import { erpSyncTaskQueue } from '../workflows/erp-sync-messages';
 /** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
 async function main() {
   const env = loadEnvOrExit();
-  let templates, fx, resolutionMatrix, authorityMatrix, erpSync, defaultCadenceId;
+  let templates, fx, resolutionMatrix, authorityMatrix, erpSync, defaultCadenceId, reports;
   try {
     templates = loadEmailTemplates();
     erpSync = loadErpSyncConfig();
@@ -22,6 +22,7 @@ async function main() {
     fx = loadReportingConfig();
     resolutionMatrix = loadResolutionMatrix();
     authorityMatrix = loadAuthorityMatrix();
+    reports = loadReportsConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -57,6 +58,8 @@ async function main() {
       fx,
       resolutionMatrix,
       authorityMatrix,
+      // The weekly AR pack's zone and recipients (activities/ar-pack.ts).
+      reports,
       // The ERP sync enrolls as POST /invoices does, trusting the ERP's data (no per-invoice ERP check).
       erpSync,
       enrollInvoice: createSyncEnroller({ sql, temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, templates, defaultCadenceId, fx }),

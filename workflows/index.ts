@@ -3,3 +3,4 @@ export { customerContact } from './customer-contact';
 export { disputeWorkflow } from './dispute';
 export { approvalWorkflow } from './approval';
 export { erpSync } from './erp-sync';
+export { arPack } from './ar-pack';
