@@ -23,7 +23,7 @@ export async function runInternalAction(step: CadenceStep, ctx: InternalStepCont
       await system.notifyInternal({ ...base, role: action.role, note: action.note, openAmountMinor: ctx.openAmountMinor, currency: ctx.invoice.currency, daysPastDue: ctx.daysPastDue });
       return { outcome: 'notified', detail: action.role };
     case 'credit_hold':
-      await system.placeCreditHold({ idempotencyKey: ctx.idempotencyKey, customerId: ctx.customer.id, reason: action.reason });
+      await system.placeCreditHold({ idempotencyKey: ctx.idempotencyKey, tenantId: ctx.tenantId, customerId: ctx.customer.id, reason: action.reason });
       return { outcome: 'hold_placed' };
     case 'webhook':
       await system.postWebhook({

@@ -4,6 +4,9 @@ import { userWithToken } from '../support/auth';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { addDays } from '../../domain/aging';
 import { setCustomerCreditHold } from '../../db/portfolio';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createCreditHoldActivities } from '../../activities/credit-hold';
+import type { ErpAdapter } from '../../integrations/erp/adapter';
 
 /**
  * The portfolio views (issue 13) through the real API and PostgreSQL: GET /customers (filters, sorts, paging,
@@ -233,5 +236,108 @@ describe('GET /customers/:customerId', () => {
     expect((await get('/customers/NOPE')).status).toBe(404);
     expect((await get('/customers/CA', c2)).status).toBe(403);
     expect((await get('/customers/CA', c1)).status).toBe(200);
+  });
+});
+
+describe('timelines', () => {
+  const at = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000);
+  beforeAll(async () => {
+    const event = (key: string, minutesAgo: number, invoice: string | null, type: string, details: Record<string, unknown>, actor = 'workflow') =>
+      t.sql`insert into audit_events (event_key, tenant_id, occurred_at, actor, invoice_number, workflow_id, event_type, details)
+        values (${`${tenantId}:${key}`}, ${tenantId}, ${at(minutesAgo)}, ${actor}, ${invoice}, ${invoice ? `wf-${tenantId}-${invoice}` : null}, ${type}, ${t.sql.json(details as never)})`;
+    await event('e1', 60, 'A1', 'invoice_enrolled', { cadence: { id: 'standard', version: 1 } }, 'pf-lead');
+    await event('e2', 50, 'A1', 'step_done', { stepId: 'reminder-1', action: 'email', outcome: 'sent', messageId: '<m-1@dunning>' });
+    await event('e3', 40, null, 'customer_paused', { customerId: 'CA', reason: 'holiday', until: null, invoices: ['A1', 'A2'] }, 'pf-c1');
+    await event('e5', 20, 'A2', 'promise_made', { promiseId: 'P-1', amountMinor: 50000, currency: 'USD', promisedDate: due(7) });
+    await event('e6', 10, 'A1', 'payment_reported', { paymentId: 'PAY-1', amountMinor: 1000, currency: 'EUR', eventId: 'erp-1' }, 'erp');
+    await event('other', 35, 'B1', 'step_done', { stepId: 'reminder-1', action: 'email', outcome: 'sent' });
+    await event('other-customer', 34, null, 'customer_paused', { customerId: 'CB', reason: 'x', until: null, invoices: [] });
+    await t.sql`insert into customer_activities (tenant_id, customer_id, invoice_number, occurred_at, actor, kind, outcome, reached, note)
+      values (${tenantId}, 'CA', 'A1', ${at(30)}, 'pf-c1', 'call_outcome', 'promise_to_pay', true, 'will pay A2 next week')`;
+  });
+
+  it("tells an invoice's story oldest first, with summaries and details, and pages", async () => {
+    const res = await get('/invoices/A1/timeline');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    // A1: e1 (60 min ago), e2 (50), the call (30), e6 (10); not the customer-level pause, not A2's promise.
+    expect(res.body.total).toBe(4);
+    expect(res.body.items.map((i: any) => [i.type, i.source, i.actor])).toEqual([
+      ['invoice_enrolled', 'audit', 'pf-lead'],
+      ['step_done', 'audit', 'workflow'],
+      ['call_outcome', 'activity', 'pf-c1'],
+      ['payment_reported', 'audit', 'erp'],
+    ]);
+    expect(res.body.items[1]).toMatchObject({ invoiceNumber: 'A1', summary: 'Step reminder-1 (email) on A1: sent, message <m-1@dunning>', details: { messageId: '<m-1@dunning>' } });
+    expect(res.body.items[2].summary).toBe('Call on A1: promise_to_pay (reached) - will pay A2 next week');
+    expect(res.body.items[0].at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const desc = await get('/invoices/A1/timeline?order=desc&limit=2');
+    expect(desc.body.items.map((i: any) => i.type)).toEqual(['payment_reported', 'call_outcome']);
+    const page2 = await get('/invoices/A1/timeline?limit=2&offset=2');
+    expect(page2.body.items.map((i: any) => i.type)).toEqual(['call_outcome', 'payment_reported']);
+    expect(page2.body.total).toBe(4);
+  });
+
+  it("tells a customer's story: its invoices' events, the customer's own, and its history", async () => {
+    const res = await get('/customers/CA/timeline');
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((i: any) => [i.type, i.invoiceNumber])).toEqual([
+      ['invoice_enrolled', 'A1'],
+      ['step_done', 'A1'],
+      ['customer_paused', null],
+      ['call_outcome', 'A1'],
+      ['promise_made', 'A2'],
+      ['payment_reported', 'A1'],
+    ]);
+    expect(res.body.items[2].summary).toBe('Paused: holiday');
+    // CB's credit hold (setCustomerCreditHold in the setup) is on CB's timeline, once.
+    const cb = await get('/customers/CB/timeline');
+    expect(cb.body.items.filter((i: any) => i.type === 'customer_credit_hold').map((i: any) => i.summary)).toEqual(['Credit hold placed: overdue 100 days']);
+  });
+
+  it('is scoped like the invoice and the customer: 403 outside the portfolio, 404 unknown, 400 bad paging', async () => {
+    expect((await get('/invoices/A1/timeline', c2)).status).toBe(403);
+    expect((await get('/customers/CA/timeline', c2)).status).toBe(403);
+    expect((await get('/invoices/A1/timeline', c1)).status).toBe(200);
+    expect((await get('/invoices/NOPE/timeline')).status).toBe(404);
+    expect((await get('/customers/NOPE/timeline')).status).toBe(404);
+    expect((await get('/invoices/A1/timeline?order=sideways')).status).toBe(400);
+    expect((await get('/invoices/A1/timeline?limit=501')).status).toBe(400);
+  });
+});
+
+describe('the credit-hold flag follows the ERP', () => {
+  it('is set when the activity placed the hold and cleared when it released it, each once in the trail; not when the ERP fails', async () => {
+    const calls: string[] = [];
+    let fail = false;
+    const erp = {
+      async placeCreditHold(req: { customerId: string }) {
+        calls.push(`place:${req.customerId}`);
+        if (fail) throw new Error('ERP down');
+        return { customerId: req.customerId, onHold: true as const, heldSince: new Date().toISOString() };
+      },
+      async releaseCreditHold(req: { customerId: string }) {
+        calls.push(`release:${req.customerId}`);
+        return { customerId: req.customerId, onHold: false as const };
+      },
+    } as unknown as ErpAdapter;
+    const holds = createCreditHoldActivities({ erp, sql: t.sql });
+    const env = new MockActivityEnvironment();
+    const flag = async () => (await t.sql<{ credit_hold: boolean }[]>`select credit_hold from customers where tenant_id = ${tenantId} and customer_id = 'CD'`)[0]!.credit_hold;
+    const holdEvents = async () =>
+      (await t.sql<{ placed: boolean }[]>`select (details->>'placed')::boolean as placed from audit_events
+        where tenant_id = ${tenantId} and event_type = 'customer_credit_hold' and details->>'customerId' = 'CD' order by id`).map((r) => r.placed);
+
+    fail = true;
+    await expect(env.run(holds.placeCreditHold, { idempotencyKey: 'wf-D:hold-0', tenantId, customerId: 'CD', reason: 'overdue' })).rejects.toBeDefined();
+    expect(await flag()).toBe(false);
+    fail = false;
+    await env.run(holds.placeCreditHold, { idempotencyKey: 'wf-D:hold', tenantId, customerId: 'CD', reason: 'overdue' });
+    await env.run(holds.placeCreditHold, { idempotencyKey: 'wf-D:hold', tenantId, customerId: 'CD', reason: 'overdue' }); // a retry
+    expect(await flag()).toBe(true);
+    expect(ids((await get('/customers?creditHold=true&sort=name')).body)).toEqual(['CB', 'CD']);
+    await env.run(holds.releaseCreditHold, { idempotencyKey: 'wf-D:release', tenantId, customerId: 'CD', reason: 'paid' });
+    expect(await flag()).toBe(false);
+    expect(await holdEvents()).toEqual([true, false]);
+    expect(calls).toEqual(['place:CD', 'place:CD', 'place:CD', 'release:CD']);
   });
 });

@@ -73,11 +73,11 @@ async function applyApproved(run: InvoiceRun, o: ApprovalOutcome): Promise<Recor
       return { promiseId, settledAmountMinor: s.amountMinor, payBy: s.payBy };
     }
     case 'credit_hold': {
-      const hold = await system.placeCreditHold({ idempotencyKey: `${key}:hold`, customerId: run.customer.id, reason: o.note || 'approved credit hold' });
+      const hold = await system.placeCreditHold({ idempotencyKey: `${key}:hold`, tenantId: run.tenantId, customerId: run.customer.id, reason: o.note || 'approved credit hold' });
       return { onHold: hold.onHold, heldSince: hold.heldSince };
     }
     case 'release_credit_hold': {
-      const release = await system.releaseCreditHold({ idempotencyKey: `${key}:release`, customerId: run.customer.id, reason: o.note || 'approved release' });
+      const release = await system.releaseCreditHold({ idempotencyKey: `${key}:release`, tenantId: run.tenantId, customerId: run.customer.id, reason: o.note || 'approved release' });
       return { onHold: release.onHold };
     }
     case 'legal_handoff':
