@@ -123,7 +123,7 @@ const listSchema = z.object({
   reports: z.array(
     z.object({
       name: z.string(),
-      path: z.string(),
+      path: z.string().nullable().describe('null when another route holds /reports/<name> (the report is then in the AR pack only)'),
       summary: z.string(),
       description: z.string(),
       formats: z.array(z.enum(FORMATS)),
@@ -155,6 +155,8 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteDeps> = async (app, 
     today: localDay(now(), deps.config.timeZone),
   });
   const names = new Set<string>();
+  // Which definitions got their GET /reports/<name> (the loop at the end mounts them).
+  const mounted = new Set<string>();
   for (const report of deps.reports) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(report.name) || report.name === 'ar-pack' || names.has(report.name)) {
       throw new Error(`report name "${report.name}": lower-case letters, digits and -, unique, not ar-pack`);
@@ -168,7 +170,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteDeps> = async (app, 
     handler: async () => ({
       reports: deps.reports.map((r) => ({
         name: r.name,
-        path: `/reports/${r.name}`,
+        path: mounted.has(r.name) ? `/reports/${r.name}` : null,
         summary: r.summary,
         description: r.description,
         formats: [...FORMATS],
@@ -215,6 +217,7 @@ export const reportRoutes: FastifyPluginAsyncZod<ReportRouteDeps> = async (app, 
       app.log.warn({ report: report.name }, `GET /reports/${report.name} is declared by another route: the report definition ${report.name} is not mounted there`);
       continue;
     }
+    mounted.add(report.name);
     const query = (report.query as z.ZodObject).extend({ format: formatField, table: tableField });
     app.get(`/reports/${report.name}`, {
       schema: {
