@@ -4,9 +4,12 @@ import type { Db } from '../sql';
  * The SQL of the ledger reports (issue 13: aging, DSO, CEI) over ar_items and ar_postings (migration 017).
  *
  * An item is OPEN at D when `issue_date <= D and (settled_on is null or settled_on > D)`; its open amount at D is
- * `amount_minor - sum(postings posted on or before D)`. The open set is found from ar_items alone (the postings are
- * read for the open items only, through ar_postings_invoice), and every answer is grouped in SQL: per currency,
- * bucket and group key, never one row per invoice.
+ * `amount_minor - sum(postings posted on or before D)`, computed as the equal `open_amount_minor + sum(postings posted
+ * after D)` (ar_items.open_amount_minor is the amount minus all its postings): the postings after D are few for a
+ * recent D (an index range on ar_postings_posted, hashed by invoice), where reading each open item's postings up to D
+ * costs an index probe per open item (measured: about twice the time over 1,000,000 invoices). The open set is found
+ * from ar_items alone, and every answer is grouped in SQL: per currency, bucket and group key, never one row per
+ * invoice.
  *
  * Scope: `collectorId` set keeps the customers whose customers.collector_id is that user (ledger-only customers,
  * absent from customers, belong to no collector's portfolio).
@@ -53,18 +56,19 @@ export async function agingCells(
         ? db`max(u.name)`
         : db`null::text`;
   return db<AgingCellRow[]>`
-    with per_customer as (
+    with later as (
+      select p.invoice_number, sum(p.amount_minor) as later_minor from ar_postings p
+      where p.tenant_id = ${tenantId} and p.posted_on > ${q.asOf}::date
+      group by p.invoice_number
+    ), per_customer as (
       select i.customer_id, i.currency,
              case when ${q.asOf}::date - i.due_date <= 0 then 0
                   else 1 + width_bucket(${q.asOf}::date - i.due_date - 1, ${q.bounds as number[]}::int[]) end as bucket,
              count(*) as n,
-             sum(i.amount_minor - coalesce(p.paid, 0)) as open_minor
+             sum(i.open_amount_minor + coalesce(l.later_minor, 0)) as open_minor
       from ar_items i
       ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
-      left join lateral (
-        select sum(p.amount_minor) as paid from ar_postings p
-        where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on <= ${q.asOf}::date
-      ) p on true
+      left join later l on l.invoice_number = i.invoice_number
       where i.tenant_id = ${tenantId} and i.issue_date <= ${q.asOf}::date and (i.settled_on is null or i.settled_on > ${q.asOf}::date)
         ${q.currency !== undefined ? db`and i.currency = ${q.currency}` : db``}
       group by 1, 2, 3
@@ -87,23 +91,33 @@ export interface OpenArRow {
   currentMinor: number;
 }
 
-/** The open AR at each of `dates`, per currency, with its current (not past due) part. */
+/**
+ * The open AR at each of `dates`, per currency, with its current (not past due) part. One query per day: each finds
+ * its open set through the settled_on / open-due indexes (a single query over several days scans every item issued
+ * before each day instead: measured 1.0 s against 2 x 0.25 s over 1,000,000 invoices).
+ */
 export async function openArAt(db: Db, scope: LedgerScope, dates: readonly string[]): Promise<OpenArRow[]> {
+  const perDay = await Promise.all([...new Set(dates)].sort().map((day) => openArOn(db, scope, day)));
+  return perDay.flat();
+}
+
+async function openArOn(db: Db, scope: LedgerScope, day: string): Promise<OpenArRow[]> {
   const { tenantId, collectorId } = scope;
-  if (dates.length === 0) return [];
   return db<OpenArRow[]>`
-    select to_char(d.day, 'YYYY-MM-DD') as day, i.currency, count(*)::int as count,
-           sum(i.amount_minor - coalesce(p.paid, 0))::bigint as "openMinor",
-           coalesce(sum(i.amount_minor - coalesce(p.paid, 0)) filter (where i.due_date >= d.day), 0)::bigint as "currentMinor"
-    from unnest(${dates as string[]}::date[]) as d(day)
-    join ar_items i on i.tenant_id = ${tenantId} and i.issue_date <= d.day and (i.settled_on is null or i.settled_on > d.day)
+    with later as (
+      select p.invoice_number, sum(p.amount_minor) as later_minor from ar_postings p
+      where p.tenant_id = ${tenantId} and p.posted_on > ${day}::date
+      group by p.invoice_number
+    )
+    select ${day}::text as day, i.currency, count(*)::int as count,
+           sum(i.open_amount_minor + coalesce(l.later_minor, 0))::bigint as "openMinor",
+           coalesce(sum(i.open_amount_minor + coalesce(l.later_minor, 0)) filter (where i.due_date >= ${day}::date), 0)::bigint as "currentMinor"
+    from ar_items i
     ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
-    left join lateral (
-      select sum(p.amount_minor) as paid from ar_postings p
-      where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on <= d.day
-    ) p on true
-    group by d.day, i.currency
-    order by 1, 2`;
+    left join later l on l.invoice_number = i.invoice_number
+    where i.tenant_id = ${tenantId} and i.issue_date <= ${day}::date and (i.settled_on is null or i.settled_on > ${day}::date)
+    group by i.currency
+    order by i.currency`;
 }
 
 export interface SalesRow {

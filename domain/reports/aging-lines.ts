@@ -74,15 +74,17 @@ export function currencyLines(cells: readonly AgingCell[], labels: readonly stri
 
 /** Currency lines converted once each, figure by figure, and added: the line in the reporting currency. */
 export function reportingLine(lines: readonly CurrencyLine[], labels: readonly string[], fx: FxTable): AgingLine {
+  // Zero and the reporting currency itself convert to themselves: thousands of groups times buckets skip the arithmetic.
+  const convert = (minor: number, currency: string) => (minor === 0 || currency === fx.reportingCurrency ? minor : convertMinor(minor, currency, fx));
   let count = 0;
   let open = 0;
   let pastDue = 0;
   const buckets = emptyBuckets(labels);
   for (const l of lines) {
     count += l.count;
-    open += convertMinor(l.openMinor, l.currency, fx);
-    pastDue += convertMinor(l.pastDueMinor, l.currency, fx);
-    for (const label of labels) buckets[label] = buckets[label]! + convertMinor(l.buckets[label]!, l.currency, fx);
+    open += convert(l.openMinor, l.currency);
+    pastDue += convert(l.pastDueMinor, l.currency);
+    for (const label of labels) buckets[label] = buckets[label]! + convert(l.buckets[label]!, l.currency);
   }
   return finish(count, open, pastDue, buckets);
 }
