@@ -255,10 +255,11 @@ export async function forecastCells(
       select p.invoice_number, o.currency, p.promised_date,
              least(p.amount_minor, greatest(o.open_minor - (p.through - p.amount_minor), 0)) as amount
       from promised p join open_items o on o.invoice_number = p.invoice_number
+    ), covered_per_invoice as (
+      select c.invoice_number, sum(c.amount) as amount from covered c group by c.invoice_number
     ), rest as (
-      select o.currency, o.due_date,
-             o.open_minor - coalesce((select sum(c.amount) from covered c where c.invoice_number = o.invoice_number), 0) as amount
-      from open_items o
+      select o.currency, o.due_date, o.open_minor - coalesce(ci.amount, 0) as amount
+      from open_items o left join covered_per_invoice ci on ci.invoice_number = o.invoice_number
     )
     select 'promised' as kind, c.currency::text as currency,
            least(greatest((c.promised_date - ${q.monday}::date) / 7 + 1, 1), ${after}::int) as week,

@@ -28,6 +28,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   'erp-sync': { load: () => import('./erp-sync.bench') },
   // 100,000 open ledger items and 2,000 queued payments in PostgreSQL: a page of the unapplied-cash queue with its suggestions.
   'unapplied-cash': { load: () => import('./unapplied-cash.bench') },
+  // Its own PostgreSQL: 200,000 receivables and a year of activities, promises, disputes and approvals; the activity reports timed.
+  'activity-reports': { load: () => import('./activity-reports.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */
