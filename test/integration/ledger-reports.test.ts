@@ -10,6 +10,8 @@ import type { FxTable } from '../../domain/fx';
 import { NoExchangeRateError } from '../../domain/reports/aging-lines';
 import type { ReportContext } from '../../reports/definition';
 import { ledgerReports, ReportQueryError } from '../../reports/ledger';
+import { userWithToken } from '../support/auth';
+import { startTestApp, type TestApp } from '../support/test-app';
 
 /**
  * The ledger reports (aging, DSO, CEI) over a small portfolio written through the real paths: ledger rows through
@@ -36,6 +38,8 @@ import { ledgerReports, ReportQueryError } from '../../reports/ledger';
  *     G2 EUR  20,000  issued 2026-04-02 due 2026-05-02  open                                    D: not issued yet
  *     G3 EUR  10,000  issued 2025-11-20 due 2025-12-20  paid, settled 2026-01-15                D: not open
  * No invoice is issued in February 2026: a month without sales.
+ * Later, for the refusal of a currency without a rate only: N1 NOK 10,000 of GAMMA issued 2026-06-01 (config/reporting.json
+ * has no NOK rate); it is outside every figure above (issued after March 2026).
  */
 const tenantId = `ledrep-${randomUUID().slice(0, 8)}`;
 const fx: FxTable = { reportingCurrency: 'EUR', rates: { USD: '0.9200', GBP: '1.1700' } };
@@ -95,6 +99,7 @@ beforeAll(async () => {
       ledgerRow('G1', 'GAMMA', 'EUR', 15_000, '2025-10-01', '2025-10-31'),
       ledgerRow('G2', 'GAMMA', 'EUR', 20_000, '2026-04-02', '2026-05-02'),
       ledgerRow('G3', 'GAMMA', 'EUR', 10_000, '2025-11-20', '2025-12-20', '2026-01-15'),
+      ledgerRow('N1', 'GAMMA', 'NOK', 10_000, '2026-06-01', '2026-07-01'),
     ],
     { source: 'import' },
   );
@@ -399,5 +404,77 @@ describe('tables for CSV and XLSX', () => {
       ['GBP', 85_000],
       ['USD', 90_000],
     ]);
+  });
+});
+
+describe('over HTTP (the API as it runs: routes, tokens, error handler)', () => {
+  let t: TestApp;
+  let manager: Record<string, string>;
+  let anna: Record<string, string>;
+  let member: Record<string, string>;
+  beforeAll(async () => {
+    // The test app reads config/reporting.json (USD 0.92, GBP 1.17: the rates above) and config/reports.json.
+    t = await startTestApp(tenantId);
+    manager = (await userWithToken(t.sql, tenantId, { userId: 'mara', role: 'ar_manager' })).headers;
+    anna = (await userWithToken(t.sql, tenantId, { userId: 'col-a', role: 'collector' })).headers;
+    member = (await userWithToken(t.sql, tenantId, { userId: 'tim', role: 'team_member' })).headers;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const get = (url: string, headers: Record<string, string>) => t.app.inject({ method: 'GET', url, headers });
+
+  it("a manager's aging, DSO and CEI are the figures above; a collector's cover their portfolio; a team member's nothing", async () => {
+    const all = await get('/reports/aging?asOf=2026-03-31', manager);
+    expect(all.statusCode).toBe(200);
+    const body = all.json();
+    expect(body.total).toEqual({ count: 8, openMinor: 352_250, pastDueMinor: 157_050, pastDuePercent: 44.58, buckets: { current: 195_200, '1-30': 29_250, '31-60': 30_000, '61-90': 46_000, '91+': 51_800 } });
+    expect(body.groups.map((g: { key: string }) => g.key)).toEqual(['ACME', 'BETA', 'GAMMA']);
+    const hers = (await get('/reports/aging?asOf=2026-03-31&groupBy=collector', anna)).json();
+    expect(hers.groups.map((g: { key: string; openMinor: number }) => [g.key, g.openMinor])).toEqual([['col-a', 191_800]]);
+    expect(hers.total.openMinor).toBe(191_800);
+    expect((await get('/reports/aging?asOf=2026-03-31', member)).json().total).toMatchObject({ count: 0, openMinor: 0, pastDuePercent: null });
+    const dsoBody = (await get('/reports/dso?month=2026-03', manager)).json();
+    expect([dsoBody.countBack.days, dsoBody.standard.days, dsoBody.bestPossible.days, dsoBody.averageDaysDelinquent]).toEqual([99.81, 99.24, 54.99, 44.25]);
+    const ceiBody = (await get('/reports/cei?from=2026-02&to=2026-03', manager)).json();
+    expect(ceiBody.months.map((m: { cei: number }) => m.cei)).toEqual([11.02, 37.69]);
+    expect(ceiBody.total.cei).toBe(43.84);
+  });
+
+  it('the aging as CSV: a row per customer, money in major units', async () => {
+    const res = await get('/reports/aging?asOf=2026-03-31&format=csv', manager);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/csv/);
+    // ACME's open amount 191,800 cents = 1918.00 EUR; GAMMA's 91+ 15,000 = 150.00.
+    const lines = res.body.trim().split(/\r?\n/);
+    expect(lines.find((l) => l.startsWith('ACME,'))).toContain('1918.00');
+    expect(lines.find((l) => l.startsWith('GAMMA,'))).toContain('150.00');
+  });
+
+  it('a currency without a rate is a 422 no_exchange_rate naming it and config/reporting.json', async () => {
+    // At 2026-06-30, N1 (NOK) is open; config/reporting.json has no NOK rate.
+    const res = await get('/reports/aging?asOf=2026-06-30', manager);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ error: 'no_exchange_rate', message: expect.stringMatching(/NOK.*config\/reporting\.json/) });
+  });
+
+  it('bad input is a 400 with the issues (from after to: a 400 naming both), never a crash', async () => {
+    for (const [url, field] of [
+      ['/reports/dso?month=2026-13', 'month'],
+      ['/reports/aging?asOf=garbage', 'asOf'],
+      ['/reports/aging?groupBy=x', 'groupBy'],
+      ['/reports/aging?currency=eur', 'currency'],
+      ['/reports/dso?periodMonths=13', 'periodMonths'],
+      ['/reports/cei?from=2026-1', 'from'],
+    ] as const) {
+      const res = await get(url, manager);
+      expect(res.statusCode, url).toBe(400);
+      const json = res.json();
+      expect(json.error, url).toBe('validation_failed');
+      expect(JSON.stringify(json.issues), url).toContain(field);
+    }
+    const reversed = await get('/reports/cei?from=2026-03&to=2026-02', manager);
+    expect(reversed.statusCode).toBe(400);
+    expect(reversed.json()).toMatchObject({ error: 'validation_failed', message: expect.stringContaining('must not be after') });
   });
 });
