@@ -529,6 +529,20 @@ describe('over HTTP', () => {
     expect(none.weekly.map((w: { totalMinor: number }) => w.totalMinor)).toEqual([0, 0, 0, 0]);
   });
 
+  it("a note written through the API is a touch in today's report", async () => {
+    const notesOfAnna = async () => {
+      const r = (await get('/reports/collector-effectiveness', anna)).json();
+      return { to: r.to as string, notes: (r.collectors.find((c: { collectorId: string | null }) => c.collectorId === 'col-a')?.notes ?? 0) as number };
+    };
+    const before = await notesOfAnna();
+    const posted = await t.app.inject({ method: 'POST', url: '/customers/ACME/notes', headers: anna, payload: { note: 'left a voicemail with AP' } });
+    expect(posted.statusCode).toBe(201);
+    const after = await notesOfAnna();
+    // The default period ends today in Berlin, the day the note was written.
+    expect(after.to).toBe(new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(new Date()));
+    expect(after.notes).toBe(before.notes + 1);
+  });
+
   it('the forecast as CSV: the lines with their amounts in major units', async () => {
     const res = await get('/reports/cash-forecast?asOf=2026-04-15&weeks=4&format=csv', manager);
     expect(res.statusCode).toBe(200);
