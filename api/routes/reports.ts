@@ -90,6 +90,8 @@ function pickTable(tables: ReportTable[], wanted: string | undefined, report: st
 const attachment = (reply: FastifyReply, contentType: string, filename: string) =>
   reply.header('content-type', contentType).header('content-disposition', `attachment; filename="${filename}"`);
 
+// A cell a definition left undefined is left out of the JSON (as the CSV leaves it empty), not a serialization error.
+const cellSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]).optional();
 const tableSchema = z.object({
   name: z.string(),
   title: z.string(),
@@ -102,8 +104,8 @@ const tableSchema = z.object({
       currency: z.string().optional(),
     }),
   ),
-  rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))),
-  totals: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
+  rows: z.array(z.record(z.string(), cellSchema)),
+  totals: z.record(z.string(), cellSchema).nullable(),
   notes: z.array(z.string()).optional(),
 });
 const packSchema = z.object({
