@@ -239,12 +239,15 @@ export async function forecastCells(
 ): Promise<ForecastCellRow[]> {
   const after = q.weeks + 1;
   return db<ForecastCellRow[]>`
-    with open_items as (
-      select i.invoice_number, i.currency, i.due_date,
-             i.amount_minor - coalesce((select sum(pp.amount_minor) from ar_postings pp
-                                         where pp.tenant_id = i.tenant_id and pp.invoice_number = i.invoice_number
-                                           and pp.posted_on <= ${q.asOf}::date), 0) as open_minor
+    with later as (
+      select pp.invoice_number, sum(pp.amount_minor) as later_minor from ar_postings pp
+      where pp.tenant_id = ${scope.tenantId} and pp.posted_on > ${q.asOf}::date
+      group by pp.invoice_number
+    ), open_items as (
+      -- amount - postings on or before asOf, written as what is open now + the postings after asOf (as the aging does).
+      select i.invoice_number, i.currency, i.due_date, i.open_amount_minor + coalesce(l.later_minor, 0) as open_minor
       from ar_items i ${portfolio(db, scope, 'i')}
+      left join later l on l.invoice_number = i.invoice_number
       where i.tenant_id = ${scope.tenantId} and i.issue_date <= ${q.asOf}::date and (i.settled_on is null or i.settled_on > ${q.asOf}::date)
     ), promised as (
       select r.invoice_number, r.promised_date, r.amount_minor,
