@@ -92,13 +92,52 @@ export interface OpenArRow {
 }
 
 /**
- * The open AR at each of `dates`, per currency, with its current (not past due) part. One query per day: each finds
- * its open set through the settled_on / open-due indexes (a single query over several days scans every item issued
- * before each day instead: measured 1.0 s against 2 x 0.25 s over 1,000,000 invoices).
+ * The open AR at each of `dates`, per currency, with its current (not past due) part. One or two days: a query per day,
+ * each finding its open set through the settled_on / open-due indexes. More (a CEI over months): one query reading
+ * the items open at any of the days and the postings after the first once, then matching them to each day (over
+ * 1,000,000 invoices, 13 month ends took 1.7 s this way against 6.6 s as 13 queries; a single query over two days is
+ * slower than two, as it scans every item issued before each day).
  */
 export async function openArAt(db: Db, scope: LedgerScope, dates: readonly string[]): Promise<OpenArRow[]> {
-  const perDay = await Promise.all([...new Set(dates)].sort().map((day) => openArOn(db, scope, day)));
+  const days = [...new Set(dates)].sort();
+  if (days.length > 2) return openArAcross(db, scope, days);
+  const perDay = await Promise.all(days.map((day) => openArOn(db, scope, day)));
   return perDay.flat();
+}
+
+async function openArAcross(db: Db, scope: LedgerScope, days: readonly string[]): Promise<OpenArRow[]> {
+  const { tenantId, collectorId } = scope;
+  const first = days[0]!;
+  const last = days[days.length - 1]!;
+  return db<OpenArRow[]>`
+    with days as (
+      select unnest(${days as string[]}::date[]) as day
+    ), items as (
+      select i.invoice_number, i.currency, i.issue_date, i.due_date, i.settled_on, i.open_amount_minor
+      from ar_items i
+      ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
+      where i.tenant_id = ${tenantId} and i.issue_date <= ${last}::date and (i.settled_on is null or i.settled_on > ${first}::date)
+    ), now_open as (
+      select d.day, i.currency, count(*) as n, sum(i.open_amount_minor) as open_minor,
+             coalesce(sum(i.open_amount_minor) filter (where i.due_date >= d.day), 0) as current_minor
+      from days d
+      join items i on i.issue_date <= d.day and (i.settled_on is null or i.settled_on > d.day)
+      group by d.day, i.currency
+    ), later as (
+      select d.day, i.currency, sum(p.amount_minor) as later_minor,
+             coalesce(sum(p.amount_minor) filter (where i.due_date >= d.day), 0) as later_current_minor
+      from ar_postings p
+      join items i on i.invoice_number = p.invoice_number
+      join days d on p.posted_on > d.day and i.issue_date <= d.day and (i.settled_on is null or i.settled_on > d.day)
+      where p.tenant_id = ${tenantId} and p.posted_on > ${first}::date
+      group by d.day, i.currency
+    )
+    select to_char(o.day, 'YYYY-MM-DD') as day, o.currency, o.n::int as count,
+           (o.open_minor + coalesce(l.later_minor, 0))::bigint as "openMinor",
+           (o.current_minor + coalesce(l.later_current_minor, 0))::bigint as "currentMinor"
+    from now_open o
+    left join later l on l.day = o.day and l.currency = o.currency
+    order by 1, 2`;
 }
 
 async function openArOn(db: Db, scope: LedgerScope, day: string): Promise<OpenArRow[]> {
