@@ -137,7 +137,7 @@ export async function buildApp(deps: AppDeps) {
   const invoices = createInvoiceService(invoiceDeps);
   await app.register(healthRoutes, { sql: deps.sql, temporal: deps.temporal, ...(deps.erp ? { erp: deps.erp } : {}) });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  await app.register(invoiceRoutes, { invoices, sql: deps.sql });
+  await app.register(invoiceRoutes, { invoices, sql: deps.sql, agingBuckets: (deps.reports ?? loadReportsConfig()).agingBuckets });
   await app.register(workflowUpdateRoutes, { sql: deps.sql, temporal: deps.temporal });
   // The unapplied-cash queue (issue 12 §4): a webhook payment for an invoice we do not know joins it.
   const cash = createUnappliedCashService({ sql: deps.sql, temporal: deps.temporal, tenantId: deps.tenantId, erp: cashApplyingErp(deps.erp) });

@@ -1,11 +1,11 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Sql } from '../db/sql';
-import type { FxTable } from '../domain/fx';
+import { convertMinor, type FxTable } from '../domain/fx';
 import type { CadenceService } from './cadence-service';
 import { invoiceWorkflowId } from '../domain/ids';
 import { appendAuditEvent, latestAuditEventOfInvoice, stepEventsOfInvoice, type AuditEvent } from '../db/audit-events';
 import { activeCustomerPause, upsertEnrolledCustomer } from '../db/customers';
-import { writeInvoiceMirror, insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, countOfInvoices, pageOfInvoices, type InvoiceCursor, type InvoiceDays } from '../db/invoices';
+import { writeInvoiceMirror, insertInvoiceOnce, invoiceExists, invoicesToMigrate, invoiceWithDays, countOfInvoices, openAmountsOfInvoices, pageOfInvoices, type InvoiceCursor, type InvoiceDays, type InvoiceSort, type InvoiceWhere } from '../db/invoices';
 import { isIsoDate } from '../domain/aging';
 import { pausedUntil, TERMINAL_STAGES } from '../domain/invoice-state';
 import { ErpInvoiceNotFoundError, type ErpAdapter } from '../integrations/erp/adapter';
@@ -65,6 +65,19 @@ const sameInvoice = (row: InvoiceRow, inv: Enrollment['invoice'], customerId: st
 export function createInvoiceService(deps: InvoiceServiceDeps) {
   const { sql, temporal, tenantId } = deps;
   const totals = deps.totals ?? createTotalsCache({ maxAgeMs: 0 });
+
+  /** The list's open amounts: each currency's sum converted once, then added; 422 for a currency without a rate. */
+  function amountsInReporting(byCurrency: { currency: string; count: number; open_minor: string }[]) {
+    const fx = deps.fx ?? { reportingCurrency: 'EUR', rates: {} };
+    const missing = byCurrency.filter((c) => c.currency !== fx.reportingCurrency && fx.rates[c.currency] === undefined).map((c) => c.currency);
+    if (missing.length > 0)
+      throw new DomainError('no_exchange_rate', `no exchange rate from ${missing.join(', ')} to the reporting currency ${fx.reportingCurrency}: add it to config/reporting.json`);
+    return {
+      reportingCurrency: fx.reportingCurrency,
+      openAmountReportingMinor: byCurrency.reduce((sum, c) => sum + convertMinor(Number(c.open_minor), c.currency, fx), 0),
+      byCurrency: byCurrency.map((c) => ({ currency: c.currency, count: c.count, openAmountMinor: Number(c.open_minor) })),
+    };
+  }
 
   const findInvoice = (invoiceNumber: string): Promise<InvoiceRow | undefined> => invoiceWithDays(sql, tenantId, invoiceNumber);
 
@@ -269,19 +282,23 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
 
     /** Enrolled invoices, most overdue first, with the dunning state mirrored from the workflows. */
     /** `collectorId` narrows the list to that collector's portfolio (customers.collector_id). */
-    async list(filter: { stage?: string; customerId?: string; collectorId?: string; limit: number; offset: number; cursor?: string }) {
-      const { cursor, ...rest } = filter;
+    async list(filter: InvoiceWhere & { limit: number; offset: number; cursor?: string; sort?: InvoiceSort; amounts?: boolean }) {
+      const { cursor, limit, offset, sort: sortAsked, amounts, ...where } = filter;
+      // The default order (due date ascending) pages by keyset; any other by offset.
+      const sort = sortAsked && !(sortAsked.by === 'dueDate' && sortAsked.order === 'asc') ? sortAsked : undefined;
+      if (sort && cursor !== undefined) throw invalidCursor();
       const after = cursor !== undefined ? decodeInvoiceCursor(cursor) : undefined;
-      const { stage, customerId, collectorId } = rest;
-      const where = { ...(stage ? { stage } : {}), ...(customerId ? { customerId } : {}), ...(collectorId !== undefined ? { collectorId } : {}) };
-      const [{ rows, more }, total] = await Promise.all([
-        pageOfInvoices(sql, tenantId, { ...rest, ...(after ? { after } : {}) }),
-        totals.get(`invoices|${tenantId}|${JSON.stringify([stage ?? null, customerId ?? null, collectorId ?? null])}`, () => countOfInvoices(sql, tenantId, where)),
+      const key = `${tenantId}|${JSON.stringify(Object.entries(where).sort(([a], [b]) => a.localeCompare(b)))}`;
+      const [{ rows, more }, total, byCurrency] = await Promise.all([
+        pageOfInvoices(sql, tenantId, { ...where, limit, offset, ...(after ? { after } : {}), ...(sort ? { sort } : {}) }),
+        totals.get(`invoices|${key}`, () => countOfInvoices(sql, tenantId, where)),
+        amounts ? totals.get(`invoice-amounts|${key}`, () => openAmountsOfInvoices(sql, tenantId, where)) : undefined,
       ]);
       const last = rows.at(-1);
       return {
         total,
-        nextCursor: more && last ? encodeInvoiceCursor({ dueDate: last.due_date, invoiceNumber: last.invoice_number }) : null,
+        ...(byCurrency ? { amounts: amountsInReporting(byCurrency) } : {}),
+        nextCursor: !sort && more && last ? encodeInvoiceCursor({ dueDate: last.due_date, invoiceNumber: last.invoice_number }) : null,
         items: rows.map((r) => ({
           number: r.invoice_number,
           customerId: r.customer_id,

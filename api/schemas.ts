@@ -144,9 +144,27 @@ export const invoiceViewSchema = z.object({
 });
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 
+/** An aging bucket label as config/reports.json's agingBuckets name them: current, 1-30, 31-60, 61-90, 91+. */
+export const bucketLabelSchema = z.string().regex(/^(current|\d{1,4}-\d{1,4}|\d{1,4}\+)$/, 'an aging bucket: current, 1-30, 31-60, 61-90 or 91+ (config/reports.json)');
+const queryFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
+const openAmountBound = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
 export const invoiceListQuery = z.object({
   stage: z.enum(DUNNING_STAGES).optional(),
   customerId: z.string().min(1).max(64).optional(),
+  bucket: bucketLabelSchema.optional().describe('aging bucket by days past due today (reporting zone)'),
+  collectorId: z.string().min(1).max(64).optional().describe("a collector's portfolio (managers; a collector is scoped to their own anyway)"),
+  currency: currencyCodeSchema.optional(),
+  minAmountMinor: openAmountBound.optional().describe('open amount at least (minor units of the invoice currency)'),
+  maxAmountMinor: openAmountBound.optional().describe('open amount at most (minor units of the invoice currency)'),
+  dueFrom: dateSchema.optional().describe('due on or after (YYYY-MM-DD)'),
+  dueTo: dateSchema.optional().describe('due on or before (YYYY-MM-DD)'),
+  cadenceId: stepIdSchema.optional(),
+  disputed: queryFlag.optional().describe('with (true) or without (false) an open or escalated dispute'),
+  promise: z.enum(['active', 'none']).optional().describe('with an open promise to pay (or installment), or without'),
+  sort: z.enum(['dueDate', 'openAmount', 'daysPastDue', 'invoiceNumber']).optional().describe('default dueDate (asc): keyset paging with cursor; other orders page with offset'),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc'),
+  amounts: queryFlag.optional().describe('true: also the open amounts of the filtered set, per currency and in the reporting currency'),
   ...pageQuery,
   cursor: z
     .string()
@@ -162,6 +180,14 @@ export const TOTALS_AS_OF =
 
 export const invoiceListSchema = z.object({
   total: z.number().describe(`the invoices the filter selects, ${TOTALS_AS_OF}`),
+  amounts: z
+    .object({
+      reportingCurrency: z.string(),
+      openAmountReportingMinor: z.number().describe("each currency's sum converted once (config/reporting.json), then added"),
+      byCurrency: z.array(z.object({ currency: z.string(), count: z.number(), openAmountMinor: z.number() })),
+    })
+    .optional()
+    .describe(`with amounts=true: the open amounts of the invoices the filter selects, ${TOTALS_AS_OF}`),
   nextCursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
   items: z.array(
     z.object({

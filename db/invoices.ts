@@ -221,11 +221,38 @@ export interface InvoiceFilter {
   customerId?: string;
   /** Only customers of this collector now (a portfolio). */
   collectorId?: string;
+  currency?: string;
+  /** Open amount (minor units of the invoice's currency) at least / at most. */
+  minAmountMinor?: number;
+  maxAmountMinor?: number;
+  /** Due on or after / on or before (YYYY-MM-DD). */
+  dueFrom?: string;
+  dueTo?: string;
+  cadenceId?: string;
+  /** With (true) or without (false) an open or escalated dispute. */
+  disputed?: boolean;
+  /** With an open promise (or installment) to pay, or without. */
+  promise?: 'active' | 'none';
+  /** Days past due today (in the reporting zone, report_settings) within [min, max] (either end open): an aging bucket. */
+  daysPastDue?: { min?: number; max?: number };
   limit: number;
   offset: number;
   /** Keyset paging: the page after this invoice in the order (due_date, invoice_number). */
   after?: InvoiceCursor;
+  /** Another order than due date ascending (offset paging). */
+  sort?: InvoiceSort;
 }
+
+export type InvoiceSort = { by: 'dueDate' | 'openAmount' | 'daysPastDue' | 'invoiceNumber'; order: 'asc' | 'desc' };
+
+/** The list's orders, on the table's columns (see pageOfInvoices); ties by invoice number. */
+const INVOICE_ORDER: Record<InvoiceSort['by'], Record<InvoiceSort['order'], string>> = {
+  dueDate: { asc: 'invoices.due_date asc, invoices.invoice_number asc', desc: 'invoices.due_date desc, invoices.invoice_number desc' },
+  openAmount: { asc: 'invoices.open_amount_minor asc, invoices.invoice_number asc', desc: 'invoices.open_amount_minor desc, invoices.invoice_number asc' },
+  // More days past due = an earlier due date.
+  daysPastDue: { asc: 'invoices.due_date desc, invoices.invoice_number asc', desc: 'invoices.due_date asc, invoices.invoice_number asc' },
+  invoiceNumber: { asc: 'invoices.invoice_number asc', desc: 'invoices.invoice_number desc' },
+};
 
 /** Where a page of the invoice list starts: after this invoice. */
 export interface InvoiceCursor {
@@ -234,11 +261,27 @@ export interface InvoiceCursor {
   invoiceNumber: string;
 }
 
-const invoiceListWhere = (db: Db, tenantId: string, f: Omit<InvoiceFilter, 'limit' | 'offset' | 'after'>) => db`
+export type InvoiceWhere = Omit<InvoiceFilter, 'limit' | 'offset' | 'after' | 'sort'>;
+
+const invoiceListWhere = (db: Db, tenantId: string, f: InvoiceWhere) => db`
   invoices.tenant_id = ${tenantId}
   ${f.stage ? db`and invoices.stage = ${f.stage}` : db``}
   ${f.customerId ? db`and invoices.customer_id = ${f.customerId}` : db``}
-  ${f.collectorId !== undefined ? db`and invoices.collector_id = ${f.collectorId}` : db``}`;
+  ${f.collectorId !== undefined ? db`and invoices.collector_id = ${f.collectorId}` : db``}
+  ${f.currency !== undefined ? db`and invoices.currency = ${f.currency}` : db``}
+  ${f.minAmountMinor !== undefined ? db`and invoices.open_amount_minor >= ${f.minAmountMinor}` : db``}
+  ${f.maxAmountMinor !== undefined ? db`and invoices.open_amount_minor <= ${f.maxAmountMinor}` : db``}
+  ${f.dueFrom !== undefined ? db`and invoices.due_date >= ${f.dueFrom}::date` : db``}
+  ${f.dueTo !== undefined ? db`and invoices.due_date <= ${f.dueTo}::date` : db``}
+  ${f.cadenceId !== undefined ? db`and invoices.cadence_id = ${f.cadenceId}` : db``}
+  ${f.daysPastDue?.min !== undefined ? db`and invoices.due_date <= ar_zone_today(${tenantId}, now()) - ${f.daysPastDue.min}::int` : db``}
+  ${f.daysPastDue?.max !== undefined ? db`and invoices.due_date >= ar_zone_today(${tenantId}, now()) - ${f.daysPastDue.max}::int` : db``}
+  ${f.disputed !== undefined
+    ? db`and ${f.disputed ? db`` : db`not`} exists (select 1 from disputes d where d.tenant_id = invoices.tenant_id and d.invoice_number = invoices.invoice_number and d.status in ('open', 'escalated'))`
+    : db``}
+  ${f.promise !== undefined
+    ? db`and ${f.promise === 'active' ? db`` : db`not`} exists (select 1 from promises p where p.tenant_id = invoices.tenant_id and p.invoice_number = invoices.invoice_number and p.status = 'open')`
+    : db``}`;
 
 /**
  * A page of invoices, the earliest due first; one row more than the limit is read: whether a next page
@@ -254,15 +297,23 @@ export async function pageOfInvoices(db: Db, tenantId: string, f: InvoiceFilter)
     from invoices
     where ${invoiceListWhere(db, tenantId, f)}
       ${f.after ? db`and (invoices.due_date, invoices.invoice_number) > (${f.after.dueDate}::date, ${f.after.invoiceNumber})` : db``}
-    order by invoices.due_date, invoices.invoice_number
+    ${f.sort ? db`order by ${db.unsafe(INVOICE_ORDER[f.sort.by][f.sort.order])}` : db`order by invoices.due_date, invoices.invoice_number`}
     limit ${f.limit + 1} offset ${f.after ? 0 : f.offset}`;
   return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
 
 /** How many invoices the list's filter selects (an index-only count on the list's indexes). */
-export async function countOfInvoices(db: Db, tenantId: string, f: Omit<InvoiceFilter, 'limit' | 'offset' | 'after'>): Promise<number> {
+export async function countOfInvoices(db: Db, tenantId: string, f: InvoiceWhere): Promise<number> {
   const [row] = await db<{ total: number }[]>`select count(*)::int as total from invoices where ${invoiceListWhere(db, tenantId, f)}`;
   return row!.total;
+}
+
+/** The open amounts of the invoices the list's filter selects, summed per currency (the caller converts each sum once). */
+export async function openAmountsOfInvoices(db: Db, tenantId: string, f: InvoiceWhere): Promise<{ currency: string; count: number; open_minor: string }[]> {
+  return db<{ currency: string; count: number; open_minor: string }[]>`
+    select invoices.currency, count(*)::int as count, sum(invoices.open_amount_minor)::text as open_minor
+    from invoices where ${invoiceListWhere(db, tenantId, f)}
+    group by invoices.currency order by invoices.currency`;
 }
 
 /** The cadence's invoices in active dunning on another version (all, or those named), by number. */

@@ -4,10 +4,31 @@ import { cadenceVersionParams, enrollmentSchema, errorSchema, invoiceNumberSchem
 import type { InvoiceService } from '../invoice-service';
 import type { Sql } from '../../db/sql';
 import { assertCustomerAccess, minimumRole, portfolioScope, type AuthUser } from '../auth';
-import { notFound } from '../errors';
+import { DomainError, notFound } from '../errors';
+import { bucketLabels } from '../../domain/reports/config';
+import { validationIssue } from '../../config/validation-issues';
 import { assertPortfolioHolder } from '../collectors';
 
-export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sql: Sql }> = async (app, { invoices, sql }) => {
+/**
+ * The days past due an aging bucket of config/reports.json covers: current is <= 0, '31-60' is 31..60, '91+' is >= 91.
+ * A label the configuration does not name is 400.
+ */
+export function bucketRange(label: string, bounds: readonly number[]): { min?: number; max?: number } {
+  const labels = bucketLabels(bounds);
+  const i = labels.indexOf(label);
+  if (i === -1)
+    throw new DomainError('validation_failed', `unknown aging bucket ${label}: one of ${labels.join(', ')} (config/reports.json agingBuckets)`, {
+      issues: [validationIssue(['querystring', 'bucket'], 'custom', `one of ${labels.join(', ')}`)],
+    });
+  if (i === 0) return { max: 0 };
+  const min = i === 1 ? 1 : bounds[i - 2]! + 1;
+  return i === labels.length - 1 ? { min } : { min, max: bounds[i - 1]! };
+}
+
+export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sql: Sql; agingBuckets?: readonly number[] }> = async (
+  app,
+  { invoices, sql, agingBuckets = [30, 60, 90] },
+) => {
   /** 404 for an unknown invoice; 403 when a collector asks about an invoice outside their portfolio. */
   const assertInvoiceAccess = async (user: AuthUser, invoiceNumber: string) => {
     if (portfolioScope(user) === undefined) return; // every portfolio: the service answers 404 itself
@@ -42,10 +63,20 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
       response: { 200: invoiceListSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
     },
     handler: async (request) => {
-      const collectorId = portfolioScope(request.user);
+      const scope = portfolioScope(request.user);
       // Another collector's customer is 403 here too, as on every route that names a customer (not an empty list).
-      if (collectorId !== undefined && request.query.customerId !== undefined) await assertCustomerAccess(sql, request.user, request.query.customerId);
-      return invoices.list({ ...request.query, collectorId });
+      if (scope !== undefined && request.query.customerId !== undefined) await assertCustomerAccess(sql, request.user, request.query.customerId);
+      const { bucket, sort, order, collectorId: asked, ...query } = request.query;
+      if (scope !== undefined && asked !== undefined && asked !== scope)
+        throw new DomainError('not_in_portfolio', `the portfolio of ${asked} is not ${request.user.userId}'s`);
+      const collectorId = scope ?? asked;
+      const where = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined)) as typeof query;
+      return invoices.list({
+        ...where,
+        ...(collectorId !== undefined ? { collectorId } : {}),
+        ...(bucket !== undefined ? { daysPastDue: bucketRange(bucket, agingBuckets) } : {}),
+        ...(sort !== undefined || order !== undefined ? { sort: { by: sort ?? 'dueDate', order: order ?? 'asc' } } : {}),
+      });
     },
   });
 

@@ -341,3 +341,92 @@ describe('the credit-hold flag follows the ERP', () => {
     expect(calls).toEqual(['place:CD', 'place:CD', 'place:CD', 'release:CD']);
   });
 });
+
+describe('GET /invoices: filters, sorts, totals', () => {
+  // The enrolled invoices (A3 is in the ledger only, never in this list), by due date:
+  //   B1 -100 EUR 30000 active strict · C1 -70 USD 10001 disputed (open dispute) · A1 -45 EUR 100000 active
+  //   B2 -20 EUR 0 paid · A2 -10 USD 50000 promised (open promise) · C2 -5 GBP 50 active
+  const nums = (body: { items: { number: string }[] }) => body.items.map((i) => i.number);
+  const list = async (q: string, headers = lead) => {
+    const res = await get(`/invoices?${q}`, headers);
+    expect(res.status, `${q}: ${JSON.stringify(res.body)}`).toBe(200);
+    return res.body;
+  };
+
+  it('keeps the default list (due date, keyset paging, no amounts unless asked)', async () => {
+    const all = await list('');
+    expect(nums(all)).toEqual(['B1', 'C1', 'A1', 'B2', 'A2', 'C2']);
+    expect(all.total).toBe(6);
+    expect(all.amounts).toBeUndefined();
+    const p1 = await list('limit=4');
+    expect(nums(p1)).toEqual(['B1', 'C1', 'A1', 'B2']);
+    const p2 = await list(`limit=4&cursor=${p1.nextCursor}`);
+    expect([nums(p2), p2.nextCursor]).toEqual([['A2', 'C2'], null]);
+  });
+
+  it('filters by aging bucket (days past due today), collector, stage, currency, amount, due dates, cadence, dispute and promise', async () => {
+    const f = async (q: string) => nums(await list(q));
+    expect(await f('bucket=91%2B')).toEqual(['B1']);
+    expect(await f('bucket=61-90')).toEqual(['C1']);
+    expect(await f('bucket=31-60')).toEqual(['A1']);
+    expect(await f('bucket=1-30')).toEqual(['B2', 'A2', 'C2']);
+    expect(await f('bucket=current')).toEqual([]);
+    expect(await f('collectorId=pf-c2')).toEqual(['C1', 'C2']);
+    expect(await f('stage=active')).toEqual(['B1', 'A1', 'C2']);
+    expect(await f('currency=USD')).toEqual(['C1', 'A2']);
+    expect(await f('minAmountMinor=30000')).toEqual(['B1', 'A1', 'A2']);
+    expect(await f('maxAmountMinor=30000')).toEqual(['B1', 'C1', 'B2', 'C2']);
+    expect(await f('minAmountMinor=50&maxAmountMinor=30000')).toEqual(['B1', 'C1', 'C2']);
+    expect(await f(`dueFrom=${due(-70)}&dueTo=${due(-10)}`)).toEqual(['C1', 'A1', 'B2', 'A2']);
+    expect(await f('cadenceId=strict')).toEqual(['B1']);
+    expect(await f('disputed=true')).toEqual(['C1']);
+    expect(await f('disputed=false')).toEqual(['B1', 'A1', 'B2', 'A2', 'C2']);
+    expect(await f('promise=active')).toEqual(['A2']);
+    expect(await f('promise=none')).toEqual(['B1', 'C1', 'A1', 'B2', 'C2']);
+    expect(await f('currency=EUR&bucket=1-30')).toEqual(['B2']);
+    expect((await list('currency=EUR&stage=active')).total).toBe(2);
+  });
+
+  it('sorts by open amount, days past due, invoice number and due date, paging by offset', async () => {
+    const f = async (q: string) => nums(await list(q));
+    expect(await f('sort=openAmount&order=desc')).toEqual(['A1', 'A2', 'B1', 'C1', 'C2', 'B2']);
+    expect(await f('sort=openAmount')).toEqual(['B2', 'C2', 'C1', 'B1', 'A2', 'A1']);
+    expect(await f('sort=daysPastDue')).toEqual(['C2', 'A2', 'B2', 'A1', 'C1', 'B1']);
+    expect(await f('sort=daysPastDue&order=desc')).toEqual(['B1', 'C1', 'A1', 'B2', 'A2', 'C2']);
+    expect(await f('sort=invoiceNumber&order=desc')).toEqual(['C2', 'C1', 'B2', 'B1', 'A2', 'A1']);
+    expect(await f('sort=dueDate&order=desc')).toEqual(['C2', 'A2', 'B2', 'A1', 'C1', 'B1']);
+    const page = await list('sort=openAmount&order=desc&limit=4&offset=4');
+    expect([nums(page), page.total, page.nextCursor]).toEqual([['C2', 'B2'], 6, null]);
+  });
+
+  it('totals the open amounts of the filtered set per currency and converted once', async () => {
+    // EUR 100000 + 30000 + 0 = 130000 (3); GBP 50 -> 58.5 -> 58 (half to even); USD 10001 + 50000 = 60001 -> 55200.92 -> 55201.
+    expect((await list('amounts=true')).amounts).toEqual({
+      reportingCurrency: 'EUR',
+      openAmountReportingMinor: 130_000 + 58 + 55_201,
+      byCurrency: [
+        { currency: 'EUR', count: 3, openAmountMinor: 130_000 },
+        { currency: 'GBP', count: 1, openAmountMinor: 50 },
+        { currency: 'USD', count: 2, openAmountMinor: 60_001 },
+      ],
+    });
+    // Without C1: USD 50000 -> 46000.
+    expect((await list('amounts=true&disputed=false')).amounts.openAmountReportingMinor).toBe(130_000 + 58 + 46_000);
+  });
+
+  it('scopes a collector: their portfolio, 403 naming another', async () => {
+    expect(nums(await list('', c1))).toEqual(['B1', 'A1', 'B2', 'A2']);
+    expect(nums(await list('collectorId=pf-c1&bucket=1-30', c1))).toEqual(['B2', 'A2']);
+    expect((await get('/invoices?collectorId=pf-c2', c1)).status).toBe(403);
+  });
+
+  it('refuses bad input with 400', async () => {
+    for (const q of ['bucket=x', 'bucket=1-45', 'sort=x', 'order=up', 'minAmountMinor=-1', 'dueFrom=2026-13-01', 'disputed=maybe', 'promise=kept', 'currency=eur']) {
+      const res = await get(`/invoices?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error, q).toBe('validation_failed');
+    }
+    const p1 = await list('limit=2');
+    expect((await get(`/invoices?sort=openAmount&cursor=${p1.nextCursor}`)).status).toBe(400);
+  });
+});
