@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadReportsConfig } from '../../config/load';
 import { decideApprovalRequest, insertApprovalRequestOnce } from '../../db/approval-requests';
@@ -558,6 +559,27 @@ describe('over HTTP', () => {
       ['Later', '93.60'],
       ['Open AR', '2562.30'],
     ]);
+  });
+
+  it('each report as a workbook: a sheet per table, the figures in the cells', async () => {
+    const sheets: Record<string, string[]> = {
+      'collector-effectiveness?from=2026-03-01&to=2026-03-31': ['Collector effectiveness', 'Collectors by currency'],
+      'dispute-cycle-time?from=2026-03-01&to=2026-03-31': ['Disputes by reason', 'Disputes by owner team'],
+      'write-offs?from=2026-03-01&to=2026-03-31': ['Write-offs by reason', 'Write-offs by approver', 'Write-offs by currency'],
+      'cash-forecast?asOf=2026-04-15&weeks=4': ['Cash forecast', 'Cash forecast by currency'],
+    };
+    for (const [url, names] of Object.entries(sheets)) {
+      const res = await get(`/reports/${url}&format=xlsx`, manager);
+      expect(res.statusCode, url).toBe(200);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(res.rawPayload as never);
+      expect(wb.worksheets.map((w) => w.name), url).toEqual(names);
+    }
+    // The forecast's sheet: the money cells hold euros (the major unit), e.g. the overdue line's 187,420 cents.
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load((await get('/reports/cash-forecast?asOf=2026-04-15&weeks=4&format=xlsx', manager)).rawPayload as never);
+    const values = wb.getWorksheet('Cash forecast')!.getSheetValues().flat().filter((v) => typeof v === 'number');
+    expect(values).toEqual(expect.arrayContaining([1874.2, 178.5, 356, 93.6, 2562.3]));
   });
 
   it('bad input is a 400 naming the problem, never a crash', async () => {
