@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { minorDigits } from '../domain/money';
 import type { ReportCell, ReportColumn, ReportTable } from '../domain/reports/table';
@@ -197,14 +198,19 @@ export interface CoverSheet {
 /**
  * One sheet for the table: the title in A1 (bold), the header on row 3 (bold, frozen with the rows above it), the
  * data from row 4 with an autofilter over header and data, the totals row (bold) right under the data, the notes
- * one row below that. Column widths from the longest shown value (10 to 60 characters).
+ * one row below that. Column widths from the longest shown value (10 to 60 characters). Rows are written in order
+ * and committed, so the same code fills a streamed workbook (rows flushed as they go) and an in-memory one.
  */
-export function addTableSheet(workbook: ExcelJS.Workbook, table: ReportTable, name: string): ExcelJS.Worksheet {
+function addTableSheet(workbook: ExcelJS.Workbook, table: ReportTable, name: string): void {
   const { titleRow, headerRow, firstDataRow } = SHEET_LAYOUT;
   const ws = workbook.addWorksheet(name, { views: [{ state: 'frozen', xSplit: 0, ySplit: headerRow }] });
-  const title = ws.getCell(titleRow, 1);
-  title.value = table.title;
-  title.font = { bold: true, size: 13 };
+  // Widths first: a streamed sheet writes its columns before its first row.
+  const all = table.totals ? [...table.rows, table.totals] : table.rows;
+  ws.columns = table.columns.map((c) => ({ width: Math.min(60, Math.max(10, Math.max(c.header.length, ...all.map((r) => shownWidth(c, r))) + 2)) }));
+  const title = ws.getRow(titleRow);
+  title.getCell(1).value = table.title;
+  title.getCell(1).font = { bold: true, size: 13 };
+  title.commit();
   const header = ws.getRow(headerRow);
   table.columns.forEach((c, i) => {
     const cell = header.getCell(i + 1);
@@ -213,6 +219,7 @@ export function addTableSheet(workbook: ExcelJS.Workbook, table: ReportTable, na
     cell.border = { bottom: { style: 'thin' } };
     if (c.type !== 'text' && c.type !== 'date') cell.alignment = { horizontal: 'right' };
   });
+  header.commit();
   const write = (rowNumber: number, data: Record<string, ReportCell>, bold: boolean) => {
     const row = ws.getRow(rowNumber);
     table.columns.forEach((c, i) => {
@@ -225,6 +232,7 @@ export function addTableSheet(workbook: ExcelJS.Workbook, table: ReportTable, na
         cell.border = { top: { style: 'thin' } };
       }
     });
+    row.commit();
   };
   table.rows.forEach((r, i) => write(firstDataRow + i, r, false));
   const lastDataRow = firstDataRow + table.rows.length - 1;
@@ -234,38 +242,59 @@ export function addTableSheet(workbook: ExcelJS.Workbook, table: ReportTable, na
   if (table.notes?.length) {
     next++;
     for (const note of table.notes) {
-      const cell = ws.getCell(next++, 1);
-      cell.value = note;
-      cell.font = { italic: true };
+      const row = ws.getRow(next++);
+      row.getCell(1).value = note;
+      row.getCell(1).font = { italic: true };
+      row.commit();
     }
   }
-  table.columns.forEach((c, i) => {
-    const widest = Math.max(c.header.length, ...[...table.rows, ...(table.totals ? [table.totals] : [])].map((r) => shownWidth(c, r)));
-    ws.getColumn(i + 1).width = Math.min(60, Math.max(10, widest + 2));
-  });
-  return ws;
+  commitSheet(ws);
 }
 
 function addCoverSheet(workbook: ExcelJS.Workbook, cover: CoverSheet, name: string): void {
   const ws = workbook.addWorksheet(name);
-  ws.getCell(1, 1).value = cover.title;
-  ws.getCell(1, 1).font = { bold: true, size: 14 };
+  ws.columns = [
+    { width: Math.min(40, Math.max(12, ...cover.lines.map(([l]) => l.length + 2))) },
+    { width: Math.min(100, Math.max(20, ...cover.lines.map(([, v]) => String(v ?? '').length + 2))) },
+  ];
+  const title = ws.getRow(1);
+  title.getCell(1).value = cover.title;
+  title.getCell(1).font = { bold: true, size: 14 };
+  title.commit();
   cover.lines.forEach(([label, value], i) => {
     const row = ws.getRow(3 + i);
     row.getCell(1).value = label;
     row.getCell(1).font = { bold: true };
     row.getCell(2).value = value;
+    row.commit();
   });
-  ws.getColumn(1).width = Math.min(40, Math.max(12, ...cover.lines.map(([l]) => l.length + 2)));
-  ws.getColumn(2).width = Math.min(100, Math.max(20, ...cover.lines.map(([, v]) => String(v ?? '').length + 2)));
+  commitSheet(ws);
+}
+
+/** A streamed sheet is written out when done (an in-memory one has no commit). */
+function commitSheet(ws: ExcelJS.Worksheet): void {
+  const streamed = ws as unknown as { commit?: () => void };
+  if (typeof streamed.commit === 'function') streamed.commit();
 }
 
 /**
  * The tables as one workbook (XLSX bytes): an optional cover sheet first, then one sheet per table, named after the
- * table (sheetName: Excel's rules, unique). Returns the bytes and the sheet names in order.
+ * table (sheetName: Excel's rules, unique). Returns the bytes and the sheet names in order. Written with exceljs'
+ * streaming writer (rows flushed to the zip as they are committed) into memory.
  */
 export async function tablesToXlsx(tables: readonly ReportTable[], opts: { cover?: CoverSheet; creator?: string; created?: Date } = {}): Promise<{ buffer: Buffer; sheets: string[] }> {
-  const workbook = new ExcelJS.Workbook();
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    sink.on('finish', resolve);
+    sink.on('error', reject);
+  });
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useStyles: true, useSharedStrings: false });
   workbook.creator = opts.creator ?? 'Dunning Orchestrator';
   if (opts.created) workbook.created = opts.created;
   const taken = new Set<string>();
@@ -280,8 +309,9 @@ export async function tablesToXlsx(tables: readonly ReportTable[], opts: { cover
     addTableSheet(workbook, table, name);
     sheets.push(name);
   }
-  const bytes = await workbook.xlsx.writeBuffer();
-  return { buffer: Buffer.from(bytes as ArrayBuffer), sheets };
+  await workbook.commit();
+  await finished;
+  return { buffer: Buffer.concat(chunks), sheets };
 }
 
 export const CONTENT_TYPES = {
