@@ -145,7 +145,11 @@ export const invoiceViewSchema = z.object({
 export type InvoiceView = z.infer<typeof invoiceViewSchema>;
 
 /** An aging bucket label as config/reports.json's agingBuckets name them: current, 1-30, 31-60, 61-90, 91+. */
-export const bucketLabelSchema = z.string().regex(/^(current|\d{1,4}-\d{1,4}|\d{1,4}\+)$/, 'an aging bucket: current, 1-30, 31-60, 61-90 or 91+ (config/reports.json)');
+export const bucketLabelSchema = z
+  .string()
+  // A bare + in a query string reads as a space: 91+ unencoded arrives as '91 '.
+  .transform((v) => v.replace(/^(\d{1,4}) $/, '$1+'))
+  .pipe(z.string().regex(/^(current|\d{1,4}-\d{1,4}|\d{1,4}\+)$/, 'an aging bucket: current, 1-30, 31-60, 61-90 or 91+ (config/reports.json)'));
 const queryFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const openAmountBound = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 

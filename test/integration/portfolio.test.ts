@@ -367,6 +367,7 @@ describe('GET /invoices: filters, sorts, totals', () => {
   it('filters by aging bucket (days past due today), collector, stage, currency, amount, due dates, cadence, dispute and promise', async () => {
     const f = async (q: string) => nums(await list(q));
     expect(await f('bucket=91%2B')).toEqual(['B1']);
+    expect(await f('bucket=91+')).toEqual(['B1']); // + unencoded reads as a space
     expect(await f('bucket=61-90')).toEqual(['C1']);
     expect(await f('bucket=31-60')).toEqual(['A1']);
     expect(await f('bucket=1-30')).toEqual(['B2', 'A2', 'C2']);
