@@ -7,7 +7,7 @@ import type { ReportsConfig } from '../../domain/reports/config';
 import { lastCompleteMonth } from '../../domain/reports/dso';
 import type { ReportTable } from '../../domain/reports/table';
 import { monthQuery, type ReportContext, type ReportDefinition } from '../../reports/definition';
-import { CONTENT_TYPES, fileStem, tablesToXlsx, tableToCsv } from '../../reports/formats';
+import { CONTENT_TYPES, fileStem, sheetName, tablesToXlsx, tableToCsv } from '../../reports/formats';
 import { buildArPack, packDate, packToXlsx } from '../../reports/pack';
 import { portfolioScope } from '../auth';
 import { DomainError } from '../errors';
@@ -79,7 +79,10 @@ function pickTable(tables: ReportTable[], wanted: string | undefined, report: st
     if (!first) throw new DomainError('validation_failed', `the report ${report} gave no table`);
     return first;
   }
-  const found = tables.find((t) => loose(t.name) === loose(wanted));
+  // By the table's name, or by its sheet's name in the report's workbook (shortened to Excel's 31 characters).
+  const taken = new Set<string>();
+  const sheets = tables.map((t) => sheetName(t.name, taken));
+  const found = tables.find((t, i) => loose(t.name) === loose(wanted) || loose(sheets[i]!) === loose(wanted));
   if (!found)
     throw new DomainError('validation_failed', `the report ${report} has no table "${wanted}"; its tables: ${tables.map((t) => t.name).join(', ')}`, {
       issues: [{ path: ['querystring', 'table'], code: 'invalid_value', message: `one of: ${tables.map((t) => loose(t.name)).join(', ')}` }],

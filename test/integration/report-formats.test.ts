@@ -226,6 +226,29 @@ describe('a report as JSON, CSV and XLSX', () => {
   });
 });
 
+describe('every report', () => {
+  it('gives each of its tables as CSV, and all of them as XLSX, with the JSON’s row counts', async () => {
+    const list = (await get('/reports', manager)).json() as { reports: { name: string; path: string | null }[] };
+    let checked = 0;
+    for (const report of list.reports) {
+      if (report.path === null) continue;
+      const xlsx = await get(`${report.path}?format=xlsx`, manager);
+      expect(xlsx.statusCode, `${report.name} as XLSX`).toBe(200);
+      const wb = await workbookOf(xlsx.rawPayload);
+      for (const ws of wb.worksheets) {
+        const csv = await get(`${report.path}?format=csv&table=${encodeURIComponent(ws.name)}`, manager);
+        expect(csv.statusCode, `${report.name} table ${ws.name} as CSV`).toBe(200);
+        // The sheet's header row is the CSV's first line (the CSV may add its Currency column at the end).
+        const header = (ws.getRow(3).values as unknown[]).slice(1).map(String);
+        const csvHeader = (parse(csv.body, { to_line: 1 }) as string[][])[0]!;
+        expect(csvHeader.slice(0, header.length)).toEqual(header);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(6); // aging 3, DSO 2, CEI 1, and the activity reports' tables
+  });
+});
+
 describe('the month-end AR pack', () => {
   it('puts a cover and every pack report into one workbook', async () => {
     const res = await get('/reports/ar-pack?month=2026-03', manager);
