@@ -38,8 +38,8 @@ const ledgerRow = (invoiceNumber: string, over: Partial<LedgerInvoice> = {}): Le
   disputed: false,
   ...over,
 });
-const importRows = (rows: LedgerInvoice[]) => upsertLedgerInvoices(sql, tenantId, rows, { source: 'import', importId: null });
-const syncRows = (rows: LedgerInvoice[]) => upsertLedgerInvoices(sql, tenantId, rows, { source: 'erp', importId: null });
+const importRows = (rows: LedgerInvoice[]) => upsertLedgerInvoices(sql, tenantId, rows, { source: 'import' });
+const syncRows = (rows: LedgerInvoice[]) => upsertLedgerInvoices(sql, tenantId, rows, { source: 'erp' });
 
 async function item(invoiceNumber: string) {
   const [row] = await sql<{ amount: number; open: number; settled: string | null; origin: string }[]>`
