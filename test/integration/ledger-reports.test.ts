@@ -6,7 +6,9 @@ import { migrate } from '../../db/migrate';
 import { insertPaymentOnce } from '../../db/payments';
 import { writeReportSettings } from '../../db/report-settings';
 import { createSql, type Sql } from '../../db/sql';
+import { addDays } from '../../domain/aging';
 import type { FxTable } from '../../domain/fx';
+import { bucketLabels, bucketOf } from '../../domain/reports/config';
 import { NoExchangeRateError } from '../../domain/reports/aging-lines';
 import type { ReportContext } from '../../reports/definition';
 import { ledgerReports, ReportQueryError } from '../../reports/ledger';
@@ -256,6 +258,42 @@ describe('aging as of 2026-03-31', () => {
     await expect(run(aging, { asOf: '2026-03-31' }, { fx: without })).rejects.toMatchObject({ statusCode: 422, code: 'no_exchange_rate', currency: 'GBP' });
     // Only EUR asked for: no rate needed.
     expect((await run(aging, { asOf: '2026-03-31', currency: 'EUR', groupBy: 'none' }, { fx: without })).total.openMinor).toBe(170_000);
+  });
+});
+
+describe('bucket boundaries', () => {
+  it('every day past due from -2 to 100 lands in the bucket bucketOf (config/reports.json) names', async () => {
+    // A tenant of its own: invoice k of 2^k minor units is k - 2 days past due at D, so each bucket's sum names exactly
+    // which days fell in it; the expectation is built with bucketOf, the contract's own definition, not the SQL.
+    const own = `${tenantId}-b`;
+    const d = '2026-03-31';
+    const rows = Array.from({ length: 50 }, (_, k) => {
+      const due = addDays(d, -(k * 2 - 2)); // -2, 0, 2, ..., 96 days past due
+      return ledgerRow(`K${k}`, 'K', 'EUR', 2 ** k, addDays(due, -30), due);
+    });
+    await upsertLedgerInvoices(sql, own, rows, { source: 'import' });
+    const expected = Object.fromEntries(bucketLabels(config.agingBuckets).map((l) => [l, 0]));
+    rows.forEach((_, k) => {
+      const label = bucketOf(k * 2 - 2, config.agingBuckets);
+      expected[label] = expected[label]! + 2 ** k;
+    });
+    const r = await run(aging, { asOf: d, groupBy: 'none' }, { tenantId: own });
+    expect(r.byCurrency[0].buckets).toEqual(expected);
+    // The odd days either side of each bound, in GBP (sums of 2^0 to 2^49 stay below 2^53; these start again at 2^0).
+    const odd = [1, 29, 31, 59, 61, 89, 91, 99];
+    await upsertLedgerInvoices(
+      sql,
+      own,
+      odd.map((days, k) => ledgerRow(`O${k}`, 'K', 'GBP', 2 ** k, addDays(d, -(days + 30)), addDays(d, -days))),
+      { source: 'import' },
+    );
+    const oddExpected = Object.fromEntries(bucketLabels(config.agingBuckets).map((l) => [l, 0]));
+    odd.forEach((days, k) => {
+      const label = bucketOf(days, config.agingBuckets);
+      oddExpected[label] = oddExpected[label]! + 2 ** k;
+    });
+    const again = await run(aging, { asOf: d, groupBy: 'none', currency: 'GBP' }, { tenantId: own });
+    expect(again.byCurrency[0].buckets).toEqual(oddExpected);
   });
 });
 
