@@ -30,6 +30,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   'unapplied-cash': { load: () => import('./unapplied-cash.bench') },
   // Its own PostgreSQL: 200,000 receivables and a year of activities, promises, disputes and approvals; the activity reports timed.
   'activity-reports': { load: () => import('./activity-reports.bench') },
+  // Its own PostgreSQL: 1,000,000 ledger invoices over 36 months; aging, DSO and CEI timed over real HTTP beside a floor.
+  reports: { load: () => import('./reports.bench') },
   // No database: an aging-shaped table of 1,000 to 50,000 rows as CSV and XLSX (reports/formats.ts).
   'report-formats': { load: () => import('./report-formats.bench') },
 };
