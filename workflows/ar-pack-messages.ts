@@ -14,8 +14,11 @@ export interface ArPackMailRequest {
 }
 
 export interface ArPackMailResult {
-  /** sent: mailed by this call; already_sent: an earlier attempt mailed it; no_recipients: weeklyPack.recipients is empty. */
-  status: 'sent' | 'already_sent' | 'no_recipients';
+  /**
+   * sent: mailed by this call; already_sent: an earlier attempt mailed it; uncertain: an earlier attempt began the SMTP
+   * transaction and its outcome is unknown (not sent again: at most once); no_recipients: weeklyPack.recipients is empty.
+   */
+  status: 'sent' | 'already_sent' | 'uncertain' | 'no_recipients';
   asOf: string;
   month: string;
   recipients: string[];

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import ExcelJS from 'exceljs';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { createTransport } from 'nodemailer';
+import { createTransport, type Transporter } from 'nodemailer';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createArPackActivities } from '../../activities/ar-pack';
@@ -80,6 +81,21 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
   await sql?.end();
 });
+
+/** A port nobody listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The AR pack's audit events of one run, in order. */
+async function eventTypes(workflowId: string): Promise<string[]> {
+  const rows = await sql<{ event_type: string }[]>`select event_type from audit_events where tenant_id = ${tenantId} and workflow_id = ${workflowId} order by id`;
+  return rows.map((r) => r.event_type);
+}
 
 async function until<T>(what: string, probe: () => T | undefined, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;
@@ -156,6 +172,29 @@ describe('the weekly AR pack', () => {
     } finally {
       mailer.close();
       await native.close();
+    }
+  });
+
+  it('mails at most once per run: an attempt the server surely refused is retried, one of unknown outcome is not', async () => {
+    const before = mails.length;
+    const realMailer = createTransport(`smtp://127.0.0.1:${smtpPort}`);
+    const deps = { sql, mailFrom: 'Accounts Receivable <ar@dunning.example>', fx: loadReportingConfig(), reportsConfig: config, now: () => clock };
+    const attempt = (n: number, mailer: Transporter, key: string) => new MockActivityEnvironment({ attempt: n }).run(createArPackActivities({ ...deps, mailer }).mailArPack, { tenantId, idempotencyKey: key });
+    try {
+      // Nobody listens on the port: the connection is refused, the message surely not taken; the retry sends it.
+      const closed = createTransport({ host: '127.0.0.1', port: await closedPort(), connectionTimeout: 2_000 });
+      await expect(attempt(1, closed, 'run-refused')).rejects.toThrow(/ECONNREFUSED/);
+      expect(await attempt(2, realMailer, 'run-refused')).toMatchObject({ status: 'sent' });
+      expect(await eventTypes('run-refused')).toEqual(['ar_pack_sending', 'ar_pack_send_failed', 'ar_pack_sending', 'ar_pack_mailed']);
+      // The connection died after DATA without a reply (the server may have the mail): the retry does not send again.
+      const diedAfterData = { sendMail: () => Promise.reject(Object.assign(new Error('Connection closed unexpectedly'), { command: 'DATA' })) } as unknown as Transporter;
+      await expect(attempt(1, diedAfterData, 'run-unknown')).rejects.toThrow(/Connection closed/);
+      expect(await attempt(2, realMailer, 'run-unknown')).toMatchObject({ status: 'uncertain', recipients });
+      expect(await eventTypes('run-unknown')).toEqual(['ar_pack_sending']);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(mails.length - before).toBe(1); // the refused run's retry only
+    } finally {
+      realMailer.close();
     }
   });
 
