@@ -93,12 +93,14 @@ function filteredCustomers(db: Db, tenantId: string, fx: FxFactors, f: CustomerF
              c.credit_hold, c.do_not_contact, c.paused,
              coalesce(p.open_count, 0) as open_count, coalesce(p.open_reporting, 0) as open_reporting, p.oldest_due,
              coalesce(p.by_currency, '[]'::jsonb) as by_currency,
-             (select max(t.priority_score) from call_tasks t where t.tenant_id = c.tenant_id and t.customer_id = c.customer_id and t.status = 'open') as priority,
-             exists (select 1 from disputes d where d.tenant_id = c.tenant_id and d.customer_id = c.customer_id and d.status in ('open', 'escalated')) as has_open_dispute,
-             exists (select 1 from promises pr where pr.tenant_id = c.tenant_id and pr.customer_id = c.customer_id and pr.status = 'open') as has_active_promise
+             t.priority, d.customer_id is not null as has_open_dispute, pr.customer_id is not null as has_active_promise
       from customers c
       left join per_customer p on p.customer_id = c.customer_id
       left join users u on u.tenant_id = c.tenant_id and u.user_id = c.collector_id
+      left join (select customer_id, max(priority_score) as priority from call_tasks
+                 where tenant_id = ${tenantId} and status = 'open' group by customer_id) t on t.customer_id = c.customer_id
+      left join (select distinct customer_id from disputes where tenant_id = ${tenantId} and status in ('open', 'escalated')) d on d.customer_id = c.customer_id
+      left join (select distinct customer_id from promises where tenant_id = ${tenantId} and status = 'open') pr on pr.customer_id = c.customer_id
       where c.tenant_id = ${tenantId}
         ${f.collectorId !== undefined ? db`and c.collector_id = ${f.collectorId}` : db``}
         ${f.segment !== undefined ? db`and c.segment = ${f.segment}` : db``}
@@ -151,12 +153,15 @@ export async function totalsOfCustomers(
   f: CustomerFilter,
 ): Promise<{ count: number; byCurrency: { currency: string; count: number; openMinor: number }[] }> {
   const rows = await db<{ customers: number; currency: string | null; n: number | null; open_minor: string | null }[]>`
-    with ${filteredCustomers(db, tenantId, fx, f)}
-    select (select count(*)::int from selected) as customers, o.currency, sum(o.n)::int as n, sum(o.open_minor)::text as open_minor
-    from (select 1) one
-    left join open_cur o on o.customer_id in (select customer_id from selected)
-    group by o.currency
-    order by o.currency`;
+    with ${filteredCustomers(db, tenantId, fx, f)},
+    by_currency as (
+      select o.currency, sum(o.n)::int as n, sum(o.open_minor)::text as open_minor
+      from open_cur o join selected s on s.customer_id = o.customer_id
+      group by o.currency
+    )
+    select (select count(*)::int from selected) as customers, b.currency, b.n, b.open_minor
+    from (select 1) one left join by_currency b on true
+    order by b.currency`;
   return {
     count: rows[0]?.customers ?? 0,
     byCurrency: rows.filter((r) => r.currency !== null).map((r) => ({ currency: r.currency!, count: r.n ?? 0, openMinor: Number(r.open_minor) })),

@@ -34,6 +34,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   reports: { load: () => import('./reports.bench') },
   // No database: an aging-shaped table of 1,000 to 50,000 rows as CSV and XLSX (reports/formats.ts).
   'report-formats': { load: () => import('./report-formats.bench') },
+  // Its own PostgreSQL: 10,000 customers, 200,000 receivables (50,000 enrolled): GET /customers, a customer, timelines, the invoice list's filters.
+  portfolio: { load: () => import('./portfolio.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */
