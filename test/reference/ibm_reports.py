@@ -11,6 +11,11 @@ test/integration/ibm-reports.test.ts compares, figure by figure, with GET /repor
 
 Method (the CRF conventions of docs/reports.md, restated here and implemented from scratch):
 
+* Days: month ends 2012-06-30, 2012-12-31, 2013-06-30, 2013-12-31 (aging, DSO of that month, CEI of that month),
+  two mid-month days for the aging (2013-01-25, when invoice 2621-XCLEH of 86.39 USD, due 2012-12-18 and settled
+  2013-02-01, is 38 days past due: the sample's 31-60 bucket; and 2013-03-15), CEI spans 2013-01..2013-06 and the
+  whole sample 2012-01..2013-12. The sample has no invoice more than 45 days late, so 61-90 and 91+ stay 0 here
+  (test/integration/ledger-reports.test.ts covers them by hand).
 * Parsing. InvoiceDate, DueDate, SettledDate are M/D/YYYY calendar dates. InvoiceAmount is parsed with
   decimal.Decimal and turned into integer cents (an amount with more than 2 decimals is an error). Every row of the
   sample is in USD and every invoice has a SettledDate: it was paid in full on that day (no partial payments).
@@ -57,7 +62,7 @@ BUCKETS = ['current', '1-30', '31-60', '61-90', '91+']
 LOOKBACK_MONTHS = 24  # config/reports.json dsoLookbackMonths
 PERIOD_MONTHS = 3
 
-AGING_DATES = ['2012-06-30', '2012-12-31', '2013-03-15', '2013-06-30', '2013-12-31']
+AGING_DATES = ['2012-06-30', '2012-12-31', '2013-01-25', '2013-03-15', '2013-06-30', '2013-12-31']
 MONTHS = ['2012-06', '2012-12', '2013-06', '2013-12']
 CEI_SPANS = [('2013-01', '2013-06'), ('2012-01', '2013-12')]
 
