@@ -14,7 +14,7 @@ import { check, onTeardown, table, timed, type Bench } from './harness';
 /**
  * The portfolio views (issue 13) at scale, in process against a throw-away PostgreSQL: 10,000 customers held by 50
  * collectors, 200,000 receivables in ar_items (EUR, USD, GBP; one in four open), 50,000 of them enrolled (invoices),
- * 50,000 open call tasks, 5,000 open promises, 2,000 open disputes and 300,000 audit events. Loaded set-based with the
+ * 12,500 open call tasks (one per open enrolled invoice), 2,500 open promises, 4,167 open disputes and 300,000 audit events. Loaded set-based with the
  * triggers off (session_replication_role = replica: the bench's shortcut; the product writes through its triggers),
  * then analyzed.
  *
