@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import postgres from 'postgres';
 import { buildApp } from '../../api/app';
 import { createUser, issueToken } from '../../api/auth';
 import { loadCadence, loadEmailTemplates } from '../../config/load';
@@ -212,5 +213,33 @@ export const bench: Bench = {
     }
     table(`Ledger reports over ${fmt(INVOICES)} invoices, real HTTP (fetch → buildApp on a port), ${RUNS} runs after a warm-up`, rows);
     console.log(missed.length ? `\n  over the 1 s target (median): ${missed.join('; ')}` : '\n  every report under the 1 s target (median)');
+
+    // BENCH_EXPLAIN=<ms>: the plans (EXPLAIN ANALYZE, BUFFERS) of the queries (50 ms or more) behind each report whose
+    // median took that long or longer, captured from a second app whose connection logs every query with its parameters.
+    if (process.env.BENCH_EXPLAIN) {
+      const captured: { query: string; params: unknown[] }[] = [];
+      const traced = postgres(pg.url('bench'), {
+        max: 2,
+        onnotice: () => {},
+        types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
+        debug: (_conn, query, params) => void captured.push({ query, params: params as unknown[] }),
+      });
+      const app2 = await buildApp({ sql: traced as unknown as typeof sql, temporal: {} as Client, tenantId: TENANT, taskQueue: 'bench-none', templates: loadEmailTemplates(), defaultCadenceId: cadence.id, webhookSecret: 'bench-secret-0123456789' });
+      await app2.ready();
+      const slow = measures.filter(([label]) => rows.some((r) => r[0] === label && (r[2] as number) >= Number(process.env.BENCH_EXPLAIN)));
+      for (const [label, url, headers] of slow) {
+        captured.length = 0;
+        const res = await app2.inject({ method: 'GET', url, headers: headers ?? manager });
+        check(res.statusCode === 200, `traced GET ${url}`);
+        for (const q of captured.filter((c) => /ar_items|ar_postings/.test(c.query))) {
+          const plan = await sql.unsafe(`explain (analyze, buffers) ${q.query}`, q.params as never[]);
+          const text = plan.map((r) => (r as Record<string, string>)['QUERY PLAN']).join('\n');
+          const ms = Number(/Execution Time: ([\d.]+)/.exec(text)?.[1] ?? 0);
+          if (ms >= Math.min(50, Number(process.env.BENCH_EXPLAIN))) console.log(`\n--- ${label}: ${url}\n${q.query.replace(/\s+/g, ' ').slice(0, 300)}...\nparams ${JSON.stringify(q.params)}\n${text}`);
+        }
+      }
+      await app2.close();
+      await traced.end();
+    }
   },
 };
