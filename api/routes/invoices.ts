@@ -60,7 +60,7 @@ export const invoiceRoutes: FastifyPluginAsyncZod<{ invoices: InvoiceService; sq
     schema: {
       summary: "Enrolled invoices, most overdue first (a collector's: their portfolio's)",
       querystring: invoiceListQuery,
-      response: { 200: invoiceListSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema },
+      response: { 200: invoiceListSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 422: errorSchema },
     },
     handler: async (request) => {
       const scope = portfolioScope(request.user);

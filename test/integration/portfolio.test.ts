@@ -431,3 +431,26 @@ describe('GET /invoices: filters, sorts, totals', () => {
     expect((await get(`/invoices?sort=openAmount&cursor=${p1.nextCursor}`)).status).toBe(400);
   });
 });
+
+describe('a currency without an exchange rate', () => {
+  it('is 422 no_exchange_rate naming it and config/reporting.json, for the lists that convert it; a portfolio without it is unaffected', async () => {
+    await t.sql`insert into invoices (tenant_id, invoice_number, customer_id, currency, amount_minor, open_amount_minor, issue_date, due_date, workflow_id, cadence_id, cadence_version)
+      values (${tenantId}, 'D1', 'CD', 'MXN', 1000, 1000, ${due(-40)}, ${due(-10)}, ${`wf-${tenantId}-D1`}, 'standard', 1)`;
+    try {
+      // (The invoice list's totals are held up to 5 s per filter, api/totals-cache.ts: a filter not asked before.)
+      for (const url of ['/customers', '/customers/CD', '/invoices?amounts=true&customerId=CD']) {
+        const res = await get(url);
+        expect(res.status, url).toBe(422);
+        expect(res.body.error, url).toBe('no_exchange_rate');
+        expect(res.body.message, url).toMatch(/MXN.*config\/reporting\.json/);
+      }
+      // Without amounts the invoice list converts nothing; c1's portfolio has no MXN.
+      expect((await get('/invoices')).status).toBe(200);
+      expect((await get('/customers', c1)).status).toBe(200);
+    } finally {
+      await t.sql`delete from invoices where tenant_id = ${tenantId} and invoice_number = 'D1'`;
+      await t.sql`delete from ar_postings where tenant_id = ${tenantId} and invoice_number = 'D1'`;
+      await t.sql`delete from ar_items where tenant_id = ${tenantId} and invoice_number = 'D1'`;
+    }
+  });
+});
