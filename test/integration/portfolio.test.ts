@@ -454,3 +454,35 @@ describe('a currency without an exchange rate', () => {
     }
   });
 });
+
+describe('through the API as people use it', () => {
+  it("enrolment, a note and a reassignment show on the customer's timeline and move it between portfolios", async () => {
+    const post = async (method: 'POST' | 'PUT', url: string, payload: unknown, headers = lead) => {
+      const res = await t.app.inject({ method, url, headers, payload: payload as object });
+      return { status: res.statusCode, body: res.json() as any };
+    };
+    const enrolled = await post('POST', '/invoices', {
+      customer: { id: 'CE', name: 'Echo', email: 'ap@ce.example', timeZone: 'Europe/Berlin', collectorId: 'pf-c2', country: 'AT' },
+      invoice: { number: 'E1', currency: 'EUR', amountMinor: 12_345, issueDate: due(-50), dueDate: due(-20) },
+    });
+    expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(201);
+    t.started.add(enrolled.body.workflowId);
+    expect((await post('POST', '/customers/CE/notes', { note: 'Called the CFO', invoiceNumber: 'E1' })).status).toBe(201);
+    expect((await get('/customers/CE', c2)).body.openInvoices).toEqual([expect.objectContaining({ invoiceNumber: 'E1', daysPastDue: 20, bucket: '1-30', enrolled: true })]);
+    expect((await post('PUT', '/customers/CE/collector', { collectorId: 'pf-c1' })).status).toBe(200);
+
+    const timeline = (await get('/customers/CE/timeline', c1)).body;
+    expect(timeline.items.map((i: any) => `${i.source}:${i.type}`)).toEqual(
+      expect.arrayContaining(['audit:invoice_enrolled', 'audit:note_added', 'activity:note', 'audit:customer_reassigned', 'activity:reassignment']),
+    );
+    expect(timeline.items.find((i: any) => i.type === 'invoice_enrolled')).toMatchObject({ invoiceNumber: 'E1', actor: 'pf-lead' });
+    expect(timeline.items.find((i: any) => i.type === 'note_added').summary).toBe('Note: Called the CFO');
+    // Oldest first: the enrolment before the note before the reassignment.
+    const order = timeline.items.map((i: any) => i.type).filter((x: string) => ['invoice_enrolled', 'note_added', 'customer_reassigned'].includes(x));
+    expect(order).toEqual(['invoice_enrolled', 'note_added', 'customer_reassigned']);
+    // Now c1's: in their list, out of c2's.
+    expect(ids((await get('/customers?sort=name', c1)).body)).toEqual(['CA', 'CB', 'CE']);
+    expect((await get('/customers/CE', c2)).status).toBe(403);
+    expect((await get('/invoices/E1/timeline', c2)).status).toBe(403);
+  });
+});
