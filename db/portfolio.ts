@@ -284,7 +284,19 @@ export async function pageOfTimeline(
 ): Promise<{ rows: TimelineRow[]; total: number }> {
   const order = page.order === 'desc' ? db`order by at desc, source desc, id desc` : db`order by at, source, id`;
   const [rows, [count]] = await Promise.all([
-    db<TimelineRow[]>`select * from (${timelineRows(db, tenantId, of)}) t ${order} limit ${page.limit} offset ${page.offset}`,
+    // A step's mail: its outbound message (message id, status, recipient, subject), found by (invoice, step) for the page's rows only.
+    db<TimelineRow[]>`
+      select p.source, p.id, p.at, p.actor, p.type, p.invoice_number,
+             case when m.message_id is null then p.details
+                  else p.details || jsonb_build_object('messageId', m.message_id, 'messageStatus', m.status, 'recipient', m.recipient, 'subject', m.subject) end as details
+      from (select * from (${timelineRows(db, tenantId, of)}) t ${order} limit ${page.limit} offset ${page.offset}) p
+      left join lateral (
+        select o.message_id, o.status, o.recipient, o.subject from outbound_messages o
+        where p.type = 'step_done' and p.source = 'audit' and o.tenant_id = ${tenantId} and o.invoice_numbers @> array[p.invoice_number]
+          and exists (select 1 from unnest(o.invoice_numbers, o.step_ids) as u(inv, step) where u.inv = p.invoice_number and u.step = p.details->>'stepId')
+        order by o.created_at limit 1
+      ) m on true
+      ${page.order === 'desc' ? db`order by p.at desc, p.source desc, p.id desc` : db`order by p.at, p.source, p.id`}`,
     db<{ n: number }[]>`select count(*)::int as n from (${timelineRows(db, tenantId, of)}) t`,
   ]);
   return { rows, total: count!.n };

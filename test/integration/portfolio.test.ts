@@ -246,7 +246,10 @@ describe('timelines', () => {
       t.sql`insert into audit_events (event_key, tenant_id, occurred_at, actor, invoice_number, workflow_id, event_type, details)
         values (${`${tenantId}:${key}`}, ${tenantId}, ${at(minutesAgo)}, ${actor}, ${invoice}, ${invoice ? `wf-${tenantId}-${invoice}` : null}, ${type}, ${t.sql.json(details as never)})`;
     await event('e1', 60, 'A1', 'invoice_enrolled', { cadence: { id: 'standard', version: 1 } }, 'pf-lead');
-    await event('e2', 50, 'A1', 'step_done', { stepId: 'reminder-1', action: 'email', outcome: 'sent', messageId: '<m-1@dunning>' });
+    // The step's audit event names no message: the timeline finds its mail in the outbox by (invoice, step).
+    await event('e2', 50, 'A1', 'step_done', { stepId: 'reminder-1', action: 'email', outcome: 'sent' });
+    await t.sql`insert into outbound_messages (idempotency_key, tenant_id, invoice_number, channel, recipient, subject, status, message_id, invoice_numbers, step_ids)
+      values (${`${tenantId}:mail-1`}, ${tenantId}, 'A1', 'email', 'ap@ca.example', 'Reminder', 'sent', '<m-1@dunning>', ${['A1', 'A2']}, ${['reminder-1', 'reminder-9']})`;
     await event('e3', 40, null, 'customer_paused', { customerId: 'CA', reason: 'holiday', until: null, invoices: ['A1', 'A2'] }, 'pf-c1');
     await event('e5', 20, 'A2', 'promise_made', { promiseId: 'P-1', amountMinor: 50000, currency: 'USD', promisedDate: due(7) });
     await event('e6', 10, 'A1', 'payment_reported', { paymentId: 'PAY-1', amountMinor: 1000, currency: 'EUR', eventId: 'erp-1' }, 'erp');
@@ -267,7 +270,11 @@ describe('timelines', () => {
       ['call_outcome', 'activity', 'pf-c1'],
       ['payment_reported', 'audit', 'erp'],
     ]);
-    expect(res.body.items[1]).toMatchObject({ invoiceNumber: 'A1', summary: 'Step reminder-1 (email) on A1: sent, message <m-1@dunning>', details: { messageId: '<m-1@dunning>' } });
+    expect(res.body.items[1]).toMatchObject({
+      invoiceNumber: 'A1',
+      summary: 'Step reminder-1 (email) on A1: sent, message <m-1@dunning>',
+      details: { stepId: 'reminder-1', messageId: '<m-1@dunning>', messageStatus: 'sent', recipient: 'ap@ca.example', subject: 'Reminder' },
+    });
     expect(res.body.items[2].summary).toBe('Call on A1: promise_to_pay (reached) - will pay A2 next week');
     expect(res.body.items[0].at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     const desc = await get('/invoices/A1/timeline?order=desc&limit=2');
@@ -289,6 +296,8 @@ describe('timelines', () => {
       ['payment_reported', 'A1'],
     ]);
     expect(res.body.items[2].summary).toBe('Paused: holiday');
+    // Another invoice's step of the same id does not pick up A1's mail.
+    expect((await get('/customers/CB/timeline')).body.items.find((i: any) => i.type === 'step_done').details.messageId).toBeUndefined();
     // CB's credit hold (setCustomerCreditHold in the setup) is on CB's timeline, once.
     const cb = await get('/customers/CB/timeline');
     expect(cb.body.items.filter((i: any) => i.type === 'customer_credit_hold').map((i: any) => i.summary)).toEqual(['Credit hold placed: overdue 100 days']);
