@@ -240,6 +240,49 @@ export const bench: Bench = {
       }
       await app2.close();
       await traced.end();
+
+      // The aging's open amounts at D in three shapes (diagnosis for db/reports/ledger.ts; "all later" is the report's shape):
+      // "prejoin" sums only the postings after D OF THE ITEMS OPEN AT D (the report's `later` sums every posting after D
+      // of the tenant, then joins: at an old D that is most postings, hashed to disk); "probe" sums each open item's
+      // postings after D through ar_postings_invoice. Timed at both days, checked against the definition's totals.
+      const shapes = {
+        // As db/reports/ledger.ts agingCells does it (grouped per currency here).
+        'all later': (d: string) => sql<{ currency: string; count: number; open: number }[]>`
+          with later as (
+            select p.invoice_number, sum(p.amount_minor) as later_minor from ar_postings p
+            where p.tenant_id = ${TENANT} and p.posted_on > ${d}::date group by 1
+          )
+          select i.currency::text as currency, count(*)::int as count, sum(i.open_amount_minor + coalesce(l.later_minor, 0))::float8 as open
+          from ar_items i left join later l on l.invoice_number = i.invoice_number
+          where i.tenant_id = ${TENANT} and i.issue_date <= ${d}::date and (i.settled_on is null or i.settled_on > ${d}::date)
+          group by 1 order by 1`,
+        prejoin: (d: string) => sql<{ currency: string; count: number; open: number }[]>`
+          with open_items as (
+            select i.invoice_number, i.currency, i.open_amount_minor from ar_items i
+            where i.tenant_id = ${TENANT} and i.issue_date <= ${d}::date and (i.settled_on is null or i.settled_on > ${d}::date)
+          ), later as (
+            select p.invoice_number, sum(p.amount_minor) as later_minor from ar_postings p join open_items o using (invoice_number)
+            where p.tenant_id = ${TENANT} and p.posted_on > ${d}::date group by 1
+          )
+          select o.currency::text as currency, count(*)::int as count, sum(o.open_amount_minor + coalesce(l.later_minor, 0))::float8 as open
+          from open_items o left join later l using (invoice_number) group by 1 order by 1`,
+        probe: (d: string) => sql<{ currency: string; count: number; open: number }[]>`
+          select i.currency::text as currency, count(*)::int as count, sum(i.open_amount_minor + coalesce(l.later_minor, 0))::float8 as open
+          from ar_items i
+          left join lateral (select sum(p.amount_minor) as later_minor from ar_postings p
+                             where p.tenant_id = i.tenant_id and p.invoice_number = i.invoice_number and p.posted_on > ${d}::date) l on true
+          where i.tenant_id = ${TENANT} and i.issue_date <= ${d}::date and (i.settled_on is null or i.settled_on > ${d}::date)
+          group by 1 order by 1`,
+      };
+      const shapeRows: (string | number)[][] = [['shape', 'as of', 'min ms', 'median ms', 'max ms']];
+      for (const d of [AS_OF, OLD_AS_OF]) {
+        const expected = JSON.stringify(await byDefinition(d));
+        for (const [name, q] of Object.entries(shapes)) {
+          check(JSON.stringify(await q(d)) === expected, `shape ${name} at ${d} gives the definition's totals`);
+          shapeRows.push([name, d, ...(await timeRuns(() => q(d)))]);
+        }
+      }
+      table('Other shapes of the open amounts at D (SQL alone, per currency)', shapeRows);
     }
   },
 };
