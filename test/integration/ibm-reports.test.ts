@@ -121,6 +121,13 @@ describe("IBM's sample through the import and the reports, against the Python re
     expect(differences(res, reference.cei[span]! as Json)).toEqual([]);
   });
 
+  it("a collector sees none of it: IBM's customers are ledger-only, outside every collector's portfolio", async () => {
+    const collector = (await userWithToken(t.sql, tenantId, { userId: 'cole', role: 'collector' })).headers;
+    const res = await t.app.inject({ method: 'GET', url: '/reports/aging?asOf=2012-06-30&groupBy=customer', headers: collector });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ total: { count: 0, openMinor: 0 }, byCurrency: [], groups: [] });
+  });
+
   it('the comparison can fail: one cent or 0.01 day off is caught', () => {
     const dso = reference.dso['2012-06']! as Record<string, Json>;
     expect(differences({ ...dso, openArMinor: (dso.openArMinor as number) + 1 }, dso as Json)).toHaveLength(1);
