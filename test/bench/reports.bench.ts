@@ -283,6 +283,42 @@ export const bench: Bench = {
         }
       }
       table('Other shapes of the open amounts at D (SQL alone, per currency)', shapeRows);
+
+      // The CEI over 12 months: its items open at the 13 month ends, per day and currency, as db/reports/ledger.ts
+      // openArAcross's now_open finds them (every item tested against every day) and with each item's month ends
+      // generated from its issue and settled dates (only the days it is open at).
+      const monthEnds = Array.from({ length: 13 }, (_, k) => new Date(Date.UTC(2025, 3 + k, 0)).toISOString().slice(0, 10)); // 2025-03-31 .. 2026-03-31
+      const [first, last] = [monthEnds[0]!, monthEnds[12]!];
+      const ceiShapes = {
+        'every day tested': () => sql<{ day: string; currency: string; n: number; open: number; current: number }[]>`
+          with days as (select unnest(${monthEnds}::date[]) as day),
+          items as (select i.currency, i.issue_date, i.due_date, i.settled_on, i.open_amount_minor from ar_items i
+                    where i.tenant_id = ${TENANT} and i.issue_date <= ${last}::date and (i.settled_on is null or i.settled_on > ${first}::date))
+          select to_char(d.day, 'YYYY-MM-DD') as day, i.currency::text as currency, count(*)::int as n, sum(i.open_amount_minor)::float8 as open,
+                 coalesce(sum(i.open_amount_minor) filter (where i.due_date >= d.day), 0)::float8 as current
+          from days d join items i on i.issue_date <= d.day and (i.settled_on is null or i.settled_on > d.day)
+          group by 1, 2 order by 1, 2`,
+        'month ends generated': () => sql<{ day: string; currency: string; n: number; open: number; current: number }[]>`
+          with items as (select i.currency, i.issue_date, i.due_date, i.settled_on, i.open_amount_minor from ar_items i
+                         where i.tenant_id = ${TENANT} and i.issue_date <= ${last}::date and (i.settled_on is null or i.settled_on > ${first}::date)),
+          item_days as (
+            select i.*, (m + interval '1 month' - interval '1 day')::date as day from items i,
+                   generate_series(greatest(date_trunc('month', i.issue_date), date_trunc('month', ${first}::date)),
+                                   least(coalesce(date_trunc('month', i.settled_on - interval '1 month'), date_trunc('month', ${last}::date)),
+                                         date_trunc('month', ${last}::date)),
+                                   interval '1 month') m
+          )
+          select to_char(day, 'YYYY-MM-DD') as day, currency::text as currency, count(*)::int as n, sum(open_amount_minor)::float8 as open,
+                 coalesce(sum(open_amount_minor) filter (where due_date >= day), 0)::float8 as current
+          from item_days group by 1, 2 order by 1, 2`,
+      };
+      const ceiExpected = JSON.stringify(await ceiShapes['every day tested']());
+      const ceiRows: (string | number)[][] = [['shape', 'min ms', 'median ms', 'max ms']];
+      for (const [name, q] of Object.entries(ceiShapes)) {
+        check(JSON.stringify(await q()) === ceiExpected, `CEI shape ${name} finds the same open items per month end`);
+        ceiRows.push([name, ...(await timeRuns(q))]);
+      }
+      table('The items open at 13 month ends (2025-03-31 .. 2026-03-31), per day and currency (SQL alone)', ceiRows);
     }
   },
 };
