@@ -20,7 +20,9 @@ export function createSql(url: string, options: { max?: number } = {}) {
     max: options.max ?? 10,
     onnotice: () => {},
     types: { int8: int8AsNumber },
-    connection: { application_name: 'dunning-orchestrator' },
+    // JIT compiles the reports' large scans for 60-100 ms each (issue 13's bench plans) and never pays back on this
+    // workload's short queries: off for our sessions.
+    connection: { application_name: 'dunning-orchestrator', jit: 'off' },
   });
 }
 

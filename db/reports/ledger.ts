@@ -56,21 +56,26 @@ export async function agingCells(
         ? db`max(u.name)`
         : db`null::text`;
   return db<AgingCellRow[]>`
-    with later as (
-      select p.invoice_number, sum(p.amount_minor) as later_minor from ar_postings p
+    with open_items as (
+      select i.invoice_number, i.customer_id, i.currency, i.due_date, i.open_amount_minor
+      from ar_items i
+      ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
+      where i.tenant_id = ${tenantId} and i.issue_date <= ${q.asOf}::date and (i.settled_on is null or i.settled_on > ${q.asOf}::date)
+        ${q.currency !== undefined ? db`and i.currency = ${q.currency}` : db``}
+    ), later as (
+      -- Only the open items' postings after D (at an old D, every posting after it would be most of the table).
+      select p.invoice_number, sum(p.amount_minor) as later_minor
+      from ar_postings p join open_items o on o.invoice_number = p.invoice_number
       where p.tenant_id = ${tenantId} and p.posted_on > ${q.asOf}::date
       group by p.invoice_number
     ), per_customer as (
-      select i.customer_id, i.currency,
-             case when ${q.asOf}::date - i.due_date <= 0 then 0
-                  else 1 + width_bucket(${q.asOf}::date - i.due_date - 1, ${q.bounds as number[]}::int[]) end as bucket,
+      select o.customer_id, o.currency,
+             case when ${q.asOf}::date - o.due_date <= 0 then 0
+                  else 1 + width_bucket(${q.asOf}::date - o.due_date - 1, ${q.bounds as number[]}::int[]) end as bucket,
              count(*) as n,
-             sum(i.open_amount_minor + coalesce(l.later_minor, 0)) as open_minor
-      from ar_items i
-      ${collectorId !== undefined ? db`join customers sc on sc.tenant_id = i.tenant_id and sc.customer_id = i.customer_id and sc.collector_id = ${collectorId}` : db``}
-      left join later l on l.invoice_number = i.invoice_number
-      where i.tenant_id = ${tenantId} and i.issue_date <= ${q.asOf}::date and (i.settled_on is null or i.settled_on > ${q.asOf}::date)
-        ${q.currency !== undefined ? db`and i.currency = ${q.currency}` : db``}
+             sum(o.open_amount_minor + coalesce(l.later_minor, 0)) as open_minor
+      from open_items o
+      left join later l on l.invoice_number = o.invoice_number
       group by 1, 2, 3
     )
     select ${key} as key, ${name} as name, s.currency, s.bucket::int as bucket, sum(s.n)::int as count, sum(s.open_minor)::bigint as "openMinor"
