@@ -263,3 +263,12 @@ select ar_rebuild(t.tenant_id) from (select tenant_id from invoices union select
 
 -- Credit hold on the account, as the credit-hold activities last left it (the portfolio views filter by it).
 alter table customers add column credit_hold boolean not null default false;
+
+-- The import's transaction plans every statement afresh (plan_cache_mode = force_custom_plan, integrations/import):
+-- the triggers' few primary-key look-ups per row keep PL/pgSQL's cached plans instead of being planned per row.
+alter function ar_items_from_ledger() set plan_cache_mode = auto;
+alter function ar_items_from_invoice() set plan_cache_mode = auto;
+alter function ar_postings_consume_observed() set plan_cache_mode = auto;
+alter function ar_postings_refresh() set plan_cache_mode = auto;
+alter function ar_postings_from_payment() set plan_cache_mode = auto;
+alter function ar_postings_from_ledger_adjustment() set plan_cache_mode = auto;
