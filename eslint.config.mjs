@@ -8,6 +8,7 @@
 //   reports/       the report definitions (issue 13), shared by the API and the weekly AR pack's activity: domain/, db/,
 //                  config/ and integrations/; its SQL lives in db/reports/
 //   api/           HTTP: anything below except activities/, and only workflows' message definitions
+//   telemetry/     metrics, traces and logs (issue 15): packages and config/ only; everything but domain/ and workflows/ may use it
 import tseslint from 'typescript-eslint';
 
 const restrict = (patterns) => ['error', { patterns }];
@@ -62,7 +63,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { ...outside(['activities', 'api', 'db', 'config', 'integrations', 'worker', 'dev'], 'workflows import only @temporalio/workflow, domain/ and workflows/ (activities by type only)'), allowTypeImports: true },
+            { ...outside(['activities', 'api', 'db', 'config', 'integrations', 'worker', 'dev', 'telemetry'], 'workflows import only @temporalio/workflow, domain/ and workflows/ (activities by type only)'), allowTypeImports: true },
             nodeIo,
             { regex: String.raw`^(?!\.|@temporalio/(workflow|common)$)`, message: 'workflow code imports only @temporalio/workflow and @temporalio/common among packages' },
           ],
@@ -81,6 +82,10 @@ export default tseslint.config(
   {
     files: ['reports/**/*.ts'],
     rules: { 'no-restricted-imports': restrict([outside(['workflows', 'activities', 'api', 'worker', 'dev'], 'reports/ sits below activities and the API: it imports domain/, db/, config/ and integrations/'), workflowCode]) },
+  },
+  {
+    files: ['telemetry/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict([outside(['workflows', 'activities', 'api', 'db', 'integrations', 'reports', 'worker', 'dev', 'domain'], 'telemetry/ sits below everything that uses it: it imports packages and config/ only')]) },
   },
   {
     files: ['activities/**/*.ts'],

@@ -18,6 +18,7 @@ import type { SyncEnroller } from '../workflows/erp-sync-messages';
 import { createArPackActivities } from './ar-pack';
 import { loadReportsConfig } from '../config/load';
 import type { ReportsConfig } from '../domain/reports/config';
+import type { WorkerMetrics } from '../telemetry/metrics';
 
 export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWorkDeps {
   erp: ErpAdapter;
@@ -28,6 +29,8 @@ export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWork
   enrollInvoice?: SyncEnroller;
   /** The reports' zone, buckets and weekly pack (the AR pack's activity); default config/reports.json. */
   reports?: ReportsConfig;
+  /** The worker's product metrics (messages by outcome, steps by action, SMTP and ERP calls); default a registry of its own. */
+  metrics?: WorkerMetrics;
 }
 
 /** All activities, with their dependencies injected; workflows import only this function's type. */

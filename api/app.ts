@@ -44,6 +44,8 @@ import { customerRoutes } from './routes/customers';
 import { allReports } from '../reports';
 import type { ReportsConfig } from '../domain/reports/config';
 import { writeReportSettings } from '../db/report-settings';
+import { createApiMetrics, type ApiMetrics } from '../telemetry/metrics';
+import { registerMetrics } from './metrics';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -72,6 +74,10 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
   /** The matrices in force until a version is saved; default config/resolution-matrix.json and config/authority-matrix.json. */
   configDefaults?: Partial<ConfigDocumentTypes>;
   logger?: FastifyServerOptions['logger'];
+  /** The API's Prometheus metrics (GET /metrics, api/metrics.ts); default a registry of its own. */
+  metrics?: ApiMetrics;
+  /** Tracing is on (telemetry/tracing.ts startTracing): requests get server spans (@fastify/otel). */
+  tracing?: boolean;
   /**
    * How old the totals of GET /worklist and GET /invoices may be (api/totals-cache.ts); default 5 000 ms.
    * The API's own writes clear them at once; 0 counts on every request.
@@ -89,6 +95,9 @@ export async function buildApp(deps: AppDeps) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  // Counted and timed first, so that every request is, refused ones included; GET /metrics itself needs no token.
+  const metrics = deps.metrics ?? createApiMetrics();
+  registerMetrics(app, { sql: deps.sql, tenantId: deps.tenantId, temporal: deps.temporal, ...(deps.erp ? { erp: deps.erp } : {}), metrics });
   // The lists' totals and the preview's cadence reads, held a few seconds (api/totals-cache.ts).
   const held = createTotalsCache({ maxAgeMs: deps.listTotalsMaxAgeMs ?? 5_000 });
   // Every write through this process clears what is held before its answer leaves: the caller's next list counts it.

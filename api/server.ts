@@ -12,6 +12,9 @@ import { loadErpSyncConfig } from '../config/erp-sync';
 import { createErpSyncService } from './erp-sync-service';
 import { erpSyncRoutes } from './routes/erp-sync';
 import { keepArPackSchedule } from './ar-pack-schedule';
+import { loggerOptions } from '../telemetry/logging';
+import { startTracing } from '../telemetry/tracing';
+import { clientTracingInterceptors } from '../telemetry/temporal-tracing';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
 function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
@@ -37,10 +40,12 @@ async function main() {
     }
     throw err;
   }
+  // Before any connection: the tracer provider (issue 15; off unless OTEL_* says otherwise).
+  const tracing = startTracing('dunning-api');
   const sql = createSql(env.DATABASE_URL);
   await migrate(sql);
   // Lazy and bounded (api/temporal-connection.ts): the API starts while Temporal is down and answers 503 until it is back.
-  const { connection, client: temporal } = connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE });
+  const { connection, client: temporal } = connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, interceptors: clientTracingInterceptors(tracing) });
   const app = await buildApp({
     sql,
     temporal,
@@ -53,7 +58,8 @@ async function main() {
     webhookEndpoints: Object.keys(env.WEBHOOK_ENDPOINTS),
     // Asked at enrollment whether it knows the invoice; a person waits, so it gets 5 s, not an activity's 10.
     erp: createErp(env, { sql }, { timeoutMs: 5_000 }),
-    logger: { level: env.LOG_LEVEL },
+    logger: loggerOptions('api', env.LOG_LEVEL),
+    tracing: tracing !== undefined,
   });
   // The ERP sync (docs/erp-sync.md): its routes, and the tenant's schedule created or brought up to date (in the
   // background: the API serves while Temporal is still coming up, and the next start tries again).
@@ -90,6 +96,7 @@ async function main() {
     await app.close();
     await connection.close();
     await sql.end({ timeout: 5 });
+    await tracing?.shutdown();
   };
   process.once('SIGINT', () => void close());
   process.once('SIGTERM', () => void close());

@@ -1,4 +1,4 @@
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ClientInterceptors, type ConnectionOptions } from '@temporalio/client';
 
 /**
  * The API's connection to Temporal, made for a person waiting on the other end. Temporal's client retries
@@ -29,7 +29,7 @@ export function temporalConnectionOptions(address: string, callTimeoutMs = TEMPO
   };
 }
 
-export function connectTemporal(opts: { address: string; namespace: string; callTimeoutMs?: number }): { connection: Connection; client: Client } {
+export function connectTemporal(opts: { address: string; namespace: string; callTimeoutMs?: number; interceptors?: ClientInterceptors | undefined }): { connection: Connection; client: Client } {
   const connection = Connection.lazy(temporalConnectionOptions(opts.address, opts.callTimeoutMs));
-  return { connection, client: new Client({ connection, namespace: opts.namespace }) };
+  return { connection, client: new Client({ connection, namespace: opts.namespace, ...(opts.interceptors ? { interceptors: opts.interceptors } : {}) }) };
 }

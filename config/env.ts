@@ -59,6 +59,14 @@ export const envSchema = z.object({
   /** Named outbound webhook endpoints for cadence `webhook` steps: JSON {"crm": {"url": "https://…", "secret": "…"}}. */
   WEBHOOK_ENDPOINTS: z.string().default('').pipe(webhookEndpointsEnvSchema),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * The worker's metrics endpoints (issue 15; the API serves GET /metrics on API_PORT): the product's (prom-client) on
+   * WORKER_METRICS_PORT, the Temporal SDK's runtime metrics on TEMPORAL_METRICS_PORT. Unset or 0: not served (two
+   * workers on one machine would fight over a fixed default). METRICS_HOST is the address both bind.
+   */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
 });
 
 export type Env = z.infer<typeof envSchema>;

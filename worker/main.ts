@@ -10,6 +10,12 @@ import { createErp } from '../integrations/erp/select';
 import { createSql } from '../db/sql';
 import { workflowBundleOptions } from './workflows-path';
 import { erpSyncTaskQueue } from '../workflows/erp-sync-messages';
+import { createLogger } from '../telemetry/logging';
+import { startTracing } from '../telemetry/tracing';
+import { clientTracingInterceptors, workerTracingOptions, workflowTracingModules } from '../telemetry/temporal-tracing';
+import { createWorkerMetrics } from '../telemetry/metrics';
+import { serveMetrics } from '../telemetry/metrics-server';
+import { installWorkerRuntime } from './runtime';
 
 /** The worker process: polls the task queue, runs invoice workflows and their activities. Scale by running more of them. */
 async function main() {
@@ -30,6 +36,12 @@ async function main() {
     }
     throw err;
   }
+  // Telemetry first (issue 15): the tracer provider and the Temporal runtime (logger, SDK metrics) before any connection.
+  const logger = createLogger('worker', env.LOG_LEVEL);
+  const tracing = startTracing('dunning-worker');
+  const runtime = installWorkerRuntime(env, logger);
+  const metrics = createWorkerMetrics();
+  const metricsServer = env.WORKER_METRICS_PORT ? await serveMetrics(metrics.registry, env.METRICS_HOST, env.WORKER_METRICS_PORT) : undefined;
   const sql = createSql(env.DATABASE_URL);
   // An SMTP attempt that cannot get through ends well within the send activity's 30 s (startToCloseTimeout): a
   // hung server's attempt fails before DATA and is retried, instead of being timed out by Temporal while it still
@@ -40,12 +52,14 @@ async function main() {
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   // Activities start and signal customer workflows through an ordinary client.
   const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  const clientInterceptors = clientTracingInterceptors(tracing);
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, ...(clientInterceptors ? { interceptors: clientInterceptors } : {}) });
   try {
     // One bundle for both workers: the invoices' task queue and the ERP sync's own.
-    const workflowBundle = await bundleWorkflowCode({ ...workflowBundleOptions, logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } as never });
+    const workflowBundle = await bundleWorkflowCode({ ...workflowBundleOptions, workflowInterceptorModules: workflowTracingModules(tracing), logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } as never });
     const activities = createActivities({
       sql,
+      metrics,
       mailer,
       mailFrom: env.MAIL_FROM,
       senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
@@ -64,7 +78,8 @@ async function main() {
       erpSync,
       enrollInvoice: createSyncEnroller({ sql, temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, templates, defaultCadenceId, fx }),
     });
-    const worker = await Worker.create({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, workflowBundle, activities });
+    const tracingOptions = workerTracingOptions(tracing);
+    const worker = await Worker.create({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, workflowBundle, activities, ...tracingOptions });
     // The ERP sync's runs (workflows/erp-sync.ts) on their own queue, a page or two at a time.
     const syncWorker = await Worker.create({
       connection,
@@ -74,7 +89,10 @@ async function main() {
       activities,
       maxConcurrentActivityTaskExecutions: 4,
       maxConcurrentWorkflowTaskExecutions: 4,
+      ...tracingOptions,
     });
+    if (metricsServer) console.log(`worker metrics on ${metricsServer.url}`);
+    if (runtime.metricsUrl) console.log(`Temporal SDK metrics on ${runtime.metricsUrl}`);
     console.log(`worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${env.TEMPORAL_ADDRESS}`);
     await Promise.all([worker.run(), syncWorker.run()]); // return after SIGINT/SIGTERM, once in-flight tasks are done
   } finally {
@@ -82,6 +100,8 @@ async function main() {
     await clientConnection.close();
     mailer.close();
     await sql.end({ timeout: 5 });
+    await metricsServer?.close();
+    await tracing?.shutdown();
   }
 }
 
