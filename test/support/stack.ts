@@ -15,7 +15,7 @@ import { userWithToken } from './auth';
  * The product as a user runs it: API and worker as their own processes, against the real Temporal
  * dev server and PostgreSQL from globalSetup, a real SMTP peer and the ERP simulator.
  */
-export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number; erpSync?: boolean; erpKind?: 'ledger' }) {
+export async function startStack(opts: { cadenceFile: string; tenantId?: string; gatherSeconds?: number; erpSync?: boolean; erpKind?: 'ledger'; env?: AppEnv }) {
   const apiPort = await freePort();
   // The tenant's only cadence is the fixture: every invoice pins it.
   const cadenceDir = mkdtempSync(path.join(os.tmpdir(), 'e2e-cadences-'));
@@ -46,6 +46,8 @@ export async function startStack(opts: { cadenceFile: string; tenantId?: string;
     ERP_SYNC_INTERVAL_MINUTES: '1440',
     // Ledger mode (the imported ledger is the system of record) where a test asks for it; the simulator runs unused.
     ...(opts.erpKind ? { ERP_KIND: opts.erpKind } : {}),
+    // Anything else a test sets (metrics ports, OTEL_* variables...), over the defaults above.
+    ...opts.env,
   };
   const quiet = !process.env.E2E_VERBOSE;
   const api = await startApi(env, { quiet });
