@@ -43,8 +43,8 @@ import type { FloorInput } from './floor/workflows';
  * than N×3 for the project (N×K for the floor), a workflow failed, a first step never planned.
  */
 const N = Number(process.env.BENCH_N ?? 200);
-const K = 4;
-const SPACING_S = Number(process.env.BENCH_STEP_SECONDS ?? 1);
+export const K = 4;
+export const SPACING_S = Number(process.env.BENCH_STEP_SECONDS ?? 1);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const IDLE = 200;
 const BURST = Number(process.env.BENCH_BURST ?? 1000);
@@ -55,8 +55,8 @@ const EXPECTED_STEPS = ['reminder-1:sent', 'reminder-2:sent', 'reminder-3:sent',
 const ZONE = 'Europe/Berlin';
 const today = () => DateTime.now().setZone(ZONE).startOf('day');
 const pad = (i: number) => String(i).padStart(4, '0');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const spread = (xs: number[]) => (xs.length === 1 ? fmt(xs[0]!) : `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`);
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const spread = (xs: number[]) => (xs.length === 1 ? fmt(xs[0]!) : `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`);
 const msOf = (ts: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(String(ts?.seconds ?? 0)) * 1000 + (ts?.nanos ?? 0) / 1e6;
 const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
@@ -66,7 +66,7 @@ interface Cpu {
   api: number;
   postgres: number;
 }
-interface RunFigures {
+export interface RunFigures {
   stepsPerSec: number;
   wallMs: number;
   historyPerInvoice: number;
@@ -136,7 +136,7 @@ async function auditCount(stack: BenchStack, prefix: string, type: string, stepI
 }
 
 /** The project: N invoices through the API, until every one has run its K steps and written its cadence-end task. */
-async function projectRun(stack: BenchStack, prefix: string, n: number): Promise<RunFigures> {
+export async function projectRun(stack: BenchStack, prefix: string, n: number): Promise<RunFigures> {
   const invoices = invoicesOf(prefix, n);
   const dueDate = today().minus({ days: 10 }).toISODate()!;
   const issueDate = today().minus({ days: 40 }).toISODate()!;
@@ -200,7 +200,7 @@ const floorInput = (inv: BenchInvoice, firstAt: number): FloorInput => ({ invoic
 const floorWorkflowId = (number: string) => `floor:${number}`;
 
 /** The floor: N workflows started from the client, until every one has completed its K steps. */
-async function floorRun(stack: BenchStack, prefix: string, n: number): Promise<RunFigures> {
+export async function floorRun(stack: BenchStack, prefix: string, n: number): Promise<RunFigures> {
   const invoices = invoicesOf(prefix, n);
   const dueDate = today().minus({ days: 10 }).toISODate()!;
   await intoErp(stack, invoices, dueDate, today().minus({ days: 40 }).toISODate()!);

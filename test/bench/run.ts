@@ -36,6 +36,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   'report-formats': { load: () => import('./report-formats.bench') },
   // Its own PostgreSQL: 10,000 customers, 200,000 receivables (50,000 enrolled): GET /customers, a customer, timelines, the invoice list's filters.
   portfolio: { load: () => import('./portfolio.bench') },
+  // The dev-server bench's stack: the project's throughput with metrics and tracing off and on (issue 15), beside the floor.
+  telemetry: { load: () => import('./telemetry.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */

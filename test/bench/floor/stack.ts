@@ -119,12 +119,14 @@ export async function startBenchStack(opts: { steps: number; spacingSeconds: num
     LOG_LEVEL: 'warn',
   };
 
-  const api = await startApi(env, { quiet });
+  // The API and the project's worker run with these variables over `env` (restartApp changes them: the telemetry bench).
+  let extraEnv: AppEnv = {};
+  let api = await startApi(env, { quiet });
   keepTail(api, tails.api!);
   stops.push({ name: 'API', stop: () => api.stop('SIGTERM', 10_000) });
 
   const startProjectWorker = async () => {
-    const service = startWorker(env, { quiet });
+    const service = startWorker({ ...env, ...extraEnv }, { quiet });
     keepTail(service, tails.worker!, failures.project);
     await waitForOutput(service, WORKER_READY, 180_000);
     return service;
@@ -166,12 +168,17 @@ export async function startBenchStack(opts: { steps: number; spacingSeconds: num
     tenantId,
     sql,
     client,
+    get apiUrl() {
+      return api.url;
+    },
     mail,
     erpPost,
     apiPost,
     pids: {
       temporal: temporal.pid,
-      api: api.child.pid!,
+      get api() {
+        return api.child.pid!;
+      },
       postgres: postmasterPid,
       get project() {
         return workers.project!.child.pid!;
@@ -185,6 +192,16 @@ export async function startBenchStack(opts: { steps: number; spacingSeconds: num
       await workers[which]?.stop('SIGTERM', 15_000);
       workers[which] = undefined;
       workers[which] = which === 'project' ? await startProjectWorker() : await startFloorWorker();
+    },
+    /** The API and the project's worker restarted with `more` variables over the stack's own (none: as started). */
+    async restartApp(more: AppEnv) {
+      extraEnv = more;
+      await workers.project?.stop('SIGTERM', 15_000);
+      workers.project = undefined;
+      await api.stop('SIGTERM', 10_000);
+      api = await startApi({ ...env, ...extraEnv }, { quiet });
+      keepTail(api, tails.api!);
+      workers.project = await startProjectWorker();
     },
     /** Failed activity attempts and workflow tasks each worker reported so far. */
     failures,
