@@ -63,7 +63,8 @@ export interface CustomerContacts {
   contacts: ContactView[];
 }
 
-const toView = (r: CustomerContactRow): ContactView => ({
+/** A contact as the API shows it (the contacts routes, and the customer page of api/portfolio-service.ts). */
+export const toView = (r: CustomerContactRow): ContactView => ({
   contactId: r.contact_id,
   name: r.name,
   email: r.email,

@@ -18,6 +18,7 @@ import {
 } from '../db/portfolio';
 import { DomainError, notFound } from './errors';
 import { localDay } from './worklist-service';
+import { toView as toContactView } from './contacts-service';
 
 /**
  * The portfolio views (issue 13): the customer list, one customer at a glance and the timelines. Amounts in the
@@ -250,17 +251,7 @@ export function createPortfolioService(deps: PortfolioDeps) {
           cadenceOverride: c.cadence_override,
         },
         collector: c.collector_id === null ? null : { userId: c.collector_id, name: c.collector_name },
-        contacts: found.contacts.map((k) => ({
-          contactId: k.contact_id,
-          name: k.name,
-          email: k.email,
-          phone: k.phone,
-          role: k.role,
-          preferredChannel: k.preferred_channel,
-          doNotContact: k.do_not_contact,
-          isPrimary: k.is_primary,
-          needsUpdate: k.needs_update,
-        })),
+        contacts: found.contacts.map(toContactView),
         openInvoices: found.openInvoices.map((i) => {
           const daysPastDue = daysBetween(i.due_date, day);
           return {

@@ -1,6 +1,7 @@
 import type { Db, Sql } from './sql';
 import { TERMINAL_STAGES } from '../domain/stages';
 import { appendAuditEvent } from './audit-events';
+import { contactsOfCustomer } from './customers';
 
 /**
  * The portfolio views (issue 13): the customer list with its open amounts, one customer at a glance, and the
@@ -197,10 +198,7 @@ export async function customerAtAGlance(db: Db, tenantId: string, customerId: st
     where c.tenant_id = ${tenantId} and c.customer_id = ${customerId}`;
   if (!customer) return undefined;
   const [contacts, openInvoices, promises, plans, disputes, activities, nextStep, tasks] = await Promise.all([
-    db<{ contact_id: string; name: string; email: string | null; phone: string | null; role: string | null; preferred_channel: string; do_not_contact: boolean; is_primary: boolean; needs_update: boolean }[]>`
-      select contact_id, name, email, phone, role, preferred_channel, do_not_contact, is_primary, needs_update
-      from customer_contacts where tenant_id = ${tenantId} and customer_id = ${customerId}
-      order by is_primary desc, contact_id`,
+    contactsOfCustomer(db, tenantId, customerId),
     db<{ invoice_number: string; currency: string; amount_minor: number; open_amount_minor: number; issue_date: string; due_date: string; origin: string; stage: string | null }[]>`
       select a.invoice_number, a.currency, a.amount_minor, a.open_amount_minor, to_char(a.issue_date, 'YYYY-MM-DD') as issue_date,
              to_char(a.due_date, 'YYYY-MM-DD') as due_date, a.origin, i.stage

@@ -30,7 +30,8 @@ const contactBody = z.object({
   isPrimary: z.boolean().default(false).describe("the customer's main contact: To of every message (the other reachable contacts are Cc); making one primary un-primaries the others"),
 });
 
-const contactViewSchema = z.object({
+/** A contact as the API shows it (also on GET /customers/:id). */
+export const contactViewSchema = z.object({
   contactId: z.string(),
   name: z.string(),
   email: z.string().nullable(),

@@ -7,6 +7,7 @@ import { segmentSchema } from '../../domain/cadence';
 import { assertCustomerAccess, portfolioScope, type AuthUser } from '../auth';
 import { DomainError, notFound } from '../errors';
 import { createPortfolioService } from '../portfolio-service';
+import { contactViewSchema } from './contacts';
 import { customerParams, errorSchema, invoiceParams } from '../schemas';
 
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -87,19 +88,7 @@ const customerViewSchema = z.object({
     cadenceOverride: z.string().nullable(),
   }),
   collector: z.object({ userId: z.string(), name: z.string().nullable() }).nullable(),
-  contacts: z.array(
-    z.object({
-      contactId: z.string(),
-      name: z.string(),
-      email: z.string().nullable(),
-      phone: z.string().nullable(),
-      role: z.string().nullable(),
-      preferredChannel: z.string(),
-      doNotContact: z.boolean(),
-      isPrimary: z.boolean(),
-      needsUpdate: z.boolean(),
-    }),
-  ),
+  contacts: z.array(contactViewSchema),
   openInvoices: z.array(
     z.object({
       invoiceNumber: z.string(),

@@ -232,6 +232,22 @@ describe('GET /customers/:customerId', () => {
     expect(cc.totals.openAmountReportingMinor).toBe(9_259);
   });
 
+  it("shows the customer's contacts as the contacts routes do: primary first, with the flag's reason", async () => {
+    const put = (id: string, body: object) => t.app.inject({ method: 'PUT', url: `/customers/CC/contacts/${id}`, headers: lead, payload: body });
+    expect((await put('ap', { name: 'AP Desk', email: 'ap@alpha.example', isPrimary: true })).statusCode).toBe(201);
+    expect((await put('cfo', { name: 'Chief Financial', phone: '+493012345678', preferredChannel: 'phone' })).statusCode).toBe(201);
+    const flag = await t.app.inject({ method: 'POST', url: '/customers/CC/contacts/cfo/flag', headers: lead, payload: { reason: 'left the company' } });
+    expect(flag.statusCode, flag.body).toBe(200);
+    const page = (await get('/customers/CC')).body;
+    const listed = (await get('/customers/CC/contacts')).body;
+    expect(page.contacts).toEqual(listed.contacts.slice().sort((a: any, b: any) => Number(b.isPrimary) - Number(a.isPrimary) || a.contactId.localeCompare(b.contactId)));
+    expect(page.contacts.map((c: any) => [c.contactId, c.isPrimary, c.needsUpdate, c.needsUpdateReason])).toEqual([
+      ['ap', true, false, null],
+      ['cfo', false, true, 'left the company'],
+    ]);
+    expect(page.contacts[0].updatedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+
   it('is 404 for an unknown customer and 403 outside the portfolio', async () => {
     expect((await get('/customers/NOPE')).status).toBe(404);
     expect((await get('/customers/CA', c2)).status).toBe(403);
