@@ -27,6 +27,8 @@ const EXPECTED_SERVICES = [
   'migrate',
   'api',
   'worker',
+  'prometheus',
+  'grafana',
 ];
 const SEARCH_ATTRIBUTES = ['CustomerId', 'CollectorId', 'DunningStage'];
 // Every variable the app validates at start-up (config/env.ts); the stack must set each one explicitly.
@@ -162,7 +164,7 @@ describe('docker-compose.yml', () => {
     const services = composeOk(['config', '--services']).trim().split('\n').sort();
     expect(services).toEqual([...EXPECTED_SERVICES].sort());
     const volumes = composeOk(['config', '--volumes']).trim().split('\n').sort();
-    expect(volumes).toEqual(['app-postgresql-data', 'temporal-postgresql-data']);
+    expect(volumes).toEqual(['app-postgresql-data', 'grafana-data', 'prometheus-data', 'temporal-postgresql-data']);
   });
 
   describe('resolved config', () => {
@@ -254,6 +256,35 @@ describe('docker-compose.yml', () => {
         expect(svc.image, `${name} image`).toMatch(/^[^\s:]+:[^\s:]+$/);
         expect(svc.image, `${name} image`).not.toMatch(/:latest$/);
       }
+    });
+
+    it('the worker serves its metrics on the ports Prometheus scrapes; traces stay off unless OTEL_* is set', () => {
+      const env = service(config, 'worker').environment ?? {};
+      expect(env).toMatchObject({ METRICS_HOST: '0.0.0.0', WORKER_METRICS_PORT: '9465', TEMPORAL_METRICS_PORT: '9464' });
+      const prometheusConfig = readFileSync(path.join(ROOT, 'ops/prometheus/prometheus.yml'), 'utf8');
+      for (const target of ['"api:3000"', 'port: 9465', 'port: 9464', '"temporal:8000"']) expect(prometheusConfig).toContain(target);
+      expect(service(config, 'temporal').environment?.PROMETHEUS_ENDPOINT).toBe('0.0.0.0:8000');
+      for (const name of ['api', 'worker']) {
+        expect(service(config, name).environment?.OTEL_EXPORTER_OTLP_ENDPOINT, name).toBe('');
+      }
+      const traced = resolvedConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
+      expect(service(traced, 'worker').environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector:4318');
+    });
+
+    it('prometheus and grafana mount ops/ read-only, keep their data in volumes and bind to BIND_ADDRESS', () => {
+      const prometheus = service(config, 'prometheus');
+      const grafana = service(config, 'grafana');
+      const volumes = (svc: Service) => JSON.stringify(svc.volumes ?? []);
+      expect(volumes(prometheus)).toMatch(/ops\/prometheus.*\/etc\/prometheus.*ro/);
+      expect(volumes(prometheus)).toContain('prometheus-data');
+      expect(volumes(grafana)).toMatch(/ops\/grafana\/provisioning.*\/etc\/grafana\/provisioning.*ro/);
+      expect(volumes(grafana)).toMatch(/ops\/grafana\/dashboards.*\/etc\/dunning\/dashboards.*ro/);
+      expect(commandOf(prometheus)).toContain('--config.file=/etc/prometheus/prometheus.yml');
+      expect(JSON.stringify(prometheus.ports)).toContain('127.0.0.1');
+      expect(JSON.stringify(grafana.ports)).toContain('127.0.0.1');
+      expect(grafana.environment).toMatchObject({ GF_SECURITY_ADMIN_PASSWORD: 'admin', GF_AUTH_ANONYMOUS_ORG_ROLE: 'Viewer' });
+      const overridden = resolvedConfig({ GRAFANA_ADMIN_PASSWORD: 'a-real-password', GRAFANA_ANONYMOUS: 'false' });
+      expect(service(overridden, 'grafana').environment).toMatchObject({ GF_SECURITY_ADMIN_PASSWORD: 'a-real-password', GF_AUTH_ANONYMOUS_ENABLED: 'false' });
     });
 
     it('secrets can be overridden from the environment / a .env file', () => {
