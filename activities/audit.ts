@@ -3,6 +3,7 @@ import { cancelOpenCallTasks } from '../db/call-tasks';
 import { setInvoiceCadence, setInvoiceDueDate, writeInvoiceMirror } from '../db/invoices';
 import type { Sql } from '../db/sql';
 import { TERMINAL_STAGES, type DunningState, type DunningStage } from '../domain/invoice-state';
+import type { WorkerMetrics } from '../telemetry/metrics';
 
 export interface DunningEvent {
   /** `${workflowId}:event:${n}`: n is the workflow's event sequence number (state.eventSeq). */
@@ -31,7 +32,7 @@ export function eventSeqOf(event: Pick<DunningEvent, 'eventKey' | 'eventSeq'>): 
   return match ? Number(match[1]) : undefined;
 }
 
-export function createAuditActivities(deps: { sql: Sql }) {
+export function createAuditActivities(deps: { sql: Sql; metrics?: Pick<WorkerMetrics, 'steps' | 'messages'> }) {
   return {
     /**
      * Appends the event to the audit trail and mirrors the invoice's dunning state for lists and
@@ -40,7 +41,7 @@ export function createAuditActivities(deps: { sql: Sql }) {
      */
     async recordDunningEvent(event: DunningEvent): Promise<void> {
       const invoice = { tenantId: event.tenantId, invoiceNumber: event.invoiceNumber };
-      await deps.sql.begin(async (tx) => {
+      const inserted = await deps.sql.begin(async (tx) => {
         // The workflow names its event types as strings (db/audit-events.ts lists them all).
         const inserted = await appendAuditEvent(tx, {
           eventKey: event.eventKey,
@@ -51,7 +52,7 @@ export function createAuditActivities(deps: { sql: Sql }) {
           type: event.type,
           details: event.details,
         } as AuditEvent);
-        if (!inserted) return;
+        if (!inserted) return false;
         // Not guarded by the sequence: migrations run one after the other in the workflow's main loop,
         // so they arrive in order, though a handler's event may have moved the mirror on meanwhile.
         if (event.type === 'cadence_migrated') await setInvoiceCadence(tx, invoice, (event.details as { to: { id: string; version: number } }).to);
@@ -72,7 +73,13 @@ export function createAuditActivities(deps: { sql: Sql }) {
           },
           eventSeqOf(event),
         );
+        return true;
       });
+      // Counted once per event, when its row was inserted (committed): a retried activity finds the row and counts nothing.
+      if (!inserted) return;
+      if (event.type === 'step_done') deps.metrics?.steps.inc({ action: String((event.details as { action?: unknown }).action ?? 'unknown') });
+      // A customer-facing step moved to a later time (send window, contact cap): its message is deferred, sent later.
+      if (event.type === 'step_deferred') deps.metrics?.messages.inc({ channel: 'email', outcome: 'deferred' });
     },
   };
 }

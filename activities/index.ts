@@ -18,7 +18,10 @@ import type { SyncEnroller } from '../workflows/erp-sync-messages';
 import { createArPackActivities } from './ar-pack';
 import { loadReportsConfig } from '../config/load';
 import type { ReportsConfig } from '../domain/reports/config';
-import type { WorkerMetrics } from '../telemetry/metrics';
+import { createWorkerMetrics, type WorkerMetrics } from '../telemetry/metrics';
+
+/** The registry of workers built without one (tests): one per process, so that building activities adds no collectors. */
+let fallbackMetrics: WorkerMetrics | undefined;
 
 export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWorkDeps {
   erp: ErpAdapter;
@@ -34,7 +37,8 @@ export interface ActivityDeps extends MailDeps, CustomerActivityDeps, PeopleWork
 }
 
 /** All activities, with their dependencies injected; workflows import only this function's type. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  const deps = { ...given, metrics: given.metrics ?? (fallbackMetrics ??= createWorkerMetrics()) };
   return {
     ...createErpActivities(deps),
     ...createBeforeSendActivities(deps),

@@ -11,6 +11,8 @@ import { formatMoney } from '../domain/money';
 import { reachableByEmail } from '../domain/contact-reach';
 import { escapeHtml, renderEmail, type EmailTemplate, type RenderedEmail, type TemplateValues } from '../domain/templates';
 import type { CustomerContact, InvoiceRef } from '../domain/invoice-state';
+import type { MessageOutcome, WorkerMetrics } from '../telemetry/metrics';
+import { withSpan } from '../telemetry/tracing';
 
 export interface MailDeps {
   sql: Sql;
@@ -18,6 +20,8 @@ export interface MailDeps {
   mailFrom: string;
   senderName: string;
   templates: Record<string, EmailTemplate>;
+  /** dunning_messages_total counts each message's outcome here; default not counted. */
+  metrics?: Pick<WorkerMetrics, 'messages'>;
 }
 
 export interface DunningEmailRequest {
@@ -88,6 +92,52 @@ export function messageIdFor(idempotencyKey: string): string {
 
 const PAY_WITHIN_DAYS = 7;
 
+export type SmtpErrorKind = 'connection' | 'timeout' | 'rejected' | 'other';
+
+/** How an SMTP send failed, for dunning_smtp_errors_total{kind} (nodemailer's error codes and the server's reply). */
+export function smtpErrorKind(err: unknown): SmtpErrorKind {
+  const e = err as SmtpError;
+  if (e.code === 'ETIMEDOUT' || /timeout/i.test(e.message ?? '')) return 'timeout';
+  if (e.responseCode && e.responseCode >= 400) return 'rejected';
+  if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') return 'rejected';
+  if (e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'EDNS' || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'ETLS') return 'connection';
+  return 'other';
+}
+
+/**
+ * The transport with its sendMail measured (dunning_smtp_send_duration_seconds{outcome: ok | error},
+ * dunning_smtp_errors_total{kind}) and traced: a span `smtp.send` with the message id and the number of
+ * recipients; never an address, a subject or a body.
+ * The same object is returned (close(), verify() and the pool stay the transport's own).
+ */
+export function instrumentMailer<T extends Transporter>(mailer: T, metrics: Pick<WorkerMetrics, 'smtpSendDuration' | 'smtpErrors'>): T {
+  const send = mailer.sendMail.bind(mailer) as (mail: Parameters<Transporter['sendMail']>[0]) => Promise<unknown>;
+  const instrumented = (mail: Parameters<Transporter['sendMail']>[0]): Promise<unknown> => {
+    const count = (list: unknown) => (Array.isArray(list) ? list.length : list ? 1 : 0);
+    const attributes = {
+      'smtp.message_id': typeof mail.messageId === 'string' ? mail.messageId : '',
+      'smtp.recipients': count(mail.to) + count(mail.cc) + count(mail.bcc),
+    };
+    return withSpan('smtp.send', attributes, async () => {
+      const began = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - began) / 1e9;
+      try {
+        const info = await send(mail);
+        metrics.smtpSendDuration.observe({ outcome: 'ok' }, seconds());
+        return info;
+      } catch (err) {
+        metrics.smtpSendDuration.observe({ outcome: 'error' }, seconds());
+        metrics.smtpErrors.inc({ kind: smtpErrorKind(err) });
+        throw err;
+      }
+    });
+  };
+  // Callers here use the promise form; the callback form is passed through unmeasured.
+  mailer.sendMail = ((mail: Parameters<Transporter['sendMail']>[0], callback?: unknown) =>
+    callback ? (send as (m: unknown, c: unknown) => unknown)(mail, callback) : instrumented(mail)) as T['sendMail'];
+  return mailer;
+}
+
 /**
  * Customer-facing mail, at most once per idempotency key. The outbox row is committed as 'sending'
  * before the SMTP transaction: if a retry finds it still 'sending', the previous attempt died
@@ -98,6 +148,12 @@ export function createMailActivities(deps: MailDeps) {
     const found = deps.templates[id];
     if (!found) throw ApplicationFailure.nonRetryable(`unknown email template "${id}"`, 'UnknownTemplate');
     return found;
+  };
+  /** Each message's outcome, counted once, where this activity decides it. */
+  const counted = <S extends SendStatus>(status: S): S => {
+    const outcome: MessageOutcome = status === 'do_not_contact' ? 'suppressed' : status;
+    deps.metrics?.messages.inc({ channel: 'email', outcome });
+    return status;
   };
   const money = (amountMinor: number, currency: string, locale: string) => formatMoney({ amountMinor, currency }, locale);
   const date = (iso: string, locale: string) => DateTime.fromISO(iso).setLocale(locale).toLocaleString(DateTime.DATE_MED);
@@ -176,7 +232,7 @@ export function createMailActivities(deps: MailDeps) {
    */
   async function refuseDoNotContact(key: string): Promise<{ status: SendStatus; messageId: string }> {
     const earlier = await settleClaimed(key);
-    return { status: earlier ?? 'do_not_contact', messageId: messageIdFor(key) };
+    return { status: counted(earlier ?? 'do_not_contact'), messageId: messageIdFor(key) };
   }
 
   /** `stepIds`, aligned with `invoiceNumbers`: which cadence step of each invoice the message carries (the outbox records it). */
@@ -192,7 +248,7 @@ export function createMailActivities(deps: MailDeps) {
       subject: rendered.subject,
       messageId,
     });
-    if (!claimed) return { status: (await settleClaimed(key)) ?? 'uncertain', messageId };
+    if (!claimed) return { status: counted((await settleClaimed(key)) ?? 'uncertain'), messageId };
     try {
       await deps.mailer.sendMail({
         from: deps.mailFrom,
@@ -222,7 +278,7 @@ export function createMailActivities(deps: MailDeps) {
     }
     await markOutboundSent(deps.sql, key);
     // When the server took it: the contact cap counts from here (a local activity's workflow time is its task's start).
-    return { status: 'sent', messageId, sentAt: new Date().toISOString() };
+    return { status: counted('sent'), messageId, sentAt: new Date().toISOString() };
   }
 
   /** The customer's open invoices as our mirror knows them, for statements: what is asked for, disputed amounts left out. */

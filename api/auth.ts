@@ -251,9 +251,9 @@ export async function assertCustomerAccess(sql: Sql, user: AuthUser, customerId:
 
 // ------------------------------------------------------------------------------------- HTTP
 
-/** Route patterns that need no token: health, the OpenAPI document and UI, and the ERP webhook (HMAC-signed instead). */
+/** Route patterns that need no token: health, the Prometheus metrics, the OpenAPI document and UI, and the ERP webhook (HMAC-signed instead). */
 export function isPublicPath(path: string): boolean {
-  return path === '/health' || path === '/health/live' || path === '/health/ready' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || path === '/webhooks/erp';
+  return path === '/health' || path === '/metrics' || path === '/health/live' || path === '/health/ready' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || path === '/webhooks/erp';
 }
 
 /**

@@ -15,6 +15,8 @@ import { keepArPackSchedule } from './ar-pack-schedule';
 import { loggerOptions } from '../telemetry/logging';
 import { startTracing } from '../telemetry/tracing';
 import { clientTracingInterceptors } from '../telemetry/temporal-tracing';
+import { createApiMetrics } from '../telemetry/metrics';
+import { instrumentErp } from '../integrations/erp/instrumented';
 
 /** The cadences of CADENCE_DIR, and CADENCE_FILE's (the default for invoices nothing else claims) if it lives elsewhere. */
 function loadFileCadences(dir: string, defaultCadence: Cadence): Cadence[] {
@@ -46,6 +48,8 @@ async function main() {
   await migrate(sql);
   // Lazy and bounded (api/temporal-connection.ts): the API starts while Temporal is down and answers 503 until it is back.
   const { connection, client: temporal } = connectTemporal({ address: env.TEMPORAL_ADDRESS, namespace: env.TEMPORAL_NAMESPACE, interceptors: clientTracingInterceptors(tracing) });
+  // The API's registry (GET /metrics): its ERP calls (enrollment checks, readiness probes) are counted in it too.
+  const metrics = createApiMetrics();
   const app = await buildApp({
     sql,
     temporal,
@@ -57,7 +61,8 @@ async function main() {
     // The same WEBHOOK_ENDPOINTS the worker sends to: a cadence may name only these.
     webhookEndpoints: Object.keys(env.WEBHOOK_ENDPOINTS),
     // Asked at enrollment whether it knows the invoice; a person waits, so it gets 5 s, not an activity's 10.
-    erp: createErp(env, { sql }, { timeoutMs: 5_000 }),
+    erp: instrumentErp(createErp(env, { sql }, { timeoutMs: 5_000 }), metrics),
+    metrics,
     logger: loggerOptions('api', env.LOG_LEVEL),
     tracing: tracing !== undefined,
   });

@@ -6,6 +6,8 @@ import { loadAuthorityMatrix, loadCadence, loadEmailTemplates, loadReportingConf
 import { loadErpSyncConfig } from '../config/erp-sync';
 import { createSyncEnroller } from '../api/erp-sync-service';
 import { createActivities } from '../activities';
+import { instrumentMailer } from '../activities/mail';
+import { instrumentErp } from '../integrations/erp/instrumented';
 import { createErp } from '../integrations/erp/select';
 import { createSql } from '../db/sql';
 import { workflowBundleOptions } from './workflows-path';
@@ -48,7 +50,11 @@ async function main() {
   // holds the outbox claim, which the retry would then have to call uncertain (never sent).
   // Pooled: a few SMTP connections kept open and reused (up to 100 messages each) instead of a new connection,
   // greeting and EHLO per message.
-  const mailer = nodemailer.createTransport({ url: env.SMTP_URL, pool: true, maxConnections: 4, maxMessages: 100, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
+  // Every send measured and traced (dunning_smtp_send_duration_seconds, span smtp.send).
+  const mailer = instrumentMailer(
+    nodemailer.createTransport({ url: env.SMTP_URL, pool: true, maxConnections: 4, maxMessages: 100, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 }),
+    metrics,
+  );
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   // Activities start and signal customer workflows through an ordinary client.
   const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -64,7 +70,8 @@ async function main() {
       mailFrom: env.MAIL_FROM,
       senderName: env.MAIL_FROM.replace(/\s*<.*>\s*$/, ''),
       templates,
-      erp: createErp(env, { sql }),
+      // Every ERP call measured and traced (dunning_erp_request_duration_seconds, spans erp.<operation>).
+      erp: instrumentErp(createErp(env, { sql }), metrics),
       temporal,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       consolidationGatherMs: env.CONSOLIDATION_GATHER_SECONDS * 1000,

@@ -21,7 +21,7 @@ const readinessSchema = z.object({
   checks: z.object({ postgresql: checkSchema, temporal: checkSchema, erp: checkSchema.optional().describe('absent when the API has no ERP adapter') }),
 });
 
-type Check = z.infer<typeof checkSchema>;
+export type Check = z.infer<typeof checkSchema>;
 
 async function timed(probe: () => Promise<unknown>): Promise<Check> {
   const began = Date.now();
@@ -40,6 +40,26 @@ async function timed(probe: () => Promise<unknown>): Promise<Check> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Each dependency's readiness check, at once, each bounded by READINESS_TIMEOUT_MS (GET /health/ready, and the
+ * dependency gauges of GET /metrics): PostgreSQL answers a ping, Temporal its system info, the ERP a 404 for an
+ * invoice nobody has (erp undefined when the API has no ERP adapter).
+ */
+export async function checkDependencies({ sql, temporal, erp }: { sql: Sql; temporal: Client; erp?: Pick<ErpAdapter, 'getInvoiceBalance'> }): Promise<{ postgresql: Check; temporal: Check; erp: Check | undefined }> {
+  const [postgresql, temporalCheck, erpCheck] = await Promise.all([
+    timed(() => ping(sql)),
+    timed(() => temporal.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => temporal.workflowService.getSystemInfo({}))),
+    erp
+      ? timed(() =>
+          erp.getInvoiceBalance(ERP_PROBE_INVOICE).catch((err: unknown) => {
+            if (!(err instanceof ErpInvoiceNotFoundError)) throw err;
+          }),
+        )
+      : Promise.resolve(undefined),
+  ]);
+  return { postgresql, temporal: temporalCheck, erp: erpCheck };
 }
 
 /**
@@ -67,17 +87,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ sql: Sql; temporal: Client; e
       },
     },
     async (_request, reply) => {
-      const [postgresql, temporalCheck, erpCheck] = await Promise.all([
-        timed(() => ping(sql)),
-        timed(() => temporal.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => temporal.workflowService.getSystemInfo({}))),
-        erp
-          ? timed(() =>
-              erp.getInvoiceBalance(ERP_PROBE_INVOICE).catch((err: unknown) => {
-                if (!(err instanceof ErpInvoiceNotFoundError)) throw err;
-              }),
-            )
-          : Promise.resolve(undefined),
-      ]);
+      const { postgresql, temporal: temporalCheck, erp: erpCheck } = await checkDependencies({ sql, temporal, ...(erp ? { erp } : {}) });
       const checks: Record<Dependency, Check | undefined> = { postgresql, temporal: temporalCheck, erp: erpCheck };
       const ready = Object.values(checks).every((c) => c === undefined || c.ok);
       if (!ready) reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS));
