@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadReportingConfig, loadReportsConfig } from '../../config/load';
-import { startLocalPostgres } from '../../dev/postgres';
-import { freePort } from '../../dev/process';
-import { migrate } from '../../db/migrate';
-import { createSql } from '../../db/sql';
-import { activityReports } from '../../reports/activity';
 import type { ReportContext } from '../../reports/definition';
-import { check, onTeardown, table, timed, type Bench } from './harness';
+import os from 'node:os';
+import { loadReportingConfig, loadReportsConfig } from '../../config/load';
+import { activityReports } from '../../reports/activity';
+import { startBenchDatabase, seedTenantCollectors } from './private-postgres';
+import { check, table, timed, type Bench } from './harness';
 
 /**
  * The collection activity reports (issue 13: collector effectiveness, dispute cycle time, write-offs, cash forecast)
@@ -42,21 +37,11 @@ const stats = (ms: number[]): [number, number, number] => {
 export const bench: Bench = {
   timeoutMs: 900_000,
   async run() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-activity-'));
-    const pg = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), databases: ['bench'], durable: false });
-    const sql = createSql(pg.url('bench'), { max: 4 });
-    onTeardown(async () => {
-      await sql.end();
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await migrate(sql);
+    const { sql } = await startBenchDatabase('activity', { max: 4 });
     const [, loadMs] = await timed(() =>
       sql.begin(async (tx) => {
         await tx`set local session_replication_role = replica`;
-        await tx`insert into report_settings (tenant_id, time_zone) values (${TENANT}, 'Europe/Berlin')`;
-        await tx`insert into users (tenant_id, user_id, name, role)
-                 select ${TENANT}, 'col-' || g, 'Collector ' || g, 'collector' from generate_series(0, ${COLLECTORS - 1}) g`;
+        await seedTenantCollectors(tx, TENANT, COLLECTORS);
         await tx`insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id)
                  select ${TENANT}, 'C' || g, 'Customer ' || g, 'ap@c' || g || '.example', 'Europe/Berlin', 'en', 'col-' || (g % ${COLLECTORS})
                  from generate_series(0, ${CUSTOMERS - 1}) g`;

@@ -1,15 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { loadReportingConfig, loadReportsConfig } from '../../config/load';
-import { startLocalPostgres } from '../../dev/postgres';
-import { freePort } from '../../dev/process';
-import { migrate } from '../../db/migrate';
-import { createSql } from '../../db/sql';
 import { createPortfolioService } from '../../api/portfolio-service';
 import { createInvoiceService } from '../../api/invoice-service';
-import { check, onTeardown, table, timed, type Bench } from './harness';
+import { startBenchDatabase, seedTenantCollectors } from './private-postgres';
+import { check, table, timed, type Bench } from './harness';
 
 /**
  * The portfolio views (issue 13) at scale, in process against a throw-away PostgreSQL: 10,000 customers held by 50
@@ -34,21 +28,11 @@ const RUNS = 5;
 export const bench: Bench = {
   timeoutMs: 900_000,
   async run() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-portfolio-'));
-    const pg = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), databases: ['bench'], durable: false });
-    const sql = createSql(pg.url('bench'), { max: 4 });
-    onTeardown(async () => {
-      await sql.end();
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await migrate(sql);
+    const { sql } = await startBenchDatabase('portfolio', { max: 4 });
     const [, loadMs] = await timed(() =>
       sql.begin(async (tx) => {
         await tx`set local session_replication_role = replica`;
-        await tx`insert into report_settings (tenant_id, time_zone) values (${TENANT}, 'Europe/Berlin')`;
-        await tx`insert into users (tenant_id, user_id, name, role)
-                 select ${TENANT}, 'col-' || g, 'Collector ' || g, 'collector' from generate_series(0, ${COLLECTORS - 1}) g`;
+        await seedTenantCollectors(tx, TENANT, COLLECTORS);
         await tx`insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment, country, credit_hold)
                  select ${TENANT}, 'C' || g, 'Customer ' || g, 'ap@c' || g || '.example', 'Europe/Berlin', 'en', 'col-' || (g % ${COLLECTORS}),
                         (array['standard', 'strategic', 'high_risk'])[1 + g % 3], (array['DE', 'FR', 'US', 'GB'])[1 + g % 4], g % 50 = 0

@@ -1,17 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import path from 'node:path';
 import postgres from 'postgres';
 import { buildApp } from '../../api/app';
 import { createUser, issueToken } from '../../api/auth';
 import { loadCadence, loadEmailTemplates } from '../../config/load';
-import { startLocalPostgres } from '../../dev/postgres';
-import { freePort } from '../../dev/process';
-import { migrate } from '../../db/migrate';
-import { createSql } from '../../db/sql';
-import { check, fmt, onTeardown, table, timed, type Bench } from './harness';
+import { startBenchDatabase, seedTenantCollectors } from './private-postgres';
+import { check, fmt, table, timed, type Bench } from './harness';
 
 /**
  * The ledger reports at the issue's scale (issue 13: "aging and count-back DSO over 1,000,000 invoices in PostgreSQL,
@@ -69,25 +64,15 @@ interface AgingJson {
 export const bench: Bench = {
   timeoutMs: 1_500_000,
   async run() {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-reports-'));
-    const pg = await startLocalPostgres({ dataDir: path.join(dir, 'pg'), port: await freePort(), databases: ['bench'], durable: false });
-    const sql = createSql(pg.url('bench'), { max: 6 });
+    const { sql, url: databaseUrl, beforeStop } = await startBenchDatabase('reports', { max: 6 });
     let closeApp: () => Promise<void> = async () => undefined;
-    onTeardown(async () => {
-      await closeApp();
-      await sql.end();
-      await pg.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await migrate(sql);
+    beforeStop(() => closeApp());
 
     // ---- Load ------------------------------------------------------------------------------------------------
     const [, loadMs] = await timed(() =>
       sql.begin(async (tx) => {
         await tx`set local session_replication_role = replica`;
-        await tx`insert into report_settings (tenant_id, time_zone) values (${TENANT}, 'Europe/Berlin')`;
-        await tx`insert into users (tenant_id, user_id, name, role)
-                 select ${TENANT}, 'col-' || g, 'Collector ' || g, 'collector' from generate_series(0, ${COLLECTORS - 1}) g`;
+        await seedTenantCollectors(tx, TENANT, COLLECTORS);
         await tx`insert into ledger_customers (tenant_id, customer_id, name, source)
                  select ${TENANT}, 'C' || g, 'Customer ' || g, 'import' from generate_series(0, ${CUSTOMERS - 1}) g`;
         await tx`insert into customers (tenant_id, customer_id, name, email, time_zone, locale, collector_id, segment)
@@ -218,7 +203,7 @@ export const bench: Bench = {
     // median took that long or longer, captured from a second app whose connection logs every query with its parameters.
     if (process.env.BENCH_EXPLAIN) {
       const captured: { query: string; params: unknown[] }[] = [];
-      const traced = postgres(pg.url('bench'), {
+      const traced = postgres(databaseUrl, {
         max: 2,
         onnotice: () => {},
         types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
