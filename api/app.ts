@@ -46,6 +46,7 @@ import type { ReportsConfig } from '../domain/reports/config';
 import { writeReportSettings } from '../db/report-settings';
 import { createApiMetrics, type ApiMetrics } from '../telemetry/metrics';
 import { registerMetrics } from './metrics';
+import { requestTracingPlugin } from '../telemetry/http-tracing';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -92,6 +93,8 @@ const READ_ONLY_POSTS = new Set(['/cadences/preview', '/cadences/validate']);
 export async function buildApp(deps: AppDeps) {
   memoizeZoneOffsets(); // luxon's zone offsets, looked up once per instant (a cadence preview's largest cost)
   const app = Fastify({ logger: deps.logger ?? false }).withTypeProvider<ZodTypeProvider>();
+  // Tracing (issue 15): first, so that every hook and route below runs inside the request's server span.
+  if (deps.tracing) await app.register(requestTracingPlugin());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
