@@ -84,6 +84,13 @@ async function main() {
     const explicitApiPort = given.API_PORT && /^\d+$/.test(given.API_PORT) ? Number(given.API_PORT) : undefined;
     if (explicitApiPort !== undefined) wanted.push({ name: 'API', port: explicitApiPort, explicit: true });
     else if (!given.API_PORT) wanted.push({ name: 'API', port: 3000 });
+    // The worker's product metrics and the Temporal SDK's, each on a port of its own (the API serves GET /metrics itself).
+    const givenPort = (name: 'WORKER_METRICS_PORT' | 'TEMPORAL_METRICS_PORT') => (given[name] && /^\d+$/.test(given[name]) ? Number(given[name]) : undefined);
+    const explicitMetricsPorts = { worker: givenPort('WORKER_METRICS_PORT'), temporal: givenPort('TEMPORAL_METRICS_PORT') };
+    if (explicitMetricsPorts.worker === undefined) wanted.push({ name: 'worker metrics', port: 9464 });
+    else if (explicitMetricsPorts.worker > 0) wanted.push({ name: 'worker metrics', port: explicitMetricsPorts.worker, explicit: true });
+    if (explicitMetricsPorts.temporal === undefined) wanted.push({ name: 'Temporal SDK metrics', port: 9465 });
+    else if (explicitMetricsPorts.temporal > 0) wanted.push({ name: 'Temporal SDK metrics', port: explicitMetricsPorts.temporal, explicit: true });
     const choices = await choosePorts(wanted, mode);
     const portOf = (name: string) => choices.find((c) => c.name === name)!.chosen;
 
@@ -149,6 +156,9 @@ async function main() {
         ERP_API_KEY: erpApiKey,
         ERP_WEBHOOK_SECRET: webhookSecret,
         API_PORT: apiPort,
+        // 0 (given so) serves nothing; otherwise the port chosen above.
+        WORKER_METRICS_PORT: explicitMetricsPorts.worker === 0 ? '0' : String(portOf('worker metrics')),
+        TEMPORAL_METRICS_PORT: explicitMetricsPorts.temporal === 0 ? '0' : String(portOf('Temporal SDK metrics')),
         // A demo shows consolidated mail within seconds; production waits longer for other invoices (600 s).
         CONSOLIDATION_GATHER_SECONDS: given.CONSOLIDATION_GATHER_SECONDS ?? '15',
       })
@@ -169,6 +179,8 @@ async function main() {
     stops.push({ name: 'API', stop: () => apiProcess.stop('SIGTERM', 10_000) });
     await apiProcess.firstReady;
     const api = { url: apiUrl(env) };
+    const metricsHost = env.METRICS_HOST ?? '127.0.0.1';
+    const metricsUrl = (port: string | undefined) => (port && port !== '0' ? `http://${metricsHost}:${port}/metrics` : 'not served (port 0)');
 
     let seeded = 'skipped (DEMO_SEED=0 or an external ERP)';
     // The demo's users have public tokens: they exist only where the demo portfolio does.
@@ -215,6 +227,7 @@ async function main() {
         'Dunning orchestrator is running. Ctrl-C stops everything.',
         `  API            ${api.url}   (health: ${api.url}/health)`,
         `  OpenAPI docs   ${api.url}/docs   (spec: ${api.url}/openapi.json)`,
+        `  Metrics        API ${api.url}/metrics   worker ${metricsUrl(env.WORKER_METRICS_PORT)}   Temporal SDK ${metricsUrl(env.TEMPORAL_METRICS_PORT)}`,
         `  Temporal       ${temporalUi ? `${temporalAddress}   (UI: ${temporalUi})` : `(external Temporal at ${temporalAddress})`}`,
         `  Caught mail    ${mailUi ?? '(external SMTP at ' + smtpUrl + ')'}`,
         tryton
