@@ -23,15 +23,16 @@ interface StateRow {
 
 /**
  * The dunning's state for the API's gauges (GET /metrics), in one statement and one round trip: each part is an
- * aggregate over an index (invoices_stage, disputes_owner, approval_requests_pending, promises_customer, 019's
- * partial indexes for the overdue steps and the ERP's newest change).
+ * aggregate over an index (invoices_stage, disputes_owner, approval_requests_pending, promises_collector, and
+ * migration 019's for the overdue steps, the uncertain messages and the ERP's newest change).
  *
  * - steps overdue: invoices in an open stage that runs on the clock (not needs_attention: that waits for a person)
  *   whose next step is more than STEP_OVERDUE_GRACE_SECONDS past due, and not paused beyond now;
  * - promises: one row per invoice a promise covers (as the promises table holds them), by status kept and broken;
- * - ERP sync, per connection that ever ran or has a state: the age of the newest ERP change applied to the ledger
+ * - ERP sync, per connection with a sync state (the first page applied creates it) or among the tenant's 50 latest
+ *   runs (a connection whose runs all failed before a page): the age of the newest ERP change applied to the ledger
  *   (ledger_invoices.erp_changed_at, written by the sync only; the ledger has no connection column, so every
- *   connection of the tenant reports the tenant's newest), seconds since its last completed run, and whether its
+ *   connection of the tenant reports the tenant's newest), seconds since its last completed run (the latest by id), and whether its
  *   latest finished run failed.
  */
 export async function readDunningState(db: Db, tenantId: string): Promise<DunningState> {
@@ -53,13 +54,14 @@ export async function readDunningState(db: Db, tenantId: string): Promise<Dunnin
          where tenant_id = ${tenantId} and erp_changed_at is not null) as erp_newest_change_seconds,
       (select jsonb_agg(jsonb_build_object(
          'connection', c.connection,
-         'since_success', (select extract(epoch from now() - max(r.finished_at))::float8 from erp_sync_runs r
-                             where r.tenant_id = ${tenantId} and r.connection = c.connection and r.status = 'completed'),
+         'since_success', (select extract(epoch from now() - r.finished_at)::float8 from erp_sync_runs r
+                             where r.tenant_id = ${tenantId} and r.connection = c.connection and r.status = 'completed'
+                             order by r.id desc limit 1),
          'last_failed', coalesce((select r.status = 'failed' from erp_sync_runs r
                              where r.tenant_id = ${tenantId} and r.connection = c.connection and r.finished_at is not null
                              order by r.id desc limit 1), false)) order by c.connection)
        from (select connection from erp_sync_state where tenant_id = ${tenantId}
-             union select distinct connection from erp_sync_runs where tenant_id = ${tenantId}) c) as erp_sync
+             union select connection from (select connection from erp_sync_runs where tenant_id = ${tenantId} order by id desc limit 50) recent) c) as erp_sync
     from
       (select count(*)::int as n, extract(epoch from now() - min(next_step_at))::float8 as oldest from invoices
         where tenant_id = ${tenantId} and stage <> all(${NOT_CLOCKED}::text[])
