@@ -103,6 +103,7 @@ function sample(body: string | undefined, series: string): number | undefined {
 
 interface OnFigures {
   run: RunFigures;
+  byName: Map<string, number>;
   spansPerStep: number;
   smtpSpans: number;
   exportedKiB: number;
@@ -156,7 +157,7 @@ export const bench: Bench = {
         const smtpSpans = exported.spans.get('smtp.send') ?? 0;
         check(smtpSpans >= N * 3, `${smtpSpans} smtp.send spans exported for ${N * 3} mails; spans seen: ${[...exported.spans.keys()].join(', ')}`);
         const total = [...exported.spans.values()].reduce((a, b) => a + b, 0);
-        on.push({ run, spansPerStep: total / (N * K), smtpSpans, exportedKiB: exported.bytes / 1024, scrapeMs: median(scraped.took), scrapes: scraped.took.length });
+        on.push({ run, byName: exported.spans, spansPerStep: total / (N * K), smtpSpans, exportedKiB: exported.bytes / 1024, scrapeMs: median(scraped.took), scrapes: scraped.took.length });
         phase(`run ${r}: telemetry on ${fmt(run.stepsPerSec)} steps/s, ${fmt(total)} spans exported, ${scraped.took.length} scrapes`);
 
         floor.push(await floorRun(stack, `R${r}F-`, N));
@@ -182,6 +183,9 @@ export const bench: Bench = {
           ['scrape time (median of all endpoints)', '', `${spread(on.map((o) => o.scrapeMs))} ms`, '', ''],
         ],
       );
+      const names = new Map<string, number>();
+      for (const o of on) for (const [name, n] of o.byName) names.set(name, (names.get(name) ?? 0) + n / (N * K) / on.length);
+      table('spans exported per step, by name (mean of the runs)', [['span', 'per step'], ...[...names].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([name, n]) => [name, fmt(n)])]);
       console.log(`\n  target: telemetry costs at most 10% of throughput (ratio of steps/s ≥ 0.9): ${median(onRuns.map((o, i) => o.stepsPerSec / off[i]!.stepsPerSec)) >= 0.9 ? 'met' : 'MISSED'}`);
       console.log(`  checked: every run's invoices ran ${K} steps with exactly N×3 mails; with telemetry on, the worker's sent counter equals the mails sent and every mail has its smtp.send span`);
     } catch (err) {
