@@ -83,7 +83,9 @@ export function startTracing(serviceName: string, options: StartTracingOptions =
 }
 
 /** OTEL_* read and checked, before anything is started: a bad value is a TracingConfigError naming the variable. */
-export class TracingConfigError extends Error {}
+export class TracingConfigError extends Error {
+  override name = 'TracingConfigError';
+}
 
 interface TracingConfig {
   disabled: boolean;

@@ -12,7 +12,7 @@ import { createErp } from '../integrations/erp/select';
 import { createSql } from '../db/sql';
 import { workflowBundleOptions } from './workflows-path';
 import { erpSyncTaskQueue } from '../workflows/erp-sync-messages';
-import { createLogger } from '../telemetry/logging';
+import { createLogger, withActivityLogging } from '../telemetry/logging';
 import { startTracing } from '../telemetry/tracing';
 import { clientTracingInterceptors, workerTracingOptions, workflowTracingModules } from '../telemetry/temporal-tracing';
 import { createWorkerMetrics } from '../telemetry/metrics';
@@ -85,7 +85,8 @@ async function main() {
       erpSync,
       enrollInvoice: createSyncEnroller({ sql, temporal, tenantId: env.TENANT_ID, taskQueue: env.TEMPORAL_TASK_QUEUE, templates, defaultCadenceId, fx }),
     });
-    const tracingOptions = workerTracingOptions(tracing);
+    // Activity log lines carry the invoice number; each activity ends with a line (telemetry/logging.ts).
+    const tracingOptions = withActivityLogging(workerTracingOptions(tracing));
     const worker = await Worker.create({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, workflowBundle, activities, ...tracingOptions });
     // The ERP sync's runs (workflows/erp-sync.ts) on their own queue, a page or two at a time.
     const syncWorker = await Worker.create({
