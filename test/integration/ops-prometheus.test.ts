@@ -316,6 +316,7 @@ describe('loaded into a real Prometheus scraping a real API and worker', () => {
     for (const { panel: title, expr } of dashboardExprs(readDashboard())) {
       const res = await prom.query(withGrafanaVariables(expr));
       if (res.status !== 'success') failures.push(`${title}: ${res.errorType} ${res.error} :: ${expr}`);
+      else if (process.env.OPS_VERBOSE) console.log(`[ops] ${res.data?.result.length ?? 0} series :: ${title} :: ${expr}`);
     }
     expect(failures).toEqual([]);
   });
@@ -350,6 +351,25 @@ describe('loaded into a real Prometheus scraping a real API and worker', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  });
+
+  it('the panels fed by what this run did show data (a failure, dispute or sync panel may rightly be empty)', async () => {
+    const dashboard = readDashboard();
+    const empty: string[] = [];
+    for (const title of [
+      'Messages by outcome (per minute)', 'Steps run by action (per minute)', 'Reminders sent, last 24 h', 'Invoices by stage', 'Uncertain messages',
+      'HTTP latency by route (p50, p95)', 'Worker schedule-to-start (p95)', 'ERP call latency by operation (p95)', 'SMTP send latency (p50, p95)',
+      'Steps overdue', 'Invoices needing attention', 'Approvals escalated', 'API requests by route and status (per second)', 'API 5xx ratio',
+      'Targets up', 'Dependencies (API readiness checks)', 'Worker task slots available', 'Pollers and sticky cache', 'Process memory (RSS)',
+    ]) {
+      const found = dashboard.panels.find((p) => p.title === title);
+      expect(found, title).toBeDefined();
+      for (const t of found?.targets ?? []) {
+        const res = await prom.query(withGrafanaVariables(t.expr));
+        if ((res.data?.result.length ?? 0) === 0) empty.push(`${title} ${t.refId}: ${t.expr}`);
+      }
+    }
+    expect(empty).toEqual([]);
   });
 
   it('the main panels show data: stage mix, HTTP request rate by route, reminders sent, schedule-to-start, task slots', async () => {
