@@ -397,4 +397,14 @@ describe('loaded into a real Prometheus scraping a real API and worker', () => {
     const listed = new Set([...TEMPORAL_SDK_COUNTERS_AND_GAUGES, ...TEMPORAL_SDK_HISTOGRAMS]);
     expect([...served].filter((name) => !listed.has(name))).toEqual([]);
   });
+
+  // Last: it kills the worker.
+  it('with the worker killed, the target-down expression names both worker jobs and not the API', async () => {
+    const rule = alertRules().find((r) => r.alert === 'DunningTargetDown');
+    expect((await prom.query(rule?.expr ?? '')).data?.result).toEqual([]);
+    await stack.killWorker();
+    await expect
+      .poll(async () => ((await prom.query(rule?.expr ?? '')).data?.result ?? []).map((r) => r.metric.job).sort(), { timeout: 15_000, interval: 500 })
+      .toEqual(['dunning-worker', 'temporal-sdk']);
+  });
 });
