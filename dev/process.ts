@@ -30,6 +30,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, timeoutM
   throw new Error(`${what} not ready after ${timeoutMs} ms: ${(lastError as Error)?.message ?? 'no answer'}`);
 }
 
+/**
+ * Listeners given every chunk each service started from now on writes (tests that read the processes' logs, quiet or
+ * not: test/e2e/logs.e2e.test.ts). Add before starting, delete when done.
+ */
+export const outputTaps = new Set<(service: string, stream: 'stdout' | 'stderr', chunk: string) => void>();
+
 export interface Service {
   name: string;
   child: ChildProcess;
@@ -48,6 +54,11 @@ export function startService(name: string, command: string, args: string[], opti
   };
   child.stdout?.on('data', seen);
   child.stderr?.on('data', seen);
+  const tap = (stream: 'stdout' | 'stderr') => (c: Buffer) => {
+    for (const listener of outputTaps) listener(name, stream, c.toString());
+  };
+  child.stdout?.on('data', tap('stdout'));
+  child.stderr?.on('data', tap('stderr'));
   const prefix = (chunk: Buffer) =>
     chunk
       .toString()

@@ -37,6 +37,8 @@ export function loggerOptions(service: string, level: string): LoggerOptions {
   return {
     level,
     base: { service },
+    // "level":"info", not pino's 30: log pipelines (Loki, Elasticsearch) read the name.
+    formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     mixin: () => traceFields(),
   };
