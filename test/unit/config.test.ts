@@ -46,6 +46,10 @@ describe('parseEnv', () => {
       CONSOLIDATION_GATHER_SECONDS: 600,
       WEBHOOK_ENDPOINTS: {},
       LOG_LEVEL: 'info',
+      // The worker's metrics endpoints are off unless set (issue 15); the API's GET /metrics is always there.
+      METRICS_HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: 0,
+      TEMPORAL_METRICS_PORT: 0,
     });
   });
 
@@ -91,6 +95,8 @@ describe('parseEnv', () => {
     ['API_PORT', '80.5'],
     ['API_PORT', '-1'],
     ['LOG_LEVEL', 'verbose'],
+    ['WORKER_METRICS_PORT', '70000'],
+    ['TEMPORAL_METRICS_PORT', 'nine'],
     ['TENANT_ID', 'Acme'],
     ['TENANT_ID', '-acme'],
     ['TEMPORAL_NAMESPACE', ''],
