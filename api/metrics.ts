@@ -91,7 +91,6 @@ export function registerMetrics(app: FastifyInstance, deps: MetricsDeps): void {
   const setDisputesOpen = labelledSetter(m.disputesOpen, 'owner_team');
   const setDisputesOverdue = labelledSetter(m.disputesOverdue, 'owner_team');
   const setApprovals = labelledSetter(m.approvalsPending, 'kind', APPROVAL_ACTIONS);
-  const syncConnections = new Set<string>();
   const apply = (s: DunningState) => {
     setStages(s.invoicesByStage);
     m.invoicesNeedingAttention.set(s.invoicesByStage['needs_attention'] ?? 0);
@@ -108,7 +107,6 @@ export function registerMetrics(app: FastifyInstance, deps: MetricsDeps): void {
     m.promises.inc({ outcome: 'kept' }, s.promises.kept);
     m.promises.inc({ outcome: 'broken' }, s.promises.broken);
     for (const c of s.erpSync) {
-      syncConnections.add(c.connection);
       const connection = { connection: c.connection };
       // Absent (not 0) before the sync applied a change or completed a run: 0 would read as "perfectly fresh".
       if (c.lagSeconds === null) m.erpSyncLag.remove(connection);
