@@ -119,16 +119,22 @@ export function createErpSyncService(deps: ErpSyncServiceDeps) {
       };
     },
 
-    /** Starts a run now, unless one is running (overlap SKIP, as the schedule's own). */
+    /**
+     * Starts a run now, or right after the run under way (overlap BUFFER_ONE for this action only): pressing it
+     * twice during a run queues one run, never two, and never one beside another. SKIP would drop the press
+     * whenever the scheduler has not yet seen the previous run close, a window that grows under load.
+     */
     async trigger(actor: string) {
+      let queued: boolean;
       try {
-        await handle().trigger(ScheduleOverlapPolicy.SKIP);
+        queued = (await handle().describe()).info.runningActions.length > 0;
+        await handle().trigger(ScheduleOverlapPolicy.BUFFER_ONE);
       } catch (err) {
         if (err instanceof ScheduleNotFoundError) throw notScheduled();
         throw err;
       }
-      await audit('erp_sync_triggered', actor, {});
-      return { scheduleId, triggered: true };
+      await audit('erp_sync_triggered', actor, { queued });
+      return { scheduleId, triggered: true, queued };
     },
 
     async pause(actor: string, note: string) {

@@ -58,7 +58,8 @@ export const erpSyncRoutes: FastifyPluginAsyncZod<{ erpSync: ErpSyncService }> =
   });
 
   app.post('/erp-sync/trigger', {
-    schema: { summary: 'Run the ERP sync now (skipped while a run is under way)', response: { 202: z.object({ scheduleId: z.string(), triggered: z.boolean() }), ...errorResponses } },
+    schema: { summary: 'Run the ERP sync now, or right after the run under way (queued: true); pressed again meanwhile, still one run',
+      response: { 202: z.object({ scheduleId: z.string(), triggered: z.boolean(), queued: z.boolean().describe('a run was under way: this one starts when it ends') }), ...errorResponses } },
     config: { idempotent: false },
     onRequest: manager,
     handler: async (request, reply) => reply.code(202).send(await erpSync.trigger(request.user.userId)),

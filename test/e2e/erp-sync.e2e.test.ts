@@ -50,7 +50,8 @@ async function signalsOf(n: string): Promise<unknown[]> {
   return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'ledgerChanged').map((e) => e.workflowExecutionSignaledEventAttributes);
 }
 
-describe('ERP sync through the schedule, the worker and the simulator', () => {
+// Each syncNow waits up to 60 s for its run; a test makes several.
+describe('ERP sync through the schedule, the worker and the simulator', { timeout: 180_000 }, () => {
   it('shows the schedule, visible to Temporal, to AR managers only', async () => {
     await expect.poll(async () => (await stack.api('GET', '/erp-sync')).status, { timeout: 30_000 }).toBe(200);
     const status = (await stack.api('GET', '/erp-sync')).body;
@@ -162,6 +163,38 @@ describe('ERP sync through the schedule, the worker and the simulator', () => {
     expect(run.counts).toMatchObject({ received: 0, enrolled: 1 });
     await expect.poll(async () => (await mirror('SYNC-B'))?.next_step_id, { timeout: 20_000 }).toBe('reminder-1');
     expect(today).toBeTruthy();
+  });
+
+  it('a trigger during a run queues one run behind it, however often it is pressed', async () => {
+    const runs = async () => (await stack.sql`select count(*)::int as n from erp_sync_runs where tenant_id = ${stack.tenantId}`)[0]!.n as number;
+    const before = await runs();
+    // The run under way is held on its page: this transaction holds the cursor's row, which each page locks.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = stack.sql.begin(async (tx) => {
+      await tx`select cursor from erp_sync_state where tenant_id = ${stack.tenantId} for update`;
+      locked();
+      await held;
+    });
+    try {
+      await isLocked;
+      const first = await stack.api('POST', '/erp-sync/trigger');
+      expect(first).toMatchObject({ status: 202, body: { triggered: true, queued: false } });
+      await expect.poll(async () => (await stack.api('GET', '/erp-sync')).body.running.length, { timeout: 30_000 }).toBe(1);
+      for (let i = 0; i < 2; i++) expect((await stack.api('POST', '/erp-sync/trigger')).body).toMatchObject({ triggered: true, queued: true });
+    } finally {
+      release();
+      await holder;
+    }
+    // The held run, then the one queued behind it, then nothing: two runs for three presses.
+    await expect.poll(async () => (await stack.sql`select count(*)::int as n from erp_sync_runs where tenant_id = ${stack.tenantId} and status <> 'running'`)[0]!.n - before, { timeout: 45_000 }).toBe(2);
+    await expect.poll(async () => (await stack.api('GET', '/erp-sync')).body.running, { timeout: 15_000 }).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await runs()).toBe(before + 2);
+    const audit = await stack.sql`select details from audit_events where tenant_id = ${stack.tenantId} and event_type = 'erp_sync_triggered' order by id desc limit 3`;
+    expect(audit.map((a) => a.details.queued)).toEqual([true, true, false]);
   });
 
   it('pauses, resumes and sets the interval of the schedule', async () => {
