@@ -47,6 +47,7 @@ import { writeReportSettings } from '../db/report-settings';
 import { createApiMetrics, type ApiMetrics } from '../telemetry/metrics';
 import { registerMetrics } from './metrics';
 import { requestTracingPlugin } from '../telemetry/http-tracing';
+import { registerConsole, type ConsoleOptions } from './console/plugin';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -84,6 +85,8 @@ export interface AppDeps extends Omit<InvoiceServiceDeps, 'cadences'> {
    * The API's own writes clear them at once; 0 counts on every request.
    */
   listTotalsMaxAgeMs?: number;
+  /** The web console under /app (api/console): sessions, CSRF key, the Temporal UI's address; formats default to the reports' zone. */
+  console?: ConsoleOptions;
 }
 
 /** POST routes that write nothing: they leave the held list totals alone. */
@@ -179,5 +182,7 @@ export async function buildApp(deps: AppDeps) {
   await writeReportSettings(deps.sql, deps.tenantId, reportsConfig.timeZone);
   await app.register(customerRoutes, { sql: deps.sql, tenantId: deps.tenantId, fx, config: reportsConfig });
   await app.register(reportRoutes, { sql: deps.sql, tenantId: deps.tenantId, fx, config: reportsConfig, reports: allReports });
+  // The web console (issue 14): pages over the routes above, through app.inject (api/console/api-client.ts).
+  await registerConsole(app, { sql: deps.sql, tenantId: deps.tenantId, options: { timeZone: reportsConfig.timeZone, ...deps.console } });
   return app;
 }

@@ -43,6 +43,14 @@ export interface AuthUser {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The web console's calls into this API (api/console/api-client.ts): a one-time random key, sent as
+     * `x-console-call` by app.inject() from inside this process, stands for the signed-in user of the page being
+     * served. Nothing outside the process can know a key; each lives for one call.
+     */
+    consoleCalls: Map<string, AuthUser>;
+  }
   interface FastifyRequest {
     /** The authenticated caller; set for every route except the public ones (see PUBLIC_PATHS). */
     user: AuthUser;
@@ -251,9 +259,12 @@ export async function assertCustomerAccess(sql: Sql, user: AuthUser, customerId:
 
 // ------------------------------------------------------------------------------------- HTTP
 
-/** Route patterns that need no token: health, the Prometheus metrics, the OpenAPI document and UI, and the ERP webhook (HMAC-signed instead). */
+/**
+ * Route patterns that need no token: health, the Prometheus metrics, the OpenAPI document and UI, the ERP webhook
+ * (HMAC-signed instead), and the web console under /app (its own session cookie, api/console/plugin.ts).
+ */
 export function isPublicPath(path: string): boolean {
-  return path === '/health' || path === '/metrics' || path === '/health/live' || path === '/health/ready' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || path === '/webhooks/erp';
+  return path === '/app' || path.startsWith('/app/') || path === '/health' || path === '/metrics' || path === '/health/live' || path === '/health/ready' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/') || path === '/webhooks/erp';
 }
 
 /**
@@ -262,7 +273,15 @@ export function isPublicPath(path: string): boolean {
  */
 export function registerAuth(app: FastifyInstance, deps: { sql: Sql; tenantId: string }): void {
   app.decorateRequest('user');
+  app.decorate('consoleCalls', new Map<string, AuthUser>());
   app.addHook('onRequest', async (request) => {
+    const consoleCall = request.headers['x-console-call'];
+    if (consoleCall !== undefined) {
+      const user = typeof consoleCall === 'string' ? app.consoleCalls.get(consoleCall) : undefined;
+      if (!user) throw unauthorized('unknown console call');
+      request.user = user;
+      return;
+    }
     // The matched route's pattern, not the raw URL: no spelling of a path reaches a private route as public.
     // A URL that matches no route needs a token too (401 before 404: no probing for routes).
     const route = request.routeOptions.url;

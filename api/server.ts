@@ -65,6 +65,14 @@ async function main() {
     metrics,
     logger: loggerOptions('api', env.LOG_LEVEL),
     tracing: tracing !== undefined,
+    console: {
+      ...(env.CONSOLE_SECRET ? { secret: env.CONSOLE_SECRET } : {}),
+      idleMinutes: env.CONSOLE_SESSION_IDLE_MINUTES,
+      maxHours: env.CONSOLE_SESSION_MAX_HOURS,
+      secureCookies: env.CONSOLE_SECURE_COOKIES,
+      ...(env.TEMPORAL_UI_URL ? { temporalUiUrl: env.TEMPORAL_UI_URL } : {}),
+      temporalNamespace: env.TEMPORAL_NAMESPACE,
+    },
   });
   // The ERP sync (docs/erp-sync.md): its routes, and the tenant's schedule created or brought up to date (in the
   // background: the API serves while Temporal is still coming up, and the next start tries again).

@@ -67,6 +67,18 @@ export const envSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /**
+   * The web console under /app (issue 14). CONSOLE_SECRET keys the CSRF tokens (at least 32 characters; unset: a
+   * random key per process, so open forms fail after a restart and replicas refuse each other's forms: set it
+   * wherever more than one API process serves the console). Sessions end after CONSOLE_SESSION_IDLE_MINUTES without
+   * a request and CONSOLE_SESSION_MAX_HOURS after the sign-in. CONSOLE_SECURE_COOKIES=true when served over HTTPS.
+   * TEMPORAL_UI_URL (e.g. http://localhost:8233) gives each invoice a link to its workflow there.
+   */
+  CONSOLE_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(480),
+  CONSOLE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  CONSOLE_SECURE_COOKIES: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  TEMPORAL_UI_URL: url(['http:', 'https:']).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

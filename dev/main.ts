@@ -9,7 +9,7 @@ import { startLocalPostgres } from './postgres';
 import { outputSettled, waitForOutput } from './process';
 import { supervise } from './supervisor';
 import { BusyPortsError, choosePorts, PORT_MODES, portWarning, type PortMode, type WantedPort } from './ports';
-import { DEFAULT_DEMO_CSV, DEMO_ADMIN_TOKEN, DEMO_COLLECTORS, DEMO_USERS, demoToken, loadDemoPortfolio, seedDemo, seedDemoUsers } from './seed';
+import { DEFAULT_DEMO_CSV, DEMO_ADMIN_TOKEN, DEMO_COLLECTORS, DEMO_USERS, demoPassword, demoToken, loadDemoPortfolio, seedDemo, seedDemoUsers } from './seed';
 import { createSql } from '../db/sql';
 import { migrate } from '../db/migrate';
 import { startTemporalDevServer } from './temporal';
@@ -156,6 +156,8 @@ async function main() {
         ERP_API_KEY: erpApiKey,
         ERP_WEBHOOK_SECRET: webhookSecret,
         API_PORT: apiPort,
+        // The web console links each invoice to its workflow in the Temporal UI started here.
+        TEMPORAL_UI_URL: given.TEMPORAL_UI_URL ?? temporalUi,
         // 0 (given so) serves nothing; otherwise the port chosen above.
         WORKER_METRICS_PORT: explicitMetricsPorts.worker === 0 ? '0' : String(portOf('worker metrics')),
         TEMPORAL_METRICS_PORT: explicitMetricsPorts.temporal === 0 ? '0' : String(portOf('Temporal SDK metrics')),
@@ -201,8 +203,9 @@ async function main() {
         await sql.end({ timeout: 5 });
       }
       users = [
-        `  Demo users     (tenant ${tenantId}; fixed public tokens, for the demo only)`,
-        ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${(u.team ?? '').padEnd(16)} ${demoToken(u)}`),
+        `  Demo users     (tenant ${tenantId}; fixed public console passwords and API tokens, for the demo only)`,
+        `    ${'user'.padEnd(6)} ${'role'.padEnd(11)} ${'team'.padEnd(16)} ${'console password'.padEnd(18)} API token`,
+        ...DEMO_USERS.map((u) => `    ${u.userId.padEnd(6)} ${u.role.padEnd(11)} ${(u.team ?? '').padEnd(16)} ${demoPassword(u).padEnd(18)} ${demoToken(u)}`),
       ];
       if (ledger) {
         // imported above
@@ -225,6 +228,7 @@ async function main() {
       [
         '',
         'Dunning orchestrator is running. Ctrl-C stops everything.',
+        `  Web console    ${api.url}/app   (sign in as a demo user below: anna collects, lena leads the team, mark manages)`,
         `  API            ${api.url}   (health: ${api.url}/health)`,
         `  OpenAPI docs   ${api.url}/docs   (spec: ${api.url}/openapi.json)`,
         `  Metrics        API ${api.url}/metrics   worker ${metricsUrl(env.WORKER_METRICS_PORT)}   Temporal SDK ${metricsUrl(env.TEMPORAL_METRICS_PORT)}`,

@@ -5,6 +5,8 @@ import { parseArCsv } from '../domain/ar-csv';
 import { buildDemoPortfolio, type DemoPortfolio } from './demo-portfolio';
 import { createUser, findUser, issueToken, formatToken, type Role } from '../api/auth';
 import { DomainError } from '../api/errors';
+import { userWithPassword } from '../db/console';
+import { setUserPassword } from '../api/console/accounts';
 import type { Sql } from '../db/sql';
 
 /**
@@ -43,6 +45,9 @@ export interface DemoUser {
   secret: string;
 }
 
+/** The demo users' web console password (public, like their tokens): `<userId>-demo-pass`, 12 characters and more. */
+export const demoPassword = (u: Pick<DemoUser, 'userId'>) => `${u.userId}-demo-pass`;
+
 /**
  * The demo's people, with FIXED tokens so that a walkthrough can be copied: public, so only ever
  * created by the demo seed (dev/), never by the product. anna and ben own the demo customers; pia,
@@ -79,6 +84,8 @@ export async function seedDemoUsers(sql: Sql, tenantId: string): Promise<{ creat
       // Demo users seeded before owner teams existed get their team; a team set since is left alone.
       await sql`update users set team = ${u.team} where tenant_id = ${tenantId} and user_id = ${u.userId} and team is null`;
     }
+    // A console password unless one was set since (an admin's change is kept).
+    if (!(await userWithPassword(sql, tenantId, u.userId))?.password_hash) await setUserPassword(sql, tenantId, u.userId, { password: demoPassword(u) }, 'seed');
     try {
       await issueToken(sql, tenantId, u.userId, { tokenId: u.tokenId, secret: u.secret, label: 'demo (public, not for production)' });
     } catch (err) {

@@ -4,6 +4,27 @@ import type { Sql } from '../../db/sql';
 import { createUser, issueToken, listUsers, minimumRole, newTokenSchema, newUserSchema, revokeToken, roleSchema, tokenIdSchema, userIdSchema } from '../auth';
 import { notFound } from '../errors';
 import { errorSchema } from '../schemas';
+import { setUserPassword } from '../console/accounts';
+import { passwordSchema } from '../console/passwords';
+import { setUserFormats } from '../../db/console';
+
+/** A BCP 47 locale Intl knows, e.g. en-GB, de-DE. */
+const localeSchema = z.string().max(35).refine((l) => {
+  try {
+    return Intl.NumberFormat.supportedLocalesOf([l]).length === 1;
+  } catch {
+    return false;
+  }
+}, 'a BCP 47 locale this server knows, e.g. en-GB or de-DE');
+/** An IANA time zone, e.g. Europe/Berlin. */
+const timeZoneSchema = z.string().max(64).refine((z) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: z });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone, e.g. Europe/Berlin');
 
 const userSchema = z.object({
   userId: z.string(),
@@ -27,6 +48,36 @@ export const userRoutes: FastifyPluginAsyncZod<{ sql: Sql; tenantId: string }> =
   app.get('/me', {
     schema: { summary: 'The user behind the token: id, name, role, approval limit and team', response: { 200: userSchema.extend({ tenantId: z.string() }) } },
     handler: async (request) => request.user,
+  });
+
+  app.put('/me/preferences', {
+    schema: {
+      summary: "The signed-in user's locale and time zone, for the web console's amounts and dates (null: the tenant's)",
+      body: z.strictObject({ locale: localeSchema.nullable(), timeZone: timeZoneSchema.nullable() }),
+      response: { 200: z.object({ locale: z.string().nullable(), timeZone: z.string().nullable() }), 400: errorSchema },
+    },
+    handler: async (request) => {
+      await setUserFormats(sql, tenantId, request.user.userId, request.body);
+      return request.body;
+    },
+  });
+
+  app.put('/users/:userId/password', {
+    schema: {
+      summary: "Set a user's web console password (admin): given, generated (answered once), or cleared; their console sessions end",
+      params: z.object({ userId: userIdSchema }),
+      body: z.union([z.strictObject({ password: passwordSchema }), z.strictObject({ generate: z.literal(true) }), z.strictObject({ clear: z.literal(true) })]),
+      response: { 200: z.object({ userId: z.string(), password: z.string().optional().describe('only when generated: shown this once'), sessionsEnded: z.number() }), 400: errorSchema, 403: errorSchema, 404: errorSchema },
+    },
+    onRequest: adminOnly,
+    // Never replayed: a generated password is stored nowhere in clear.
+    config: { idempotent: false },
+    handler: async (request) => {
+      const { userId } = request.params;
+      const result = await setUserPassword(sql, tenantId, userId, request.body, request.user.userId);
+      request.log.info({ actor: request.user.userId, userId, sessionsEnded: result.sessionsEnded }, 'console password set');
+      return result;
+    },
   });
 
   app.get('/users', {

@@ -37,7 +37,7 @@ const taskParams = z.object({ taskId: z.coerce.number().int().positive() });
 const page = pageQuery;
 const nextStep = nextStepSchema;
 
-const taskSchema = z.object({
+export const taskSchema = z.object({
   taskId: z.number(),
   kind: z.string(),
   status: z.enum(['open', 'done', 'cancelled']),

@@ -1,0 +1,4 @@
+import type { ConsolePages } from './index';
+
+/** (being written) */
+export const dashboardPages: ConsolePages = async () => {};
