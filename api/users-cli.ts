@@ -10,6 +10,7 @@ import { approvalLimitSchema, newTokenSchema, newUserSchema, ROLES, tokenIdSchem
  *   npm run users -- token anna [--label laptop] [--expires 2027-01-01T00:00:00Z]
  *   npm run users -- list
  *   npm run users -- revoke <tokenId>
+ *   npm run users -- password anna [--stdin | --clear]   (the web console's password; generated and printed unless --stdin)
  *
  * A token is printed once, on its own line on stdout; only its hash is stored. Bad input exits 2 with
  * one line on stderr, a refused change (user exists, unknown user or token) exits 1.
@@ -21,6 +22,7 @@ export const USAGE = [
   '  token <userId> [--label <label>] [--expires <ISO date-time>]',
   '  list',
   '  revoke <tokenId>',
+  '  password <userId> [--stdin | --clear]   web console password: generated and printed once, read from standard input with --stdin, or removed',
 ].join('\n');
 
 export type Command =
@@ -28,6 +30,7 @@ export type Command =
   | { command: 'token'; userId: string; label?: string; expiresAt?: string }
   | { command: 'list' }
   | { command: 'revoke'; tokenId: string }
+  | { command: 'password'; userId: string; mode: 'generate' | 'stdin' | 'clear' }
   | { command: 'help' };
 
 export class UsageError extends Error {}
@@ -54,6 +57,8 @@ export function parseCommand(argv: string[]): Command {
         label: { type: 'string' },
         expires: { type: 'string' },
         'no-token': { type: 'boolean' },
+        stdin: { type: 'boolean' },
+        clear: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -108,10 +113,16 @@ export function parseCommand(argv: string[]): Command {
       allowOnly([]);
       return { command: 'revoke', tokenId: check(tokenIdSchema, onePositional('<tokenId>'), `tokenId "${rest[0]}"`) };
     }
+    case 'password': {
+      allowOnly(['stdin', 'clear']);
+      const userId = check(userIdSchema, onePositional('<userId>'), `userId "${rest[0]}"`);
+      if (values.stdin && values.clear) throw new UsageError('--stdin and --clear do not go together');
+      return { command: 'password', userId, mode: values.stdin ? 'stdin' : values.clear ? 'clear' : 'generate' };
+    }
     case undefined:
-      throw new UsageError('no command given: create, token, list or revoke (--help shows how)');
+      throw new UsageError('no command given: create, token, list, revoke or password (--help shows how)');
     default:
-      throw new UsageError(`unknown command "${command}": create, token, list or revoke (--help shows how)`);
+      throw new UsageError(`unknown command "${command}": create, token, list, revoke or password (--help shows how)`);
   }
 }
 
@@ -172,6 +183,22 @@ async function main(argv: string[]): Promise<number> {
             );
           }
         }
+        break;
+      }
+      case 'password': {
+        const { setUserPassword } = await import('./console/accounts');
+        let change: { password: string } | { generate: true } | { clear: true };
+        if (cmd.mode === 'stdin') {
+          const chunks: Buffer[] = [];
+          for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+          change = { password: Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '') };
+        } else change = cmd.mode === 'clear' ? { clear: true } : { generate: true };
+        const result = await setUserPassword(sql, tenantId, cmd.userId, change, 'cli');
+        if (result.password) process.stdout.write(`${result.password}\n`);
+        process.stderr.write(
+          `${cmd.mode === 'clear' ? 'console password removed' : 'console password set'} for ${cmd.userId} (tenant ${tenantId}); ${result.sessionsEnded} open session(s) ended` +
+            `${result.password ? '; the password printed above is shown only this once' : ''}\n`,
+        );
         break;
       }
       case 'revoke': {

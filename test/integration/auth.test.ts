@@ -292,16 +292,41 @@ describe('user administration through the API', () => {
 });
 
 describe('users CLI', () => {
-  function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         process.execPath,
         ['--import', 'tsx', path.join(ROOT, 'api', 'users-cli.ts'), ...args],
         { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: inject('databaseUrl'), TENANT_ID: tenantId }, timeout: 60_000 },
         (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
+      child.stdin?.end(stdin ?? '');
     });
   }
+
+  it('sets a web console password: generated and printed once, or read from standard input; verified by the hash, audited', async () => {
+    const { verifyPassword } = await import('../../api/console/passwords');
+    const hashOf = async () => (await sql<{ password_hash: string | null }[]>`select password_hash from users where tenant_id = ${tenantId} and user_id = 'anna'`)[0]!.password_hash;
+    const generated = await cli(['password', 'anna']);
+    expect(generated.code, generated.stderr).toBe(0);
+    const password = generated.stdout.trim();
+    expect(password).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(generated.stderr).toMatch(/console password set for anna .*shown only this once/);
+    expect(await verifyPassword(password, await hashOf())).toBe(true);
+    const typed = await cli(['password', 'anna', '--stdin'], 'correct horse battery staple\n');
+    expect(typed).toMatchObject({ code: 0, stdout: '' });
+    expect(await verifyPassword('correct horse battery staple', await hashOf())).toBe(true);
+    expect(await verifyPassword(password, await hashOf())).toBe(false);
+    const short = await cli(['password', 'anna', '--stdin'], 'short\n');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/^users: invalid password: .*at least 12 characters/);
+    expect((await cli(['password', 'anna', '--clear'])).code).toBe(0);
+    expect(await hashOf()).toBeNull();
+    expect((await cli(['password', 'nobody'])).stderr).toMatch(/^users: user nobody not found/);
+    expect((await cli(['password', 'anna', '--stdin', '--clear'])).code).toBe(2);
+    const audit = await sql`select details from audit_events where tenant_id = ${tenantId} and event_type = 'password_set' and details->>'userId' = 'anna' order by id`;
+    expect(audit.map((a) => a.details.cleared)).toEqual([false, false, true]);
+  });
 
   it('creates a user and prints a token that authenticates; issues, lists and revokes tokens', async () => {
     const created = await cli(['create', 'dora', '--name', 'Dora Lindqvist', '--role', 'team_lead', '--approval-limit', '500000', '--label', 'laptop']);

@@ -50,6 +50,10 @@ describe('parseEnv', () => {
       METRICS_HOST: '127.0.0.1',
       WORKER_METRICS_PORT: 0,
       TEMPORAL_METRICS_PORT: 0,
+      // The web console (issue 14): no CSRF key unless set (random per process), 8 h idle, 12 h at most, plain cookies.
+      CONSOLE_SESSION_IDLE_MINUTES: 480,
+      CONSOLE_SESSION_MAX_HOURS: 12,
+      CONSOLE_SECURE_COOKIES: false,
     });
   });
 
@@ -97,6 +101,10 @@ describe('parseEnv', () => {
     ['LOG_LEVEL', 'verbose'],
     ['WORKER_METRICS_PORT', '70000'],
     ['TEMPORAL_METRICS_PORT', 'nine'],
+    ['CONSOLE_SECRET', 'too-short'],
+    ['CONSOLE_SESSION_IDLE_MINUTES', '0'],
+    ['CONSOLE_SECURE_COOKIES', 'yes'],
+    ['TEMPORAL_UI_URL', 'ftp://temporal'],
     ['TENANT_ID', 'Acme'],
     ['TENANT_ID', '-acme'],
     ['TEMPORAL_NAMESPACE', ''],
