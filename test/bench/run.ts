@@ -38,6 +38,8 @@ const BENCHES: Record<string, { temporal?: true; load: () => Promise<{ bench: Be
   portfolio: { load: () => import('./portfolio.bench') },
   // The dev-server bench's stack: the project's throughput with metrics and tracing off and on (issue 15), beside the floor.
   telemetry: { load: () => import('./telemetry.bench') },
+  // Its own PostgreSQL and the API in process over HTTP, Debian's chromium: the worklist (200 tasks) and a customer (100 invoices) pages (issue 14).
+  console: { load: () => import('./console.bench') },
 };
 
 /** Runs one benchmark; a hang (a workflow that never closes) fails it after its time limit instead of blocking the run. */
