@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startMainJobOnFreePorts, type Banner, type MainJob } from '../support/main-job';
+import { launchBrowser, signIn, WIDE } from '../support/browser';
 
 /**
  * Every walkthrough in docs/ runs as written against a fresh demo, so the docs cannot drift from the
@@ -185,6 +186,32 @@ async function run(text: string, record: string): Promise<{ code: number | null;
   clearTimeout(timer);
   return { code, output };
 }
+
+// Before the walkthroughs change the demo: the console as a newcomer finds it, with the banner's URL and passwords.
+describe('the web console, as the banner tells a newcomer', () => {
+  it('prints the console URL and every demo user\'s password; a collector and a manager sign in and see their day', async () => {
+    expect(banner.console).toBe(`${banner.api}/app`);
+    expect(Object.keys(banner.passwords).sort()).toEqual(['admin', 'anna', 'ben', 'cara', 'lena', 'luis', 'mark', 'pia', 'sam']);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: WIDE });
+      await page.goto(banner.console!);
+      expect(new URL(page.url()).pathname).toBe('/app/sign-in');
+      await signIn(page, banner.api, { userId: 'anna', password: banner.passwords.anna! });
+      expect(new URL(page.url()).pathname).toBe('/app/worklist');
+      // The same tasks the API gives anna (her demo token), in the page.
+      const tasks = (await (await fetch(`${banner.api}/worklist?limit=200`, { headers: { authorization: 'Bearer dun_demoanna_anna-demo-token-not-for-production' } })).json()) as { total: number };
+      expect(await page.locator('table.worklist tbody tr[data-task]').count()).toBe(Math.min(tasks.total, 200));
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL((url) => url.pathname === '/app/sign-in');
+      await signIn(page, banner.api, { userId: 'mark', password: banner.passwords.mark! });
+      expect(new URL(page.url()).pathname).toBe('/app/dashboard');
+      expect(await page.getByRole('heading', { level: 1 }).count()).toBe(1);
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+});
 
 for (const page of PAGES) {
   const file = path.join(ROOT, 'docs', `${page}.md`);

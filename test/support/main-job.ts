@@ -15,6 +15,9 @@ export interface Banner {
   mail?: string;
   erp?: string;
   databaseUrl?: string;
+  /** The web console's address, and each demo user's console password, as the banner prints them. */
+  console?: string;
+  passwords: Record<string, string>;
 }
 
 export interface MainJob {
@@ -90,6 +93,8 @@ export function startMainJob(opts: { args?: string[]; env?: Record<string, strin
         mail: field(/^ {2}Caught mail +(http\S+?)\/messages/m),
         erp: field(/^ {2}ERP +(http\S+)/m),
         databaseUrl: field(/^ {2}PostgreSQL +(postgres\S+)/m),
+        console: field(/^ {2}Web console +(http\S+)/m),
+        passwords: Object.fromEntries([...banner.matchAll(/^ {4}([a-z][a-z0-9._-]*) +\S+ +(?:\S+ +)?(\S+-demo-pass) /gm)].map((m) => [m[1]!, m[2]!])),
       };
     },
     async stop(graceMs = 60_000) {
