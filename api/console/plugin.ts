@@ -103,6 +103,10 @@ export async function registerConsole(app: FastifyInstance, deps: { sql: Sql; te
 
   await app.register(
     async (scope) => {
+      // The console's pages are HTML for people, not part of the API's contract: none in the OpenAPI document.
+      scope.addHook('onRoute', (route) => {
+        route.schema = { ...route.schema, hide: true };
+      });
       await scope.register(cookie);
       // Forms post application/x-www-form-urlencoded: parsed here only, the API itself stays JSON.
       await scope.register(formbody, { bodyLimit: 1_048_576 });

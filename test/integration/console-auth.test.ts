@@ -152,6 +152,12 @@ describe('console sign-in', () => {
     expect((await t.app.inject({ method: 'PUT', url: '/users/anna/password', headers: collector.headers, payload: { generate: true } })).statusCode).toBe(403);
   });
 
+  it('keeps its pages out of the OpenAPI document (HTML for people, not the API contract)', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((p) => p === '/app' || p.startsWith('/app/'))).toEqual([]);
+    expect(Object.keys(doc.paths)).toContain('/worklist');
+  });
+
   it('keeps bearer tokens working for the API, and refuses a made-up console call key', async () => {
     const admin = await userWithToken(t.sql, tenantId, { userId: 'root', role: 'admin' });
     expect((await t.app.inject({ method: 'GET', url: '/me', headers: admin.headers })).statusCode).toBe(200);
