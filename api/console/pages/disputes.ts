@@ -222,7 +222,7 @@ export const disputePages: ConsolePages = async (app, { defaults }) => {
       return disputePage(request, reply, disputeId, { error: { error: 'invalid_form', message: 'The resolution is not complete', issues: built.issues }, status: 422, form: echo });
     const res = await api.send<PendingUpdate | { status: string }>('POST', `/disputes/${encodeURIComponent(disputeId)}/resolution`, built.body, parsed.data._key ? { idempotencyKey: parsed.data._key } : {});
     if (!res.ok) return disputePage(request, reply, disputeId, { error: res.body, status: res.status === 400 ? 422 : res.status, form: echo });
-    setNotice(reply, res.status === 202 ? PENDING_NOTICE : `Dispute ${disputeId} resolved: ${STATUS_LABEL[res.body.status] ?? words(res.body.status)}`);
+    setNotice(reply, res.status === 202 ? PENDING_NOTICE : `Dispute ${disputeId}: ${STATUS_LABEL[res.body.status] ?? words(res.body.status)}`);
     return reply.redirect(`/app/disputes/${encodeURIComponent(disputeId)}`, 303);
   });
 };
