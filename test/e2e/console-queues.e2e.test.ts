@@ -15,7 +15,7 @@ beforeAll(async () => {
   stack = await startStack({ cadenceFile: 'cadence-fast.json' });
   base = `http://127.0.0.1:${stack.env.API_PORT}`;
   browser = await launchBrowser();
-  for (const [number, amountMinor] of [['QUE-1', 120_000], ['QUE-2', 60_000]] as const) {
+  for (const [number, amountMinor] of [['QUE-1', 120_000], ['QUE-2', 60_000], ['QUE-3', 80_000], ['QUE-4', 40_000]] as const) {
     const res = await createAndEnroll(stack, { number, customerId: 'CUST-Q', amountMinor, dueDate: '2027-03-01' }, 'ap@cust-q.example');
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }
@@ -66,6 +66,9 @@ describe('dispute and approval queues in chromium', () => {
     expect(await page.locator('.evidence').innerText()).toContain('short by 5 units');
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'dispute');
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
+    await page.setViewportSize(WIDE);
 
     // Valid without a credit amount: refused in place, the values kept, nothing sent to the API.
     await page.getByRole('radio', { name: /Valid: credit/ }).check();
@@ -97,6 +100,45 @@ describe('dispute and approval queues in chromium', () => {
     await page.goto(`${base}/app/disputes/${disputeId}`);
     expect(await page.locator('.resolution').innerText()).toMatch(/150[.,]00/);
     expect(await page.getByRole('button', { name: 'Resolve dispute' }).count()).toBe(0);
+    // The owner team filter is the API's: Accounts receivable's dispute is not Pricing's.
+    await page.goto(`${base}/app/disputes?ownerTeam=pricing`);
+    expect(await page.locator(`tr[data-dispute="${disputeId}"]`).count()).toBe(0);
+    await page.goto(`${base}/app/disputes?ownerTeam=ar&status=resolved`);
+    expect(await page.locator(`tr[data-dispute="${disputeId}"]`).count()).toBe(1);
+    await page.close();
+  });
+
+  it('a team member sees only their team’s disputes and resolves one as invalid with a comment for the customer', async () => {
+    const ar = await stack.api('POST', '/disputes', { invoiceNumber: 'QUE-4', reasonCode: 'other', disputedAmountMinor: 10_000, note: 'Asks for a discount nobody agreed' });
+    const logistics = await stack.api('POST', '/disputes', { invoiceNumber: 'QUE-3', reasonCode: 'quantity_short_shipment', disputedAmountMinor: 20_000, note: 'Says 2 pallets missing' });
+    expect([ar.status, logistics.status], JSON.stringify([ar.body, logistics.body])).toEqual([201, 201]);
+    expect(logistics.body.route).toMatchObject({ ownerTeam: 'logistics', owner: 'luis' });
+
+    const luis = await consoleUser(stack.sql, stack.tenantId, { userId: 'luis', role: 'team_member', team: 'logistics' });
+    const page = await browser.newPage({ viewport: WIDE });
+    await signIn(page, base, luis);
+    expect(new URL(page.url()).pathname).toBe('/app/disputes');
+    const ids = await page.locator('tr[data-dispute]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { dispute: string } }).dataset.dispute));
+    expect(ids).toEqual([logistics.body.disputeId]); // not Accounts receivable's, nor the resolved one
+    expect(await seriousA11yViolations(page)).toEqual([]);
+
+    // Another team's dispute: the API's refusal, not the page.
+    const other = await page.goto(`${base}/app/disputes/${ar.body.disputeId}`);
+    expect(other?.status()).toBe(403);
+    expect(await page.getByRole('button', { name: 'Resolve dispute' }).count()).toBe(0);
+
+    await page.goto(`${base}/app/disputes/${logistics.body.disputeId}`);
+    await page.getByRole('radio', { name: /Invalid: the invoice stands/ }).check();
+    await page.getByLabel('Root cause').selectOption('customer_error');
+    await page.getByLabel('Comment').fill('The carrier’s proof of delivery shows all 12 pallets signed for.');
+    expect(await submit(page, 'Resolve dispute')).toBe(200);
+    expect([`Dispute ${logistics.body.disputeId}: Resolved: invalid`, 'Pending: the workflow applies it when it runs']).toContain(await page.getByRole('status').innerText());
+    await expect.poll(async () => (await stack.api('GET', `/disputes/${logistics.body.disputeId}`)).body, { timeout: 20_000 }).toMatchObject({
+      status: 'resolved_invalid',
+      resolution: { rootCause: 'customer_error', note: 'The carrier’s proof of delivery shows all 12 pallets signed for.', resolvedBy: 'luis', creditAmountMinor: 0 },
+    });
+    await page.goto(`${base}/app/disputes`);
+    expect(await page.locator(`tr[data-dispute="${logistics.body.disputeId}"]`).innerText()).toContain('Resolved: invalid');
     await page.close();
   });
 
@@ -143,6 +185,9 @@ describe('dispute and approval queues in chromium', () => {
     expect(await page.getByText('Customer insolvent: claim filed').count()).toBeGreaterThan(0);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'approval');
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
+    await page.setViewportSize(WIDE);
 
     await page.getByLabel('Comment').fill('Claim filed with the insolvency administrator');
     expect(await submit(page, 'Approve')).toBe(200);
