@@ -26,10 +26,12 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${stack.env.API_PORT}`;
   anna = await consoleUser(stack.sql, stack.tenantId, { userId: 'col-anna', role: 'collector' });
   await consoleUser(stack.sql, stack.tenantId, { userId: 'col-ben', role: 'collector' });
+  await consoleUser(stack.sql, stack.tenantId, { userId: 'pia', role: 'team_member', team: 'pricing' }); // the pricing team a dispute is routed to
   for (const [number, customerId, collectorId, amountMinor, dueDate] of [
     ['CC-1', 'CUST-C1', 'col-anna', 480_000, '2026-09-15'],
     ['CC-2', 'CUST-C2', 'col-anna', 35_000, '2026-11-10'],
     ['CC-3', 'CUST-C3', 'col-anna', 123_456, '2026-10-20'],
+    ['CC-4', 'CUST-C2', 'col-anna', 120_000, '2026-11-05'],
     ['CC-9', 'CUST-B9', 'col-ben', 990_000, '2026-08-01'],
   ] as const) {
     const res = await createAndEnroll(stack, { number, customerId, amountMinor, dueDate }, `ap@${customerId.toLowerCase()}.example`, { collectorId });
@@ -43,6 +45,18 @@ afterAll(async () => {
 });
 
 const promisesOf = async (customerId: string) => (await stack.api('GET', `/promises?customerId=${customerId}`)).body as { total: number; items: { amountMinor: number; promisedDate: string; madeBy: string; invoiceNumber: string; status: string }[] };
+
+/** A form of the customer page, its <details> opened. */
+async function formOf(page: Page, action: string, summary: string) {
+  const form = page.locator(`form[action$="/${action}"]`);
+  if (!(await form.isVisible())) await page.locator('summary', { hasText: summary }).click();
+  return form;
+}
+async function submit(page: Page, form: ReturnType<Page['locator']>, button: string) {
+  // The POST's own status (303 to the page again, or the refusal's page), once the page it leads to has loaded.
+  const [res] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.waitForEvent('load'), form.getByRole('button', { name: button }).click()]);
+  return res.status();
+}
 
 async function openPromiseForm(page: Page) {
   const form = page.locator('form[action$="/promise"]');
@@ -126,7 +140,12 @@ describe("the collector's console pages in chromium", () => {
     const text = (await page.locator('main').textContent())!;
     expect(text).not.toContain('CC-9');
     expect(text).not.toContain('ap@cust-b9');
-    // Nor can a form write to it.
+    // Nor can a form write to it (a valid CSRF token of this session, from the sign-out form).
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+    const write = await page.request.post(`${base}/app/customers/CUST-B9/note`, { form: { _csrf: csrf, note: 'not mine to write' }, maxRedirects: 0 });
+    expect(write.status()).toBe(403);
+    expect(await write.text()).not.toContain('CC-9');
+    expect(((await stack.api('GET', '/customers/CUST-B9/activities')).body.items as { note: string }[]).map((a) => a.note)).not.toContain('not mine to write');
     expect(await seriousA11yViolations(page)).toEqual([]);
     await page.close();
   });
@@ -159,6 +178,75 @@ describe("the collector's console pages in chromium", () => {
     expect(after.applications).toHaveLength(1);
     expect(after.applications[0].allocations).toEqual([{ invoiceNumber: 'CC-3', amountMinor: 123_456 }]);
     await expect.poll(async () => (await stack.api('GET', '/invoices/CC-3')).body.stage, { timeout: 20_000 }).toBe('paid');
+    await page.close();
+  });
+
+  it("records the rest of a call through the customer page's forms: outcome, note, payment plan, dispute, pause and resume", { timeout: 120_000 }, async () => {
+    const page = await browser.newPage({ viewport: WIDE });
+    await signIn(page, base, anna);
+    await page.goto(`${base}/app/customers/CUST-C2`);
+    const task = ((await stack.api('GET', '/worklist?customerId=CUST-C2')).body.items as { taskId: number; invoice: { number: string } }[])[0]!;
+    expect(task.invoice.number).toBe('CC-2');
+
+    // A dispute outcome without a note: the API's issue beside the note field; the task stays open.
+    let form = await formOf(page, 'outcome', 'Call outcome');
+    await form.getByLabel('Outcome').selectOption('dispute');
+    expect(await submit(page, form, 'Record outcome')).toBe(400);
+    expect(await page.locator('#outcome-note').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#outcome-note-error').textContent()).toContain('a dispute needs a note');
+    expect((await stack.api('GET', `/tasks/${task.taskId}`)).body.status).toBe('open');
+    // A callback: done, with its follow-up call.
+    form = await formOf(page, 'outcome', 'Call outcome');
+    await form.getByLabel('Outcome').selectOption('callback_requested');
+    expect(await submit(page, form, 'Record outcome')).toBe(303);
+    expect(await page.locator('.notice').textContent()).toContain('Call outcome recorded on CC-2: callback requested');
+    expect((await stack.api('GET', `/tasks/${task.taskId}`)).body).toMatchObject({ status: 'done', outcome: { code: 'callback_requested', completedBy: 'col-anna' } });
+
+    // A note.
+    form = await formOf(page, 'note', 'Note');
+    await form.getByLabel('Note').fill('AP asked for the PO numbers again.');
+    expect(await submit(page, form, 'Add note')).toBe(303);
+    expect(await page.locator('.notice').textContent()).toContain('Note added');
+    const notes = (await stack.api('GET', '/customers/CUST-C2/activities')).body.items as { kind: string; note: string; actor: string }[];
+    expect(notes).toContainEqual(expect.objectContaining({ note: 'AP asked for the PO numbers again.', actor: 'col-anna' }));
+
+    // A payment plan over CC-2 alone: three installments adding up to its open amount.
+    form = await formOf(page, 'plan', 'Payment plan');
+    await form.getByLabel(/CC-4/).uncheck();
+    await form.getByLabel('Agreed with').fill('Jana Roth, AP');
+    expect(await submit(page, form, 'Agree plan')).toBe(303);
+    expect(await page.locator('.notice').textContent()).toContain('Payment plan agreed: 3 installments');
+    const installments = (await promisesOf('CUST-C2')).items.filter((p) => p.invoiceNumber === 'CC-2');
+    expect(installments).toHaveLength(3);
+    expect(installments.reduce((sum, p) => sum + p.amountMinor, 0)).toBe(35_000);
+
+    // A dispute over part of CC-4, routed to the pricing team.
+    form = await formOf(page, 'dispute', 'Dispute');
+    await form.getByLabel('Invoice').selectOption('CC-4');
+    await form.getByLabel('Reason').selectOption('pricing');
+    await form.getByLabel('Disputed amount').fill('200');
+    await form.getByLabel('What the customer contests').fill('Unit price 12.00 instead of the contract 10.00');
+    expect(await submit(page, form, 'Open dispute')).toBe(303);
+    expect(await page.locator('.notice').textContent()).toContain('opened on CC-4');
+    const disputes = (await stack.api('GET', '/disputes?customerId=CUST-C2')).body.items as { invoiceNumber: string; disputedAmountMinor: number; ownerTeam: string }[];
+    expect(disputes).toEqual([expect.objectContaining({ invoiceNumber: 'CC-4', disputedAmountMinor: 20_000, ownerTeam: 'pricing' })]);
+    expect(await page.locator('h2#disputes + .table-scroll tbody').textContent()).toContain('pricing');
+
+    // Pause until resumed, then resume.
+    form = await formOf(page, 'pause', 'Pause dunning');
+    await form.getByLabel('Reason').fill('Customer closed over the holidays');
+    expect(await submit(page, form, 'Pause')).toBe(303);
+    expect(await page.locator('.notice').textContent()).toContain('Dunning paused until resumed');
+    expect((await stack.api('GET', '/customers/CUST-C2')).body.customer).toMatchObject({ paused: true, pauseReason: 'Customer closed over the holidays' });
+    expect(await page.locator('hgroup').textContent()).toContain('Paused');
+    form = await formOf(page, 'resume', 'Resume dunning');
+    expect(await submit(page, form, 'Resume')).toBe(303);
+    expect(await page.locator('.notice').textContent()).toContain('Dunning resumed');
+    expect((await stack.api('GET', '/customers/CUST-C2')).body.customer.paused).toBe(false);
+
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
     await page.close();
   });
 });
