@@ -22,7 +22,8 @@ const uploadStatement = async (csv: string) => {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ cadenceFile: 'cadence-fast.json' });
+  // TEMPORAL_UI_URL: each invoice row links its workflow there (nothing listens: only the link is checked).
+  stack = await startStack({ cadenceFile: 'cadence-fast.json', env: { TEMPORAL_UI_URL: 'http://127.0.0.1:8233' } });
   base = `http://127.0.0.1:${stack.env.API_PORT}`;
   anna = await consoleUser(stack.sql, stack.tenantId, { userId: 'col-anna', role: 'collector' });
   await consoleUser(stack.sql, stack.tenantId, { userId: 'col-ben', role: 'collector' });
@@ -89,7 +90,9 @@ describe("the collector's console pages in chromium", () => {
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Customer CUST-C1');
     const main = page.locator('main');
     expect(await main.textContent()).toContain('Europe/Berlin');
-    expect(await page.locator('h2#invoices + .table-scroll tbody').textContent()).toContain('CC-1');
+    const invoiceRow = page.locator('h2#invoices + .table-scroll tbody tr', { hasText: 'CC-1' });
+    const workflowLink = invoiceRow.getByRole('link', { name: /workflow of CC-1/ });
+    expect(await workflowLink.getAttribute('href')).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:8233/namespaces/[^/]+/workflows/${encodeURIComponent(`invoice-dunning:${stack.tenantId}:CC-1`)}$`));
 
     // A bad amount: the page comes back 422 with the field's error beside it, and nothing is recorded.
     let form = await openPromiseForm(page);
@@ -116,6 +119,8 @@ describe("the collector's console pages in chromium", () => {
     const held = await promisesOf('CUST-C1');
     expect(held.total).toBe(1);
     expect(held.items[0]).toMatchObject({ invoiceNumber: 'CC-1', amountMinor: 123_450, promisedDate, madeBy: 'Jana Roth, AP', status: 'open' });
+    // The invoice waits for the promise: its stage and next step say so.
+    expect(await invoiceRow.textContent()).toMatch(/promised[\s\S]*promise check/);
     const promisesTable = page.locator('h2#promises + .table-scroll tbody');
     expect(await promisesTable.textContent()).toContain('Jana Roth, AP');
     expect(await promisesTable.textContent()).toMatch(/1[.,\u202f\u00a0]?234[.,]50/);
@@ -247,6 +252,37 @@ describe("the collector's console pages in chromium", () => {
     expect(await seriousA11yViolations(page)).toEqual([]);
     await page.setViewportSize(NARROW);
     expect(await fitsWidth(page)).toBe(true);
+    await page.close();
+  });
+
+  it('refuses a bad typed amount beside its field, and resolves a payment nobody owes as on account', async () => {
+    const today = DateTime.utc().toISODate()!;
+    const upload = await uploadStatement(`Date,Amount,Currency,Payer,Reference\n${today},10.00,EUR,Customer CUST-C1,thanks\n`);
+    expect(upload.status, JSON.stringify(upload.body)).toBe(200);
+    const id = upload.body.entries[0]!.id!;
+    const page = await browser.newPage({ viewport: WIDE });
+    await signIn(page, base, anna);
+    await page.goto(`${base}/app/unapplied-cash`);
+    const item = page.locator(`#cash-${id}`);
+    await item.locator('summary', { hasText: 'Apply to another invoice' }).click();
+    await item.getByLabel('Invoice').fill('CC-1');
+    await item.getByLabel(/Amount/).fill('ten');
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.waitForEvent('load'), item.getByRole('button', { name: 'Apply', exact: true }).last().click()]);
+    expect(refused.status()).toBe(422);
+    expect(await page.locator(`#cash-${id}-amount`).getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator(`#cash-${id}-amount-error`).textContent()).toContain('is not an amount');
+    expect((await stack.api('GET', `/unapplied-cash/${id}`)).body).toMatchObject({ status: 'open', appliedMinor: 0 });
+    expect(await seriousA11yViolations(page)).toEqual([]);
+
+    const again = page.locator(`#cash-${id}`);
+    if (!(await again.locator('form[action$="/resolve"]').isVisible())) await again.locator('summary', { hasText: 'Resolve' }).click();
+    await again.getByLabel(/On account/).check();
+    await again.getByLabel('Note').fill('Overpayment kept as credit');
+    await Promise.all([page.waitForURL('**/app/unapplied-cash'), again.getByRole('button', { name: 'Resolve' }).click()]);
+    expect(await page.locator('.notice').textContent()).toContain(`Payment ${id} resolved as on account`);
+    expect((await stack.api('GET', `/unapplied-cash/${id}`)).body).toMatchObject({ status: 'on_account', resolution: { by: 'col-anna', note: 'Overpayment kept as credit' } });
+    await page.goto(`${base}/app/unapplied-cash?status=on_account`);
+    expect(await page.locator(`#cash-${id}`).textContent()).toContain('Overpayment kept as credit');
     await page.close();
   });
 });
