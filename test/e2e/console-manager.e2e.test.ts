@@ -145,17 +145,23 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
   });
 
   it('lets an admin create a user and generate a password the user then signs in with', async () => {
+    // Not for a manager: the API refuses GET /users, the page says so.
+    const mark = await signedIn('mgr-mark', 'ar_manager');
+    const refused = await mark.goto(`${base}/app/users`);
+    expect(refused!.status()).toBe(403);
+    expect(await mark.locator('main').textContent()).toMatch(/admin/);
+    await mark.close();
     const page = await signedIn('adm-ada', 'admin');
     await page.goto(`${base}/app/users`);
     expect(await seriousA11yViolations(page)).toEqual([]);
     // A refused form keeps its input and says why beside the field.
-    await page.getByLabel('User id').fill('new.col');
-    await page.getByLabel('Name').fill('Nora Newcomer');
-    await page.getByLabel('Role').selectOption('collector');
+    await page.getByLabel('User id', { exact: true }).fill('new.col');
+    await page.getByLabel('Name', { exact: true }).fill('Nora Newcomer');
+    await page.locator('select#role').selectOption('collector');
     await page.getByLabel(/^Approval limit/).fill('abc');
     await page.getByRole('button', { name: 'Create user' }).click();
     await expect.poll(() => page.locator('#approvalLimitMinor-error').count()).toBe(1);
-    expect(await page.getByLabel('User id').inputValue()).toBe('new.col');
+    expect(await page.getByLabel('User id', { exact: true }).inputValue()).toBe('new.col');
     expect((await stack.api('GET', '/users')).body.items.some((u: { userId: string }) => u.userId === 'new.col')).toBe(false);
     await page.getByLabel(/^Approval limit/).fill('2,500.00');
     await Promise.all([page.waitForURL(`${base}/app/users/new.col`), page.getByRole('button', { name: 'Create user' }).click()]);
@@ -206,6 +212,29 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     expect(await page.getAttribute('html', 'lang')).toBe('de-DE');
     expect(await cells(page, '#aging-table td')).toContain('1.234,56 €');
     expect(await page.locator('footer').textContent()).toContain('America/New_York');
+    await page.close();
+  });
+});
+
+describe('the ERP sync page without the schedule (ERP_SYNC=off)', { timeout: 120_000 }, () => {
+  let off: Stack;
+  beforeAll(async () => {
+    off = await startStack({ cadenceFile: 'cadence-fast.json' });
+  }, 120_000);
+  afterAll(async () => {
+    await off?.stop();
+  });
+  it('shows the API’s message instead of a schedule', async () => {
+    const api = await off.api('GET', '/erp-sync');
+    expect(api.status).toBe(404);
+    const user = await consoleUser(off.sql, off.tenantId, { userId: 'mgr-otto', role: 'ar_manager' });
+    const page = await browser.newPage({ viewport: WIDE });
+    const offBase = `http://127.0.0.1:${off.env.API_PORT}`;
+    await signIn(page, offBase, user);
+    await page.goto(`${offBase}/app/erp-sync`);
+    expect((await page.locator('main article').first().textContent())!.replace(/\s+/g, ' ')).toContain(`The ERP sync is not available: ${api.body.message}`);
+    expect(await page.getByRole('button', { name: 'Run now' }).count()).toBe(0);
+    expect(await seriousA11yViolations(page)).toEqual([]);
     await page.close();
   });
 });
