@@ -307,7 +307,7 @@ export function createInvoiceService(deps: InvoiceServiceDeps) {
           openAmountMinor: r.open_amount_minor,
           dueDate: r.due_date,
           stage: r.stage,
-          nextStep: r.next_step_id ? { stepId: r.next_step_id, at: r.next_step_at!.toISOString() } : null,
+          nextStep: r.next_step_id ? { stepId: r.next_step_id, action: r.next_step_action ?? 'unknown', at: r.next_step_at!.toISOString() } : null,
           pausedUntil: r.paused_until?.toISOString() ?? null,
           promiseDate: r.promise_date,
         })),

@@ -202,7 +202,7 @@ export const invoiceListSchema = z.object({
       openAmountMinor: z.number(),
       dueDate: z.string(),
       stage: z.string(),
-      nextStep: z.object({ stepId: z.string(), at: z.string() }).nullable(),
+      nextStep: z.object({ stepId: z.string(), action: z.string(), at: z.string() }).nullable(),
       pausedUntil: z.string().nullable(),
       promiseDate: z.string().nullable(),
     }),

@@ -213,7 +213,7 @@ export async function insertInvoiceOnce(db: Db, i: NewInvoice): Promise<boolean>
 /** An invoice as the list shows it. */
 export type InvoiceListRow = Pick<
   InvoiceDays,
-  'invoice_number' | 'customer_id' | 'currency' | 'amount_minor' | 'open_amount_minor' | 'due_date' | 'stage' | 'next_step_id' | 'next_step_at' | 'paused_until' | 'promise_date'
+  'invoice_number' | 'customer_id' | 'currency' | 'amount_minor' | 'open_amount_minor' | 'due_date' | 'stage' | 'next_step_id' | 'next_step_action' | 'next_step_at' | 'paused_until' | 'promise_date'
 >;
 
 export interface InvoiceFilter {
@@ -293,7 +293,7 @@ const invoiceListWhere = (db: Db, tenantId: string, f: InvoiceWhere) => db`
 export async function pageOfInvoices(db: Db, tenantId: string, f: InvoiceFilter): Promise<{ rows: InvoiceListRow[]; more: boolean }> {
   const rows = await db<InvoiceListRow[]>`
     select invoice_number, customer_id, currency, amount_minor, open_amount_minor, to_char(due_date, 'YYYY-MM-DD') as due_date,
-           stage, next_step_id, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date
+           stage, next_step_id, next_step_action, next_step_at, paused_until, to_char(promise_date, 'YYYY-MM-DD') as promise_date
     from invoices
     where ${invoiceListWhere(db, tenantId, f)}
       ${f.after ? db`and (invoices.due_date, invoices.invoice_number) > (${f.after.dueDate}::date, ${f.after.invoiceNumber})` : db``}

@@ -159,7 +159,9 @@ export async function registerConsole(app: FastifyInstance, deps: { sql: Sql; te
           : status >= 500 ? 'Something went wrong on our side; it is in the server log.' : err.message;
         return renderPage(request, reply, defaults, 'error', { title: status === 403 ? 'Refused' : 'Error', status, message }, status);
       });
-      scope.setNotFoundHandler(async (request, reply) => renderPage(request, reply, defaults, 'error', { title: 'Not found', status: 404, message: `No page at ${request.url.split('?')[0]}` }, 404));
+      // A page that does not exist, for a signed-in user (a wildcard of this scope: a not-found handler here would
+      // take over the whole API's 404s, this scope having no prefix).
+      scope.get('/app/*', async (request, reply) => renderPage(request, reply, defaults, 'error', { title: 'Not found', status: 404, message: `No page at ${request.url.split('?')[0]}` }, 404));
 
       scope.get('/app/assets/:name', async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
         const a = asset(request.params.name);

@@ -152,6 +152,17 @@ describe('console sign-in', () => {
     expect((await t.app.inject({ method: 'PUT', url: '/users/anna/password', headers: collector.headers, payload: { generate: true } })).statusCode).toBe(403);
   });
 
+  it('answers a page that does not exist with its own 404 page, and leaves the API\'s 404s and 401s alone', async () => {
+    const { jar } = await signIn('anna', anna.password);
+    const missing = await t.app.inject({ method: 'GET', url: '/app/no-such-page', headers: { cookie: cookieHeader(jar) } });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers['content-type']).toMatch(/text\/html/);
+    expect(missing.body).toContain('No page at /app/no-such-page');
+    const api = await t.app.inject({ method: 'GET', url: '/no-such-route' });
+    expect(api.statusCode).toBe(401);
+    expect(api.json()).toMatchObject({ error: 'unauthorized' });
+  });
+
   it('keeps its pages out of the OpenAPI document (HTML for people, not the API contract)', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).filter((p) => p === '/app' || p.startsWith('/app/'))).toEqual([]);

@@ -6,6 +6,7 @@ import { parseMoneyInput } from '../format';
 import { renderPage, setNotice, temporalLink, type ConsoleDefaults } from '../render';
 import type { ConsolePages } from './index';
 import { DISPUTE_REASONS } from '../../../domain/disputes';
+import { invoiceWorkflowId } from '../../../domain/ids';
 
 /**
  * The customer page (GET /app/customers/:customerId): everything a collector needs on a call, read through the
@@ -66,8 +67,9 @@ interface CustomerView {
   nextStep: { invoiceNumber: string; stepId: string; action: string | null; at: string } | null;
   openTasks: { taskId: number; invoiceNumber: string; collectorId: string | null; dueAt: string; kind: string; note: string; priorityScore: number }[];
 }
-interface InvoiceView {
-  workflowId: string;
+/** An item of GET /invoices (api/schemas.ts invoiceListSchema). */
+interface ListedInvoice {
+  number: string;
   stage: string;
   nextStep: { stepId: string; action: string; at: string } | null;
   pausedUntil: string | null;
@@ -142,23 +144,21 @@ const many = (v: string | string[] | undefined): string[] => (Array.isArray(v) ?
 
 type Loaded = { ok: true; data: Record<string, unknown>; view: CustomerView } | { ok: false; res: Extract<ApiResult<unknown>, { ok: false }> };
 
-async function load(api: ConsoleApi, defaults: ConsoleDefaults, customerId: string): Promise<Loaded> {
+async function load(api: ConsoleApi, defaults: ConsoleDefaults, tenantId: string, customerId: string): Promise<Loaded> {
   const res = await api.get<CustomerView>(`/customers/${enc(customerId)}`);
   if (!res.ok) return { ok: false, res };
   const view = res.body;
-  const enrolled = view.openInvoices.filter((i) => i.enrolled).slice(0, 30);
-  const [timeline, promises, ...invoiceViews] = await Promise.all([
+  // One list call for every open invoice's next step and pause (not one GET /invoices/:n each: 100 invoices were
+  // 100 calls and half a second); the workflow id is the invoice's by construction (domain/ids.ts).
+  const [timeline, promises, list] = await Promise.all([
     api.get<{ total: number; items: TimelineItem[] }>(`/customers/${enc(customerId)}/timeline?order=desc&limit=100`),
     api.get<{ total: number; items: PromiseItem[] }>(`/promises?customerId=${enc(customerId)}&limit=100`),
-    ...enrolled.map((i) => api.get<InvoiceView>(`/invoices/${enc(i.invoiceNumber)}`)),
+    view.openInvoices.some((i) => i.enrolled) ? api.get<{ items: ListedInvoice[] }>(`/invoices?customerId=${enc(customerId)}&limit=500`) : undefined,
   ]);
-  const byNumber = new Map<string, InvoiceView>();
-  invoiceViews.forEach((r, n) => {
-    if (r.ok) byNumber.set(enrolled[n]!.invoiceNumber, r.body);
-  });
+  const byNumber = new Map<string, ListedInvoice>(list?.ok ? list.body.items.map((i) => [i.number, i]) : []);
   const invoices = view.openInvoices.map((i) => {
-    const v = byNumber.get(i.invoiceNumber);
-    return { ...i, nextStep: v?.nextStep ?? null, pausedUntil: v?.pausedUntil ?? null, workflowUrl: temporalLink(defaults, v?.workflowId) };
+    const v = i.enrolled ? byNumber.get(i.invoiceNumber) : undefined;
+    return { ...i, nextStep: v?.nextStep ?? null, pausedUntil: v?.pausedUntil ?? null, workflowUrl: v ? temporalLink(defaults, invoiceWorkflowId(tenantId, i.invoiceNumber)) : undefined };
   });
   const tz = view.customer.timeZone;
   const today = DateTime.now().setZone(tz);
@@ -206,7 +206,7 @@ export const customerPages: ConsolePages = async (app, { defaults }) => {
   /** The page, or the refusal: another collector's customer is the API's 403, shown without any of its data. */
   async function show(request: CustomerRequest, reply: FastifyReply, extra: { form?: FormName; values?: Values; error?: ApiErrorBody } = {}, status = 200) {
     const api = consoleApi(app, request.consoleUser);
-    const loaded = await load(api, defaults, request.params.customerId);
+    const loaded = await load(api, defaults, request.consoleUser.tenantId, request.params.customerId);
     if (!loaded.ok) {
       const { res } = loaded;
       if (res.status === 403)
