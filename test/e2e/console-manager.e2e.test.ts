@@ -110,8 +110,17 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     await page.goto(`${base}/app/imports`);
     expect(await page.locator(`#imports tr[data-import="${realId}"]`).textContent()).toContain('keep good');
     expect(await page.locator(`#imports tr[data-import="${dryId}"]`).textContent()).toContain('dry run');
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
     await page.goto(`${base}/app/imports/${dryId}`);
     expect(await page.getByRole('button', { name: 'Confirm import' }).count()).toBe(0);
+    expect(await fitsWidth(page)).toBe(true);
+    // The upload's CSRF token travels in its URL: without it, the signed-in user's multipart post is refused unread.
+    const jobsBefore = (await stack.api('GET', '/imports')).body.items.length;
+    const forged = await page.request.post(`${base}/app/imports`, { multipart: { file: { name: 'own.csv', mimeType: 'text/csv', buffer: Buffer.from('invoice_number\n') } } });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain('CSRF check failed');
+    expect((await stack.api('GET', '/imports')).body.items.length).toBe(jobsBefore);
     await page.close();
   });
 
@@ -136,6 +145,9 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     expect(await page.locator(`#runs tr[data-run="${run.runId}"]`).count()).toBe(1);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'erp-sync');
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
+    await page.setViewportSize(WIDE);
     await page.getByRole('link', { name: `#${run.runId}` }).first().click();
     await page.waitForURL(`${base}/app/erp-sync/runs/${run.runId}`);
     const counts = await page.locator('#run-counts tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')!.textContent, tr.querySelector('td')!.textContent]));
@@ -186,6 +198,8 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     await page.goto(`${base}/app/users`);
     expect(await page.locator('#users tr[data-user="new.col"]').textContent()).toContain('1 revoked');
     await screenshot(page, 'users');
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
 
     const nora = await browser.newPage({ viewport: WIDE });
     await signIn(nora, base, { userId: 'new.col', password });
@@ -212,6 +226,9 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     expect(await page.getAttribute('html', 'lang')).toBe('de-DE');
     expect(await cells(page, '#aging-table td')).toContain('1.234,56 €');
     expect(await page.locator('footer').textContent()).toContain('America/New_York');
+    await page.goto(`${base}/app/me`);
+    await page.setViewportSize(NARROW);
+    expect(await fitsWidth(page)).toBe(true);
     await page.close();
   });
 });
