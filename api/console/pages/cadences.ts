@@ -1,4 +1,526 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { consoleApi, formKey, type ApiErrorBody, type ConsoleApi, type ValidationIssueBody } from '../api-client';
+import { parseMoneyInput } from '../format';
+import { renderPage, setNotice, type ConsoleDefaults } from '../render';
 import type { ConsolePages } from './index';
+import type { CadenceVersionView } from '../../schemas';
+import { SEGMENTS } from '../../../domain/cadence';
 
-/** (being written) */
-export const cadencePages: ConsolePages = async () => {};
+/**
+ * Cadences for AR managers: every cadence with its versions and the segments assigned to it; the editor (a
+ * version's definition as JSON beside a table of its steps) validates, previews a sample invoice's timeline,
+ * saves a new version, activates one, migrates running invoices and assigns segments, all through the API
+ * (/cadences, /cadence-assignments). Plain forms: validate and preview re-render the editor with the user's
+ * text as typed; the writes redirect (Post/Redirect/Get).
+ */
+
+interface CadenceSummary {
+  cadenceId: string;
+  name: string;
+  latestVersion: number;
+  latestStatus: 'draft' | 'active' | 'retired';
+  activeVersion: number | null;
+}
+interface CadenceHistory {
+  cadenceId: string;
+  activeVersion: number | null;
+  versions: CadenceVersionView[];
+}
+interface Assignment {
+  segment: string;
+  cadenceId: string;
+}
+interface PreviewStep {
+  stepId: string;
+  action: string;
+  at: string;
+  status: 'scheduled' | 'superseded' | 'skipped';
+  reason?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Where a path is in the user's JSON text: a small JSON reader that notes the offset of every value (a property
+// at its name), so that an issue at "steps.2.action.template" reads "line 14" of what the user typed.
+
+type Located = { ok: true; value: unknown; at: Map<string, number> } | { ok: false; offset: number; message: string };
+
+class JsonSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export function locateJson(text: string): Located {
+  let i = 0;
+  const at = new Map<string, number>();
+  const fail = (message: string): never => {
+    throw new JsonSyntaxError(message, i);
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const what = () => (i >= text.length ? 'the end of the text' : `'${text[i]}'`);
+  const string = (): string => {
+    const start = i;
+    i++; // the opening quote
+    while (i < text.length && text[i] !== '"') {
+      const c = text.charCodeAt(i);
+      if (c < 0x20) fail('a line break or control character inside a string (write \\n)');
+      if (text[i] === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('\\u must be followed by four hex digits');
+          i += 4;
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail(`unknown escape \\${text[i] ?? ''}`);
+      }
+      i++;
+    }
+    if (i >= text.length) {
+      i = start;
+      fail('a string that is never closed (missing ")');
+    }
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (path: string): void => {
+    ws();
+    at.set(path, i);
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail(`expected a property name in double quotes, found ${what()}`);
+        const keyAt = i;
+        const key = string();
+        ws();
+        if (text[i] !== ':') fail(`expected ':' after "${key}", found ${what()}`);
+        i++;
+        const p = path === '' ? key : `${path}.${key}`;
+        value(p);
+        at.set(p, keyAt);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail(`expected ',' or '}' after the value of "${key}", found ${what()}`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (let n = 0; ; n++) {
+        value(path === '' ? String(n) : `${path}.${n}`);
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail(`expected ',' or ']' in the list, found ${what()}`);
+      }
+    }
+    if (c === '"') {
+      string();
+      return;
+    }
+    const literal = /true|false|null/y;
+    literal.lastIndex = i;
+    if (literal.test(text)) {
+      i = literal.lastIndex;
+      return;
+    }
+    const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+    number.lastIndex = i;
+    if (c !== undefined && /[-\d]/.test(c) && number.test(text)) {
+      i = number.lastIndex;
+      return;
+    }
+    fail(`expected a value, found ${what()}`);
+  };
+  try {
+    value('');
+    ws();
+    if (i < text.length) fail(`unexpected ${what()} after the end of the JSON`);
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) return { ok: false, offset: err.offset, message: err.message };
+    throw err;
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown, at };
+  } catch (err) {
+    return { ok: false, offset: 0, message: (err as Error).message };
+  }
+}
+
+/** 1-based line and column of an offset. */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** The line of an issue's path in the text: the path's own, else its nearest ancestor's (a missing field: its object's). */
+export function lineOfPath(text: string, at: Map<string, number>, path: string): number {
+  const parts = path === '' ? [] : path.split('.');
+  for (let n = parts.length; n >= 0; n--) {
+    const offset = at.get(parts.slice(0, n).join('.'));
+    if (offset !== undefined) return lineColumn(text, offset).line;
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A step at a glance: when, what, which template (or note), through which channel. */
+interface StepRow {
+  n: number;
+  id: string;
+  when: string;
+  action: string;
+  detail: string;
+  channel: string;
+}
+
+const CHANNEL: Record<string, string> = {
+  email: 'email to the customer',
+  statement: 'email to the customer (statement)',
+  call_task: 'call task for the collector',
+  escalate: 'internal notice',
+  credit_hold: 'ERP (credit hold)',
+  request_write_off: 'approval request',
+  handoff: 'handoff',
+  webhook: 'webhook',
+};
+const UNIT: Record<string, string> = { days: 'day', business_days: 'business day', hours: 'hour', minutes: 'minute', seconds: 'second' };
+
+const str = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+const rec = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** The steps of a definition (saved, or as typed when it parses), read defensively: the text may be half-edited. */
+function stepRows(definition: unknown): StepRow[] {
+  const steps = rec(definition).steps;
+  if (!Array.isArray(steps)) return [];
+  return steps.map((s, i) => {
+    const step = rec(s);
+    const offset = rec(step.offset);
+    const action = rec(step.action);
+    const amount = typeof offset.amount === 'number' ? offset.amount : NaN;
+    const unit = UNIT[str(offset.unit)] ?? str(offset.unit);
+    const anchor = str(step.anchor) || 'due_date';
+    const span = Number.isNaN(amount) ? '?' : `${Math.abs(amount)} ${unit}${Math.abs(amount) === 1 ? '' : 's'}`;
+    const when =
+      anchor === 'previous_step'
+        ? `${span} after the previous step`
+        : amount === 0
+          ? 'on the due date'
+          : `${span} ${amount < 0 ? 'before' : 'after'} the due date`;
+    const type = str(action.type);
+    const detail =
+      type === 'email' || type === 'statement'
+        ? str(action.template) || (type === 'statement' ? 'statement' : '')
+        : type === 'webhook'
+          ? `${str(action.endpoint)} · ${str(action.event)}`
+          : str(action.note) || str(action.reason);
+    return { n: i + 1, id: str(step.id), when, action: type.replace(/_/g, ' '), detail, channel: CHANNEL[type] ?? type };
+  });
+}
+
+interface PreviewForm {
+  amount: string;
+  currency: string;
+  dueDate: string;
+  timeZone: string;
+  segment: string;
+  country: string;
+}
+
+const defaultPreviewForm = (timeZone: string): PreviewForm => {
+  const due = new Date(Date.now() + 14 * 86_400_000).toISOString().slice(0, 10);
+  return { amount: '1000.00', currency: 'EUR', dueDate: due, timeZone, segment: 'standard', country: '' };
+};
+
+const editForm = z.object({
+  intent: z.enum(['validate', 'preview', 'save']),
+  definition: z.string().max(500_000),
+  version: z.string().optional(),
+  _key: z.string().max(100).optional(),
+  amount: z.string().max(40).default(''),
+  currency: z.string().max(10).default(''),
+  dueDate: z.string().max(20).default(''),
+  timeZone: z.string().max(60).default(''),
+  segment: z.string().max(30).default(''),
+  country: z.string().max(10).default(''),
+});
+
+interface IssueView {
+  path: string;
+  message: string;
+  line: number;
+}
+
+interface EditorState {
+  version?: number | undefined;
+  text?: string;
+  previewForm?: PreviewForm;
+  /** The outcome of Validate (or of a refused save/preview): valid, issues by line, or a JSON syntax error. */
+  check?: { valid: true } | { issues: IssueView[] } | { syntax: { line: number; column: number; message: string } };
+  preview?: { cadence: { id: string; version: number }; steps: (PreviewStep & { local: string; weekday: string })[]; timeZone: string };
+  previewIssues?: { field: string; message: string }[];
+  error?: { message: string };
+  status?: number;
+}
+
+type CadenceRequest = FastifyRequest<{ Params: { cadenceId: string }; Querystring: { version?: string } }>;
+type VersionRequest = FastifyRequest<{ Params: { cadenceId: string; version: string } }>;
+
+const enc = encodeURIComponent;
+
+export const cadencePages: ConsolePages = async (app, { defaults }) => {
+  app.get('/app/cadences', async (request, reply) => {
+    const api = consoleApi(app, request.consoleUser);
+    const [list, assignments] = await Promise.all([api.get<{ items: CadenceSummary[] }>('/cadences'), api.get<{ items: Assignment[] }>('/cadence-assignments')]);
+    if (!list.ok) return renderPage(request, reply, defaults, 'cadences', { title: 'Cadences', cadences: [], error: list.body }, list.status);
+    // Each cadence with all its versions (status, when created and by whom, when activated).
+    const histories = await Promise.all(list.body.items.map((c) => api.get<CadenceHistory>(`/cadences/${enc(c.cadenceId)}`)));
+    const assigned = assignments.ok ? assignments.body.items : [];
+    const cadences = list.body.items.map((c, i) => {
+      const h = histories[i]!;
+      return {
+        ...c,
+        versions: h.ok ? [...h.body.versions].sort((a, b) => b.version - a.version) : [],
+        segments: assigned.filter((a) => a.cadenceId === c.cadenceId).map((a) => a.segment),
+      };
+    });
+    return renderPage(request, reply, defaults, 'cadences', {
+      title: 'Cadences',
+      cadences,
+      assignments: SEGMENTS.map((segment) => ({ segment, cadenceId: assigned.find((a) => a.segment === segment)?.cadenceId ?? null })),
+    });
+  });
+
+  /** Renders the editor of a cadence: the version asked for (else the active one, else the latest), with whatever state a form left. */
+  async function editor(request: FastifyRequest, reply: FastifyReply, api: ConsoleApi, cadenceId: string, state: EditorState): Promise<FastifyReply> {
+    const [history, assignments] = await Promise.all([api.get<CadenceHistory>(`/cadences/${enc(cadenceId)}`), api.get<{ items: Assignment[] }>('/cadence-assignments')]);
+    if (!history.ok) return renderPage(request, reply, defaults, 'cadence', { title: `Cadence ${cadenceId}`, cadenceId, missing: true, error: history.body }, history.status);
+    const versions = [...history.body.versions].sort((a, b) => b.version - a.version);
+    const shown =
+      (state.version !== undefined ? versions.find((v) => v.version === state.version) : undefined) ??
+      versions.find((v) => v.status === 'active') ??
+      versions[0]!;
+    const text = state.text ?? JSON.stringify(shown.definition, null, 2);
+    const typed = locateJson(text);
+    const user = request.consoleUser;
+    return renderPage(
+      request,
+      reply,
+      defaults,
+      'cadence',
+      {
+        title: `Cadence ${shown.definition.name}`,
+        cadenceId,
+        name: shown.definition.name,
+        activeVersion: history.body.activeVersion,
+        versions,
+        shown,
+        text,
+        lines: text.split('\n').length,
+        steps: stepRows(typed.ok ? typed.value : shown.definition),
+        stepsFromText: typed.ok && state.text !== undefined,
+        check: state.check,
+        preview: state.preview,
+        previewIssues: Object.fromEntries((state.previewIssues ?? []).map((p) => [p.field, p.message])),
+        previewForm: state.previewForm ?? defaultPreviewForm(user.timeZone ?? defaults.timeZone),
+        segments: SEGMENTS,
+        assignments: assignments.ok ? assignments.body.items.filter((a) => a.cadenceId === cadenceId).map((a) => a.segment) : [],
+        key: formKey(),
+        ...(state.error ? { error: state.error } : {}),
+      },
+      state.status ?? 200,
+    );
+  }
+
+  app.get('/app/cadences/:cadenceId', async (request: CadenceRequest, reply) => {
+    const v = Number(request.query.version);
+    const version = Number.isInteger(v) && v > 0 ? v : undefined;
+    return editor(request, reply, consoleApi(app, request.consoleUser), request.params.cadenceId, { version });
+  });
+
+  /** Issues of the API (paths under body. or body.cadence.), each with its line in the user's text. */
+  const issuesIn = (text: string, at: Map<string, number>, issues: ValidationIssueBody[] | undefined, prefix: RegExp): IssueView[] =>
+    (issues ?? []).map((i) => {
+      const path = i.path.replace(prefix, '');
+      return { path, message: i.message, line: lineOfPath(text, at, path) };
+    });
+
+  /** The sample invoice of the preview form, or its problems by field. */
+  function sampleInvoice(f: PreviewForm): { ok: true; invoice: Record<string, unknown>; customer: Record<string, unknown> } | { ok: false; issues: { field: string; message: string }[] } {
+    const issues: { field: string; message: string }[] = [];
+    const currency = f.currency.trim().toUpperCase();
+    if (!/^[A-Z]{3}$/.test(currency)) issues.push({ field: 'currency', message: 'a currency code, e.g. EUR' });
+    const amountMinor = /^[A-Z]{3}$/.test(currency) ? parseMoneyInput(f.amount, currency) : undefined;
+    if (amountMinor === undefined || amountMinor <= 0) issues.push({ field: 'amount', message: 'an amount, e.g. 1250.00' });
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(f.dueDate.trim())) issues.push({ field: 'dueDate', message: 'a date YYYY-MM-DD' });
+    if (f.timeZone.trim() === '') issues.push({ field: 'timeZone', message: 'a time zone, e.g. Europe/Berlin' });
+    if (!(SEGMENTS as readonly string[]).includes(f.segment)) issues.push({ field: 'segment', message: 'one of the segments' });
+    const country = f.country.trim().toUpperCase();
+    if (country !== '' && !/^[A-Z]{2}$/.test(country)) issues.push({ field: 'country', message: 'a two-letter country code, e.g. DE, or empty' });
+    if (issues.length) return { ok: false, issues };
+    return {
+      ok: true,
+      invoice: { currency, amountMinor, dueDate: f.dueDate.trim() },
+      customer: { timeZone: f.timeZone.trim(), segment: f.segment, ...(country ? { country } : {}) },
+    };
+  }
+
+  /** The instant in the customer's zone, in the user's locale (the timeline reads as the customer lives it). */
+  function inZone(iso: string, timeZone: string, locale: string) {
+    const d = new Date(iso);
+    try {
+      return {
+        local: new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone }).format(d),
+        weekday: new Intl.DateTimeFormat(locale, { weekday: 'short', timeZone }).format(d),
+      };
+    } catch {
+      return { local: iso, weekday: '' };
+    }
+  }
+
+  app.post('/app/cadences/:cadenceId/edit', async (request: CadenceRequest, reply) => {
+    const { cadenceId } = request.params;
+    const api = consoleApi(app, request.consoleUser);
+    const form = editForm.safeParse(request.body);
+    if (!form.success) return editor(request, reply, api, cadenceId, { error: { message: 'The form was incomplete; reload the page.' }, status: 422 });
+    const f = form.data;
+    const v = Number(f.version);
+    const version = Number.isInteger(v) && v > 0 ? v : undefined;
+    const previewForm: PreviewForm = { amount: f.amount, currency: f.currency, dueDate: f.dueDate, timeZone: f.timeZone, segment: f.segment, country: f.country };
+    const base: EditorState = { version, text: f.definition, previewForm };
+    const typed = locateJson(f.definition);
+    if (!typed.ok) {
+      const { line, column } = lineColumn(f.definition, typed.offset);
+      return editor(request, reply, api, cadenceId, { ...base, check: { syntax: { line, column, message: typed.message } }, status: 422 });
+    }
+
+    if (f.intent === 'validate') {
+      const res = await api.send<{ valid: true }>('POST', '/cadences/validate', typed.value);
+      if (res.ok) return editor(request, reply, api, cadenceId, { ...base, check: { valid: true } });
+      return editor(request, reply, api, cadenceId, { ...base, check: { issues: checkIssues(res.body) }, status: res.status === 400 ? 422 : res.status });
+    }
+
+    if (f.intent === 'preview') {
+      const sample = sampleInvoice(previewForm);
+      if (!sample.ok) return editor(request, reply, api, cadenceId, { ...base, previewIssues: sample.issues, error: { message: 'The sample invoice is not complete.' }, status: 422 });
+      const res = await api.send<{ cadence: { id: string; version: number }; steps: PreviewStep[] }>('POST', '/cadences/preview', {
+        cadence: typed.value,
+        invoice: sample.invoice,
+        customer: sample.customer,
+      });
+      if (!res.ok) {
+        const definitionIssues = (res.body.issues ?? []).filter((i) => i.path.startsWith('body.cadence'));
+        const otherIssues = (res.body.issues ?? []).filter((i) => !i.path.startsWith('body.cadence'));
+        return editor(request, reply, api, cadenceId, {
+          ...base,
+          ...(definitionIssues.length ? { check: { issues: issuesIn(f.definition, typed.at, definitionIssues, /^body\.cadence\.?/) } } : {}),
+          previewIssues: otherIssues.map((i) => ({ field: i.path.replace(/^body\.(invoice|customer)\.?/, ''), message: i.message })),
+          error: { message: `Preview refused: ${res.body.message}` },
+          status: res.status === 400 ? 422 : res.status,
+        });
+      }
+      const timeZone = String(sample.customer.timeZone);
+      const locale = request.consoleUser.locale ?? defaults.locale;
+      return editor(request, reply, api, cadenceId, {
+        ...base,
+        preview: { cadence: res.body.cadence, timeZone, steps: res.body.steps.map((s) => ({ ...s, ...inZone(s.at, timeZone, locale) })) },
+      });
+    }
+
+    // Save as a new version (a draft): the server numbers it.
+    const res = await api.send<CadenceVersionView>('POST', '/cadences', typed.value, f._key ? { idempotencyKey: f._key } : {});
+    if (!res.ok)
+      return editor(request, reply, api, cadenceId, {
+        ...base,
+        check: { issues: checkIssues(res.body) },
+        error: { message: `Not saved: ${res.body.message}` },
+        status: res.status === 400 ? 422 : res.status,
+      });
+    setNotice(reply, `Saved as version ${res.body.version} of ${res.body.cadenceId} (a draft: activate it to use it)`);
+    return reply.redirect(`/app/cadences/${enc(res.body.cadenceId)}?version=${res.body.version}`, 303);
+
+    function checkIssues(body: ApiErrorBody): IssueView[] {
+      if (!typed.ok) return [];
+      const issues = body.issues?.length ? body.issues : [{ path: '', code: body.error, message: body.message }];
+      return issuesIn(f.definition, typed.at, issues, /^body\.?/);
+    }
+  });
+
+  app.post('/app/cadences/:cadenceId/versions/:version/activate', async (request: VersionRequest, reply) => {
+    const { cadenceId, version } = request.params;
+    const api = consoleApi(app, request.consoleUser);
+    const res = await api.send<CadenceVersionView>('POST', `/cadences/${enc(cadenceId)}/versions/${enc(version)}/activate`);
+    const v = Number(version);
+    if (!res.ok) return editor(request, reply, api, cadenceId, { version: v, error: res.body, status: res.status });
+    setNotice(reply, `Version ${res.body.version} of ${res.body.cadenceId} is active: new enrollments pin it (running invoices keep theirs unless migrated)`);
+    return reply.redirect(`/app/cadences/${enc(cadenceId)}?version=${res.body.version}`, 303);
+  });
+
+  const migrateForm = z.object({ invoiceNumbers: z.string().max(50_000).default(''), _key: z.string().max(100).optional() });
+  app.post('/app/cadences/:cadenceId/versions/:version/migrate', async (request: VersionRequest, reply) => {
+    const { cadenceId, version } = request.params;
+    const api = consoleApi(app, request.consoleUser);
+    const v = Number(version);
+    const form = migrateForm.safeParse(request.body);
+    if (!form.success) return editor(request, reply, api, cadenceId, { version: v, error: { message: 'The form was incomplete; reload the page.' }, status: 422 });
+    const numbers = form.data.invoiceNumbers.split(/[\s,;]+/).filter((n) => n !== '');
+    const res = await api.send<{ cadence: { id: string; version: number }; migrating: string[] }>(
+      'POST',
+      `/cadences/${enc(cadenceId)}/versions/${enc(version)}/migrate`,
+      numbers.length ? { invoiceNumbers: numbers } : {},
+      form.data._key ? { idempotencyKey: form.data._key } : {},
+    );
+    if (!res.ok) return editor(request, reply, api, cadenceId, { version: v, error: res.body, status: res.status === 400 ? 422 : res.status });
+    const n = res.body.migrating.length;
+    setNotice(
+      reply,
+      n === 0
+        ? `No running invoice to migrate to version ${version}`
+        : `${n} running invoice${n === 1 ? '' : 's'} moving to version ${version} at the next step: ${res.body.migrating.slice(0, 20).join(', ')}${n > 20 ? '…' : ''}`,
+    );
+    return reply.redirect(`/app/cadences/${enc(cadenceId)}?version=${enc(version)}`, 303);
+  });
+
+  const assignForm = z.object({ segment: z.enum(SEGMENTS), version: z.string().optional() });
+  app.post('/app/cadences/:cadenceId/assign', async (request: CadenceRequest, reply) => {
+    const { cadenceId } = request.params;
+    const api = consoleApi(app, request.consoleUser);
+    const form = assignForm.safeParse(request.body);
+    const v = Number((request.body as { version?: string } | undefined)?.version);
+    const version = Number.isInteger(v) && v > 0 ? v : undefined;
+    if (!form.success) return editor(request, reply, api, cadenceId, { version, error: { message: 'Choose a segment.' }, status: 422 });
+    const res = await api.send<Assignment>('PUT', `/cadence-assignments/${enc(form.data.segment)}`, { cadenceId });
+    if (!res.ok) return editor(request, reply, api, cadenceId, { version, error: res.body, status: res.status === 400 ? 422 : res.status });
+    setNotice(reply, `Segment ${form.data.segment.replace(/_/g, ' ')} now gets ${cadenceId}`);
+    return reply.redirect(`/app/cadences/${enc(cadenceId)}${version ? `?version=${version}` : ''}`, 303);
+  });
+};
