@@ -29,6 +29,8 @@ beforeAll(async () => {
     const res = await createAndEnroll(stack, { number, customerId: `C-${number}`, amountMinor, dueDate }, `${number.toLowerCase()}@customer.example`);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   }
+  const dispute = await stack.api('POST', '/disputes', { invoiceNumber: 'MGR-3', reasonCode: 'quantity_short_shipment', disputedAmountMinor: 100_000, note: 'Two pallets short' });
+  expect(dispute.status, JSON.stringify(dispute.body)).toBe(201);
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
@@ -57,6 +59,11 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     expect(rows).toEqual([...aging.buckets.map((b) => [b, aging.total.buckets[b] ?? 0, eur.format((aging.total.buckets[b] ?? 0) / 100)]), ['total', aging.total.openMinor, eur.format(aging.total.openMinor / 100)]]);
     expect(Object.values(aging.total.buckets)).toContain(123_456);
     expect(await cells(page, '#aging-table td')).toContain('€1,234.56');
+    // Disputes by reason: the table under the chart is the API's report.
+    const cycle = (await stack.api('GET', '/reports/dispute-cycle-time')).body as { byReason: { key: string; opened: number; openAtEnd: number }[] };
+    expect(cycle.byReason.map((r) => [r.key, r.opened, r.openAtEnd])).toEqual([['quantity_short_shipment', 1, 1]]);
+    const disputeRows = await page.locator('#disputes-table tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')!.textContent, ...Array.from(tr.querySelectorAll('td')).slice(0, 3).map((td) => String((td as { textContent: string | null }).textContent))]));
+    expect(disputeRows).toEqual([['quantity short shipment', '1', '0', '1']]);
     // The chart drew (console.js + Chart.js under the CSP), with a text alternative.
     await expect.poll(() => page.locator('canvas[data-drawn="1"]').count()).toBeGreaterThan(1);
     expect(await page.locator('canvas[role="img"][aria-label]').count()).toBe(await page.locator('canvas').count());
