@@ -6,6 +6,7 @@ import { renderPage, setNotice, type ConsoleDefaults } from '../render';
 import type { ConsolePages } from './index';
 import type { CadenceVersionView } from '../../schemas';
 import { SEGMENTS } from '../../../domain/cadence';
+import { roleRank } from '../../../domain/roles';
 
 /**
  * Cadences for AR managers: every cadence with its versions and the segments assigned to it; the editor (a
@@ -298,7 +299,14 @@ type VersionRequest = FastifyRequest<{ Params: { cadenceId: string; version: str
 const enc = encodeURIComponent;
 
 export const cadencePages: ConsolePages = async (app, { defaults }) => {
-  app.get('/app/cadences', async (request, reply) => {
+  // The section is an AR manager's (the API lets every role read cadences; only managers change them).
+  const managersOnly = {
+    preHandler: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (roleRank(request.consoleUser.role) >= roleRank('ar_manager')) return;
+      return renderPage(request, reply, defaults, 'error', { title: 'Refused', status: 403, message: 'Cadences are for AR managers.' }, 403);
+    },
+  };
+  app.get('/app/cadences', managersOnly, async (request, reply) => {
     const api = consoleApi(app, request.consoleUser);
     const [list, assignments] = await Promise.all([api.get<{ items: CadenceSummary[] }>('/cadences'), api.get<{ items: Assignment[] }>('/cadence-assignments')]);
     if (!list.ok) return renderPage(request, reply, defaults, 'cadences', { title: 'Cadences', cadences: [], error: list.body }, list.status);
@@ -361,7 +369,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
     );
   }
 
-  app.get('/app/cadences/:cadenceId', async (request: CadenceRequest, reply) => {
+  app.get('/app/cadences/:cadenceId', managersOnly, async (request: CadenceRequest, reply) => {
     const v = Number(request.query.version);
     const version = Number.isInteger(v) && v > 0 ? v : undefined;
     return editor(request, reply, consoleApi(app, request.consoleUser), request.params.cadenceId, { version });
@@ -407,7 +415,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
     }
   }
 
-  app.post('/app/cadences/:cadenceId/edit', async (request: CadenceRequest, reply) => {
+  app.post('/app/cadences/:cadenceId/edit', managersOnly, async (request: CadenceRequest, reply) => {
     const { cadenceId } = request.params;
     const api = consoleApi(app, request.consoleUser);
     const form = editForm.safeParse(request.body);
@@ -475,7 +483,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
     }
   });
 
-  app.post('/app/cadences/:cadenceId/versions/:version/activate', async (request: VersionRequest, reply) => {
+  app.post('/app/cadences/:cadenceId/versions/:version/activate', managersOnly, async (request: VersionRequest, reply) => {
     const { cadenceId, version } = request.params;
     const api = consoleApi(app, request.consoleUser);
     const res = await api.send<CadenceVersionView>('POST', `/cadences/${enc(cadenceId)}/versions/${enc(version)}/activate`);
@@ -486,7 +494,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
   });
 
   const migrateForm = z.object({ invoiceNumbers: z.string().max(50_000).default(''), _key: z.string().max(100).optional() });
-  app.post('/app/cadences/:cadenceId/versions/:version/migrate', async (request: VersionRequest, reply) => {
+  app.post('/app/cadences/:cadenceId/versions/:version/migrate', managersOnly, async (request: VersionRequest, reply) => {
     const { cadenceId, version } = request.params;
     const api = consoleApi(app, request.consoleUser);
     const v = Number(version);
@@ -511,7 +519,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
   });
 
   const assignForm = z.object({ segment: z.enum(SEGMENTS), version: z.string().optional() });
-  app.post('/app/cadences/:cadenceId/assign', async (request: CadenceRequest, reply) => {
+  app.post('/app/cadences/:cadenceId/assign', managersOnly, async (request: CadenceRequest, reply) => {
     const { cadenceId } = request.params;
     const api = consoleApi(app, request.consoleUser);
     const form = assignForm.safeParse(request.body);
