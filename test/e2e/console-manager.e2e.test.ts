@@ -211,6 +211,7 @@ describe('the manager console in chromium', { timeout: 180_000 }, () => {
     const nora = await browser.newPage({ viewport: WIDE });
     await signIn(nora, base, { userId: 'new.col', password });
     expect(new URL(nora.url()).pathname).toBe('/app/worklist');
+    expect((await nora.goto(`${base}/app/dashboard`))!.status()).toBe(403);
     await nora.close();
     await page.close();
   });

@@ -3,6 +3,7 @@ import { consoleApi, type ApiErrorBody, type ConsoleApi } from '../api-client';
 import { renderPage } from '../render';
 import type { ConsolePages } from './index';
 import { addMonths, lastCompleteMonth } from '../../../domain/reports/dso';
+import { roleRank } from '../../../domain/roles';
 
 /** The shapes of the reports the dashboard reads (reports/ledger.ts, reports/activity.ts, api/routes/promises.ts). */
 interface AgingReport {
@@ -66,6 +67,9 @@ const today = () => new Date().toISOString().slice(0, 10);
  */
 export const dashboardPages: ConsolePages = async (app, { defaults }) => {
   app.get('/app/dashboard', async (request: FastifyRequest, reply: FastifyReply) => {
+    // The reports would answer a collector for their portfolio; the dashboard is the managers' overview (as the navigation says).
+    if (roleRank(request.consoleUser.role) < roleRank('ar_manager'))
+      return renderPage(request, reply, defaults, 'error', { title: 'Refused', status: 403, message: 'The dashboard is for AR managers and admins; your worklist is at /app/worklist.' }, 403);
     const api = consoleApi(app, request.consoleUser);
     const last = lastCompleteMonth(today());
     const months = [5, 4, 3, 2, 1, 0].map((n) => addMonths(last, -n));
