@@ -149,7 +149,7 @@ describe('cadence editor in chromium', () => {
     expect(migrations.map((m) => m.details)).toEqual([{ from: { id: 'fast-e2e', version: 1 }, to: { id: 'fast-e2e', version: 2 } }]);
 
     // Assign the strategic segment to it.
-    await page.getByLabel('Segment', { exact: true }).selectOption('strategic');
+    await page.getByRole('combobox', { name: /^Segment/ }).selectOption('strategic');
     expect(await submit(page, page.getByRole('button', { name: 'Assign to this segment' }))).toBe(303);
     expect(await page.getByRole('status').first().textContent()).toContain('Segment strategic now gets fast-e2e');
     expect(await page.locator('.assigned').textContent()).toContain('strategic');
