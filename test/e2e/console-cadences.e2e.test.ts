@@ -90,6 +90,8 @@ describe('cadence editor in chromium', () => {
 
     // Fixed: valid.
     edited.steps[1]!.action.template = 'reminder-firm';
+    // Customer-facing steps on working days only, 08:00 to 18:00 (the customer's time).
+    (edited as Record<string, unknown>).sendWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '18:00' };
     const fixed = JSON.stringify(edited, null, 2);
     await textarea.fill(fixed);
     expect(await submit(page, page.getByRole('button', { name: 'Validate' }))).toBe(200);
@@ -113,6 +115,27 @@ describe('cadence editor in chromium', () => {
     expect(await steps.first().textContent()).toContain('09:30:00'); // the customer's local time
     expect(await steps.nth(1).textContent()).toContain('reminder-firm');
     expect(await textarea.inputValue()).toBe(fixed); // still the edit
+    expect(await page.locator('ol.timeline.preview .shift').count()).toBe(0); // nothing moved
+
+    // Due on Friday 5 March: a day after is a Saturday, outside the send window; the page shows the API's dates
+    // (German holidays) and says the first reminder moved from the Saturday.
+    await page.getByLabel('Due date').fill('2027-03-05');
+    await page.getByLabel(/Holidays of country/).fill('DE');
+    expect(await submit(page, page.getByRole('button', { name: 'Preview' }))).toBe(200);
+    const oracle = await stack.api('POST', '/cadences/preview', {
+      cadence: edited,
+      invoice: { currency: 'EUR', amountMinor: 125_000, dueDate: '2027-03-05' },
+      customer: { timeZone: 'Europe/Berlin', segment: 'standard', country: 'DE' },
+    });
+    expect(oracle.status).toBe(200);
+    const oracleSteps = oracle.body.steps as { stepId: string; at: string }[];
+    expect(oracleSteps[0]!.at.slice(0, 10)).not.toBe('2027-03-06'); // the API moved it off the Saturday
+    expect(await steps.evaluateAll((els) => els.map((e) => [e.getAttribute('data-step'), e.querySelector('time')?.getAttribute('datetime')]))).toEqual(
+      oracleSteps.map((o) => [o.stepId, o.at]),
+    );
+    expect(await steps.first().locator('.shift').textContent()).toContain('moved from 6 Mar 2027');
+    expect(await page.getByLabel(/Holidays of country/).inputValue()).toBe('DE'); // the sample invoice kept too
+    expect(await textarea.inputValue()).toBe(fixed);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'cadence-editor');
     await page.setViewportSize(NARROW);

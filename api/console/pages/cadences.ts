@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { consoleApi, formKey, type ApiErrorBody, type ConsoleApi, type ValidationIssueBody } from '../api-client';
 import { parseMoneyInput } from '../format';
@@ -248,6 +249,19 @@ function stepRows(definition: unknown): StepRow[] {
   });
 }
 
+/**
+ * The date a step anchored to the due date by whole days would fall on before any move (weekend or holiday outside
+ * the send window, the contact cap): the preview's date differing from it is a shift worth showing.
+ */
+function nominalDate(definition: unknown, stepId: string, dueDate: string): string | undefined {
+  const steps = rec(definition).steps;
+  const step = (Array.isArray(steps) ? steps : []).map(rec).find((s) => s.id === stepId);
+  if (!step) return undefined;
+  const offset = rec(step.offset);
+  if ((str(step.anchor) || 'due_date') !== 'due_date' || offset.unit !== 'days' || typeof offset.amount !== 'number') return undefined;
+  return DateTime.fromISO(dueDate, { zone: 'UTC' }).plus({ days: offset.amount }).toISODate() ?? undefined;
+}
+
 interface PreviewForm {
   amount: string;
   currency: string;
@@ -287,7 +301,7 @@ interface EditorState {
   previewForm?: PreviewForm;
   /** The outcome of Validate (or of a refused save/preview): valid, issues by line, or a JSON syntax error. */
   check?: { valid: true } | { issues: IssueView[] } | { syntax: { line: number; column: number; message: string } };
-  preview?: { cadence: { id: string; version: number }; steps: (PreviewStep & { local: string; weekday: string })[]; timeZone: string };
+  preview?: { cadence: { id: string; version: number }; steps: (PreviewStep & { local: string; weekday: string; movedFrom?: string })[]; timeZone: string };
   previewIssues?: { field: string; message: string }[];
   error?: { message: string };
   status?: number;
@@ -469,7 +483,15 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
       const locale = request.consoleUser.locale ?? defaults.locale;
       return editor(request, reply, api, cadenceId, {
         ...base,
-        preview: { cadence: res.body.cadence, timeZone, steps: res.body.steps.map((s) => ({ ...s, ...inZone(s.at, timeZone, locale) })) },
+        preview: {
+          cadence: res.body.cadence,
+          timeZone,
+          steps: res.body.steps.map((s) => {
+            const nominal = nominalDate(typed.value, s.stepId, String(sample.invoice.dueDate));
+            const actual = DateTime.fromISO(s.at).setZone(timeZone).toISODate();
+            return { ...s, ...inZone(s.at, timeZone, locale), ...(s.status === 'scheduled' && nominal && actual && nominal !== actual ? { movedFrom: nominal } : {}) };
+          }),
+        },
       });
     }
 
