@@ -167,6 +167,7 @@ export function locateJson(text: string): Located {
     if (i < text.length) fail(`unexpected ${what()} after the end of the JSON`);
   } catch (err) {
     if (err instanceof JsonSyntaxError) return { ok: false, offset: err.offset, message: err.message };
+    if (err instanceof RangeError) return { ok: false, offset: i, message: 'nested too deeply' }; // the call stack's end
     throw err;
   }
   try {
