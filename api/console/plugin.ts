@@ -44,6 +44,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   'pico.min.css': { file: packageFile('@picocss/pico', 'css/pico.min.css'), type: 'text/css' },
   'console.css': { file: path.join(__dirname, 'assets/console.css'), type: 'text/css' },
   'console.js': { file: path.join(__dirname, 'assets/console.js'), type: 'text/javascript' },
+  'cadence-editor.js': { file: path.join(__dirname, 'assets/cadence-editor.js'), type: 'text/javascript' },
 };
 
 interface LoadedAsset {

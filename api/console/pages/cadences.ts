@@ -343,14 +343,6 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
     });
   });
 
-  // The editor's script (an issue's "line N" selects that line) once the console serves it: the page works without.
-  let editorScript: Promise<boolean> | undefined;
-  const editorScriptServed = () =>
-    (editorScript ??= app
-      .inject({ method: 'GET', url: '/app/assets/cadence-editor.js' })
-      .then((res) => res.statusCode === 200)
-      .catch(() => false));
-
   /** Renders the editor of a cadence: the version asked for (else the active one, else the latest), with whatever state a form left. */
   async function editor(request: FastifyRequest, reply: FastifyReply, api: ConsoleApi, cadenceId: string, state: EditorState): Promise<FastifyReply> {
     const [history, assignments] = await Promise.all([api.get<CadenceHistory>(`/cadences/${enc(cadenceId)}`), api.get<{ items: Assignment[] }>('/cadence-assignments')]);
@@ -386,7 +378,8 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
         segments: SEGMENTS,
         assignments: assignments.ok ? assignments.body.items.filter((a) => a.cadenceId === cadenceId).map((a) => a.segment) : [],
         key: formKey(),
-        scripts: (await editorScriptServed()) ? ['/app/assets/cadence-editor.js'] : [],
+        // An issue's "line N" selects that line in the text (the page works without it).
+        scripts: ['/app/assets/cadence-editor.js'],
         ...(state.error ? { error: state.error } : {}),
       },
       state.status ?? 200,
