@@ -159,7 +159,7 @@ const customerViewSchema = z.object({
 });
 
 const timelineQuery = z.strictObject({ order: z.enum(['asc', 'desc']).default('asc'), ...page });
-const timelineSchema = z.object({
+export const timelineSchema = z.object({
   total: z.number(),
   order: z.enum(['asc', 'desc']),
   limit: z.number(),

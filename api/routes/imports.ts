@@ -9,7 +9,7 @@ import { errorResponses } from '../schemas';
 
 const importParams = z.object({ importId: z.coerce.number().int().min(1).max(2 ** 53 - 1) });
 const counts = { created: z.number(), updated: z.number(), unchanged: z.number(), rejected: z.number(), skipped: z.number(), customersWritten: z.number() };
-const jobSchema = z.object({
+export const importJobSchema = z.object({
   id: z.number(),
   fileName: z.string(),
   format: z.enum(['csv', 'xlsx']),
@@ -52,7 +52,7 @@ export const importRoutes: FastifyPluginAsyncZod<{ imports: ImportsService }> = 
       // Documents the form; the multipart parser leaves the body null (the service reads the parts), hence nullish.
       body: z.object({ file: z.file().describe('the export, CSV or XLSX'), ...importFieldsSchema.shape, mapping: z.string().optional().describe('a custom column mapping, JSON (docs/imports.md)') }).nullish(),
       response: {
-        202: z.object({ importId: z.number(), status: z.literal('queued'), mode: jobSchema.shape.mode, links: z.object({ self: z.string(), report: z.string(), rejects: z.string() }) }),
+        202: z.object({ importId: z.number(), status: z.literal('queued'), mode: importJobSchema.shape.mode, links: z.object({ self: z.string(), report: z.string(), rejects: z.string() }) }),
         ...errorResponses,
       },
     },
@@ -63,13 +63,13 @@ export const importRoutes: FastifyPluginAsyncZod<{ imports: ImportsService }> = 
     schema: {
       summary: 'The import jobs, newest first (paged by id): what was imported, when, by whom, with what result',
       querystring: z.object({ before: importParams.shape.importId.optional().describe('the nextBefore of the previous page'), limit: z.coerce.number().int().min(1).max(200).default(50) }),
-      response: { 200: z.object({ items: z.array(jobSchema), nextBefore: z.number().nullable() }), ...errorResponses },
+      response: { 200: z.object({ items: z.array(importJobSchema), nextBefore: z.number().nullable() }), ...errorResponses },
     },
     handler: async (request) => imports.list(request.user, request.query),
   });
 
   app.get('/imports/:importId', {
-    schema: { summary: 'An import job: progress (phase, rows read, rows per second) while it runs, counts and outcome once done', params: importParams, response: { 200: jobSchema, ...errorResponses } },
+    schema: { summary: 'An import job: progress (phase, rows read, rows per second) while it runs, counts and outcome once done', params: importParams, response: { 200: importJobSchema, ...errorResponses } },
     handler: async (request) => imports.job(request.user, request.params.importId),
   });
 

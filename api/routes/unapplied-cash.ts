@@ -27,7 +27,7 @@ const suggestionSchema = z.object({
   allocations: z.array(allocationSchema).describe('ready to send as the body of POST /unapplied-cash/{id}/apply'),
   unappliedMinor: z.number().describe('what these allocations would leave unapplied'),
 });
-const itemSchema = z.object({
+export const cashItemSchema = z.object({
   id: z.number(),
   source: z.string().describe('erp_sync, erp_webhook or bank_statement'),
   paymentId: z.string().describe("the source's id: the ERP's payment id, or the bank entry's"),
@@ -78,7 +78,7 @@ export const unappliedCashRoutes: FastifyPluginAsyncZod<{ cash: UnappliedCashSer
           total: z.number().describe('items matching the filter'),
           totals: z.array(z.object({ currency: z.string(), count: z.number(), unappliedMinor: z.number(), oldestAgeDays: z.number() })).describe('per currency over the filter: never summed across currencies'),
           oldestAgeDays: z.number().nullable(),
-          items: z.array(itemSchema),
+          items: z.array(cashItemSchema),
         }),
         ...errors,
       },
@@ -90,7 +90,7 @@ export const unappliedCashRoutes: FastifyPluginAsyncZod<{ cash: UnappliedCashSer
     schema: {
       summary: 'One unapplied payment with all its matching suggestions and its applications so far',
       params: cashParams,
-      response: { 200: itemSchema.extend({ applications: z.array(applicationSchema) }), ...errors },
+      response: { 200: cashItemSchema.extend({ applications: z.array(applicationSchema) }), ...errors },
     },
     handler: async (request) => cash.get(request.user, request.params.id),
   });
@@ -115,7 +115,7 @@ export const unappliedCashRoutes: FastifyPluginAsyncZod<{ cash: UnappliedCashSer
       summary: 'Resolve what is left of the payment as a refund to the payer or as on account (a credit kept for the customer)',
       params: cashParams,
       body: z.object({ as: z.enum(['refund', 'on_account']), note: multiLineText(2000) }),
-      response: { 200: itemSchema.extend({ applications: z.array(applicationSchema) }), ...errors },
+      response: { 200: cashItemSchema.extend({ applications: z.array(applicationSchema) }), ...errors },
     },
     handler: async (request) => cash.resolve(request.user, request.params.id, request.body),
   });

@@ -33,7 +33,7 @@ const userSchema = z.object({
   approvalLimitMinor: z.number().nullable(),
   team: z.string().nullable().optional().describe('the owner team the user works disputes for (resolution matrix); null: none'),
 });
-const tokenInfoSchema = z.object({
+export const tokenInfoSchema = z.object({
   tokenId: z.string(),
   label: z.string(),
   createdAt: z.string(),

@@ -7,6 +7,7 @@ import { renderPage, setNotice, temporalLink, type ConsoleDefaults } from '../re
 import type { ConsolePages } from './index';
 import { DISPUTE_REASONS } from '../../../domain/disputes';
 import { invoiceWorkflowId } from '../../../domain/ids';
+import type { timelineSchema } from '../../routes/customers';
 
 /**
  * The customer page (GET /app/customers/:customerId): everything a collector needs on a call, read through the
@@ -88,14 +89,7 @@ interface PromiseItem {
   status: string;
   paidMinor: number | null;
 }
-interface TimelineItem {
-  at: string;
-  actor: string;
-  source: 'audit' | 'activity';
-  type: string;
-  invoiceNumber: string | null;
-  summary: string;
-}
+type TimelineItem = z.infer<typeof timelineSchema>['items'][number];
 
 /** The call outcomes a collector picks from (api/routes/worklist.ts callOutcomeSchema). */
 export const OUTCOMES: { code: string; label: string }[] = [

@@ -5,6 +5,7 @@ import { parseMoneyInput } from '../format';
 import { renderPage, setNotice } from '../render';
 import type { ConsolePages } from './index';
 import { ROOT_CAUSES } from '../../../domain/disputes';
+import type { timelineSchema } from '../../routes/customers';
 
 /** A dispute as GET /disputes and GET /disputes/:id answer it (api/routes/disputes.ts). */
 export interface DisputeItem {
@@ -42,15 +43,7 @@ interface DisputeList {
   overdue: number;
   items: DisputeItem[];
 }
-interface TimelineEntry {
-  at: string;
-  actor: string;
-  source: 'audit' | 'activity';
-  type: string;
-  invoiceNumber: string | null;
-  summary: string;
-  details: Record<string, unknown>;
-}
+type TimelineEntry = z.infer<typeof timelineSchema>['items'][number];
 interface Timeline {
   total: number;
   items: TimelineEntry[];

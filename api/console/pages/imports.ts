@@ -5,34 +5,10 @@ import { z } from 'zod';
 import { consoleApi, type ApiErrorBody, type ConsoleApi } from '../api-client';
 import { renderPage, setNotice } from '../render';
 import type { ConsolePages } from './index';
+import type { importJobSchema } from '../../routes/imports';
 
 /** An import job and its per-row report (api/routes/imports.ts). */
-interface ImportJob {
-  id: number;
-  fileName: string;
-  format: 'csv' | 'xlsx';
-  preset: string | null;
-  mode: 'dry_run' | 'all_or_nothing' | 'keep_good';
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  phase: string;
-  requestedBy: string;
-  erpKind: string;
-  bytesTotal: number;
-  bytesRead: number;
-  rowsRead: number;
-  rowsPerSecond: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  rejected: number;
-  skipped: number;
-  customersWritten: number;
-  stored: boolean;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+type ImportJob = z.infer<typeof importJobSchema>;
 interface ReportRow {
   rowNumber: number;
   outcome: 'created' | 'updated' | 'unchanged' | 'rejected' | 'skipped';

@@ -4,6 +4,7 @@ import { consoleApi, type ApiErrorBody } from '../api-client';
 import { parseMoneyInput } from '../format';
 import { renderPage, setNotice } from '../render';
 import type { ConsolePages } from './index';
+import type { cashItemSchema } from '../../routes/unapplied-cash';
 
 /**
  * The unapplied-cash queue (GET /unapplied-cash): payments without an open invoice, oldest first, each with its
@@ -16,23 +17,8 @@ interface Allocation {
   invoiceNumber: string;
   amountMinor: number;
 }
-interface CashItem {
-  id: number;
-  source: string;
-  paymentId: string;
-  customerId: string | null;
-  payerName: string | null;
-  amountMinor: number;
-  currency: string;
-  appliedMinor: number;
-  unappliedMinor: number;
-  receivedAt: string;
-  ageDays: number;
-  remittance: string;
-  status: 'open' | 'applied' | 'refund' | 'on_account';
-  resolution: { by: string; at: string; note: string | null } | null;
-  suggestions: { kind: string; confidence: number; reason: string; allocations: Allocation[]; unappliedMinor: number }[];
-}
+/** An item of the queue as GET /unapplied-cash gives it. */
+type CashItem = z.infer<typeof cashItemSchema>;
 interface Queue {
   total: number;
   totals: { currency: string; count: number; unappliedMinor: number; oldestAgeDays: number }[];

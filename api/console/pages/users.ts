@@ -5,16 +5,10 @@ import { parseMoneyInput } from '../format';
 import { renderPage, setNotice } from '../render';
 import type { ConsolePages } from './index';
 import { ROLES } from '../../../domain/roles';
+import type { tokenInfoSchema } from '../../routes/users';
 
 /** A user as GET /users lists them (api/routes/users.ts). */
-interface TokenInfo {
-  tokenId: string;
-  label: string;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  lastUsedAt: string | null;
-}
+type TokenInfo = z.infer<typeof tokenInfoSchema>;
 interface UserItem {
   userId: string;
   name: string;
