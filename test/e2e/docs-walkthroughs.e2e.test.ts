@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startMainJobOnFreePorts, type Banner, type MainJob } from '../support/main-job';
-import { launchBrowser, signIn, WIDE } from '../support/browser';
+import { launchBrowser, screenshot, signIn, WIDE } from '../support/browser';
 
 /**
  * Every walkthrough in docs/ runs as written against a fresh demo, so the docs cannot drift from the
@@ -202,11 +202,21 @@ describe('the web console, as the banner tells a newcomer', () => {
       // The same tasks the API gives anna (her demo token), in the page.
       const tasks = (await (await fetch(`${banner.api}/worklist?limit=200`, { headers: { authorization: 'Bearer dun_demoanna_anna-demo-token-not-for-production' } })).json()) as { total: number };
       expect(await page.locator('table.worklist tbody tr[data-task]').count()).toBe(Math.min(tasks.total, 200));
+      // The demo's pages as a newcomer sees them (the README's screenshots come from these).
+      await screenshot(page, 'demo-worklist');
+      const firstCustomer = page.locator('table.worklist tbody tr[data-task] a').first();
+      if ((await firstCustomer.count()) > 0) {
+        await firstCustomer.click();
+        await page.waitForURL((url) => url.pathname.startsWith('/app/customers/'));
+        await screenshot(page, 'demo-customer');
+      }
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL((url) => url.pathname === '/app/sign-in');
       await signIn(page, banner.api, { userId: 'mark', password: banner.passwords.mark! });
       expect(new URL(page.url()).pathname).toBe('/app/dashboard');
       expect(await page.getByRole('heading', { level: 1 }).count()).toBe(1);
+      await page.waitForLoadState('load');
+      await screenshot(page, 'demo-dashboard');
     } finally {
       await browser.close();
     }
