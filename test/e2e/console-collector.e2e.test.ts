@@ -123,6 +123,22 @@ describe("the collector's console pages in chromium", () => {
     expect(await invoiceRow.textContent()).toMatch(/promised[\s\S]*promise check/);
     const promisesTable = page.locator('h2#promises + .table-scroll tbody');
     expect(await promisesTable.textContent()).toContain('Jana Roth, AP');
+
+    // While on the phone, by keyboard alone: n opens the note form with the cursor in it; type, Tab, Enter.
+    await page.keyboard.press('n');
+    expect(await page.evaluate<string>('document.activeElement && document.activeElement.id')).toBe('note-note');
+    await page.keyboard.type('Spoke to Jana: payment run on Thursday');
+    await page.keyboard.press('Tab'); // the invoice ("the customer" by default)
+    await page.keyboard.press('Tab'); // the button
+    const [noted] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/app/customers/CUST-C1/note') && r.request().method() === 'POST'),
+      page.waitForEvent('load'),
+      page.keyboard.press('Enter'),
+    ]);
+    expect(noted.status()).toBe(303);
+    expect(await page.locator('.notice').textContent()).toMatch(/note/i);
+    const keyed = (await stack.api('GET', '/customers/CUST-C1/activities')).body.items as { kind: string; note: string }[];
+    expect(keyed.some((a) => a.note === 'Spoke to Jana: payment run on Thursday')).toBe(true);
     expect(await promisesTable.textContent()).toMatch(/1[.,\u202f\u00a0]?234[.,]50/);
     await expect.poll(async () => {
       await page.reload();

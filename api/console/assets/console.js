@@ -11,6 +11,17 @@
   document.addEventListener('keydown', function (e) {
     var tag = (e.target && e.target.tagName) || '';
     if (/^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(tag) || e.metaKey || e.ctrlKey || e.altKey) return;
+    // A form marked data-shortcut="p" (a <details>): its key opens it and puts the cursor in its first field.
+    var target = e.key.length === 1 ? document.querySelector('[data-shortcut="' + e.key.toLowerCase() + '"]') : null;
+    if (target) {
+      if (target.tagName === 'DETAILS') target.open = true;
+      // The first field still empty (the others come filled with what is likely: the open amount, a date), else the first.
+      var fields = Array.prototype.slice.call(target.querySelectorAll('input:not([type="hidden"]), select, textarea'));
+      var field = fields.find(function (f) { return f.value === ''; }) || fields[0];
+      if (field) field.focus();
+      e.preventDefault();
+      return;
+    }
     var list = rows(); if (!list.length) return;
     var i = list.findIndex(function (r) { return r.classList.contains('selected'); });
     if (e.key === 'j' || e.key === 'ArrowDown') { select(list, Math.min(i + 1, list.length - 1)); e.preventDefault(); }
