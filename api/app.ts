@@ -183,6 +183,6 @@ export async function buildApp(deps: AppDeps) {
   await app.register(customerRoutes, { sql: deps.sql, tenantId: deps.tenantId, fx, config: reportsConfig });
   await app.register(reportRoutes, { sql: deps.sql, tenantId: deps.tenantId, fx, config: reportsConfig, reports: allReports });
   // The web console (issue 14): pages over the routes above, through app.inject (api/console/api-client.ts).
-  await registerConsole(app, { sql: deps.sql, tenantId: deps.tenantId, options: { timeZone: reportsConfig.timeZone, ...deps.console } });
+  await registerConsole(app, { sql: deps.sql, tenantId: deps.tenantId, options: { timeZone: reportsConfig.timeZone, reportingCurrency: fx.reportingCurrency, ...deps.console } });
   return app;
 }

@@ -11,6 +11,7 @@ import type { Sql } from '../../db/sql';
 import { createSessions, type SessionOptions } from './sessions';
 import { csrfUserInfo, homeOf, renderPage, type ConsoleDefaults } from './render';
 import { CONSOLE_PAGES } from './pages';
+import { loadReportingConfig } from '../../config/load';
 
 /**
  * The web console under /app (issue 14): server-rendered pages (Eta) made lively by htmx, on the API's own routes
@@ -27,6 +28,8 @@ export interface ConsoleOptions extends Partial<SessionOptions> {
   temporalNamespace?: string;
   locale?: string;
   timeZone?: string;
+  /** The reporting currency (the app's exchange-rate table, config/reporting.json). */
+  reportingCurrency?: string;
 }
 
 export const SESSION_COOKIE = 'dun_session';
@@ -96,6 +99,7 @@ export async function registerConsole(app: FastifyInstance, deps: { sql: Sql; te
   const defaults: ConsoleDefaults = {
     locale: opts.locale ?? 'en-GB',
     timeZone: opts.timeZone ?? 'UTC',
+    reportingCurrency: opts.reportingCurrency ?? loadReportingConfig().reportingCurrency,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
     temporalNamespace: opts.temporalNamespace ?? 'default',
   };

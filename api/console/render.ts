@@ -49,6 +49,8 @@ export function homeOf(user: Pick<ConsoleUser, 'role'>): string {
 export interface ConsoleDefaults {
   locale: string;
   timeZone: string;
+  /** The reporting currency (config/reporting.json): the worklist's totals, approval limits and amounts. */
+  reportingCurrency: string;
   /** The Temporal UI's address (TEMPORAL_UI_URL) and namespace, for links to an invoice's workflow; none = no link. */
   temporalUiUrl?: string;
   temporalNamespace: string;
@@ -83,6 +85,14 @@ export interface PageData {
   [key: string]: unknown;
 }
 
+/** A form's own refusal of a field (before the API is asked): shown beside the field like the API's issues. */
+export const formIssue = (path: string, message: string): ValidationIssueBody => ({ path, code: 'invalid_form', message });
+
+/** What was typed into a refused form, to put back: its string fields, never the CSRF token. */
+export function typedValues(body: unknown): Record<string, string> {
+  return Object.fromEntries(Object.entries((body ?? {}) as Record<string, unknown>).filter((e): e is [string, string] => e[0] !== '_csrf' && typeof e[1] === 'string'));
+}
+
 const FLASH = 'dun_notice';
 
 /** What a CSRF token is bound to: the session (a signed-out page's tokens are worthless once signed in, and back). */
@@ -112,17 +122,12 @@ export async function renderPage(request: FastifyRequest, reply: FastifyReply, d
     path: request.url.split('?')[0],
     notice,
     errors: issuesByField(data.error?.issues),
+    reportingCurrency: defaults.reportingCurrency,
     temporalUiUrl: defaults.temporalUiUrl,
     temporalNamespace: defaults.temporalNamespace,
     isHtmx: request.headers['hx-request'] === 'true',
   });
   return reply.code(status).type('text/html; charset=utf-8').send(html);
-}
-
-/** Renders a fragment (no layout) for an htmx swap. */
-export function renderFragment(request: FastifyRequest, defaults: ConsoleDefaults, view: string, data: Record<string, unknown>): string {
-  const user = request.consoleUser as ConsoleUser | undefined;
-  return eta.render(`./${view}`, { ...data, user, fmt: formatsOf(user, defaults) });
 }
 
 /** The Temporal UI's page of a workflow, or undefined without TEMPORAL_UI_URL. */

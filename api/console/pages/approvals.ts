@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { consoleApi, formKey, type ApiErrorBody, type ValidationIssueBody } from '../api-client';
-import { renderPage, setNotice } from '../render';
+import { consoleApi, formKey, type ApiErrorBody } from '../api-client';
+import { renderPage, setNotice, typedValues } from '../render';
+import { validationIssues } from '../../../config/validation-issues';
 import type { ConsolePages } from './index';
 import { customerNames, PENDING_NOTICE, words, type InvoiceSummary } from './disputes';
 
@@ -134,10 +135,10 @@ export const approvalPages: ConsolePages = async (app, { defaults }) => {
   app.post('/app/approvals/:requestId/decide', async (request: FastifyRequest<{ Params: { requestId: string } }>, reply) => {
     const { requestId } = request.params;
     const raw = (request.body ?? {}) as Record<string, unknown>;
-    const echo = Object.fromEntries(Object.entries(raw).filter(([k, v]) => k !== '_csrf' && typeof v === 'string')) as Record<string, string>;
+    const echo = typedValues(raw);
     const parsed = decisionForm.safeParse(raw);
     if (!parsed.success) {
-      const issues: ValidationIssueBody[] = parsed.error.issues.map((i) => ({ path: i.path.join('.'), code: 'invalid_form', message: i.message }));
+      const issues = validationIssues(parsed.error);
       return approvalPage(request, reply, requestId, { error: { error: 'invalid_form', message: 'The decision is not complete', issues }, status: 422, form: echo });
     }
     const api = consoleApi(app, request.consoleUser);

@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { consoleApi, formKey, type ApiErrorBody, type ConsoleApi, type ValidationIssueBody } from '../api-client';
 import { parseMoneyInput } from '../format';
-import { renderPage, setNotice } from '../render';
+import { formIssue as issue, renderPage, setNotice, typedValues } from '../render';
+import { validationIssues } from '../../../config/validation-issues';
 import type { ConsolePages } from './index';
 import { ROOT_CAUSES } from '../../../domain/disputes';
 import type { timelineSchema } from '../../routes/customers';
@@ -110,7 +111,6 @@ const resolveForm = z.object({
 });
 type ResolveForm = z.infer<typeof resolveForm>;
 
-const issue = (path: string, message: string): ValidationIssueBody => ({ path, code: 'invalid_form', message });
 
 /** The form's fields as the API's body, or the issues by the API's field names (so they show beside the fields). */
 function resolutionBody(form: ResolveForm, currency: string): { body: Record<string, unknown> } | { issues: ValidationIssueBody[] } {
@@ -202,9 +202,9 @@ export const disputePages: ConsolePages = async (app, { defaults }) => {
     const { disputeId } = request.params;
     const raw = (request.body ?? {}) as Record<string, unknown>;
     const parsed = resolveForm.safeParse(raw);
-    const echo = Object.fromEntries(Object.entries(raw).filter(([k, v]) => k !== '_csrf' && typeof v === 'string')) as Partial<ResolveForm>;
+    const echo = typedValues(raw) as Partial<ResolveForm>;
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => issue(i.path.join('.'), i.message));
+      const issues = validationIssues(parsed.error);
       return disputePage(request, reply, disputeId, { error: { error: 'invalid_form', message: 'The resolution is not complete', issues }, status: 422, form: echo });
     }
     const api = consoleApi(app, request.consoleUser);

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { consoleApi, formKey, type ApiErrorBody, type ValidationIssueBody } from '../api-client';
 import { parseMoneyInput } from '../format';
-import { renderPage, setNotice } from '../render';
+import { formIssue as issue, renderPage, setNotice } from '../render';
 import type { ConsolePages } from './index';
 import { ROLES } from '../../../domain/roles';
 import type { tokenInfoSchema } from '../../routes/users';
@@ -18,9 +18,6 @@ interface UserItem {
   active: boolean;
   tokens: TokenInfo[];
 }
-
-/** Approval limits are in the reporting currency (config/reporting.json). */
-export const LIMIT_CURRENCY = 'EUR';
 
 /** Locales offered on the "Me" page (any BCP 47 locale the server knows is accepted by the API). */
 export const LOCALES: { value: string; label: string }[] = [
@@ -51,7 +48,6 @@ const tokenForm = z.object({ label: z.string().max(300).default('') });
 const meForm = z.object({ locale: z.string().max(40).default(''), timeZone: z.string().max(80).default('') });
 const userIdParam = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
-const issue = (path: string, message: string): ValidationIssueBody => ({ path, code: 'invalid_form', message });
 
 /**
  * Users and tokens (admin): the users with role, team, approval limit, active and their tokens; create a user, set or
@@ -67,7 +63,7 @@ export const userPages: ConsolePages = async (app, { defaults }) => {
       reply,
       defaults,
       'users',
-      { title: 'Users', users: res.body.items, roles: ROLES, limitCurrency: LIMIT_CURRENCY, key: formKey(), form: extra.form ?? {}, ...(extra.error ? { error: extra.error } : {}) },
+      { title: 'Users', users: res.body.items, roles: ROLES, key: formKey(), form: extra.form ?? {}, ...(extra.error ? { error: extra.error } : {}) },
       status,
     );
   };
@@ -76,7 +72,7 @@ export const userPages: ConsolePages = async (app, { defaults }) => {
     if (!res.ok) return renderPage(request, reply, defaults, 'error', { title: 'Refused', status: res.status, message: res.body.message }, res.status);
     const user = res.body.items.find((u) => u.userId === userId);
     if (!user) return renderPage(request, reply, defaults, 'error', { title: 'Not found', status: 404, message: `No user ${userId}` }, 404);
-    return renderPage(request, reply, defaults, 'user', { title: `User ${user.userId}`, u: user, limitCurrency: LIMIT_CURRENCY, ...(extra.error ? { error: extra.error } : {}) }, status);
+    return renderPage(request, reply, defaults, 'user', { title: `User ${user.userId}`, u: user, ...(extra.error ? { error: extra.error } : {}) }, status);
   };
   const badId = (request: FastifyRequest, reply: FastifyReply) => renderPage(request, reply, defaults, 'error', { title: 'Not found', status: 404, message: 'No such user' }, 404);
 
@@ -88,8 +84,8 @@ export const userPages: ConsolePages = async (app, { defaults }) => {
     const issues: ValidationIssueBody[] = [];
     let limit: number | null = null;
     if (form.approvalLimit.trim() !== '') {
-      const minor = parseMoneyInput(form.approvalLimit, LIMIT_CURRENCY);
-      if (minor === undefined) issues.push(issue('approvalLimitMinor', `an amount in ${LIMIT_CURRENCY}, e.g. 5000.00, or empty for none`));
+      const minor = parseMoneyInput(form.approvalLimit, defaults.reportingCurrency);
+      if (minor === undefined) issues.push(issue('approvalLimitMinor', `an amount in ${defaults.reportingCurrency}, e.g. 5000.00, or empty for none`));
       else limit = minor;
     }
     const formStrings = { userId: form.userId, name: form.name, role: form.role, team: form.team, approvalLimit: form.approvalLimit };
