@@ -8,6 +8,7 @@ import type { ConsolePages } from './index';
 import type { CadenceVersionView } from '../../schemas';
 import { SEGMENTS } from '../../../domain/cadence';
 import { roleRank } from '../../../domain/roles';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 
 /**
  * Cadences for AR managers: every cadence with its versions and the segments assigned to it; the editor (a
@@ -42,136 +43,19 @@ interface PreviewStep {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Where a path is in the user's JSON text: a small JSON reader that notes the offset of every value (a property
-// at its name), so that an issue at "steps.2.action.template" reads "line 14" of what the user typed.
+// Where a path is in the user's JSON text: jsonc-parser's tree knows the offset of every value (strict JSON: no
+// comments, no trailing commas), so that an issue at "steps.2.action.template" reads "line 14" of what was typed.
 
-type Located = { ok: true; value: unknown; at: Map<string, number> } | { ok: false; offset: number; message: string };
-
-class JsonSyntaxError extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
+type Located = { ok: true; value: unknown; tree: JsonNode } | { ok: false; offset: number; message: string };
 
 export function locateJson(text: string): Located {
-  let i = 0;
-  const at = new Map<string, number>();
-  const fail = (message: string): never => {
-    throw new JsonSyntaxError(message, i);
-  };
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const what = () => (i >= text.length ? 'the end of the text' : `'${text[i]}'`);
-  const string = (): string => {
-    const start = i;
-    i++; // the opening quote
-    while (i < text.length && text[i] !== '"') {
-      const c = text.charCodeAt(i);
-      if (c < 0x20) fail('a line break or control character inside a string (write \\n)');
-      if (text[i] === '\\') {
-        i++;
-        if (text[i] === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail('\\u must be followed by four hex digits');
-          i += 4;
-        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail(`unknown escape \\${text[i] ?? ''}`);
-      }
-      i++;
-    }
-    if (i >= text.length) {
-      i = start;
-      fail('a string that is never closed (missing ")');
-    }
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  const value = (path: string): void => {
-    ws();
-    at.set(path, i);
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(`expected a property name in double quotes, found ${what()}`);
-        const keyAt = i;
-        const key = string();
-        ws();
-        if (text[i] !== ':') fail(`expected ':' after "${key}", found ${what()}`);
-        i++;
-        const p = path === '' ? key : `${path}.${key}`;
-        value(p);
-        at.set(p, keyAt);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or '}' after the value of "${key}", found ${what()}`);
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (let n = 0; ; n++) {
-        value(path === '' ? String(n) : `${path}.${n}`);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') {
-          i++;
-          return;
-        }
-        fail(`expected ',' or ']' in the list, found ${what()}`);
-      }
-    }
-    if (c === '"') {
-      string();
-      return;
-    }
-    const literal = /true|false|null/y;
-    literal.lastIndex = i;
-    if (literal.test(text)) {
-      i = literal.lastIndex;
-      return;
-    }
-    const number = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-    number.lastIndex = i;
-    if (c !== undefined && /[-\d]/.test(c) && number.test(text)) {
-      i = number.lastIndex;
-      return;
-    }
-    fail(`expected a value, found ${what()}`);
-  };
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  // CommaExpected → "comma expected"
+  if (first || !tree) return { ok: false, offset: first?.offset ?? 0, message: first ? printParseErrorCode(first.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase() : 'no JSON in the text' };
   try {
-    value('');
-    ws();
-    if (i < text.length) fail(`unexpected ${what()} after the end of the JSON`);
-  } catch (err) {
-    if (err instanceof JsonSyntaxError) return { ok: false, offset: err.offset, message: err.message };
-    if (err instanceof RangeError) return { ok: false, offset: i, message: 'nested too deeply' }; // the call stack's end
-    throw err;
-  }
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown, at };
+    return { ok: true, value: JSON.parse(text) as unknown, tree };
   } catch (err) {
     return { ok: false, offset: 0, message: (err as Error).message };
   }
@@ -184,12 +68,12 @@ export function lineColumn(text: string, offset: number): { line: number; column
   return { line, column: offset - before.lastIndexOf('\n') };
 }
 
-/** The line of an issue's path in the text: the path's own, else its nearest ancestor's (a missing field: its object's). */
-export function lineOfPath(text: string, at: Map<string, number>, path: string): number {
-  const parts = path === '' ? [] : path.split('.');
+/** The line of an issue's path in the text: the path's own (a property: its name's), else its nearest ancestor's (a missing field: its object's). */
+export function lineOfPath(text: string, tree: JsonNode, path: string): number {
+  const parts = path === '' ? [] : path.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
   for (let n = parts.length; n >= 0; n--) {
-    const offset = at.get(parts.slice(0, n).join('.'));
-    if (offset !== undefined) return lineColumn(text, offset).line;
+    const node = findNodeAtLocation(tree, parts.slice(0, n));
+    if (node) return lineColumn(text, node.parent?.type === 'property' ? node.parent.offset : node.offset).line;
   }
   return 1;
 }
@@ -393,10 +277,10 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
   });
 
   /** Issues of the API (paths under body. or body.cadence.), each with its line in the user's text. */
-  const issuesIn = (text: string, at: Map<string, number>, issues: ValidationIssueBody[] | undefined, prefix: RegExp): IssueView[] =>
+  const issuesIn = (text: string, tree: JsonNode, issues: ValidationIssueBody[] | undefined, prefix: RegExp): IssueView[] =>
     (issues ?? []).map((i) => {
       const path = i.path.replace(prefix, '');
-      return { path, message: i.message, line: lineOfPath(text, at, path) };
+      return { path, message: i.message, line: lineOfPath(text, tree, path) };
     });
 
   /** The sample invoice of the preview form, or its problems by field. */
@@ -467,7 +351,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
         const otherIssues = (res.body.issues ?? []).filter((i) => !i.path.startsWith('body.cadence'));
         return editor(request, reply, api, cadenceId, {
           ...base,
-          ...(definitionIssues.length ? { check: { issues: issuesIn(f.definition, typed.at, definitionIssues, /^body\.cadence\.?/) } } : {}),
+          ...(definitionIssues.length ? { check: { issues: issuesIn(f.definition, typed.tree, definitionIssues, /^body\.cadence\.?/) } } : {}),
           previewIssues: otherIssues.map((i) => ({ field: i.path.replace(/^body\.(invoice|customer)\.?/, ''), message: i.message })),
           error: { message: `Preview refused: ${res.body.message}` },
           status: res.status === 400 ? 422 : res.status,
@@ -504,7 +388,7 @@ export const cadencePages: ConsolePages = async (app, { defaults }) => {
     function checkIssues(body: ApiErrorBody): IssueView[] {
       if (!typed.ok) return [];
       const issues = body.issues?.length ? body.issues : [{ path: '', code: body.error, message: body.message }];
-      return issuesIn(f.definition, typed.at, issues, /^body\.?/);
+      return issuesIn(f.definition, typed.tree, issues, /^body\.?/);
     }
   });
 
